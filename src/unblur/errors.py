@@ -1,0 +1,46 @@
+"""Exceptions raised by unblur.
+
+Every problem with user input raises a subclass of :class:`UnblurError`, whose message is
+one line that names the problem. The command line prints that line and exits non-zero;
+library users can catch ``UnblurError`` (it is also a ``ValueError``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ImageReadError",
+    "ImageWriteError",
+    "InvalidImageError",
+    "InvalidPSFError",
+    "InvalidParameterError",
+    "UnblurError",
+    "UnknownMethodError",
+]
+
+
+class UnblurError(ValueError):
+    """Base class of every input error raised by unblur."""
+
+
+class InvalidImageError(UnblurError):
+    """The image array is unusable: NaN/inf, wrong dimensions, empty, non-numeric."""
+
+
+class InvalidPSFError(UnblurError):
+    """The PSF is unusable: zero or negative sum, NaN, larger than the image, bad spec."""
+
+
+class InvalidParameterError(UnblurError):
+    """A parameter value is out of range or of the wrong kind."""
+
+
+class UnknownMethodError(UnblurError):
+    """A method or model name that unblur does not know."""
+
+
+class ImageReadError(UnblurError):
+    """A file could not be read as an image: missing, corrupt or unsupported."""
+
+
+class ImageWriteError(UnblurError):
+    """An output could not be written, or writing it would overwrite a file not to touch."""

@@ -1,0 +1,86 @@
+"""Non-blind restoration methods and the registry that ``unblur.deconvolve`` dispatches on.
+
+Each method lives in its own module as a plain function ``method(image, psf, **params)`` that
+takes one float nD image (no channel axis) and a normalised PSF and returns an array of the
+image's shape and dtype. A method registers itself with :func:`register`; the public
+dispatcher :func:`unblur.deconvolve` validates the input, handles colour channels and looks the
+method up here.
+
+Conventions every method follows: keyword-only parameters named as in scikit-image
+(``num_iter``, ``balance``, ``clip``); ``boundary`` one of :data:`unblur.operators.BOUNDARIES`;
+an optional ``info`` dict into which the method writes the parameters it chose automatically;
+iterative methods take ``callback(iteration, estimate)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import UnknownMethodError
+
+__all__ = ["METHODS", "Method", "available_methods", "get_method", "register"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered restoration method."""
+
+    name: str
+    func: Callable
+    summary: str
+    iterative: bool = False
+
+    @property
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """The method's own keyword parameters (everything after ``image, psf``)."""
+        params = list(inspect.signature(self.func).parameters.values())[2:]
+        return {p.name: p for p in params if p.name not in {"info", "callback"}}
+
+
+METHODS: dict[str, Method] = {}
+
+
+
+def register(name: str, *, iterative: bool = False) -> Callable[[Callable], Callable]:
+    """Decorator that adds a method function to :data:`METHODS` under ``name``."""
+
+    def decorate(func: Callable) -> Callable:
+        doc = inspect.getdoc(func) or ""
+        METHODS[name] = Method(name, func, doc.splitlines()[0] if doc else name, iterative)
+        return func
+
+    return decorate
+
+
+def _load() -> None:
+    """Import every module of this package once; each registers its methods."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+def available_methods() -> list[str]:
+    """Names of every registered method, sorted."""
+    _load()
+    return sorted(METHODS)
+
+
+def get_method(name: str) -> Method:
+    """The registered :class:`Method` called ``name``.
+
+    Raises
+    ------
+    UnknownMethodError
+        If no method has that name; the message lists the available ones.
+    """
+    _load()
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise UnknownMethodError(
+            f"unknown method {name!r}; available: {', '.join(available_methods())}"
+        ) from None
