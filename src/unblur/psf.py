@@ -216,7 +216,7 @@ def gaussian(
     cov = np.diag(sig**2)
     if d == 2 and angle:
         # rotation in (row, col) coordinates for a counter-clockwise turn as displayed
-        rot = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
+        rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
         cov = rot @ cov @ rot.T
     half = truncate * np.sqrt(np.diag(cov))
     shape = _size_tuple(size, [_odd(h) for h in half])

@@ -1,0 +1,110 @@
+"""The public dispatcher: validation, registry, colour, info, no mutation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import unblur
+from unblur import (
+    InvalidImageError,
+    InvalidParameterError,
+    InvalidPSFError,
+    UnknownMethodError,
+    blur,
+    deconvolve,
+    psf,
+)
+from unblur.restore import get_method
+
+
+def test_public_names():
+    for name in ("blur", "add_noise", "deconvolve", "available_methods", "psf", "UnblurError"):
+        assert hasattr(unblur, name)
+    assert "inverse" in unblur.available_methods()
+    assert issubclass(unblur.UnblurError, ValueError)
+
+
+def test_unknown_method_lists_available():
+    with pytest.raises(UnknownMethodError, match="available: .*inverse") as err:
+        deconvolve(np.ones((8, 8)), np.ones((3, 3)), method="magic")
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_parameter_names_the_accepted_ones():
+    with pytest.raises(InvalidParameterError, match="no parameter 'num_iterations'.*epsilon"):
+        deconvolve(np.ones((8, 8)), np.ones((3, 3)), method="inverse", num_iterations=3)
+
+
+def test_unknown_boundary():
+    with pytest.raises(InvalidParameterError, match="unknown boundary 'mirror'"):
+        deconvolve(np.ones((8, 8)), np.ones((3, 3)), method="inverse", boundary="mirror")
+
+
+@pytest.mark.parametrize(
+    ("image", "kernel", "error", "message"),
+    [
+        (np.array([[1.0, np.inf]] * 4), np.ones((1, 1)), InvalidImageError, "NaN or infinite"),
+        (np.ones((8, 8)), np.zeros((3, 3)), InvalidPSFError, "sums to zero"),
+        (np.ones((8, 8)), -np.ones((3, 3)), InvalidPSFError, "negative"),
+        (np.ones((8, 8)), np.ones((3, 9)), InvalidPSFError, "larger than the image"),
+        (np.ones((8, 8, 3)), np.ones((3, 3)), InvalidPSFError, "channel_axis"),
+        (np.ones(()), np.ones(()), InvalidImageError, "at least 1 dimensions"),
+        (np.array([["a"]]), np.ones((1, 1)), InvalidImageError, "numeric"),
+    ],
+)
+def test_bad_input_errors(image, kernel, error, message):
+    with pytest.raises(error, match=message) as err:
+        deconvolve(image, kernel, method="inverse")
+    assert "\n" not in str(err.value)
+
+
+def test_return_info_reports_method_parameters_and_time():
+    k = psf.gaussian(1.0)
+    y = blur(np.random.default_rng(0).random((20, 20)), k, boundary="periodic")
+    out, info = deconvolve(y, k, method="inverse", return_info=True)
+    assert out.shape == y.shape
+    assert info["method"] == "inverse" and info["auto"] is False
+    assert info["parameters"]["epsilon"] > 0  # the automatic epsilon is reported
+    assert info["parameters"]["boundary"] == "periodic"
+    assert info["seconds"] >= 0
+
+
+def test_auto_method_is_registered_and_reported():
+    k = psf.gaussian(1.0)
+    y = blur(np.random.default_rng(0).random((20, 20)), k, boundary="periodic")
+    _, info = deconvolve(y, k, return_info=True)
+    assert info["auto"] is True
+    assert info["method"] in unblur.available_methods()
+
+
+def test_uint8_input_gives_float32_in_unit_range():
+    x = (np.random.default_rng(1).random((24, 24)) * 255).astype(np.uint8)
+    out = deconvolve(x, np.array([[1.0]]), method="inverse")
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, x / 255, atol=1e-6)
+
+
+def test_inputs_are_not_mutated():
+    rng = np.random.default_rng(2)
+    x = rng.random((16, 16, 3)).astype(np.float32)
+    k = psf.gaussian(1.0)
+    x0, k0 = x.copy(), k.copy()
+    deconvolve(x, k, method="inverse", channel_axis=2)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(k, k0)
+
+
+def test_unnormalised_psf_is_normalised():
+    k = psf.motion(7, 10)
+    y = blur(np.random.default_rng(3).random((30, 30)), k, boundary="periodic")
+    np.testing.assert_allclose(
+        deconvolve(y, 5 * k, method="inverse"), deconvolve(y, k, method="inverse")
+    )
+
+
+def test_method_metadata():
+    m = get_method("inverse")
+    assert m.summary.startswith("Inverse filter")
+    assert set(m.parameters) == {"epsilon", "threshold", "boundary"}
+    assert not m.iterative
