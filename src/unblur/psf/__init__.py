@@ -1,0 +1,41 @@
+"""Point spread function (PSF) models and PSF <-> OTF conversion.
+
+Every model returns a non-negative float64 array that sums to one, has odd side lengths and
+its centroid on the central pixel (index ``n // 2`` on each axis), sized from its parameters
+unless ``size`` is given. Angles are in degrees, counter-clockwise from the image's x axis
+(columns to the right, rows downwards, as an image is displayed).
+
+Examples
+--------
+>>> from unblur import psf
+>>> k = psf.motion(length=21, angle=30)
+>>> round(float(k.sum()), 12)
+1.0
+>>> psf.parse_spec("gaussian:sigma=2.5").shape
+(21, 21)
+"""
+
+from __future__ import annotations
+
+from ._core import MAX_SIZE, centroid, normalize
+from .files import from_array, from_file
+from .models import airy, disk, gaussian, moffat, motion
+from .otf import otf_to_psf, psf_to_otf
+from .spec import MODELS, parse_spec
+
+__all__ = [
+    "MAX_SIZE",
+    "MODELS",
+    "airy",
+    "centroid",
+    "disk",
+    "from_array",
+    "from_file",
+    "gaussian",
+    "moffat",
+    "motion",
+    "normalize",
+    "otf_to_psf",
+    "parse_spec",
+    "psf_to_otf",
+]

@@ -1,0 +1,137 @@
+"""Shared helpers of the PSF models: validation, grids, normalisation, centring."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import InvalidParameterError, InvalidPSFError
+
+#: Largest side length a model builds by default (a guard against absurd parameters).
+MAX_SIZE = 4097
+
+
+def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidParameterError(f"{name} must be finite and {bound}, got {value}")
+    return value
+
+
+def _size_tuple(size: int | Sequence[int] | None, default: Sequence[int]) -> tuple[int, ...]:
+    """Odd side lengths from ``size`` (int or per-axis), or ``default`` when None."""
+    if size is None:
+        shape = tuple(int(n) for n in default)
+        if max(shape) > MAX_SIZE:
+            raise InvalidParameterError(
+                f"PSF would be {shape} pixels; parameters too large (max side {MAX_SIZE})"
+            )
+        return shape
+    sizes = (size,) * len(default) if np.isscalar(size) else tuple(size)
+    if len(sizes) != len(default):
+        raise InvalidParameterError(f"size must have {len(default)} entries, got {size!r}")
+    out = []
+    for n in sizes:
+        if int(n) != n or n < 1:
+            raise InvalidParameterError(f"size must be positive integers, got {size!r}")
+        if n % 2 == 0:
+            raise InvalidParameterError(f"size must be odd so the PSF has a centre, got {size!r}")
+        out.append(int(n))
+    return tuple(out)
+
+
+def _odd(half_extent: float) -> int:
+    """Odd side length covering ``[-half_extent, half_extent]`` around the centre pixel."""
+    return 2 * math.ceil(half_extent) + 1
+
+
+def _grid(shape: Sequence[int], oversample: int = 1) -> list[np.ndarray]:
+    """Coordinates (rows, cols, ...) relative to the centre, optionally sub-pixel sampled."""
+    axes = []
+    for n in shape:
+        c = (n - 1) / 2
+        if oversample == 1:
+            axes.append(np.arange(n) - c)
+        else:
+            sub = (np.arange(oversample) + 0.5) / oversample - 0.5
+            axes.append((np.arange(n)[:, None] + sub[None, :]).ravel() - c)
+    return np.meshgrid(*axes, indexing="ij", sparse=True)
+
+
+def _bin(values: np.ndarray, oversample: int) -> np.ndarray:
+    """Average ``oversample``-sized blocks of a super-sampled 2-D array back to pixels."""
+    if oversample == 1:
+        return values
+    h, w = values.shape
+    return values.reshape(h // oversample, oversample, w // oversample, oversample).mean((1, 3))
+
+
+def _radial_2d(shape: Sequence[int], oversample: int) -> np.ndarray:
+    y, x = _grid(shape, oversample)
+    return np.hypot(y, x)
+
+
+def normalize(kernel: np.ndarray) -> np.ndarray:
+    """Return ``kernel`` as float64 divided by its sum, after checking it can be a PSF.
+
+    Raises
+    ------
+    InvalidPSFError
+        If the kernel is empty, not finite, has negative values or a sum that is not positive.
+    """
+    k = np.asarray(kernel)
+    if k.size == 0:
+        raise InvalidPSFError("PSF is empty")
+    if not np.issubdtype(k.dtype, np.number) or np.iscomplexobj(k):
+        raise InvalidPSFError(f"PSF must be a real numeric array, got dtype {k.dtype}")
+    k = k.astype(np.float64)
+    if not np.all(np.isfinite(k)):
+        raise InvalidPSFError("PSF contains NaN or infinite values")
+    if k.min() < 0:
+        raise InvalidPSFError(f"PSF has negative values (min {k.min():.3g}); a PSF must be >= 0")
+    total = k.sum()
+    if not total > 0:
+        raise InvalidPSFError("PSF sums to zero; it must have a positive sum")
+    return k / total
+
+
+def centroid(kernel: np.ndarray) -> np.ndarray:
+    """Centre of mass of ``kernel`` in pixel indices, one entry per axis."""
+    k = np.asarray(kernel, dtype=np.float64)
+    total = k.sum()
+    return np.array(
+        [
+            (k.sum(axis=tuple(a for a in range(k.ndim) if a != ax)) * np.arange(n)).sum() / total
+            for ax, n in enumerate(k.shape)
+        ]
+    )
+
+
+def _trim(k: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Crop an odd-sized centred array to the smallest centred box of values > threshold·max."""
+    mask = k > threshold * k.max()
+    extent = []
+    for ax, n in enumerate(k.shape):
+        idx = np.nonzero(mask.any(axis=tuple(a for a in range(k.ndim) if a != ax)))[0]
+        extent.append(int(np.max(np.abs(idx - n // 2))))
+    return _centre_crop_or_pad(k, [2 * e + 1 for e in extent])
+
+
+def _centre_crop_or_pad(k: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Crop or zero-pad an odd-sized, centred array to another odd shape, keeping the centre."""
+    out = k
+    for ax, (n, m) in enumerate(zip(k.shape, shape, strict=True)):
+        if m < n:
+            start = (n - m) // 2
+            out = np.take(out, range(start, start + m), axis=ax)
+        elif m > n:
+            pad = [(0, 0)] * k.ndim
+            pad[ax] = ((m - n) // 2, m - n - (m - n) // 2)
+            out = np.pad(out, pad)
+    return out
