@@ -1,0 +1,728 @@
+"""Tests for unblur.io: reading and writing image files."""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import zlib
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tifffile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image
+
+import unblur.io as uio
+from unblur.errors import ImageReadError, ImageWriteError, InvalidImageError, UnblurError
+from unblur.io import (
+    MAX_PIXELS,
+    SUPPORTED_READ_EXTENSIONS,
+    SUPPORTED_WRITE_EXTENSIONS,
+    ImageInfo,
+    from_float,
+    read_image,
+    to_float,
+    write_image,
+)
+
+RNG = np.random.default_rng(20240531)
+
+
+def _u8(shape):
+    return RNG.integers(0, 256, shape, dtype=np.uint8)
+
+
+def _u16(shape):
+    return RNG.integers(0, 65536, shape, dtype=np.uint16)
+
+
+def _message(excinfo, fragment: str) -> str:
+    """The exception message: one line that contains ``fragment``."""
+    msg = str(excinfo.value)
+    assert "\n" not in msg and "\r" not in msg, msg
+    assert fragment in msg, msg
+    return msg
+
+
+# --------------------------------------------------------------------------------------------
+# reference PNG encoder (all five filter types, optional Adam7) for the 16-bit colour codec
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    if pa <= pb and pa <= pc:
+        return a
+    return b if pb <= pc else c
+
+
+def _filter_rows(raw: np.ndarray, bpp: int, filters: list[int]) -> bytes:
+    out = bytearray()
+    prev = [0] * raw.shape[1]
+    for r, row in enumerate(raw.tolist()):
+        t = filters[r % len(filters)]
+        out.append(t)
+        for i, x in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            pred = (0, a, b, (a + b) // 2, _paeth(a, b, c))[t]
+            out.append((x - pred) % 256)
+        prev = row
+    return bytes(out)
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png16(arr: np.ndarray, filters: list[int], interlace: bool = False) -> bytes:
+    h, w, n = arr.shape
+    bpp = 2 * n
+    colour = {3: 2, 2: 4, 4: 6}[n]
+    passes = uio._ADAM7 if interlace else ((0, 0, 1, 1),)
+    data = b""
+    for x0, y0, dx, dy in passes:
+        sub = arr[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        raw = sub.astype(">u2").view(np.uint8).reshape(sub.shape[0], -1)
+        data += _filter_rows(raw, bpp, filters)
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour, 0, 0, int(interlace))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(data))
+        + _chunk(b"IEND", b"")
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# round trips
+
+
+def test_supported_extensions_are_tuples():
+    assert isinstance(SUPPORTED_READ_EXTENSIONS, tuple)
+    assert isinstance(SUPPORTED_WRITE_EXTENSIONS, tuple)
+    for ext in (".png", ".jpg", ".tif", ".tiff", ".npy"):
+        assert ext in SUPPORTED_READ_EXTENSIONS and ext in SUPPORTED_WRITE_EXTENSIONS
+    assert MAX_PIXELS == 1 << 29
+
+
+@pytest.mark.parametrize("shape", [(17, 23), (17, 23, 3)])
+def test_png_8bit_round_trip_exact(tmp_path, shape):
+    k = _u8(shape)
+    x = k.astype(np.float64) / 255
+    p1 = write_image(tmp_path / "a.png", x)
+    assert p1 == tmp_path / "a.png"
+    assert np.array_equal(iio.imread(p1), k)  # stored values are exactly k
+
+    data, info = read_image(p1)
+    assert data.dtype == np.float32 and data.shape == shape
+    assert np.array_equal(data, (k / 255).astype(np.float32))
+    assert info == ImageInfo(
+        path=str(p1),
+        dtype="uint8",
+        shape=shape,
+        value_range=(0.0, 255.0),
+        channel_axis=-1 if len(shape) == 3 else None,
+        has_alpha=False,
+        n_pages=1,
+    )
+    p2 = write_image(tmp_path / "b.png", data, info=info)
+    assert p2.read_bytes() == p1.read_bytes()
+
+
+def test_png_16bit_grey_round_trip_and_preserved_by_info(tmp_path):
+    k = _u16((19, 13))
+    src = write_image(tmp_path / "src.png", k.astype(np.float64) / 65535, dtype="uint16")
+    with Image.open(src) as im:
+        assert im.mode.startswith("I;16")
+    data, info = read_image(src)
+    assert info.dtype == "uint16" and info.value_range == (0.0, 65535.0)
+    assert np.array_equal(data, (k / 65535).astype(np.float32))
+
+    out = write_image(tmp_path / "out.png", data, info=info)  # 16 bits kept via info
+    assert iio.imread(out).dtype == np.uint16
+    assert np.array_equal(iio.imread(out), k)
+    eight = write_image(tmp_path / "eight.png", data)  # default is 8-bit
+    assert iio.imread(eight).dtype == np.uint8
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_png_16bit_colour_round_trip_exact(tmp_path, n):
+    # Pillow cannot write these and silently reads only the high byte; unblur keeps 16 bits.
+    k = _u16((11, 9, n))
+    p = write_image(tmp_path / "c.png", k / 65535, dtype="uint16")
+    data, info = read_image(p)
+    assert info.dtype == "uint16" and info.shape == (11, 9, n)
+    assert info.has_alpha == (n in (2, 4)) and info.channel_axis == -1
+    assert np.array_equal(from_float(data, np.uint16), k)
+    # an independent decoder (Pillow, 8 bits) sees the same image
+    pil = np.asarray(Image.open(p))
+    high = (k >> 8).astype(np.uint8)
+    expected = high if n != 2 else high[..., [0, 0, 0, 1]]  # Pillow gives LA;16 as RGBA
+    assert np.array_equal(pil, expected)
+
+
+@pytest.mark.parametrize("decoder", ["pillow", "builtin"])
+@pytest.mark.parametrize("interlace", [False, True])
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_png_16bit_decoders_handle_all_filters(tmp_path, monkeypatch, decoder, interlace, n):
+    if decoder == "builtin":  # the numpy decoder used when Pillow's fast path is unavailable
+        monkeypatch.setattr(uio, "_decode_png16_pillow", lambda *args: None)
+    k = _u16((9, 10, n))
+    k[4:, :5] = 1000  # flat area: ties in the Paeth predictor
+    p = tmp_path / "f.png"
+    p.write_bytes(_png16(k, filters=[0, 1, 2, 3, 4, 4, 3], interlace=interlace))
+    data, info = read_image(p)
+    assert info.dtype == "uint16" and info.has_alpha == (n != 3)
+    assert np.array_equal(from_float(data, np.uint16), k)
+
+
+@pytest.mark.parametrize("decoder", ["pillow", "builtin"])
+def test_png_16bit_colour_corrupt(tmp_path, monkeypatch, decoder):
+    if decoder == "builtin":
+        monkeypatch.setattr(uio, "_decode_png16_pillow", lambda *args: None)
+    p = write_image(tmp_path / "t16.png", RNG.random((32, 32, 3)), dtype="uint16")
+    good = p.read_bytes()
+    p.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "not a valid PNG image (truncated or corrupt")
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0xFF  # inside IDAT: CRC mismatch / bad zlib data
+    p.write_bytes(bytes(flipped))
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "not a valid PNG image (truncated or corrupt")
+
+
+def test_tiff_16bit_rgb_round_trip_exact(tmp_path):
+    k = _u16((12, 10, 3))
+    p = write_image(tmp_path / "rgb16.tif", k / 65535, dtype="uint16")
+    assert np.array_equal(tifffile.imread(p), k)
+    data, info = read_image(p)
+    assert info.dtype == "uint16" and info.channel_axis == -1 and not info.has_alpha
+    assert np.array_equal(data, (k / 65535).astype(np.float32))
+    out = write_image(tmp_path / "again.tif", data, info=info)
+    assert np.array_equal(tifffile.imread(out), k)
+
+
+def test_float32_tiff_and_npy_bit_exact(tmp_path):
+    x = (RNG.standard_normal((8, 7)) * 3).astype(np.float32)
+    x[0, 0], x[0, 1], x[0, 2] = -2.5, 7.0, np.float32(1e-30)
+    for name in ("f.tif", "f.npy"):
+        p = write_image(tmp_path / name, x)
+        data, info = read_image(p)
+        assert data.dtype == np.float32 and info.dtype == "float32"
+        assert info.value_range == (0.0, 1.0)
+        assert np.array_equal(data, x)
+    assert np.array_equal(tifffile.imread(tmp_path / "f.tif"), x)
+
+
+def test_float64_npy_keeps_float64(tmp_path):
+    x = RNG.standard_normal((5, 6)) * 1e3
+    p = write_image(tmp_path / "d.npy", x)
+    data, info = read_image(p)
+    assert data.dtype == np.float64 and info.dtype == "float64"
+    assert np.array_equal(data, x)
+    # float64 TIFF is stored as float64 (exact); images are returned as float32
+    t = write_image(tmp_path / "d.tif", x)
+    assert tifffile.imread(t).dtype == np.float64
+    assert read_image(t)[0].dtype == np.float32
+
+
+def test_integer_npy_is_scaled(tmp_path):
+    k = _u16((4, 5))
+    np.save(tmp_path / "k.npy", k)
+    data, info = read_image(tmp_path / "k.npy")
+    assert data.dtype == np.float32 and info.value_range == (0.0, 65535.0)
+    assert np.array_equal(data, (k / 65535).astype(np.float32))
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_rgba_alpha_preserved(tmp_path, ext):
+    k = _u8((10, 12, 4))
+    k[..., 3] = np.arange(12, dtype=np.uint8) * 20  # a varied alpha channel
+    p = write_image(tmp_path / f"rgba{ext}", k / 255, dtype="uint8")
+    data, info = read_image(p)
+    assert info.has_alpha and info.channel_axis == -1 and data.shape == (10, 12, 4)
+    assert np.array_equal(from_float(data, np.uint8), k)
+    out = write_image(tmp_path / f"out{ext}", data, info=info)
+    again, info2 = read_image(out)
+    assert info2.has_alpha and np.array_equal(again, data)
+
+
+def test_grey_alpha_png(tmp_path):
+    k = _u8((6, 7, 2))
+    p = write_image(tmp_path / "la.png", k / 255)
+    data, info = read_image(p)
+    assert info.has_alpha and data.shape == (6, 7, 2)
+    assert np.array_equal(from_float(data, np.uint8), k)
+
+
+def test_multipage_tiff_read_as_stack_and_written_back(tmp_path):
+    pages = _u16((5, 8, 6))
+    tifffile.imwrite(tmp_path / "stack.tif", pages, photometric="minisblack")
+    data, info = read_image(tmp_path / "stack.tif")
+    assert data.shape == (5, 8, 6) and info.n_pages == 5 and info.channel_axis is None
+    out = write_image(tmp_path / "out.tif", data, info=info)
+    with tifffile.TiffFile(out) as tif:
+        assert len(tif.pages) == 5
+        assert np.array_equal(tif.asarray(), pages)
+
+
+def test_stack_with_narrow_pages_uses_info(tmp_path):
+    # (3, 8, 4) would look like an RGBA image; info says it is 3 pages
+    pages = RNG.random((3, 8, 4), dtype=np.float32)
+    tifffile.imwrite(tmp_path / "s.tif", pages, photometric="minisblack")
+    data, info = read_image(tmp_path / "s.tif")
+    assert info.n_pages == 3 and info.channel_axis is None
+    out = write_image(tmp_path / "o.tif", data, info=info)
+    with tifffile.TiffFile(out) as tif:
+        assert len(tif.pages) == 3
+    assert np.array_equal(read_image(out)[0], pages)
+
+
+def test_multipage_rgb_tiff_and_planar_rgb(tmp_path):
+    stack = _u8((3, 5, 4, 3))
+    tifffile.imwrite(tmp_path / "rgbstack.tif", stack, photometric="rgb")
+    data, info = read_image(tmp_path / "rgbstack.tif")
+    assert data.shape == (3, 5, 4, 3) and info.n_pages == 3 and info.channel_axis == -1
+    planar = _u8((3, 5, 4))
+    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
+    data, info = read_image(tmp_path / "planar.tif")
+    assert data.shape == (5, 4, 3)
+    assert np.array_equal(from_float(data, np.uint8), np.moveaxis(planar, 0, -1))
+
+
+def test_ome_tiff_extra_axes_become_pages(tmp_path):
+    data = _u8((2, 3, 6, 5))  # T, C, Y, X
+    tifffile.imwrite(tmp_path / "x.ome.tif", data, metadata={"axes": "TCYX"})
+    stack, info = read_image(tmp_path / "x.ome.tif")
+    assert stack.shape == (6, 6, 5) and info.n_pages == 6 and info.channel_axis is None
+    assert np.array_equal(from_float(stack, np.uint8), data.reshape(6, 6, 5))
+
+
+def test_lzw_tiff_readable(tmp_path):
+    # tifffile needs imagecodecs for LZW; without it unblur falls back to Pillow
+    k = _u16((9, 11))
+    Image.fromarray(k).save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    data, info = read_image(tmp_path / "lzw.tif")
+    assert info.dtype == "uint16" and np.array_equal(from_float(data, np.uint16), k)
+
+
+def test_animated_gif_is_a_stack(tmp_path):
+    frames = np.zeros((3, 6, 5, 3), np.uint8)
+    frames[1, 2:4] = 255
+    frames[2, :, 1] = (0, 0, 255)
+    iio.imwrite(tmp_path / "a.gif", frames)
+    data, info = read_image(tmp_path / "a.gif")
+    assert data.shape == (3, 6, 5, 3) and info.n_pages == 3 and info.channel_axis == -1
+    assert np.array_equal(from_float(data, np.uint8), frames)
+
+
+def test_palette_and_1bit_png(tmp_path):
+    rgb = _u8((6, 5, 3))
+    Image.fromarray(rgb).convert("P").save(tmp_path / "p.png")
+    palette_rgb = np.asarray(Image.open(tmp_path / "p.png").convert("RGB"))
+    data, info = read_image(tmp_path / "p.png")
+    assert data.shape == (6, 5, 3) and info.channel_axis == -1
+    assert np.array_equal(from_float(data, np.uint8), palette_rgb)
+
+    bits = RNG.random((6, 5)) > 0.5
+    Image.fromarray(bits).save(tmp_path / "b.png")
+    data, _ = read_image(tmp_path / "b.png")
+    assert data.shape == (6, 5) and np.array_equal(data, bits.astype(np.float32))
+
+
+def test_jpeg_and_bmp(tmp_path):
+    k = _u8((16, 16, 3))
+    bmp = write_image(tmp_path / "x.bmp", k / 255)
+    assert np.array_equal(from_float(read_image(bmp)[0], np.uint8), k)
+    smooth = np.linspace(0, 1, 16 * 16 * 3).reshape(16, 16, 3)
+    jpg = write_image(tmp_path / "x.jpg", smooth)
+    data, info = read_image(jpg)
+    assert info.dtype == "uint8" and data.shape == (16, 16, 3)
+    assert np.abs(data - smooth).max() < 0.05
+
+
+def test_as_gray(tmp_path):
+    k = _u8((7, 8))
+    grey_rgb = np.repeat(k[..., None], 3, axis=-1)
+    write_image(tmp_path / "g.png", grey_rgb / 255)
+    data, info = read_image(tmp_path / "g.png", as_gray=True)
+    assert data.shape == (7, 8) and info.channel_axis is None and info.shape == (7, 8, 3)
+    assert np.allclose(data, k / 255, atol=1e-7)
+
+    from skimage.color import rgb2gray
+
+    rgba = _u8((7, 8, 4))
+    write_image(tmp_path / "c.png", rgba / 255)
+    data, info = read_image(tmp_path / "c.png", as_gray=True)
+    assert data.shape == (7, 8) and data.dtype == np.float32 and not info.has_alpha
+    assert np.allclose(data, rgb2gray(rgba[..., :3] / 255), atol=1e-6)
+
+
+def test_png_rounding_and_clipping(tmp_path):
+    k = np.arange(0, 250, 10, dtype=np.float64)
+    x = np.stack([(k + 0.4) / 255, (k + 0.6) / 255, k / 255 - 1e-9, k / 255 + 1e-9])
+    x[:, -1] = [-0.2, 1.7, -5.0, 3.0]
+    write_image(tmp_path / "r.png", x)
+    got = iio.imread(tmp_path / "r.png").astype(int)
+    assert np.array_equal(got[0, :-1], k[:-1])  # k + 0.4 rounds down
+    assert np.array_equal(got[1, :-1], k[:-1] + 1)  # k + 0.6 rounds up (truncation would not)
+    assert np.array_equal(got[2, :-1], k[:-1])
+    assert np.array_equal(got[3, :-1], k[:-1])
+    assert list(got[:, -1]) == [0, 255, 0, 255]  # clipped
+
+
+def test_integer_and_bool_input_arrays(tmp_path):
+    k = _u8((4, 6))
+    write_image(tmp_path / "u8.png", k)
+    assert np.array_equal(iio.imread(tmp_path / "u8.png"), k)
+    b = RNG.random((4, 6)) > 0.5
+    write_image(tmp_path / "b.png", b)
+    assert np.array_equal(iio.imread(tmp_path / "b.png"), b.astype(np.uint8) * 255)
+    k16 = _u16((4, 6))
+    write_image(tmp_path / "u16.tif", k16)  # integer input keeps its dtype in TIFF
+    assert np.array_equal(tifffile.imread(tmp_path / "u16.tif"), k16)
+
+
+def test_new_file_gets_normal_permissions(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    p = write_image(tmp_path / "m.png", np.zeros((3, 3)))
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask
+
+
+# --------------------------------------------------------------------------------------------
+# read errors
+
+
+def test_read_missing_file(tmp_path):
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "nope.png")
+    _message(e, "file not found")
+    assert "nope.png" in str(e.value)
+
+
+def test_read_directory(tmp_path):
+    (tmp_path / "d.png").mkdir()
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "d.png")
+    _message(e, "is a folder")
+
+
+def test_read_empty_file(tmp_path):
+    (tmp_path / "e.png").write_bytes(b"")
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "e.png")
+    _message(e, "file is empty")
+
+
+def test_read_truncated_png(tmp_path):
+    p = write_image(tmp_path / "t.png", RNG.random((64, 64, 3)))
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "not a valid PNG image (truncated or corrupt")
+
+
+def test_read_random_bytes_png(tmp_path):
+    p = tmp_path / "noise.png"
+    p.write_bytes(RNG.integers(0, 256, 500, dtype=np.uint8).tobytes())
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "not a valid PNG image")
+
+
+@pytest.mark.parametrize("how", ["garbage", "cut"])
+def test_read_corrupt_tiff(tmp_path, how):
+    p = tmp_path / "bad.tif"
+    if how == "garbage":
+        p.write_bytes(b"II*\x00" + RNG.integers(0, 256, 300, dtype=np.uint8).tobytes())
+    else:
+        tifffile.imwrite(p, _u16((64, 64)))
+        p.write_bytes(p.read_bytes()[:100])
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "not a valid TIFF image")
+
+
+def test_read_unsupported_extension(tmp_path):
+    p = tmp_path / "x.xyz"
+    p.write_bytes(b"data")
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    msg = _message(e, "unsupported file type '.xyz'")
+    assert ".png" in msg and ".tif" in msg and ".npy" in msg
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_read_npy_with_nan_or_inf(tmp_path, bad):
+    x = np.zeros((4, 4), np.float32)
+    x[1, 2] = bad
+    np.save(tmp_path / "n.npy", x)
+    with pytest.raises(InvalidImageError) as e:
+        read_image(tmp_path / "n.npy")
+    _message(e, "contains NaN or infinite values")
+
+
+def test_read_float_tiff_with_nan(tmp_path):
+    x = np.zeros((4, 4), np.float32)
+    x[0, 0] = np.nan
+    tifffile.imwrite(tmp_path / "n.tif", x)
+    with pytest.raises(InvalidImageError) as e:
+        read_image(tmp_path / "n.tif")
+    _message(e, "NaN or infinite")
+
+
+@pytest.mark.parametrize(
+    ("array", "fragment"),
+    [
+        (np.zeros((3, 3), np.complex64), "complex"),
+        (np.array([["a", "b"]]), "non-numeric"),
+    ],
+)
+def test_read_npy_non_numeric(tmp_path, array, fragment):
+    np.save(tmp_path / "c.npy", array)
+    with pytest.raises(InvalidImageError) as e:
+        read_image(tmp_path / "c.npy")
+    _message(e, fragment)
+
+
+def test_read_npy_bool_is_0_1(tmp_path):
+    b = RNG.random((3, 4)) > 0.5
+    np.save(tmp_path / "b.npy", b)
+    data, info = read_image(tmp_path / "b.npy")
+    assert info.dtype == "bool" and np.array_equal(data, b.astype(np.float32))
+
+
+def test_read_zero_size(tmp_path):
+    np.save(tmp_path / "z.npy", np.zeros((0, 5), np.float32))
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "z.npy")
+    _message(e, "zero size")
+    ihdr = struct.pack(">IIBBBBB", 0, 5, 8, 0, 0, 0, 0)
+    (tmp_path / "z.png").write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr))
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "z.png")
+    _message(e, "zero size")
+
+
+def test_decompression_bomb_tiff_monkeypatched_limit(tmp_path, monkeypatch):
+    tifffile.imwrite(tmp_path / "big.tif", np.zeros((20, 30), np.uint8))
+    monkeypatch.setattr(uio, "MAX_PIXELS", 100)
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "big.tif")
+    _message(e, "too large")
+    monkeypatch.setattr(uio, "MAX_PIXELS", 600)
+    assert read_image(tmp_path / "big.tif")[0].shape == (20, 30)
+
+
+def test_decompression_bomb_tiff_header_refused_before_decoding(tmp_path):
+    # a tiny file whose header declares 60000 x 60000 pixels: refused without allocating
+    p = tmp_path / "bomb.tif"
+    tifffile.imwrite(p, np.zeros((4, 4), np.uint8), metadata=None)
+    raw = bytearray(p.read_bytes())
+    with tifffile.TiffFile(p) as tif:
+        tags = tif.pages[0].tags
+        for name in ("ImageWidth", "ImageLength"):
+            tag = tags[name]
+            fmt = {3: "<H", 4: "<I"}[int(tag.dtype)]
+            raw[tag.valueoffset : tag.valueoffset + struct.calcsize(fmt)] = struct.pack(fmt, 60000)
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "too large (60000 x 60000 = 3600000000 pixels")
+
+
+def test_decompression_bomb_png_header(tmp_path):
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1000)
+    (tmp_path / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "bomb.png")
+    _message(e, "too large")
+
+
+# --------------------------------------------------------------------------------------------
+# write errors and safety
+
+
+def test_write_existing_output_without_force(tmp_path):
+    p = tmp_path / "out.png"
+    p.write_bytes(b"original")
+    with pytest.raises(ImageWriteError) as e:
+        write_image(p, np.zeros((4, 4)))
+    _message(e, "exists; pass force=True (--force) to overwrite")
+    assert p.read_bytes() == b"original"
+    assert sorted(os.listdir(tmp_path)) == ["out.png"]
+
+
+def test_write_refuses_input_with_other_spelling(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    src = tmp_path / "a" / "x.png"
+    write_image(src, np.zeros((4, 4)))
+    before = src.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ImageWriteError) as e:
+        write_image("./a/../a/x.png", np.ones((4, 4)), inputs=[str(src)])
+    msg = _message(e, "(it is an input; pass force=True / --force)")
+    assert msg.startswith("refusing to overwrite './a/../a/x.png'")
+    assert src.read_bytes() == before
+
+
+def test_write_refuses_input_through_symlink(tmp_path):
+    src = write_image(tmp_path / "in.png", np.zeros((4, 4)))
+    link = tmp_path / "link.png"
+    link.symlink_to(src)
+    with pytest.raises(ImageWriteError) as e:
+        write_image(link, np.ones((4, 4)), inputs=[src])
+    _message(e, "it is an input")
+
+
+def test_write_force_overwrites(tmp_path):
+    p = tmp_path / "out.png"
+    write_image(p, np.zeros((4, 4)))
+    write_image(p, np.ones((4, 4)), force=True)
+    assert np.array_equal(read_image(p)[0], np.ones((4, 4), np.float32))
+    write_image(p, np.zeros((4, 4)), force=True, inputs=[p])  # force allows replacing an input
+    assert read_image(p)[0].max() == 0
+    assert sorted(os.listdir(tmp_path)) == ["out.png"]
+
+
+def test_write_missing_output_folder(tmp_path):
+    with pytest.raises(ImageWriteError) as e:
+        write_image(tmp_path / "missing" / "out.png", np.zeros((4, 4)))
+    _message(e, "output folder")
+    assert "does not exist" in str(e.value)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_write_to_a_folder(tmp_path):
+    (tmp_path / "d.png").mkdir()
+    with pytest.raises(ImageWriteError) as e:
+        write_image(tmp_path / "d.png", np.zeros((4, 4)), force=True)
+    _message(e, "it is a folder")
+
+
+def test_write_unknown_extension(tmp_path):
+    with pytest.raises(ImageWriteError) as e:
+        write_image(tmp_path / "out.xyz", np.zeros((4, 4)))
+    msg = _message(e, "unsupported file type '.xyz'")
+    assert ".png" in msg and ".tiff" in msg
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_write_nan_refused(tmp_path, bad):
+    x = np.zeros((4, 4))
+    x[2, 2] = bad
+    for name in ("o.png", "o.tif", "o.npy"):
+        with pytest.raises(InvalidImageError) as e:
+            write_image(tmp_path / name, x)
+        _message(e, "NaN or infinite")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "array", "kwargs", "fragment"),
+    [
+        ("o.jpg", np.zeros((4, 4)), {"dtype": "uint16"}, "JPEG cannot store uint16"),
+        ("o.png", np.zeros((4, 4)), {"dtype": "float32"}, "PNG cannot store float32"),
+        ("o.jpg", np.zeros((4, 4, 4)), {}, "cannot store an alpha channel"),
+        ("o.png", np.zeros((6, 4, 4, 3)), {}, "stack of 6 pages"),
+    ],
+)
+def test_write_format_limits(tmp_path, name, array, kwargs, fragment):
+    with pytest.raises(ImageWriteError) as e:
+        write_image(tmp_path / name, array, **kwargs)
+    _message(e, fragment)
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
+    (tmp_path / "keep.txt").write_text("x")
+
+    def broken_writer(fh, *args, **kwargs):
+        fh.write(b"partial data")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(uio.iio, "imwrite", broken_writer)
+    monkeypatch.setattr(uio.tifffile, "imwrite", broken_writer)
+    for name in ("out.png", "out.tif"):
+        with pytest.raises(ImageWriteError) as e:
+            write_image(tmp_path / name, np.zeros((4, 4)))
+        _message(e, "disk full")
+        assert os.listdir(tmp_path) == ["keep.txt"]
+
+    # a failure when replacing an existing file leaves the old file intact
+    (tmp_path / "old.png").write_bytes(b"old")
+    with pytest.raises(ImageWriteError):
+        write_image(tmp_path / "old.png", np.zeros((4, 4)), force=True)
+    assert (tmp_path / "old.png").read_bytes() == b"old"
+    assert sorted(os.listdir(tmp_path)) == ["keep.txt", "old.png"]
+
+
+def test_errors_are_value_errors(tmp_path):
+    with pytest.raises(ValueError):
+        read_image(tmp_path / "missing.tif")
+    assert issubclass(ImageReadError, UnblurError)
+
+
+# --------------------------------------------------------------------------------------------
+# to_float / from_float
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16]),
+        shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=12),
+    )
+)
+def test_to_float_from_float_round_trip(arr):
+    x = to_float(arr)
+    assert x.dtype == np.float32
+    assert np.array_equal(x, (arr / np.iinfo(arr.dtype).max).astype(np.float32))
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    back = from_float(x, arr.dtype)
+    assert back.dtype == arr.dtype and np.array_equal(back, arr)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.int16, hnp.array_shapes(max_dims=2, max_side=10)))
+def test_signed_round_trip(arr):
+    assert np.array_equal(from_float(to_float(arr), np.int16), arr)
+
+
+def test_to_float_dtypes():
+    f32 = np.zeros((2, 2), np.float32)
+    assert to_float(f32) is f32
+    f64 = np.zeros((2, 2), np.float64)
+    assert to_float(f64) is f64
+    assert to_float(np.zeros(3, np.float16)).dtype == np.float32
+    assert np.array_equal(to_float(np.array([True, False])), np.array([1, 0], np.float32))
+    assert to_float(np.array([0, 255], np.uint8))[1] == 1.0
+    assert to_float(np.array([0, 65535], np.uint16))[1] == 1.0
+    with pytest.raises(InvalidImageError) as e:
+        to_float(np.zeros(3, np.complex128))
+    _message(e, "complex")
+
+
+def test_from_float_rounds_and_clips():
+    x = np.array([-1.0, 0.0, 0.4 / 255, 0.6 / 255, 254.5 / 255 + 1e-6, 1.0, 2.0])
+    assert from_float(x, "uint8").tolist() == [0, 0, 0, 1, 255, 255, 255]
+    assert from_float(x, np.float32).dtype == np.float32
+    assert from_float(x, np.float32)[0] == -1.0  # floats are not clipped
+    with pytest.raises(InvalidImageError):
+        from_float(np.array([np.nan]), np.uint8)
