@@ -90,7 +90,8 @@ def test_boundary_grid_and_crop(mode):
         assert bc.grid_shape == (50, 61) and bc.mask is None
     else:
         assert all(g >= n + p - 1 for g, n, p in zip(bc.grid_shape, (50, 61), k.shape, strict=True))
-        assert fft.fast_shape(bc.grid_shape) == bc.grid_shape
+        if mode != "reflect":
+            assert fft.fast_shape(bc.grid_shape) == bc.grid_shape
     if mode == "unknown":
         assert bc.mask.sum() == y.size and bc.mask[bc.region].all()
 

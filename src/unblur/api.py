@@ -20,7 +20,7 @@ __all__ = ["DEFAULT_METHOD", "deconvolve"]
 logger = logging.getLogger("unblur")
 
 #: the method ``method="auto"`` resolves to until per-input selection lands
-DEFAULT_METHOD = "inverse"
+DEFAULT_METHOD = "wiener"
 
 
 def deconvolve(

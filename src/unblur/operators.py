@@ -10,11 +10,13 @@ Boundary models
     The image is taken as one period of a periodic scene (the classic spectral toy). Exact for
     circularly blurred data, rings at the borders of real photographs.
 ``reflect``
-    The observation is mirror-padded by the PSF's half-width (to a fast FFT size), solved
-    periodically on the padded grid and cropped.
+    The observation is mirrored across every face onto a grid twice its size (a whole period
+    of its even extension, the Neumann boundary of DCT-based methods), so the periodic
+    extension has no jump anywhere; solved periodically there and cropped.
 ``taper``
-    The observation is padded (as for ``reflect``) and its padded border blended towards a
-    blurred copy, so the periodic extension is smooth and ringing from the seam is damped.
+    The observation is mirror-padded by the PSF's half-width (to a fast FFT size) and the
+    padding blended towards a blurred copy, so the periodic extension is smooth and ringing
+    from the seam is damped; cheaper than ``reflect``.
 ``unknown``
     The physical model (Reeves 2005; Almeida & Figueiredo 2013): the observation is the *valid*
     part of a larger latent scene convolved with the PSF. The latent grid is larger by the PSF
@@ -39,7 +41,7 @@ from . import fft
 from .errors import InvalidParameterError, InvalidPSFError
 from .psf import psf_to_otf
 
-__all__ = ["BOUNDARIES", "Boundary", "Convolution", "difference_spectrum"]
+__all__ = ["BOUNDARIES", "Boundary", "Convolution", "difference_spectrum", "frequencies"]
 
 BOUNDARIES = ("periodic", "reflect", "taper", "unknown")
 
@@ -115,11 +117,38 @@ class Convolution:
         denom = self.otf_power + (rho + regularizer)
         return self.apply_multiplier(rhs, 1.0 / np.maximum(denom, np.finfo(self.dtype).tiny))
 
-    def least_squares(self, y: np.ndarray, regularizer: np.ndarray | float) -> np.ndarray:
-        """Regularised least squares :math:`(H^\\top H + R)^{-1} H^\\top y` (Wiener/Tikhonov)."""
+    def least_squares(
+        self,
+        y: np.ndarray | None,
+        regularizer: np.ndarray | float,
+        *,
+        y_hat: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Regularised least squares :math:`(H^\\top H + R)^{-1} H^\\top y` (Wiener/Tikhonov).
+
+        Pass ``y_hat`` (the spectrum of ``y`` from :meth:`fft`) instead of ``y`` when it is
+        already at hand: the solve then costs a single inverse transform.
+        """
+        if y_hat is None:
+            y_hat = self.fft(y)
         denom = self.otf_power + regularizer
         gain = self.otf.conj() / np.maximum(denom, np.finfo(self.dtype).tiny)
-        return self.apply_multiplier(y, gain.astype(self.otf.dtype, copy=False))
+        return self.ifft(y_hat * gain.astype(self.otf.dtype, copy=False))
+
+
+def frequencies(shape: Sequence[int]) -> list[np.ndarray]:
+    """Per-axis frequencies (cycles per pixel) on the half-spectrum of a real grid.
+
+    One broadcastable array per axis; the last axis holds the non-negative frequencies of
+    :func:`numpy.fft.rfftfreq`, the others those of :func:`numpy.fft.fftfreq`.
+    """
+    out = []
+    for ax, n in enumerate(shape):
+        f = np.fft.rfftfreq(n) if ax == len(shape) - 1 else np.fft.fftfreq(n)
+        expand = [np.newaxis] * len(shape)
+        expand[ax] = slice(None)
+        out.append(f[tuple(expand)])
+    return out
 
 
 def difference_spectrum(shape: Sequence[int], order: int = 1, dtype=np.float64) -> np.ndarray:
@@ -129,13 +158,7 @@ def difference_spectrum(shape: Sequence[int], order: int = 1, dtype=np.float64) 
     (the gradient energy); ``order=2`` gives :math:`|L|^2` for the discrete Laplacian.
     ``order=0`` is the identity (all ones).
     """
-    shape = tuple(int(n) for n in shape)
-    freqs = []
-    for ax, n in enumerate(shape):
-        f = np.fft.rfftfreq(n) if ax == len(shape) - 1 else np.fft.fftfreq(n)
-        expand = [np.newaxis] * len(shape)
-        expand[ax] = slice(None)
-        freqs.append(f[tuple(expand)])
+    freqs = frequencies([int(n) for n in shape])
     # |1 - exp(-2πif)|² = 4 sin²(πf)
     grad = sum((4 * np.sin(np.pi * f) ** 2) for f in freqs)
     if order == 0:
@@ -191,7 +214,10 @@ class Boundary:
         elif mode == "unknown":
             grid = fft.fast_shape([n + p - 1 for n, p in zip(image_shape, psf.shape, strict=True)])
             offset = tuple(p // 2 for p in psf.shape)
-        else:  # reflect / taper: pad by the PSF's half-width on each side, then to a fast size
+        elif mode == "reflect":  # a whole period of the even extension: no seam at all
+            grid = tuple(2 * n for n in image_shape)
+            offset = tuple(n // 2 for n in image_shape)
+        else:  # taper: pad by the PSF's half-width on each side, then to a fast size
             grid = fft.fast_shape(
                 [n + 2 * (p // 2) for n, p in zip(image_shape, psf.shape, strict=True)]
             )

@@ -20,9 +20,19 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import UnknownMethodError
+import numpy as np
 
-__all__ = ["METHODS", "Method", "available_methods", "get_method", "register"]
+from ..errors import InvalidParameterError, UnknownMethodError
+from ..operators import Boundary
+
+__all__ = [
+    "METHODS",
+    "Method",
+    "available_methods",
+    "direct_boundary",
+    "get_method",
+    "register",
+]
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,6 @@ class Method:
 
 
 METHODS: dict[str, Method] = {}
-
 
 
 def register(name: str, *, iterative: bool = False) -> Callable[[Callable], Callable]:
@@ -84,3 +93,17 @@ def get_method(name: str) -> Method:
         raise UnknownMethodError(
             f"unknown method {name!r}; available: {', '.join(available_methods())}"
         ) from None
+
+
+def direct_boundary(method: str, mode: str, image: np.ndarray, psf: np.ndarray) -> Boundary:
+    """The :class:`~unblur.operators.Boundary` for a direct (non-iterative) Fourier method.
+
+    Direct methods solve on the whole grid at once, so they cannot leave the pixels outside the
+    observation free: ``unknown`` is refused with a message pointing to the iterative methods.
+    """
+    if mode == "unknown":
+        raise InvalidParameterError(
+            f"boundary='unknown' needs an iterative method; {method} supports periodic, "
+            "reflect and taper"
+        )
+    return Boundary.create(mode, image.shape, psf, dtype=image.dtype)

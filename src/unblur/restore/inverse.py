@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..operators import Boundary
-from . import register
+from . import direct_boundary, register
 
 __all__ = ["inverse"]
 
@@ -81,12 +80,7 @@ def inverse(
         raise InvalidParameterError(f"epsilon must be >= 0, got {epsilon}")
     if threshold is not None and (not np.isfinite(threshold) or threshold <= 0):
         raise InvalidParameterError(f"threshold must be > 0, got {threshold}")
-    if boundary == "unknown":
-        raise InvalidParameterError(
-            "boundary='unknown' needs an iterative method; the inverse filter supports "
-            "periodic, reflect and taper"
-        )
-    bc = Boundary.create(boundary, image.shape, psf, dtype=image.dtype)
+    bc = direct_boundary("inverse", boundary, image, psf)
     op = bc.operator
     if threshold is None:
         restored = op.least_squares(bc.extend(image), epsilon)

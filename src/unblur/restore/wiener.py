@@ -47,8 +47,8 @@ import scipy.optimize
 
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary, Convolution, difference_spectrum
-from . import register
+from ..operators import difference_spectrum, frequencies
+from . import direct_boundary, register
 
 __all__ = ["REGULARIZERS", "tikhonov", "wiener"]
 
@@ -82,15 +82,6 @@ _MAX_NSR = 1e12
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-def _boundary(mode: str, method: str, image: np.ndarray, psf: np.ndarray) -> Boundary:
-    if mode == "unknown":
-        raise InvalidParameterError(
-            f"boundary='unknown' needs an iterative method; {method} supports periodic, "
-            "reflect and taper"
-        )
-    return Boundary.create(mode, image.shape, psf, dtype=image.dtype)
-
-
 def _nonnegative(name: str, value) -> float:
     try:
         value = float(value)
@@ -101,20 +92,9 @@ def _nonnegative(name: str, value) -> float:
     return value
 
 
-def _frequencies(shape: Sequence[int]) -> list[np.ndarray]:
-    """Per-axis frequencies (cycles per pixel) on the half-spectrum of a real grid."""
-    out = []
-    for ax, n in enumerate(shape):
-        f = np.fft.rfftfreq(n) if ax == len(shape) - 1 else np.fft.fftfreq(n)
-        expand = [np.newaxis] * len(shape)
-        expand[ax] = slice(None)
-        out.append(f[tuple(expand)])
-    return out
-
-
 def _radial_frequency(shape: Sequence[int]) -> np.ndarray:
     """:math:`|f|` in cycles per pixel on the half-spectrum of a real grid of ``shape``."""
-    return np.sqrt(sum(f**2 for f in _frequencies(shape)))
+    return np.sqrt(sum(f**2 for f in frequencies(shape)))
 
 
 def _off_axis(shape: Sequence[int], bins: int) -> np.ndarray:
@@ -126,7 +106,7 @@ def _off_axis(shape: Sequence[int], bins: int) -> np.ndarray:
     """
     comps = np.stack(
         np.broadcast_arrays(
-            *[np.abs(f) * n for f, n in zip(_frequencies(shape), shape, strict=True)]
+            *[np.abs(f) * n for f, n in zip(frequencies(shape), shape, strict=True)]
         )
     )
     if len(shape) < 2:
@@ -151,17 +131,6 @@ def _hermitian_weights(shape: Sequence[int]) -> np.ndarray:
 def _power(y_hat: np.ndarray) -> np.ndarray:
     """:math:`|Y|^2` in float64."""
     return y_hat.real.astype(np.float64) ** 2 + y_hat.imag.astype(np.float64) ** 2
-
-
-def _solve(op: Convolution, y_hat: np.ndarray, regularizer: np.ndarray | float) -> np.ndarray:
-    r""":math:`(H^\top H + Q)^{-1} H^\top y` from the spectrum of ``y`` (one inverse transform).
-
-    The filter of :meth:`Convolution.least_squares`, for callers that already hold the
-    spectrum of the data.
-    """
-    denom = op.otf_power + regularizer
-    gain = op.otf.conj() / np.maximum(denom, np.finfo(op.dtype).tiny)
-    return op.ifft(y_hat * gain.astype(op.otf.dtype, copy=False))
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,7 +285,7 @@ def wiener(
     """
     if balance is not None:
         balance = _nonnegative("balance", balance)
-    bc = _boundary(boundary, "the Wiener filter", image, psf)
+    bc = direct_boundary("the Wiener filter", boundary, image, psf)
     op = bc.operator
     y_ext = bc.extend(image)
     if balance is not None:
@@ -345,7 +314,7 @@ def wiener(
     else:  # nothing rises above the noise: keep only the mean
         nsr = np.full(freq.shape, _MAX_NSR)
     nsr[(0,) * nsr.ndim] = 0.0  # f = 0: the mean passes unchanged (H(0) = 1)
-    restored = _solve(op, y_hat, nsr.astype(image.dtype))
+    restored = op.least_squares(None, nsr.astype(image.dtype), y_hat=y_hat)
     return bc.crop(restored).astype(image.dtype, copy=False)
 
 
@@ -482,7 +451,7 @@ def tikhonov(
         )
     if lam is not None:
         lam = _nonnegative("lam", lam)
-    bc = _boundary(boundary, "Tikhonov regularisation", image, psf)
+    bc = direct_boundary("Tikhonov regularisation", boundary, image, psf)
     op = bc.operator
     grid = bc.grid_shape
     reg_power = difference_spectrum(grid, REGULARIZERS[regularizer], dtype=np.float64)
@@ -499,5 +468,5 @@ def tikhonov(
             rss = float(np.sum(weights * one_minus**2 * y_power)) / math.prod(grid)
             info["lam"] = lam
             info["sigma"] = math.sqrt(rss / trace) if trace > 0 else 0.0
-    restored = _solve(op, y_hat, (lam * reg_power).astype(image.dtype))
+    restored = op.least_squares(None, (lam * reg_power).astype(image.dtype), y_hat=y_hat)
     return bc.crop(restored).astype(image.dtype, copy=False)
