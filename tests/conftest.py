@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from skimage import data, transform
 
+from unblur import metrics
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def psnr(estimate: np.ndarray, reference: np.ndarray, peak: float = 1.0) -> float:
-    """PSNR in dB (infinite for identical arrays)."""
-    mse = float(np.mean((np.asarray(estimate, np.float64) - reference) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(peak**2 / mse)
+def psnr(estimate: np.ndarray, reference: np.ndarray) -> float:
+    """PSNR in dB with peak 1 (infinite for identical arrays)."""
+    return metrics.psnr(np.asarray(estimate, np.float64), np.asarray(reference, np.float64))
 
 
 @pytest.fixture(scope="session")

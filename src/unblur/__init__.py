@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import psf
+from . import metrics, psf
 from .api import deconvolve
 from .errors import (
     ImageReadError,
@@ -52,5 +52,6 @@ __all__ = [
     "available_methods",
     "blur",
     "deconvolve",
+    "metrics",
     "psf",
 ]

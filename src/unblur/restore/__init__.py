@@ -14,6 +14,7 @@ iterative methods take ``callback(iteration, estimate)``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -65,8 +66,9 @@ def register(name: str, *, iterative: bool = False) -> Callable[[Callable], Call
     return decorate
 
 
+@functools.cache
 def _load() -> None:
-    """Import every module of this package once; each registers its methods."""
+    """Import every module of this package (once); each registers its methods."""
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")

@@ -1,0 +1,204 @@
+"""Metrics: PSNR/SSIM values against known truth, exact alignment, the scoring protocol."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+from unblur import InvalidImageError, InvalidParameterError
+from unblur.metrics import align, psnr, score, ssim
+
+
+# ------------------------------------------------------------------------------------------ psnr
+def test_psnr_of_identical_arrays_is_inf_without_warning(camera):
+    with np.errstate(all="raise"):
+        assert psnr(camera, camera.copy()) == math.inf
+
+
+@pytest.mark.parametrize(
+    ("offset", "data_range", "expected"),
+    [(0.1, 1.0, 20.0), (0.01, 1.0, 40.0), (0.1, 2.0, 20 + 20 * math.log10(2))],
+)
+def test_psnr_known_mse(offset, data_range, expected):
+    ref = np.zeros((16, 16))
+    assert psnr(ref + offset, ref, data_range=data_range) == pytest.approx(expected, abs=1e-9)
+
+
+def test_psnr_uses_the_mean_squared_error(camera):
+    rng = np.random.default_rng(0)
+    noisy = camera + 0.05 * rng.standard_normal(camera.shape)
+    mse = np.mean((noisy - camera) ** 2)
+    assert psnr(noisy, camera) == pytest.approx(10 * np.log10(1 / mse), rel=1e-12)
+    # symmetric in its arguments, and float32 input gives the same value to float32 precision
+    assert psnr(camera, noisy) == pytest.approx(psnr(noisy, camera), rel=1e-12)
+    assert psnr(noisy.astype(np.float32), camera.astype(np.float32)) == pytest.approx(
+        psnr(noisy, camera), abs=1e-3
+    )
+
+
+def test_psnr_uint8_with_data_range_255():
+    ref = np.full((8, 8), 100, np.uint8)
+    est = ref + np.uint8(1)  # MSE 1 -> 20 log10(255)
+    assert psnr(est, ref, data_range=255) == pytest.approx(20 * math.log10(255))
+
+
+# ------------------------------------------------------------------------------------------ ssim
+def test_ssim_identical_is_one_and_falls_with_noise(camera):
+    assert ssim(camera, camera.copy()) == pytest.approx(1.0, abs=1e-12)
+    rng = np.random.default_rng(1)
+    values = [
+        ssim(camera + s * rng.standard_normal(camera.shape), camera) for s in (0.01, 0.05, 0.2)
+    ]
+    assert 0.99 > values[0] > values[1] > values[2] > 0.0
+    # a contrast change is a structural-similarity loss even though the structure is intact
+    assert ssim(0.5 * camera, camera) < 0.95
+
+
+def test_ssim_zero_images_are_finite():
+    zeros = np.zeros((24, 24))
+    assert ssim(zeros, zeros) == 1.0
+    assert psnr(zeros, zeros) == math.inf
+    assert np.isfinite(ssim(zeros, np.full((24, 24), 1e-12)))
+
+
+def test_ssim_3d_and_channel_axis(stack, astronaut):
+    rng = np.random.default_rng(2)
+    noisy = stack + 0.05 * rng.standard_normal(stack.shape)
+    value = ssim(noisy, stack)
+    assert 0.2 < value < 0.99
+    assert ssim(stack, stack) == pytest.approx(1.0)
+    # per-channel SSIM is the mean of the channels' SSIMs
+    noisy_rgb = astronaut + 0.05 * rng.standard_normal(astronaut.shape)
+    per_channel = [ssim(noisy_rgb[..., c], astronaut[..., c]) for c in range(3)]
+    assert ssim(noisy_rgb, astronaut, channel_axis=-1) == pytest.approx(np.mean(per_channel))
+
+
+# ----------------------------------------------------------------------------------------- align
+@settings(max_examples=30, deadline=None)
+@given(dy=st.integers(-5, 5), dx=st.integers(-5, 5))
+def test_align_recovers_a_roll_exactly(camera, dy, dx):
+    shifted = np.roll(camera, (dy, dx), axis=(0, 1))
+    shift, est_crop, ref_crop = align(shifted, camera)
+    assert shift == (dy, dx)
+    assert est_crop.shape == ref_crop.shape == (128 - 30, 128 - 30)
+    np.testing.assert_array_equal(est_crop, ref_crop)
+
+
+def test_align_compares_exactly_the_documented_windows(camera):
+    shifted = np.roll(camera, (3, -2), axis=(0, 1))
+    shift, est_crop, ref_crop = align(shifted, camera, max_shift=4, border=6)
+    m = 10
+    assert shift == (3, -2)
+    np.testing.assert_array_equal(ref_crop, camera[m:-m, m:-m])
+    np.testing.assert_array_equal(est_crop, shifted[m + 3 : 128 - m + 3, m - 2 : 128 - m - 2])
+
+
+def test_align_ignores_the_border_and_wrapped_pixels(camera):
+    # garbage in the border does not change the chosen shift or the compared pixels
+    shifted = np.roll(camera, (-4, 5), axis=(0, 1))
+    shifted[:10] = 1.0
+    shifted[:, -10:] = 0.0
+    shift, est_crop, ref_crop = align(shifted, camera)
+    assert shift == (-4, 5)
+    np.testing.assert_array_equal(est_crop, ref_crop)
+
+
+def test_align_3d_per_axis_shift(stack):
+    shifted = np.roll(stack, (1, -2, 3), axis=(0, 1, 2))
+    shift, est_crop, ref_crop = align(shifted, stack, max_shift=(2, 3, 3), border=(2, 5, 5))
+    assert shift == (1, -2, 3)
+    assert est_crop.shape == (16 - 8, 40 - 16, 40 - 16)
+    np.testing.assert_array_equal(est_crop, ref_crop)
+
+
+def test_align_ties_prefer_zero_shift():
+    flat = np.full((40, 40), 0.3)
+    assert align(flat, flat)[0] == (0, 0)
+
+
+def test_align_out_of_range_shift_is_not_found(camera):
+    shifted = np.roll(camera, (7, 0), axis=(0, 1))
+    assert align(shifted, camera, max_shift=5)[0] != (7, 0)
+    assert align(shifted, camera, max_shift=8)[0] == (7, 0)
+
+
+# ----------------------------------------------------------------------------------------- score
+def test_score_of_shifted_reference_is_perfect(camera):
+    result = score(np.roll(camera, (2, -5), axis=(0, 1)), camera)
+    assert result == {"psnr": math.inf, "ssim": 1.0, "shift": (2, -5)}
+
+
+def test_score_clips_the_estimate_and_does_not_mutate(camera):
+    estimate = camera.copy()
+    estimate[camera > 0.8] = 1.7  # overshoot above 1 ...
+    estimate[camera < 0.1] = -0.5  # ... and undershoot below 0
+    reference = np.clip(estimate, 0, 1)
+    before = estimate.copy()
+    assert score(estimate, reference)["psnr"] == math.inf
+    assert score(estimate, reference, clip=False)["psnr"] < 30
+    np.testing.assert_array_equal(estimate, before)
+
+
+def test_score_of_blur_matches_direct_metrics_at_zero_shift(camera):
+    blurred = ndimage.gaussian_filter(camera, 2.0)
+    result = score(blurred, camera)
+    assert result["shift"] == (0, 0)
+    inner = (slice(15, -15),) * 2
+    mse = np.mean((blurred[inner] - camera[inner]) ** 2)
+    assert result["psnr"] == pytest.approx(10 * np.log10(1 / mse))
+    assert result["ssim"] == pytest.approx(ssim(blurred[inner], camera[inner]))
+    assert 15 < result["psnr"] < 35 and 0.3 < result["ssim"] < 0.95
+
+
+def test_score_float32_and_3d(stack):
+    est = (stack + 0.02).astype(np.float32)
+    # 16 slices: the shift and border leave 12 >= 11 px, the SSIM window's extent
+    result = score(est, stack, max_shift=1, border=1)
+    assert result["shift"] == (0, 0, 0)
+    assert 0.9 < result["ssim"] < 1
+    assert result["psnr"] == pytest.approx(20 * np.log10(1 / 0.02), abs=0.05)
+
+
+# ------------------------------------------------------------------------------------ validation
+@pytest.mark.parametrize("func", [psnr, ssim, align, score])
+def test_shape_mismatch_raises(func):
+    with pytest.raises(InvalidParameterError, match="same shape"):
+        func(np.zeros((40, 40)), np.zeros((40, 41)))
+
+
+@pytest.mark.parametrize("data_range", [0, -1, np.nan, "one"])
+@pytest.mark.parametrize("func", [psnr, ssim])
+def test_bad_data_range(func, data_range):
+    with pytest.raises(InvalidParameterError, match="data_range"):
+        func(np.zeros((16, 16)), np.zeros((16, 16)), data_range=data_range)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"max_shift": -1}, "max_shift"),
+        ({"max_shift": 1.5}, "max_shift"),
+        ({"border": -2}, "border"),
+        ({"border": (1, 2, 3)}, "border"),
+        ({"border": 15}, "too small"),
+    ],
+)
+def test_align_bad_parameters(kwargs, fragment):
+    with pytest.raises(InvalidParameterError, match=fragment):
+        align(np.zeros((40, 40)), np.zeros((40, 40)), **kwargs)
+
+
+def test_invalid_arrays():
+    with pytest.raises(InvalidImageError, match="NaN"):
+        psnr(np.full((8, 8), np.nan), np.zeros((8, 8)))
+    with pytest.raises(InvalidImageError, match="numeric"):
+        psnr(np.array([["a"]]), np.array([["b"]]))
+    with pytest.raises(InvalidParameterError, match="at least 11 px"):
+        ssim(np.zeros((8, 8)), np.zeros((8, 8)))
+    with pytest.raises(InvalidParameterError, match="channel_axis"):
+        ssim(np.zeros((16, 16, 3)), np.zeros((16, 16, 3)), channel_axis=4)
