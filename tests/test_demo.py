@@ -1,0 +1,201 @@
+"""The demo experiment (:mod:`unblur.demo`) and the figures behind it (:mod:`unblur.report`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from skimage import data
+
+from unblur import psf
+from unblur.cli import cli
+from unblur.demo import DEMO_FIGURE, run_demo, scenarios, sharp_image
+from unblur.errors import (
+    ImageWriteError,
+    InvalidParameterError,
+    InvalidPSFError,
+    UnknownMethodError,
+)
+from unblur.io import read_image
+from unblur.report import Panel, psf_preview, save_grid
+from unblur.restore import METHODS, Method
+
+MAX_FIGURE_BYTES = 1_500_000
+
+
+@pytest.fixture(scope="module")
+def inverse_only(tmp_path_factory):
+    """The demo with the inverse filter alone: (folder, rows)."""
+    folder = tmp_path_factory.mktemp("demo") / "out"  # does not exist yet: created
+    return folder, run_demo(folder, methods=[])
+
+
+# --------------------------------------------------------------------------------------------
+# run_demo
+# --------------------------------------------------------------------------------------------
+def test_sharp_image_is_the_cameraman_at_half_size():
+    x = sharp_image()
+    cam = data.camera().astype(np.float64) / 255
+    assert x.shape == (256, 256) and x.dtype == np.float64
+    np.testing.assert_allclose(x[10, 20], cam[20:22, 40:42].mean())
+    assert [s.noisy for s in scenarios()] == [False, False, True, True]
+
+
+def test_inverse_filter_is_exact_without_noise_and_fails_with_it(inverse_only):
+    _, rows = inverse_only
+    by_scenario = {r["scenario"]: r for r in rows}
+    assert [r["method"] for r in rows] == ["inverse"] * 4
+    assert set(by_scenario) == {"gaussian", "motion", "gaussian+noise", "motion+noise"}
+    for name in ("gaussian", "motion"):
+        assert by_scenario[name]["psnr"] > 60  # measured: 112.5 and 256.5 dB
+        assert by_scenario[name]["ssim"] > 0.9999
+    for name in ("gaussian+noise", "motion+noise"):
+        row = by_scenario[name]
+        assert row["psnr"] < 30  # measured: about 5 dB
+        assert row["psnr"] < row["blurred_psnr"] - 10  # far worse than not restoring at all
+        assert row["ssim"] < 0.1
+    for row in rows:
+        assert 20 < row["blurred_psnr"] < 26
+        assert row["seconds"] >= 0
+
+
+def test_demo_figure_is_a_small_png_grid(inverse_only):
+    folder, _ = inverse_only
+    figure = folder / DEMO_FIGURE
+    assert sorted(p.name for p in folder.iterdir()) == [DEMO_FIGURE]  # no temporary left
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure.stat().st_size < MAX_FIGURE_BYTES
+    img, _ = read_image(figure)
+    assert 600 < img.shape[0] < 1200 and 700 < img.shape[1] < 2500  # 4 rows of 4 panels
+
+
+def test_demo_refuses_to_overwrite_without_force(inverse_only):
+    folder, _ = inverse_only
+    figure = folder / DEMO_FIGURE
+    before = figure.read_bytes()
+    with pytest.raises(ImageWriteError, match="already exists"):
+        run_demo(folder, methods=[])
+    assert figure.read_bytes() == before
+    with pytest.raises(UnknownMethodError, match="unknown method 'nope'"):
+        run_demo(folder / "new", methods=["nope"])
+    assert not (folder / "new").exists()  # nothing created before the checks
+
+
+def test_demo_runs_every_registered_method_and_skips_failures(tmp_path, monkeypatch):
+    def failing(image, psf, *, boundary: str = "periodic", info=None):
+        raise InvalidParameterError("cannot do this")
+
+    monkeypatch.setitem(METHODS, "_failing", Method("_failing", failing, "always fails"))
+    monkeypatch.setattr("unblur.demo.available_methods", lambda: ["_failing", "inverse", "wiener"])
+    (tmp_path / DEMO_FIGURE).write_bytes(b"old")
+    rows = run_demo(tmp_path, force=True)  # default methods: every registered one
+    assert [(r["scenario"], r["method"]) for r in rows] == [
+        ("gaussian", "inverse"),
+        ("motion", "inverse"),
+        ("gaussian+noise", "inverse"),
+        ("gaussian+noise", "wiener"),
+        ("motion+noise", "inverse"),
+        ("motion+noise", "wiener"),
+    ]
+    psnr = {(r["scenario"], r["method"]): r["psnr"] for r in rows}
+    for name in ("gaussian+noise", "motion+noise"):
+        assert psnr[name, "wiener"] > psnr[name, "inverse"] + 15  # regularisation: ~26 vs ~5 dB
+    assert (tmp_path / DEMO_FIGURE).read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / DEMO_FIGURE).stat().st_size < MAX_FIGURE_BYTES
+
+
+def test_demo_command(tmp_path):
+    folder = tmp_path / "d"
+    result = subprocess.run(
+        [sys.executable, "-m", "unblur", "demo", "-o", str(folder), "-m", "inverse", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["figure"] == str(folder / DEMO_FIGURE)
+    assert (folder / DEMO_FIGURE).is_file()
+    psnrs = {r["scenario"]: r["psnr"] for r in summary["rows"]}
+    assert psnrs["gaussian"] > 60 and psnrs["motion"] > 60
+    assert psnrs["gaussian+noise"] < 30 and psnrs["motion+noise"] < 30
+
+    again = CliRunner().invoke(cli, ["demo", "-o", str(folder)])
+    assert again.exit_code == 1
+    assert again.stderr.strip() == (
+        f"unblur: error: {str(folder / DEMO_FIGURE)!r} already exists; use --force to overwrite it"
+    )
+
+
+def test_demo_command_table(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run_demo(folder, *, force=False, methods=None):
+        calls.append((folder, force, methods))
+        row = {"psnr": float("inf"), "ssim": 1.0, "seconds": 0.25, "blurred_psnr": 20.0}
+        return [{"scenario": "gaussian", "method": "inverse", **row}]
+
+    monkeypatch.setattr("unblur.demo.run_demo", fake_run_demo)
+    result = CliRunner().invoke(cli, ["demo", "-o", str(tmp_path), "--force", "-m", "wiener"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(tmp_path, True, ["wiener"])]
+    row = next(line for line in result.stdout.splitlines() if "gaussian" in line)
+    assert ["gaussian", "inverse", "inf", "1.000", "0.250"] == row.strip("│ ").split()[::2]
+    assert f"wrote {tmp_path / DEMO_FIGURE}" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------
+def test_psf_preview_is_square_enlarged_and_nearest():
+    k = psf.motion(9, angle=0)  # 1 x 11
+    p = psf_preview(k)
+    assert p.dtype == np.uint8 and p.shape == (132, 132)  # 11 x 11, enlarged 12x to >= 128
+    assert p.max() == 255
+    blocks = p.reshape(11, 12, 11, 12)
+    assert np.all(blocks == blocks[:, :1, :, :1])  # every PSF pixel is a constant block
+    centre = np.round(k[0] / k.max() * 255).astype(np.uint8)
+    np.testing.assert_array_equal(blocks[5, 0, :, 0], centre)
+    assert not blocks[:5].any() and not blocks[6:].any()  # padding is black
+
+    assert psf_preview(psf.gaussian(2.0)).shape == (136, 136)  # 17 px: the usual 8x
+    assert psf_preview(np.ones((301, 301))).shape == (903, 903)  # capped near max_size
+    assert psf_preview(np.zeros((3, 3))).max() == 0
+    stack = np.zeros((3, 5, 5))
+    stack[2, 1, 3] = 1.0
+    mip = psf_preview(stack, scale=1, min_size=1)
+    assert mip.shape == (5, 5) and mip[1, 3] == 255 and mip.sum() == 255
+    with pytest.raises(InvalidParameterError, match="scale"):
+        psf_preview(k, scale=0)
+    with pytest.raises(InvalidPSFError, match="not finite"):
+        psf_preview(np.full((3, 3), np.nan))
+
+
+def test_save_grid_writes_atomically_and_refuses_overwrite(tmp_path):
+    ramp = np.linspace(0, 1, 32 * 32).reshape(32, 32)
+    rgb = np.stack([ramp, 1 - ramp, ramp], axis=-1)
+    rows = [[Panel(ramp, "a"), Panel(rgb, "b"), None], [Panel(ramp * 2, "c")]]
+    out = save_grid(tmp_path / "g.png", rows, row_labels=["one", "two"], dpi=50, panel_inches=2)
+    assert out == tmp_path / "g.png"
+    img, _ = read_image(out)
+    assert img.shape[:2] == (200, 300)  # 2 rows x 3 columns of 2 in at 50 dpi
+    assert [p.name for p in tmp_path.iterdir()] == ["g.png"]
+    before = out.read_bytes()
+    with pytest.raises(ImageWriteError, match="already exists"):
+        save_grid(out, rows)
+    assert out.read_bytes() == before
+    save_grid(out, [[Panel(1 - ramp)]], force=True)
+    assert out.read_bytes() != before
+    with pytest.raises(ImageWriteError, match=r"\.png"):
+        save_grid(tmp_path / "g.jpg", rows)
+    with pytest.raises(ImageWriteError, match="does not exist"):
+        save_grid(tmp_path / "missing" / "g.png", rows)
+    with pytest.raises(InvalidParameterError, match="row labels"):
+        save_grid(tmp_path / "h.png", rows, row_labels=["one"])
+    with pytest.raises(InvalidParameterError, match="2-D or colour"):
+        save_grid(tmp_path / "h.png", [[Panel(np.zeros((2, 3, 4, 5)))]])
+    assert [p.name for p in tmp_path.iterdir()] == ["g.png"]
