@@ -142,3 +142,9 @@ def test_noise_clip_and_errors():
         add_noise(np.ones((4, 4)), poisson=0)
     with pytest.raises(InvalidParameterError, match="non-negative"):
         add_noise(-np.ones((4, 4)), poisson=10)
+
+
+def test_poisson_tolerates_fft_rounding_below_zero():
+    x = np.zeros((16, 16))
+    x[0, 0] = -1e-17
+    assert add_noise(x, poisson=10, rng=0).min() >= 0

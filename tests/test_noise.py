@@ -23,3 +23,15 @@ def test_estimate_3d_and_colour(stack, astronaut):
 
 def test_constant_image_has_no_noise():
     assert estimate_noise(np.full((32, 32), 0.3)) == 0.0
+
+
+def test_quantised_noiseless_image_reports_rounding_noise(camera):
+    """8-bit rounding leaves most Haar coefficients exactly zero: the floor q/√12 holds."""
+    y = np.round(blur(camera, psf.gaussian(2.0)) * 255) / 255
+    assert estimate_noise(y) == pytest.approx(1 / 255 / np.sqrt(12), rel=0.01)
+
+
+def test_quantisation_floor_does_not_hide_real_noise(camera):
+    y = add_noise(blur(camera, psf.gaussian(2.0)), gaussian=0.02, rng=4)
+    y = np.round(np.clip(y, 0, 1) * 255) / 255
+    assert abs(estimate_noise(y) - 0.02) < 0.003

@@ -219,3 +219,29 @@ def test_psf_to_otf_errors():
         psf.psf_to_otf(np.ones((9, 9)), (8, 16))
     with pytest.raises(InvalidPSFError, match="dimensions"):
         psf.psf_to_otf(np.ones((3, 3)), (8, 8, 8))
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".tif"])
+def test_saved_float_psf_loads_back_unchanged(tmp_path, suffix):
+    from unblur.io import write_image
+
+    k = psf.gaussian(2.0)  # no zero border: nothing may be cropped or subtracted
+    path = write_image(tmp_path / f"k{suffix}", k.astype(np.float32))
+    np.testing.assert_allclose(psf.from_file(path), k, rtol=1e-6, atol=1e-9)
+
+
+def test_photographed_psf_png_gets_background_removed(tmp_path):
+    from unblur.io import write_image
+
+    img = np.full((31, 31), 20 / 255)
+    img[14:17, 13:18] = 1.0
+    path = write_image(tmp_path / "k.png", img)
+    out = psf.from_file(path)
+    assert out.shape == (3, 5)
+    np.testing.assert_allclose(out, 1 / 15)
+
+
+def test_3d_psf_from_npy(tmp_path):
+    k = psf.gaussian((1.0, 1.5, 1.5))
+    np.save(tmp_path / "k3.npy", k)
+    np.testing.assert_allclose(psf.from_file(tmp_path / "k3.npy"), k, atol=1e-15)

@@ -7,7 +7,7 @@ import numpy as np
 from .errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from .psf import normalize
 
-__all__ = ["as_float_image", "check_channel_axis", "check_psf", "float_dtype"]
+__all__ = ["as_float_image", "check_channel_axis", "check_psf", "float_dtype", "scale_to_unit"]
 
 
 def float_dtype(dtype: np.dtype) -> np.dtype:
@@ -15,11 +15,40 @@ def float_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
 
 
+def scale_to_unit(arr: np.ndarray, maxval: float | None = None) -> np.ndarray:
+    """Scale integer or boolean data to float32 on the [0, 1] scale.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Integer or boolean data.
+    maxval : float, optional
+        The integer value that maps to 1.0; by default the dtype's maximum (255 for uint8,
+        65535 for uint16, 32767 for int16, ...). Not used for booleans.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``arr / maxval``, correctly rounded (8- and 16-bit data are divided in float32,
+        which holds them exactly; wider integers in float64). Negative values of signed types
+        stay negative. Booleans become 0.0 / 1.0.
+    """
+    if arr.dtype.kind == "b":
+        return arr.astype(np.float32)
+    if maxval is None:
+        maxval = np.iinfo(arr.dtype).max
+    if arr.dtype.itemsize <= 2:
+        out = arr.astype(np.float32)
+        out /= np.float32(maxval)
+        return out
+    return (arr / float(maxval)).astype(np.float32)
+
+
 def as_float_image(image, *, name: str = "image", min_ndim: int = 1) -> np.ndarray:
     """Return ``image`` as a finite float array (no copy when already float32/float64).
 
-    Integer images are scaled to [0, 1] by their dtype's maximum (uint8 / 255, uint16 / 65535)
-    and become float32; booleans become 0/1; float16 becomes float32.
+    Integer and boolean images are scaled by :func:`scale_to_unit` (uint8 / 255,
+    uint16 / 65535, booleans 0/1) and become float32; float16 becomes float32.
     """
     arr = np.asarray(image)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
@@ -30,11 +59,8 @@ def as_float_image(image, *, name: str = "image", min_ndim: int = 1) -> np.ndarr
         raise InvalidImageError(f"{name} must have at least {min_ndim} dimensions, got {arr.ndim}")
     if arr.size == 0:
         raise InvalidImageError(f"{name} is empty (shape {arr.shape})")
-    if arr.dtype == np.bool_:
-        arr = arr.astype(np.float32)
-    elif np.issubdtype(arr.dtype, np.integer):
-        info = np.iinfo(arr.dtype)
-        arr = arr.astype(np.float32) / np.float32(info.max)
+    if arr.dtype.kind in "biu":
+        arr = scale_to_unit(arr)
     elif arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float32)
     if not np.all(np.isfinite(arr)):

@@ -137,9 +137,11 @@ def add_noise(
     if poisson is not None:
         if not np.isfinite(poisson) or poisson <= 0:
             raise InvalidParameterError(f"poisson photon count must be > 0, got {poisson}")
-        if out.min() < 0:
+        if out.min() < -1e-6:
             raise InvalidParameterError("Poisson noise needs a non-negative image")
-        out = (gen.poisson(out.astype(np.float64) * poisson) / poisson).astype(x.dtype)
+        # rounding in an FFT blur can leave values of about -1e-17: they count as zero
+        rate = np.clip(out.astype(np.float64), 0, None) * poisson
+        out = (gen.poisson(rate) / poisson).astype(x.dtype)
     if gaussian > 0:
         out += gen.normal(0.0, gaussian, size=out.shape).astype(x.dtype)
     if clip:

@@ -6,9 +6,9 @@ atomically and without ever overwriting an input or an existing file unless aske
 
 Formats
 -------
-* PNG, JPEG, BMP, GIF: decoded with imageio (Pillow plugin). 16-bit colour PNG (RGB, RGBA,
-  grey + alpha), which Pillow silently reduces to 8 bits, is read and written by a small
-  built-in codec so 16-bit data survive exactly.
+* PNG, JPEG, BMP, GIF: imageio (Pillow plugin). 16-bit PNG with several samples per pixel
+  (RGB, RGBA, grey + alpha), which Pillow cannot write and reads reduced to 8 bits, go through
+  pypng so that 16-bit data survive exactly.
 * TIFF (``.tif``/``.tiff``, multi-page and OME-TIFF included): tifffile.
 * ``.npy``: numpy, exact (float data are returned and written unchanged).
 
@@ -24,19 +24,19 @@ import math
 import os
 import pathlib
 import stat
-import struct
 import tempfile
 import warnings
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 import imageio.v3 as iio
 import numpy as np
+import png
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
+from ._validate import scale_to_unit
 from .errors import (
     ImageReadError,
     ImageWriteError,
@@ -110,23 +110,6 @@ _WRITE_DTYPES: dict[str, tuple[str, ...]] = {
     ".tiff": ("float32", "float64", *_INT_AND_FLOAT),
     ".npy": ("float32", "float64", *_INT_AND_FLOAT, "int64", "uint64", "bool"),
 }
-
-# Rec. 709 luminance weights, as skimage.color.rgb2gray.
-_GRAY_WEIGHTS = (0.2125, 0.7154, 0.0721)
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# colour type -> samples per pixel, for the 16-bit colour types handled by the built-in codec
-_PNG16_COLOUR_TYPES = {2: 3, 4: 2, 6: 4}
-# Adam7 passes: (x0, y0, dx, dy)
-_ADAM7 = (
-    (0, 0, 8, 8),
-    (4, 0, 8, 8),
-    (0, 4, 4, 8),
-    (2, 0, 4, 4),
-    (0, 2, 2, 4),
-    (1, 0, 2, 2),
-    (0, 1, 1, 2),
-)
 
 # Pillow modes read as they are, and those converted to a mode imageio returns as RGB(A)/grey
 _PIL_KEEP = {"1", "L", "LA", "RGB", "RGBA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
@@ -207,14 +190,6 @@ def _detail(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _extension(path: pathlib.Path) -> str:
-    return path.suffix.lower()
-
-
-def _supported(exts: tuple[str, ...]) -> str:
-    return ", ".join(exts)
-
-
 def _check_pixels(q: str, dims: Iterable[int]) -> None:
     """Refuse a declared size that is empty or larger than MAX_PIXELS (before decoding)."""
     dims = tuple(int(d) for d in dims)
@@ -239,18 +214,6 @@ def _check_numeric(arr: np.ndarray, what: str, error: type[UnblurError]) -> None
         raise error(f"{what}: complex data ({arr.dtype}) are not supported; pass real values")
     if kind not in "biuf":
         raise error(f"{what}: non-numeric data of dtype {arr.dtype} are not supported")
-
-
-def _scale_int(arr: np.ndarray, maxval: float) -> np.ndarray:
-    """Integer/bool array -> float32 array divided by ``maxval`` (correctly rounded)."""
-    if arr.dtype.kind == "b":
-        return arr.astype(np.float32)
-    if arr.dtype.itemsize <= 2:
-        # float32 holds every 8/16-bit integer exactly, so one correctly rounded division
-        out = arr.astype(np.float32)
-        out /= np.float32(maxval)
-        return out
-    return (arr.astype(np.float64) / float(maxval)).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,14 +243,11 @@ def to_float(image: np.ndarray) -> np.ndarray:
     """
     arr = _native(np.asarray(image))
     _check_numeric(arr, "cannot convert the image to float", InvalidImageError)
-    kind = arr.dtype.kind
-    if kind == "f":
-        if arr.dtype in (np.float32, np.float64):
-            return arr
-        return arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
-    if kind == "b":
-        return arr.astype(np.float32)
-    return _scale_int(arr, float(np.iinfo(arr.dtype).max))
+    if arr.dtype.kind != "f":
+        return scale_to_unit(arr)
+    if arr.dtype in (np.float32, np.float64):
+        return arr
+    return arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
 
 
 def from_float(image: np.ndarray, dtype: Any) -> np.ndarray:
@@ -342,14 +302,13 @@ def from_float(image: np.ndarray, dtype: Any) -> np.ndarray:
 
 def _to_gray(x: np.ndarray) -> np.ndarray:
     """Float data with channels last -> luminance (alpha dropped)."""
+    from skimage.color import rgb2gray  # imported here: slow to import, seldom needed
+
     n = x.shape[-1]
     if n <= 2:  # grey or grey + alpha
         return np.ascontiguousarray(x[..., 0])
     if n <= 4:  # RGB or RGBA
-        g = x[..., 0].astype(np.float64) * _GRAY_WEIGHTS[0]
-        g += x[..., 1].astype(np.float64) * _GRAY_WEIGHTS[1]
-        g += x[..., 2].astype(np.float64) * _GRAY_WEIGHTS[2]
-        return g.astype(x.dtype, copy=False)
+        return rgb2gray(x[..., :3])
     return x.mean(axis=-1, dtype=np.float64).astype(x.dtype, copy=False)
 
 
@@ -401,11 +360,11 @@ def read_image(
         raise ImageReadError(f"cannot read {q}: {_detail(exc)}") from None
     if stat.S_ISDIR(st.st_mode):
         raise ImageReadError(f"cannot read {q}: it is a folder, not an image file")
-    ext = _extension(p)
+    ext = p.suffix.lower()
     if ext not in SUPPORTED_READ_EXTENSIONS:
         raise ImageReadError(
             f"cannot read {q}: unsupported file type {ext or '(no extension)'!r} "
-            f"(supported: {_supported(SUPPORTED_READ_EXTENSIONS)})"
+            f"(supported: {', '.join(SUPPORTED_READ_EXTENSIONS)})"
         )
     if st.st_size == 0:
         raise ImageReadError(f"cannot read {q}: the file is empty")
@@ -443,13 +402,10 @@ def read_image(
         data = to_float(arr)
         if ext != ".npy":
             data = data.astype(np.float32, copy=False)
-    elif arr.dtype.kind == "b":
-        value_range = (0.0, 1.0)
-        data = arr.astype(np.float32)
-    else:
-        maxval = dec.scale_max if dec.scale_max is not None else float(np.iinfo(arr.dtype).max)
-        value_range = (0.0, float(maxval))
-        data = _scale_int(arr, maxval)
+    else:  # integers and booleans
+        maxval = dec.scale_max or float(1 if arr.dtype.kind == "b" else np.iinfo(arr.dtype).max)
+        value_range = (0.0, maxval)
+        data = scale_to_unit(arr, maxval)
 
     channels = dec.channels and data.ndim >= 3
     has_alpha = channels and data.shape[-1] in (2, 4)
@@ -487,20 +443,20 @@ def _read_npy(p: pathlib.Path, q: str) -> _Decoded:
 
 def _read_png(p: pathlib.Path, q: str) -> _Decoded:
     with open(p, "rb") as fh:
-        head = fh.read(33)
-    if head[:8] == _PNG_SIGNATURE and head[12:16] == b"IHDR" and len(head) >= 29:
-        width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
-        _check_pixels(q, (height, width))
-        if depth == 16 and colour in _PNG16_COLOUR_TYPES:
-            # Pillow would silently keep only the high byte of each sample.
-            try:
-                arr = _decode_png16_pillow(p, colour, (height, width))
-            except Exception:  # corrupt, or Pillow internals changed: the built-in decoder decides
-                arr = None
-            if arr is None:
-                arr = _decode_png16(p.read_bytes())
-            return _Decoded(arr, channels=True, n_pages=1)
-    return _read_pillow(p, q, "PNG")
+        reader = png.Reader(file=fh)
+        try:
+            reader.preamble()  # the signature and the chunks before the pixel data
+        except png.Error:  # not a PNG after all, or a broken one: Pillow reads it or says why
+            return _read_pillow(p, q, "PNG")
+        _check_pixels(q, (reader.height, reader.width))
+        if reader.bitdepth < 16 or reader.planes == 1:
+            return _read_pillow(p, q, "PNG")
+        # 16-bit RGB, RGBA or grey + alpha: Pillow would keep only the high byte of each sample
+        rows = [np.asarray(row, np.uint16) for row in reader.read()[2]]
+    if len(rows) != reader.height:
+        raise ValueError(f"the image data end after {len(rows)} of {reader.height} rows")
+    arr = np.stack(rows).reshape(reader.height, reader.width, reader.planes)
+    return _Decoded(arr, channels=True, n_pages=1)
 
 
 def _read_pillow(p: pathlib.Path, q: str, fmt: str) -> _Decoded:
@@ -599,9 +555,7 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
     return _Decoded(arr, channels=channels, n_pages=n_pages, scale_max=scale_max)
 
 
-def _read_tiff_with_pillow(
-    p: pathlib.Path, q: str, page: Any, codec_error: Exception
-) -> _Decoded:
+def _read_tiff_with_pillow(p: pathlib.Path, q: str, page: Any, codec_error: Exception) -> _Decoded:
     """Fallback for TIFF compressions tifffile cannot decode without imagecodecs."""
     name = getattr(page.compression, "name", str(page.compression))
     message = (
@@ -621,174 +575,6 @@ def _read_tiff_with_pillow(
         # Pillow would change the data (e.g. drop the low byte of 16-bit RGB)
         raise ImageReadError(message) from codec_error
     return dec
-
-
-# ---------------------------------------------------------------------------------------------
-# built-in codec for 16-bit colour PNG (Pillow reduces these to 8 bits)
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-
-def _encode_png16(arr: np.ndarray) -> bytes:
-    """uint16 (H, W, C) with C in 2, 3, 4 -> PNG bytes (filter 'Up' on every row)."""
-    height, width, n = arr.shape
-    colour = {3: 2, 2: 4, 4: 6}[n]
-    raw = np.ascontiguousarray(arr, dtype=">u2").view(np.uint8).reshape(height, width * n * 2)
-    rows = np.empty((height, raw.shape[1] + 1), np.uint8)
-    rows[:, 0] = 2  # Up; the row above the first is defined as zeros
-    rows[0, 1:] = raw[0]
-    np.subtract(raw[1:], raw[:-1], out=rows[1:, 1:])  # modulo 256
-    data = zlib.compress(rows.tobytes(), 6)
-    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 0)
-    step = 1 << 20
-    idat = b"".join(_png_chunk(b"IDAT", data[i : i + step]) for i in range(0, len(data), step))
-    return _PNG_SIGNATURE + _png_chunk(b"IHDR", ihdr) + idat + _png_chunk(b"IEND", b"")
-
-
-# Pillow decodes these with raw modes that keep one byte per sample; decoding with the
-# big-endian raw mode gives the high bytes and with the little-endian one the low bytes.
-# grey + alpha has no such pair, but its 4-byte pixels decode losslessly as 8-bit RGBA.
-_PNG16_PILLOW_RAWMODES = {
-    2: ("RGB;16B", ("RGB;16B", "RGB;16L")),
-    6: ("RGBA;16B", ("RGBA;16B", "RGBA;16L")),
-    4: ("LA;16B", ("RGBA",)),
-}
-
-
-def _decode_png16_pillow(
-    p: pathlib.Path, colour: int, size: tuple[int, int]
-) -> np.ndarray | None:
-    """Fast path for 16-bit colour PNG through Pillow's C decoder; None if not applicable.
-
-    This relies on Pillow's tile list (``im.tile``); if it looks different from what is
-    expected the built-in decoder (:func:`_decode_png16`) is used instead.
-    """
-    expected, rawmodes = _PNG16_PILLOW_RAWMODES[colour]
-    planes = []
-    for rawmode in rawmodes:
-        with Image.open(p) as im:
-            tiles = list(im.tile)
-            if (
-                im.format != "PNG"
-                or len(tiles) != 1
-                or len(tiles[0]) != 4
-                or tiles[0][0] != "zip"
-                or tiles[0][3] != expected
-            ):
-                return None
-            tile = tiles[0]
-            if hasattr(tile, "_replace"):  # Pillow >= 11: a named tuple
-                im.tile = [tile._replace(args=rawmode)]
-            else:
-                im.tile = [(*tile[:3], rawmode)]
-            im.load()
-            planes.append(np.asarray(im))
-    if colour == 4:
-        b = planes[0].astype(np.uint16)
-        arr = np.stack([(b[..., 0] << 8) | b[..., 1], (b[..., 2] << 8) | b[..., 3]], axis=-1)
-    else:
-        arr = (planes[0].astype(np.uint16) << 8) | planes[1]
-    if arr.shape != (*size, _PNG16_COLOUR_TYPES[colour]):
-        return None
-    return arr
-
-
-def _decode_png16(data: bytes) -> np.ndarray:
-    """PNG bytes of a 16-bit colour image -> uint16 (H, W, C). Raises ValueError if corrupt."""
-    if data[:8] != _PNG_SIGNATURE:
-        raise ValueError("no PNG signature")
-    pos = 8
-    ihdr = None
-    idat: list[bytes] = []
-    while True:
-        if pos + 8 > len(data):
-            raise ValueError("file ends before the IEND chunk")
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        end = pos + 12 + length
-        if end > len(data):
-            raise ValueError(f"file ends inside the {kind.decode('latin-1')!r} chunk")
-        body = data[pos + 8 : end - 4]
-        (crc,) = struct.unpack(">I", data[end - 4 : end])
-        if zlib.crc32(kind + body) & 0xFFFFFFFF != crc:
-            raise ValueError(f"CRC mismatch in the {kind.decode('latin-1')!r} chunk")
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat.append(body)
-        elif kind == b"IEND":
-            break
-        pos = end
-    if ihdr is None or not idat:
-        raise ValueError("missing IHDR or IDAT chunk")
-    width, height, depth, colour, compression, filtering, interlace = ihdr
-    if depth != 16 or colour not in _PNG16_COLOUR_TYPES or compression or filtering:
-        raise ValueError("unsupported IHDR for the 16-bit decoder")
-    n = _PNG16_COLOUR_TYPES[colour]
-    bpp = 2 * n
-    passes = _ADAM7 if interlace == 1 else ((0, 0, 1, 1),)
-    if interlace not in (0, 1):
-        raise ValueError(f"unknown interlace method {interlace}")
-    sizes = []
-    for x0, y0, dx, dy in passes:
-        pw = (width - x0 + dx - 1) // dx if width > x0 else 0
-        ph = (height - y0 + dy - 1) // dy if height > y0 else 0
-        sizes.append((pw, ph))
-    expected = sum(ph * (1 + pw * bpp) for pw, ph in sizes if pw and ph)
-    dec = zlib.decompressobj()
-    raw = dec.decompress(b"".join(idat), expected)
-    if len(raw) < expected:
-        raise ValueError("image data are truncated")
-    buf = np.frombuffer(raw, np.uint8)
-    out = np.empty((height, width, bpp), np.uint8)
-    offset = 0
-    for (x0, y0, dx, dy), (pw, ph) in zip(passes, sizes, strict=True):
-        if not (pw and ph):
-            continue
-        nbytes = ph * (1 + pw * bpp)
-        rows = buf[offset : offset + nbytes].reshape(ph, 1 + pw * bpp)
-        offset += nbytes
-        out[y0::dy, x0::dx] = _unfilter(rows, pw, bpp)
-    return out.reshape(height, width, n, 2).view(">u2")[..., 0].astype(np.uint16)
-
-
-def _unfilter(rows: np.ndarray, width: int, bpp: int) -> np.ndarray:
-    """Undo PNG scanline filters: (H, 1 + W*bpp) uint8 -> (H, W, bpp) uint8."""
-    height = rows.shape[0]
-    ftype = rows[:, 0]
-    if ftype.max() > 4:
-        raise ValueError(f"invalid PNG filter type {int(ftype.max())}")
-    f = rows[:, 1:].reshape(height, width, bpp).astype(np.int16)
-    # reconstructed bytes, padded with a zero row above and a zero column on the left
-    out = np.zeros((height + 1, width + 1, bpp), np.int16)
-    if ftype.max() <= 2:  # None / Sub / Up only: row by row
-        for r in range(height):
-            t = ftype[r]
-            if t == 0:
-                out[r + 1, 1:] = f[r]
-            elif t == 1:
-                out[r + 1, 1:] = np.cumsum(f[r], axis=0, dtype=np.int64) & 0xFF
-            else:
-                out[r + 1, 1:] = (f[r] + out[r, 1:]) & 0xFF
-        return out[1:, 1:].astype(np.uint8)
-    # Average / Paeth depend on the left, upper and upper-left bytes: sweep anti-diagonals,
-    # on which every pixel depends only on earlier diagonals.
-    for s in range(height + width - 1):
-        r = np.arange(max(0, s - width + 1), min(height - 1, s) + 1)
-        j = s - r
-        a = out[r + 1, j]  # left
-        b = out[r, j + 1]  # up
-        c = out[r, j]  # up-left
-        t = ftype[r][:, None]
-        pa = np.abs(b - c)
-        pb = np.abs(a - c)
-        pc = np.abs(a + b - 2 * c)
-        paeth = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
-        pred = np.select([t == 1, t == 2, t == 3, t == 4], [a, b, (a + b) >> 1, paeth], 0)
-        out[r + 1, j + 1] = (f[r, j] + pred) & 0xFF
-    return out[1:, 1:].astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -850,11 +636,11 @@ def write_image(
     """
     target = pathlib.Path(os.fspath(path))
     q = _q(path)
-    ext = _extension(target)
+    ext = target.suffix.lower()
     if ext not in SUPPORTED_WRITE_EXTENSIONS:
         raise ImageWriteError(
             f"cannot write {q}: unsupported file type {ext or '(no extension)'!r} "
-            f"(supported: {_supported(SUPPORTED_WRITE_EXTENSIONS)})"
+            f"(supported: {', '.join(SUPPORTED_WRITE_EXTENSIONS)})"
         )
     _check_target(target, q, force=force, inputs=inputs)
 
@@ -992,22 +778,25 @@ def _make_writer(
 
     if n_pages > 1:
         raise ImageWriteError(
-            f"cannot write {q}: a stack of {n_pages} pages can only be saved as "
-            ".tif/.tiff or .npy"
+            f"cannot write {q}: a stack of {n_pages} pages can only be saved as .tif/.tiff or .npy"
         )
     if n_channels > 4:
         raise ImageWriteError(
-            f"cannot write {q}: {fmt} stores at most 4 channels, got {n_channels}; "
-            "use .tif or .npy"
+            f"cannot write {q}: {fmt} stores at most 4 channels, got {n_channels}; use .tif or .npy"
         )
     if ext in (".jpg", ".jpeg", ".bmp") and n_channels in (2, 4):
         raise ImageWriteError(
             f"cannot write {q}: {fmt} cannot store an alpha channel; use .png or .tif"
         )
-    if ext == ".png" and data.dtype == np.uint16 and n_channels:
+    if ext == ".png" and data.dtype == np.uint16 and n_channels:  # Pillow cannot write these
+        height, width = data.shape[:2]
+        png16 = png.Writer(
+            width, height, greyscale=n_channels < 3, alpha=n_channels in (2, 4), bitdepth=16
+        )
+        rows = np.ascontiguousarray(data, ">u2").reshape(height, -1).view(np.uint8)
 
         def write_png16(fh: IO[bytes]) -> None:
-            fh.write(_encode_png16(data))
+            png16.write_packed(fh, rows)  # rows of big-endian bytes, as PNG stores them
 
         return write_png16
 

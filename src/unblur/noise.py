@@ -21,7 +21,9 @@ def estimate_noise(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     .. math:: \hat\sigma = \operatorname{median}(|d|) / 0.6745 .
 
     A blurred image has almost no signal at that scale, which makes the estimate reliable
-    precisely where deconvolution needs it.
+    precisely where deconvolution needs it. Quantised data (an 8-bit file) always carries at
+    least the rounding noise of its step :math:`q`, :math:`q/\sqrt{12}`, even where the median
+    coefficient is exactly zero; the estimate never goes below that floor.
 
     Parameters
     ----------
@@ -55,6 +57,7 @@ def estimate_noise(image: np.ndarray, *, channel_axis: int | None = None) -> flo
             np.mean([estimate_noise(np.take(x, c, axis=axis)) for c in range(x.shape[axis])])
         )
     d = x.astype(np.float64)
+    floor = _quantisation_noise(d)
     for ax in range(d.ndim):
         n = d.shape[ax] - d.shape[ax] % 2
         if n < 2:
@@ -62,4 +65,21 @@ def estimate_noise(image: np.ndarray, *, channel_axis: int | None = None) -> flo
         even = np.take(d, range(0, n, 2), axis=ax)
         odd = np.take(d, range(1, n, 2), axis=ax)
         d = (even - odd) / np.sqrt(2.0)
-    return float(np.median(np.abs(d)) / _MAD_TO_SIGMA)
+    return max(float(np.median(np.abs(d)) / _MAD_TO_SIGMA), floor)
+
+
+def _quantisation_noise(x: np.ndarray, max_levels: int = 65536) -> float:
+    """Rounding noise :math:`q/\\sqrt{12}` when ``x`` lies on a grid of step ``q``, else 0.
+
+    The step is the smallest gap between distinct values, accepted only when every value is
+    an integer multiple of it (as for 8- and 16-bit data scaled to [0, 1]).
+    """
+    sample = x.ravel()[:: max(1, x.size // 200_000)]
+    levels = np.unique(sample)
+    if levels.size < 2 or levels.size > max_levels:
+        return 0.0
+    q = float(np.min(np.diff(levels)))
+    steps = levels / q
+    if not np.allclose(steps, np.round(steps), rtol=0, atol=1e-3):
+        return 0.0
+    return q / np.sqrt(12.0)

@@ -17,24 +17,28 @@ def from_file(
     path: str | os.PathLike,
     *,
     background: float | None = None,
-    threshold: float = 1e-3,
+    threshold: float | None = None,
     size: int | Sequence[int] | None = None,
 ) -> np.ndarray:
     """Load a measured or drawn PSF from an image or ``.npy`` file.
 
-    The image is turned to grey, its background (given, or the median of its border pixels)
-    subtracted and clipped at zero, shifted so its centroid falls on the central pixel, cropped
-    to the smallest centred odd box holding every value above ``threshold`` times the peak (or
-    to ``size``) and normalised to sum to one.
+    Float data (``.npy``, float TIFF: for example a PSF saved by ``unblur psf``) is taken as
+    exact: only all-zero borders are cropped, then it is centred and normalised, so a saved
+    PSF loads back unchanged. Integer images (a photograph or drawing of a PSF) are turned to
+    grey, their background (the median of the border pixels) subtracted and clipped at zero,
+    shifted so the centroid falls on the central pixel, cropped to the smallest centred odd box
+    holding every value above ``threshold`` times the peak (or to ``size``) and normalised.
 
     Parameters
     ----------
     path : str or path-like
-        PNG, TIFF, JPEG, BMP or NPY file.
+        PNG, TIFF, JPEG, BMP or NPY file; 3-D float data gives a 3-D PSF.
     background : float, optional
-        Background level to subtract, in the file's [0, 1] scale. Default: median of the border.
+        Background level to subtract, in the file's [0, 1] scale. Default: 0 for float data,
+        the median of the border for integer images.
     threshold : float, optional
-        Relative level below which outer rows and columns are cropped away.
+        Relative level below which outer rows and columns are cropped away. Default: 0 for
+        float data (only exact zeros), 1e-3 for integer images.
     size : int or (int, int), optional
         Odd output side lengths instead of the automatic crop.
 
@@ -47,7 +51,15 @@ def from_file(
     """
     from ..io import read_image  # imported here: io is a higher layer than psf
 
-    data, _ = read_image(path, as_gray=True)
+    data, info = read_image(path)
+    exact = np.issubdtype(np.dtype(info.dtype), np.floating)
+    if not exact and info.channel_axis is not None:
+        colour = data.shape[-1] - (1 if info.has_alpha else 0)
+        data = data[..., :colour].mean(axis=-1)
+    if background is None and exact:
+        background = 0.0
+    if threshold is None:
+        threshold = 0.0 if exact else 1e-3
     return from_array(data, background=background, threshold=threshold, size=size, name=path)
 
 
