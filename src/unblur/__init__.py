@@ -22,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import metrics, psf
 from .api import deconvolve
+from .blind import estimate_psf
 from .errors import (
     ImageReadError,
     ImageWriteError,
@@ -52,6 +53,7 @@ __all__ = [
     "available_methods",
     "blur",
     "deconvolve",
+    "estimate_psf",
     "metrics",
     "psf",
 ]

@@ -1,0 +1,137 @@
+"""Blind deconvolution: estimate the PSF from the blurred image alone.
+
+:func:`estimate_psf` is the dispatcher behind ``unblur.estimate_psf``: it validates the input,
+turns a colour image into grey (one kernel serves every channel) and hands it to a model:
+
+``gaussian``, ``motion``, ``disk``
+    Parametric blurs, read off the power spectrum (:mod:`unblur.blind.parametric`).
+``auto``
+    Fits every parametric model and keeps the one with the smallest Bayesian information
+    criterion of its spectral fit (:func:`~unblur.blind.parametric.estimate_parametric`).
+``free``
+    Free-form (camera-shake) kernels: not available yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validate import as_float_image, check_channel_axis
+from ..errors import UnknownMethodError
+from .parametric import (
+    PARAMETRIC_MODELS,
+    estimate_disk,
+    estimate_gaussian,
+    estimate_motion,
+    estimate_parametric,
+)
+
+__all__ = [
+    "MODELS",
+    "estimate_disk",
+    "estimate_gaussian",
+    "estimate_motion",
+    "estimate_parametric",
+    "estimate_psf",
+]
+
+#: Every model name :func:`estimate_psf` accepts (``free`` is reserved for free-form kernels).
+MODELS = ("auto", *PARAMETRIC_MODELS, "free")
+
+_ESTIMATORS = {"gaussian": estimate_gaussian, "motion": estimate_motion, "disk": estimate_disk}
+
+
+def estimate_psf(
+    image: np.ndarray,
+    size: int | None = None,
+    model: str = "auto",
+    *,
+    channel_axis: int | None = None,
+    info: dict[str, Any] | None = None,
+) -> np.ndarray:
+    r"""Estimate the blur kernel (PSF) of an image from the image alone.
+
+    A colour image is first averaged over its channels (the blur is assumed the same in every
+    channel, so one grey image carries it); then ``model`` chooses the estimator:
+
+    * ``"gaussian"``: :math:`\sigma` of a Gaussian blur
+      (:func:`~unblur.blind.parametric.estimate_gaussian`);
+    * ``"motion"``: length and angle of a straight-line motion
+      (:func:`~unblur.blind.parametric.estimate_motion`);
+    * ``"disk"``: radius of a defocus disk (:func:`~unblur.blind.parametric.estimate_disk`);
+    * ``"auto"``: all three, keeping the one whose spectral model has the smallest Bayesian
+      information criterion :math:`n\log(\mathrm{RSS}/n) + k\log n`
+      (:func:`~unblur.blind.parametric.estimate_parametric`).
+
+    Every estimator fits the log power spectrum of the observation with the model's transfer
+    function on a power-law image spectrum plus a white-noise floor; see
+    :mod:`unblur.blind.parametric` for the maths.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Blurred image: 2-D grey, or colour with ``channel_axis``; at least 32 x 32. Integer
+        images are scaled to [0, 1]. Large images are analysed on their central 512 x 512 crop.
+    size : int, optional
+        Odd side of the returned PSF (an even value is rounded up to the next odd one); it also
+        bounds the blur the search considers. Default: the fitted model's own size.
+    model : str, optional
+        ``"auto"``, ``"gaussian"``, ``"motion"`` or ``"disk"`` (``"free"`` is reserved for
+        free-form kernels, not available yet).
+    channel_axis : int, optional
+        Axis of colour channels; they are averaged before estimation.
+    info : dict, optional
+        Receives ``model`` (the model used), ``parameters`` (its fitted values), ``size``,
+        ``crop_shape``, ``noise_sigma`` and, for ``"auto"``, ``scores`` (per model: fitted
+        ``parameters``, ``bic``, ``rss``) and ``criterion``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The PSF: float64, odd sides, sums to one.
+
+    Raises
+    ------
+    UnknownMethodError
+        ``model`` is not one of :data:`MODELS`, or not available yet.
+    InvalidImageError
+        The grey image is not 2-D, is smaller than 32 x 32, has NaN/inf, or is flat.
+    InvalidParameterError
+        ``size`` is not an integer >= 3 or is larger than the image; bad ``channel_axis``.
+
+    References
+    ----------
+    J. P. Oliveira, M. A. T. Figueiredo, J. M. Bioucas-Dias, "Parametric blur estimation for
+    blind restoration of natural images: linear motion and out-of-focus", IEEE TIP 23(1), 2014.
+    M. Cannon, "Blind deconvolution of spatially invariant image blurs with phase", IEEE Trans.
+    ASSP 24(1), 1976.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage.data import camera
+    >>> from unblur import add_noise, blur, psf
+    >>> from unblur.blind import estimate_psf
+    >>> x = camera().reshape(256, 2, 256, 2).mean(axis=(1, 3)) / 255
+    >>> y = add_noise(blur(x, psf.motion(11, angle=75)), gaussian=0.01, rng=0)
+    >>> info = {}
+    >>> k = estimate_psf(y, info=info)
+    >>> info["model"], round(float(k.sum()), 6)
+    ('motion', 1.0)
+    """
+    if not isinstance(model, str) or model not in MODELS:
+        raise UnknownMethodError(f"unknown PSF model {model!r}; available: {', '.join(MODELS)}")
+    if model == "free":
+        raise UnknownMethodError(
+            "PSF model 'free' (free-form kernel) is not available yet; available: "
+            f"{', '.join(m for m in MODELS if m != 'free')}"
+        )
+    x = as_float_image(image)
+    axis = check_channel_axis(x.ndim, channel_axis)
+    if axis is not None:
+        x = x.mean(axis=axis, dtype=np.float64).astype(x.dtype, copy=False)
+    if model == "auto":
+        return estimate_parametric(x, size=size, info=info)
+    return _ESTIMATORS[model](x, size=size, info=info)
