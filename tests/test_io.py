@@ -7,6 +7,7 @@ import stat
 import struct
 import zlib
 
+import imagecodecs
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -51,6 +52,40 @@ def _message(excinfo, fragment: str) -> str:
 def _chunk(kind: bytes, body: bytes) -> bytes:
     """One PNG chunk, for hand-made headers."""
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png(width: int, height: int, depth: int, colour: int, raw: bytes, *extra: bytes, lace=0):
+    """A hand-made PNG: IHDR, ``extra`` chunks, one IDAT holding ``raw`` (scanlines), IEND."""
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, lace)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + b"".join(extra)
+        + _chunk(b"IDAT", zlib.compress(raw))
+        + _chunk(b"IEND", b"")
+    )
+
+
+# Adam7 passes: first column, first row, column step, row step
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def _scanlines(k: np.ndarray, interlace: bool = False) -> bytes:
+    """16-bit samples (H, W[, C]) as unfiltered PNG scanlines, optionally Adam7-interlaced."""
+    out = b""
+    for x0, y0, dx, dy in _ADAM7 if interlace else ((0, 0, 1, 1),):
+        sub = k[y0::dy, x0::dx]
+        if sub.size:  # empty passes are left out
+            out += b"".join(b"\x00" + row.astype(">u2").tobytes() for row in sub)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,10 +145,13 @@ def test_png_16bit_colour_round_trip_exact(tmp_path, n):
     # Pillow cannot write these and silently reads only the high byte; unblur keeps 16 bits.
     k = _u16((11, 9, n))
     p = write_image(tmp_path / "c.png", k / 65535, dtype="uint16")
+    assert p.read_bytes()[24:26] == bytes([16, {2: 4, 3: 2, 4: 6}[n]])  # IHDR depth, colour
     data, info = read_image(p)
     assert info.dtype == "uint16" and info.shape == (11, 9, n)
     assert info.has_alpha == (n in (2, 4)) and info.channel_axis == -1
     assert np.array_equal(from_float(data, np.uint16), k)
+    assert np.array_equal(write_image(tmp_path / "again.png", data, info=info).read_bytes(),
+                          p.read_bytes())  # fmt: skip
     # an independent decoder (Pillow, 8 bits) sees the same image
     pil = np.asarray(Image.open(p))
     high = (k >> 8).astype(np.uint8)
@@ -121,31 +159,67 @@ def test_png_16bit_colour_round_trip_exact(tmp_path, n):
     assert np.array_equal(pil, expected)
 
 
-def test_png_16bit_colour_corrupt(tmp_path):
-    p = write_image(tmp_path / "t16.png", RNG.random((32, 32, 3)), dtype="uint16")
+@pytest.mark.parametrize("shape", [(40, 33), (40, 33, 2), (40, 33, 3), (40, 33, 4)])
+def test_png_16bit_from_libpng_defaults_exact(tmp_path, shape):
+    # libpng's default adaptive filters (Paeth, Average, ...), as other programs write them
+    k = _u16(shape)
+    (tmp_path / "lib.png").write_bytes(imagecodecs.png_encode(k))
+    data, info = read_image(tmp_path / "lib.png")
+    assert info.dtype == "uint16" and info.shape == shape and data.shape == shape
+    assert info.channel_axis == (-1 if len(shape) == 3 else None)
+    assert np.array_equal(from_float(data, np.uint16), k)
+
+
+@pytest.mark.parametrize(("colour", "n"), [(0, 1), (4, 2), (2, 3), (6, 4)])
+def test_png_16bit_interlaced_exact_and_quiet(tmp_path, caplog, colour, n):
+    k = _u16((13, 11, n))[..., 0] if n == 1 else _u16((13, 11, n))
+    p = tmp_path / "adam7.png"
+    p.write_bytes(_png(11, 13, 16, colour, _scanlines(k, interlace=True), lace=1))
+    with caplog.at_level("DEBUG"):
+        data, info = read_image(p)
+    assert info.dtype == "uint16" and info.shape == k.shape
+    assert np.array_equal(from_float(data, np.uint16), k)
+    assert not caplog.records  # libpng's interlacing warning is not passed on
+
+
+def test_png_16bit_rgb_with_trns_stays_rgb(tmp_path):
+    # a tRNS colour key is ignored for RGB, as Pillow does for 8-bit RGB
+    k = _u16((5, 6, 3))
+    trns = _chunk(b"tRNS", k[0, 0].astype(">u2").tobytes())
+    (tmp_path / "key.png").write_bytes(_png(6, 5, 16, 2, _scanlines(k), trns))
+    data, info = read_image(tmp_path / "key.png")
+    assert info.shape == (5, 6, 3) and not info.has_alpha
+    assert np.array_equal(from_float(data, np.uint16), k)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (32, 32, 2), (32, 32, 3), (32, 32, 4)])
+def test_png_16bit_corrupt(tmp_path, shape):
+    p = write_image(tmp_path / "t16.png", RNG.random(shape), dtype="uint16")
     good = p.read_bytes()
-    p.write_bytes(good[: len(good) // 2])
-    with pytest.raises(ImageReadError) as e:
-        read_image(p)
-    _message(e, "not a valid PNG image (truncated or corrupt")
+    for cut in (len(good) // 2, len(good) - 13, 40):  # inside IDAT, without IEND, in IDAT header
+        p.write_bytes(good[:cut])
+        with pytest.raises(ImageReadError) as e:
+            read_image(p)
+        _message(e, "not a valid PNG image (truncated or corrupt")
     flipped = bytearray(good)
     flipped[len(good) // 2] ^= 0xFF  # inside IDAT: CRC mismatch / bad zlib data
     p.write_bytes(bytes(flipped))
     with pytest.raises(ImageReadError) as e:
         read_image(p)
     _message(e, "not a valid PNG image (truncated or corrupt")
+    ihdr = bytearray(good)
+    ihdr[25] = 3  # colour type 3 (palette) cannot have 16 bits
+    p.write_bytes(bytes(ihdr))
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "not a valid PNG image")
 
 
-def test_png_16bit_colour_data_ending_early(tmp_path):
+@pytest.mark.parametrize(("colour", "n"), [(0, 1), (2, 3)])
+def test_png_16bit_data_ending_early(tmp_path, colour, n):
     # every chunk intact, but the compressed pixel data stop after a few rows
-    rows = np.zeros((4, 1 + 8 * 6), np.uint8).tobytes()  # 4 of 8 rows of 16-bit RGB
-    ihdr = struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0)
-    (tmp_path / "short.png").write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", ihdr)
-        + _chunk(b"IDAT", zlib.compress(rows))
-        + _chunk(b"IEND", b"")
-    )
+    rows = np.zeros((4, 1 + 8 * 2 * n), np.uint8).tobytes()  # 4 of 8 rows
+    (tmp_path / "short.png").write_bytes(_png(8, 8, 16, colour, rows))
     with pytest.raises(ImageReadError) as e:
         read_image(tmp_path / "short.png")
     _message(e, "not a valid PNG image (truncated or corrupt")
@@ -259,11 +333,56 @@ def test_ome_tiff_extra_axes_become_pages(tmp_path):
 
 
 def test_lzw_tiff_readable(tmp_path):
-    # tifffile needs imagecodecs for LZW; without it unblur falls back to Pillow
+    # written by libtiff (through Pillow), decoded by tifffile + imagecodecs
     k = _u16((9, 11))
     Image.fromarray(k).save(tmp_path / "lzw.tif", compression="tiff_lzw")
     data, info = read_image(tmp_path / "lzw.tif")
     assert info.dtype == "uint16" and np.array_equal(from_float(data, np.uint16), k)
+    rgb = _u8((9, 11, 3))
+    Image.fromarray(rgb).save(tmp_path / "rgb.tif", compression="tiff_lzw")
+    data, info = read_image(tmp_path / "rgb.tif")
+    assert info.channel_axis == -1 and np.array_equal(from_float(data, np.uint8), rgb)
+
+
+@pytest.mark.parametrize("compression", ["lzw", "packbits", "zlib", "zstd"])
+def test_compressed_16bit_rgb_tiff_exact(tmp_path, compression):
+    k = _u16((3, 10, 12, 3))  # a stack of 16-bit RGB pages: Pillow could read none of it
+    tifffile.imwrite(tmp_path / "c.tif", k, compression=compression, photometric="rgb")
+    data, info = read_image(tmp_path / "c.tif")
+    assert info.dtype == "uint16" and info.n_pages == 3 and info.channel_axis == -1
+    assert np.array_equal(from_float(data, np.uint16), k)
+
+
+def test_jpeg_tiff_readable(tmp_path):
+    smooth = np.linspace(0, 1, 16 * 16 * 3).reshape(16, 16, 3)
+    tifffile.imwrite(
+        tmp_path / "j.tif", from_float(smooth, np.uint8), compression="jpeg", photometric="rgb"
+    )
+    data, info = read_image(tmp_path / "j.tif")
+    assert info.dtype == "uint8" and data.shape == (16, 16, 3)
+    assert np.abs(data - smooth).max() < 0.05
+
+
+def test_ycbcr_tiff_without_jpeg_refused(tmp_path):
+    Image.fromarray(_u8((8, 6, 3))).convert("YCbCr").save(tmp_path / "y.tif")
+    with pytest.raises(ImageReadError) as e:
+        read_image(tmp_path / "y.tif")
+    _message(e, "YCbCr TIFF images are only supported with JPEG compression")
+
+
+@pytest.mark.parametrize(("code", "fragment"), [(32771, "CCIRLEW"), (60000, "60000")])
+def test_unsupported_tiff_compression(tmp_path, code, fragment):
+    p = tmp_path / "odd.tif"
+    tifffile.imwrite(p, np.zeros((4, 4), np.uint8), metadata=None)
+    raw = bytearray(p.read_bytes())
+    with tifffile.TiffFile(p) as tif:
+        offset = tif.pages[0].tags["Compression"].valueoffset
+    raw[offset : offset + 2] = struct.pack("<H", code)
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "unsupported TIFF image (")
+    assert fragment in str(e.value)
 
 
 def test_animated_gif_is_a_stack(tmp_path):
@@ -497,16 +616,29 @@ def test_decompression_bomb_tiff_header_refused_before_decoding(tmp_path):
     _message(e, "too large (60000 x 60000 = 3600000000 pixels")
 
 
-@pytest.mark.parametrize(("depth", "colour"), [(8, 0), (16, 2), (16, 6)])
-def test_decompression_bomb_png_header(tmp_path, depth, colour):
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, depth, colour, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1000)
-    (tmp_path / "bomb.png").write_bytes(
-        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
-    )
+@pytest.mark.parametrize(
+    ("depth", "colour"), [(8, 0), (8, 2), (8, 3), (16, 0), (16, 2), (16, 4), (16, 6)]
+)
+def test_decompression_bomb_png_header(tmp_path, monkeypatch, depth, colour):
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the pixel data must not be decoded")
+
+    monkeypatch.setattr(uio.imagecodecs, "png_decode", no_decoding)
+    monkeypatch.setattr(uio.iio, "imread", no_decoding)
+    (tmp_path / "bomb.png").write_bytes(_png(100_000, 100_000, depth, colour, b"\x00" * 1000))
     with pytest.raises(ImageReadError) as e:
         read_image(tmp_path / "bomb.png")
     _message(e, "too large (100000 x 100000 = 10000000000 pixels")
+
+
+def test_png_16bit_monkeypatched_limit(tmp_path, monkeypatch):
+    p = write_image(tmp_path / "rgb16.png", _u16((20, 30, 3)))
+    monkeypatch.setattr(uio, "MAX_PIXELS", 599)
+    with pytest.raises(ImageReadError) as e:
+        read_image(p)
+    _message(e, "too large (20 x 30 = 600 pixels; the limit is MAX_PIXELS = 599)")
+    monkeypatch.setattr(uio, "MAX_PIXELS", 600)
+    assert read_image(p)[0].shape == (20, 30, 3)
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ atomically and without ever overwriting an input or an existing file unless aske
 
 Formats
 -------
-* PNG, JPEG, BMP, GIF: imageio (Pillow plugin). 16-bit PNG with several samples per pixel
-  (RGB, RGBA, grey + alpha), which Pillow cannot write and reads reduced to 8 bits, go through
-  pypng so that 16-bit data survive exactly.
-* TIFF (``.tif``/``.tiff``, multi-page and OME-TIFF included): tifffile.
+* PNG, JPEG, BMP, GIF: imageio (Pillow plugin). 16-bit PNG, which Pillow cannot write in
+  colour and reads reduced to 8 bits, go through imagecodecs (libpng), so 16-bit data survive
+  exactly.
+* TIFF (``.tif``/``.tiff``, multi-page and OME-TIFF included): tifffile, with imagecodecs
+  decoding compressed data (LZW, JPEG, PackBits, Deflate, ZSTD, ...).
 * ``.npy``: numpy, exact (float data are returned and written unchanged).
 
 Integer data map to [0, 1] by dividing by the maximum of the stored type (``v / 255`` for
@@ -20,19 +21,21 @@ rounding (``np.rint``), so integer data round-trip exactly.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import pathlib
 import stat
+import struct
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import imagecodecs
 import imageio.v3 as iio
 import numpy as np
-import png
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
@@ -124,6 +127,11 @@ _PIL_CONVERT = {
     "LAB": "RGB",
     "HSV": "RGB",
 }
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_SAMPLES = {0: 1, 2: 3, 4: 2, 6: 4}  # PNG colour type -> samples per pixel (16-bit types)
+# TIFF compressions whose YCbCr data tifffile converts to RGB (OJPEG, JPEG, ALT_JPEG, JPEG_LOSSY)
+_TIFF_JPEG = {6, 7, 33007, 34892}
 
 
 @dataclass(frozen=True)
@@ -443,20 +451,40 @@ def _read_npy(p: pathlib.Path, q: str) -> _Decoded:
 
 def _read_png(p: pathlib.Path, q: str) -> _Decoded:
     with open(p, "rb") as fh:
-        reader = png.Reader(file=fh)
-        try:
-            reader.preamble()  # the signature and the chunks before the pixel data
-        except png.Error:  # not a PNG after all, or a broken one: Pillow reads it or says why
-            return _read_pillow(p, q, "PNG")
-        _check_pixels(q, (reader.height, reader.width))
-        if reader.bitdepth < 16 or reader.planes == 1:
-            return _read_pillow(p, q, "PNG")
-        # 16-bit RGB, RGBA or grey + alpha: Pillow would keep only the high byte of each sample
-        rows = [np.asarray(row, np.uint16) for row in reader.read()[2]]
-    if len(rows) != reader.height:
-        raise ValueError(f"the image data end after {len(rows)} of {reader.height} rows")
-    arr = np.stack(rows).reshape(reader.height, reader.width, reader.planes)
-    return _Decoded(arr, channels=True, n_pages=1)
+        head = fh.read(26)  # signature, IHDR length and type, width, height, depth, colour
+    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return _read_pillow(p, q, "PNG")  # not a PNG after all, or a broken one: Pillow says why
+    width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+    _check_pixels(q, (height, width))
+    if depth != 16 or colour not in _PNG_SAMPLES:
+        return _read_pillow(p, q, "PNG")
+    # 16 bits: Pillow would keep only the high byte of colour samples (and older Pillow
+    # versions return grey as int32), so libpng decodes these.
+    with _quiet_codec_log():
+        arr = imagecodecs.png_decode(p.read_bytes())
+    samples = _PNG_SAMPLES[colour]
+    if arr.ndim == 3 and arr.shape[-1] != samples:
+        arr = arr[..., :samples]  # alpha made from a tRNS chunk: ignored, as for 8-bit PNG
+    if samples == 1 and arr.ndim == 3:
+        arr = arr[..., 0]
+    if arr.shape[:2] != (height, width):
+        raise ValueError(f"decoded shape {arr.shape} does not match the header")
+    return _Decoded(arr, channels=samples > 1, n_pages=1)
+
+
+@contextlib.contextmanager
+def _quiet_codec_log() -> Iterator[None]:
+    """Hide libpng warnings (e.g. about interlacing) that imagecodecs logs; errors still raise."""
+
+    def drop(record: logging.LogRecord) -> bool:
+        return False
+
+    log = logging.getLogger("imagecodecs")
+    log.addFilter(drop)
+    try:
+        yield
+    finally:
+        log.removeFilter(drop)
 
 
 def _read_pillow(p: pathlib.Path, q: str, fmt: str) -> _Decoded:
@@ -510,13 +538,20 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
             raise ImageReadError(
                 f"cannot read {q}: CMYK TIFF images are not supported; convert to RGB first"
             )
+        if photometric == tifffile.PHOTOMETRIC.YCBCR and int(page.compression) not in _TIFF_JPEG:
+            raise ImageReadError(  # tifffile would return the Y, Cb, Cr samples as they are
+                f"cannot read {q}: YCbCr TIFF images are only supported with JPEG compression; "
+                "convert to RGB first"
+            )
         bits = int(page.bitspersample)
         try:
             arr = series.asarray()
-        except Exception as exc:
-            if "imagecodecs" not in str(exc):
+        except (ValueError, NotImplementedError) as exc:  # e.g. an unknown compression
+            if not any(w in str(exc) for w in ("not supported", "not a known", "imagecodecs")):
                 raise
-            return _read_tiff_with_pillow(p, q, page, exc)
+            raise ImageReadError(
+                f"cannot read {q}: unsupported TIFF image ({_detail(exc)})"
+            ) from exc
         colormap = page.colormap if photometric == tifffile.PHOTOMETRIC.PALETTE else None
 
     if arr.shape != shape:
@@ -553,28 +588,6 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
             top = int(scale_max) if scale_max is not None else np.iinfo(arr.dtype).max
             arr = (top - arr).astype(arr.dtype)
     return _Decoded(arr, channels=channels, n_pages=n_pages, scale_max=scale_max)
-
-
-def _read_tiff_with_pillow(p: pathlib.Path, q: str, page: Any, codec_error: Exception) -> _Decoded:
-    """Fallback for TIFF compressions tifffile cannot decode without imagecodecs."""
-    name = getattr(page.compression, "name", str(page.compression))
-    message = (
-        f"cannot read {q}: TIFF compression {name} needs the 'imagecodecs' package "
-        "(pip install imagecodecs)"
-    )
-    try:
-        dec = _read_pillow(p, q, "TIFF")
-    except Exception:
-        raise ImageReadError(message) from codec_error
-    bits = int(page.bitspersample)
-    got = 1 if dec.array.dtype.kind == "b" else dec.array.dtype.itemsize * 8
-    samples = dec.array.shape[-1] if dec.channels else 1
-    photometric = int(page.photometric)
-    want = 3 if photometric == tifffile.PHOTOMETRIC.PALETTE else int(page.samplesperpixel)
-    if (got != bits and photometric != tifffile.PHOTOMETRIC.PALETTE) or samples != want:
-        # Pillow would change the data (e.g. drop the low byte of 16-bit RGB)
-        raise ImageReadError(message) from codec_error
-    return dec
 
 
 # ---------------------------------------------------------------------------------------------
@@ -788,15 +801,20 @@ def _make_writer(
         raise ImageWriteError(
             f"cannot write {q}: {fmt} cannot store an alpha channel; use .png or .tif"
         )
-    if ext == ".png" and data.dtype == np.uint16 and n_channels:  # Pillow cannot write these
-        height, width = data.shape[:2]
-        png16 = png.Writer(
-            width, height, greyscale=n_channels < 3, alpha=n_channels in (2, 4), bitdepth=16
-        )
-        rows = np.ascontiguousarray(data, ">u2").reshape(height, -1).view(np.uint8)
+    if ext == ".png" and data.dtype == np.uint16:  # libpng: Pillow cannot write 16-bit colour
+        pixels = np.ascontiguousarray(data)
 
         def write_png16(fh: IO[bytes]) -> None:
-            png16.write_packed(fh, rows)  # rows of big-endian bytes, as PNG stores them
+            # OpenCV's fast settings: ~10x faster than libpng's defaults, files a few % larger
+            png = imagecodecs.PNG
+            fh.write(
+                imagecodecs.png_encode(
+                    pixels,
+                    level=png.COMPRESSION.SPEED,
+                    strategy=png.STRATEGY.RLE,
+                    filter=png.FILTER.SUB,
+                )
+            )
 
         return write_png16
 
