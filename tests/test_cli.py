@@ -397,7 +397,7 @@ def test_deconvolve_overwrite_rules(files, out):
         (["blur", "{files}/sharp.npy", "--psf", "{files}/nope.npy"], "unknown PSF"),
         (["blur", "{files}/tiny.npy", "--psf", "disk:radius=12"], "larger than the image"),
         (["deconvolve", "{files}/sharp.npy", "--psf", "disk:radius=2", "-m", "nope"],
-         "unknown method 'nope'; available: inverse"),
+         "unknown method 'nope'; available: "),
         (["deconvolve", "{files}/sharp.npy", "--psf", "disk:radius=2", "-p", "foo=1"],
          "no parameter 'foo'"),
         (["deconvolve", "{files}/sharp.npy", "--psf", "disk:radius=2", "-m", "inverse",

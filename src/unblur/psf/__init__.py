@@ -19,15 +19,18 @@ from __future__ import annotations
 
 from ._core import MAX_SIZE, centroid, normalize
 from .files import from_array, from_file
+from .microscope import MICROSCOPE_MODELS, confocal, widefield
 from .models import airy, disk, gaussian, moffat, motion
 from .otf import otf_to_psf, psf_to_otf
 from .spec import MODELS, parse_spec
 
 __all__ = [
     "MAX_SIZE",
+    "MICROSCOPE_MODELS",
     "MODELS",
     "airy",
     "centroid",
+    "confocal",
     "disk",
     "from_array",
     "from_file",
@@ -38,4 +41,5 @@ __all__ = [
     "otf_to_psf",
     "parse_spec",
     "psf_to_otf",
+    "widefield",
 ]
