@@ -488,6 +488,23 @@ def blur_command(
     "int, float, true/false, none, or text.",
 )
 @_DTYPE
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Also write a self-contained HTML report (.html): before/after slider, PSF, spectra, "
+    "convergence, every parameter, run time.",
+)
+@click.option(
+    "--reference",
+    "reference_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="The sharp image (same size as INPUT): adds PSNR and SSIM to the --report.",
+)
 @_FORCE
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def deconvolve_command(
@@ -498,6 +515,8 @@ def deconvolve_command(
     boundary: str | None,
     params: dict[str, Any],
     dtype: str | None,
+    report_path: Path | None,
+    reference_path: Path | None,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -514,6 +533,8 @@ def deconvolve_command(
       unblur deconvolve blurred.tif -o restored.tif --psf psf.npy -m inverse
       unblur deconvolve blurred.png -o restored.png --psf motion:length=15,angle=30 \\
           -m wiener -p balance=0.01 --boundary reflect --json
+      unblur deconvolve blurred.png -o restored.png --psf gaussian:sigma=2 \\
+          -m richardson_lucy --report report.html --reference sharp.png
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -531,11 +552,29 @@ def deconvolve_command(
         if boundary is not None:
             raise click.UsageError("give the boundary once: --boundary or -p boundary=...")
         boundary = params.pop("boundary")
+    if reference_path is not None and report_path is None:
+        raise click.UsageError("--reference is used by the report: add --report PATH")
+    if report_path is not None and report_path.suffix.lower() not in (".html", ".htm"):
+        raise click.BadParameter(
+            f"{str(report_path)!r} must be an .html file", param_hint="--report"
+        )
     chosen = get_method(DEFAULT_METHOD if method == "auto" else method)  # unknown: lists them
-    _check_outputs([output], inputs=[input_path], force=force)
+    sources = [input_path] if reference_path is None else [input_path, reference_path]
+    outputs = [output] if report_path is None else [output, report_path]
+    _check_outputs(outputs, inputs=sources, force=force)
     image, info = read_image(input_path)
     k = psf_models.parse_spec(psf_spec)
     colour, alpha, axis = _split_alpha(image, info)
+    reference = None
+    if reference_path is not None:
+        reference, reference_info = read_image(reference_path)
+        reference = _split_alpha(reference, reference_info)[0]
+        if reference.shape != colour.shape:
+            raise CLIError(
+                f"the reference {str(reference_path)!r} is {'x'.join(map(str, reference.shape))}"
+                f" but {str(input_path)!r} is {'x'.join(map(str, colour.shape))}; give the sharp "
+                "image of the same size and channels"
+            )
 
     total = None
     declared = chosen.parameters.get("num_iter")
@@ -552,6 +591,12 @@ def deconvolve_command(
         transient=True,
         disable=not console.is_terminal,
     )
+    callback = _progress_callback(progress, total)
+    monitor = None
+    if report_path is not None:
+        from .report import ConvergenceMonitor
+
+        monitor = ConvergenceMonitor(reference, channel_axis=axis, callback=callback)
     with progress:
         restored, run = deconvolve(
             colour,
@@ -559,14 +604,44 @@ def deconvolve_command(
             method,
             boundary=boundary,
             channel_axis=axis,
-            callback=_progress_callback(progress, total),
+            callback=callback if monitor is None else monitor,
             return_info=True,
             **params,
         )
+    result = restored
     if alpha is not None:
-        restored = np.concatenate([restored, alpha.astype(restored.dtype, copy=False)], axis=-1)
-    write_image(output, restored, info=info, dtype=dtype, force=force, inputs=[input_path])
+        result = np.concatenate([restored, alpha.astype(restored.dtype, copy=False)], axis=-1)
+    existed = output.exists()
+    write_image(output, result, info=info, dtype=dtype, force=force, inputs=[input_path])
     logger.info("parameters: %s", run["parameters"])
+    if report_path is not None:
+        from .report import write_report
+
+        details = {"input": str(input_path), "output": str(output), "PSF": psf_spec}
+        if reference_path is not None:
+            details["reference"] = str(reference_path)
+        if run["auto"]:
+            details["method choice"] = "automatic (-m auto)"
+        try:
+            write_report(
+                report_path,
+                blurred=colour,
+                restored=restored,
+                psf=k,
+                method=run["method"],
+                parameters=run["parameters"],
+                seconds=run["seconds"],
+                channel_axis=axis,
+                reference=reference,
+                convergence=monitor,
+                given=set(params) | ({"boundary"} if boundary is not None else set()),
+                details=details,
+                force=force,
+            )
+        except BaseException:
+            if not existed:  # never leave half of the result behind
+                output.unlink(missing_ok=True)
+            raise
     if as_json:
         _echo_json(
             {
@@ -575,11 +650,14 @@ def deconvolve_command(
                 "psf": psf_spec,
                 "psf_shape": list(k.shape),
                 **run,
+                **({} if report_path is None else {"report": str(report_path)}),
             }
         )
     else:
         shown = ", ".join(f"{n}={_fmt(v)}" for n, v in run["parameters"].items())
         click.echo(f"wrote {output} (method {run['method']}, {run['seconds']:.2f} s; {shown})")
+        if report_path is not None:
+            click.echo(f"wrote {report_path} (report)")
 
 
 # --------------------------------------------------------------------------------------------

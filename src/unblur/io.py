@@ -54,6 +54,7 @@ __all__ = [
     "SUPPORTED_READ_EXTENSIONS",
     "SUPPORTED_WRITE_EXTENSIONS",
     "ImageInfo",
+    "atomic_write",
     "from_float",
     "read_image",
     "to_float",
@@ -840,6 +841,26 @@ def _new_file_mode(target: pathlib.Path) -> int:
         umask = os.umask(0o022)
         os.umask(umask)
     return 0o666 & ~umask
+
+
+def atomic_write(
+    path: str | os.PathLike[str], writer: Callable[[IO[bytes]], None], *, force: bool = False
+) -> pathlib.Path:
+    """Write a file atomically: ``writer(fileobj)`` fills a temporary file beside ``path``,
+    which is flushed, synced and then moved onto ``path``.
+
+    Either ``path`` ends up complete or it is left as it was; the temporary file is removed on
+    any failure. Without ``force`` an existing file (even one that appears meanwhile) is never
+    replaced.
+
+    Raises
+    ------
+    ImageWriteError
+        The file exists (without ``force``) or cannot be written.
+    """
+    target = pathlib.Path(path)
+    _atomic_write(target, _q(target), writer, force=force)
+    return target
 
 
 def _atomic_write(
