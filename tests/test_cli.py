@@ -20,7 +20,7 @@ from unblur.io import read_image, write_image
 from unblur.metrics import psnr
 from unblur.restore import METHODS, Method
 
-COMMANDS = ["psf", "blur", "deconvolve", "compare", "methods", "demo"]
+COMMANDS = ["psf", "blur", "estimate-psf", "deconvolve", "compare", "methods", "demo"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,7 +423,21 @@ def test_bad_output_is_one_line(files, out):
 
 def test_usage_errors_exit_2(files, out):
     inp, target = files / "sharp.npy", out / "r.npy"
-    assert_usage_error(invoke("deconvolve", inp, "-o", target), "blind PSF estimation")
+    assert_usage_error(
+        invoke("deconvolve", inp, "-o", target, "--psf", "disk:radius=1", "--psf-model", "disk"),
+        "leave them out with --psf",
+    )
+    assert_usage_error(invoke("deconvolve", inp, "-o", target, "--psf-model", "blob"), "blob")
+    assert_usage_error(invoke("estimate-psf", inp, "-o", target, "--model", "blob"), "blob")
+    assert_usage_error(invoke("estimate-psf", inp, "-o", target, "--size", "3x"), "N or HxW")
+    assert_usage_error(
+        invoke("deconvolve", inp, "-o", target, "--psf", "disk:radius=1", "--suffix", "_r"),
+        "--suffix is for a batch",
+    )
+    assert_usage_error(
+        invoke("deconvolve", inp, "-o", target, "--psf", "disk:radius=1", "--overlap", 8),
+        "--overlap goes with --chunks",
+    )
     assert_usage_error(
         invoke("deconvolve", inp, "-o", target, "--psf", "disk:radius=1", "-p", "foo"),
         "is not KEY=VALUE",
@@ -470,6 +484,117 @@ def test_workers_option_sets_fft_threads():
         assert fft.get_workers() == 1
     finally:
         fft.set_workers(old)
+
+
+# --------------------------------------------------------------------------------------------
+# blind: estimate-psf, deconvolve without --psf
+# --------------------------------------------------------------------------------------------
+def test_estimate_psf_recovers_gaussian_sigma(out, camera):
+    """Gaussian blur (sigma 2) + 0.5% noise: sigma within 10%, saved exactly like `unblur psf`."""
+    y = unblur.add_noise(unblur.blur(camera, psf.gaussian(2.0)), gaussian=0.005, rng=1)
+    np.save(out / "y.npy", y.astype(np.float32))
+    result = invoke("estimate-psf", out / "y.npy", "-o", out / "k.npy", "--model", "gaussian",
+                    "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # the whole of stdout is one JSON object
+    assert summary["model"] == "gaussian"
+    assert abs(summary["parameters"]["sigma"] - 2.0) < 0.2, summary["parameters"]
+    k = np.load(out / "k.npy")
+    assert k.dtype == np.float64 and np.isclose(k.sum(), 1.0)
+    assert summary["size"] == list(k.shape)
+    np.testing.assert_allclose(k, psf.gaussian(summary["parameters"]["sigma"]), atol=1e-12)
+    np.testing.assert_allclose(psf.parse_spec(summary["spec"]), k, atol=1e-6)  # re-usable
+    assert summary["preview"] == str(out / "k_preview.png") and summary["seconds"] >= 0
+    assert read_image(out / "k_preview.png")[0].max() == 1.0
+
+    # auto picks the Gaussian too; the text output is a table; an odd --size is kept
+    result = invoke("estimate-psf", out / "y.npy", "-o", out / "k2.tif", "--size", 21,
+                    "--no-preview")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "gaussian" in result.stdout and "sigma" in result.stdout and "BIC" in result.stdout
+    assert tifffile.imread(out / "k2.tif").shape == (21, 21)
+    assert not (out / "k2_preview.png").exists()
+    assert_error(invoke("estimate-psf", out / "y.npy", "-o", out / "k.npy"), "exists")
+    assert_error(
+        invoke("estimate-psf", out / "y.npy", "-o", out / "k.xyz", "--no-preview"), "unsupported"
+    )
+    assert_error(invoke("estimate-psf", out / "y.npy", "-o", out / "y.npy", "--force"),
+                 "refusing to overwrite the input")  # fmt: skip
+    tiny = out / "tiny.npy"
+    np.save(tiny, np.zeros((16, 16)))
+    assert_error(invoke("estimate-psf", tiny, "-o", out / "t.npy"), "at least")
+
+
+def test_deconvolve_without_psf_estimates_it_and_improves(out, camera):
+    """Motion blur (11 px, 30 deg) + 0.5% noise, no --psf: the PSF is estimated, PSNR rises."""
+    np.save(out / "sharp.npy", camera)
+    y = unblur.add_noise(unblur.blur(camera, psf.motion(11, angle=30)), gaussian=0.005, rng=0)
+    np.save(out / "y.npy", y.astype(np.float32))
+    result = invoke("deconvolve", out / "y.npy", "-o", out / "r.npy", "--json",
+                    "--report", out / "r.html")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["psf"] == "estimated"
+    estimate = summary["psf_estimate"]
+    assert estimate["model"] == "motion"
+    assert abs(estimate["parameters"]["length"] - 11) < 1.0
+    assert abs(estimate["parameters"]["angle"] - 30) < 3.0
+    assert summary["psf_shape"] == estimate["shape"]
+    restored = np.load(out / "r.npy")
+    assert restored.dtype == np.float32 and restored.shape == y.shape
+    assert "estimated: motion" in (out / "r.html").read_text()  # the report names it
+
+    after = json.loads(invoke("compare", out / "r.npy", out / "sharp.npy", "--json").stdout)
+    before = json.loads(invoke("compare", out / "y.npy", out / "sharp.npy", "--json").stdout)
+    assert after["psnr"] > before["psnr"] + 2.0, (before, after)  # about 23.1 -> 26.0 dB
+    assert after["ssim"] > before["ssim"]
+
+    # --psf-model / --psf-size steer the estimate; the text summary reports it
+    result = invoke("deconvolve", out / "y.npy", "-o", out / "r2.npy", "--psf-model", "motion",
+                    "--psf-size", 15)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("estimated PSF: motion (length=")
+    assert ", 15x15, " in result.stdout
+
+
+def test_estimation_progress_uses_a_callback_when_the_estimator_takes_one(out, monkeypatch):
+    import unblur.blind
+
+    seen = {}
+
+    def fake(image, size=None, model="auto", *, channel_axis=None, info=None, callback=None):
+        seen["callback"] = callback
+        for level in range(3):
+            callback(level, np.ones((3, 3)) / 9)
+        info.update(model="free", parameters={})
+        return psf.disk(1)
+
+    monkeypatch.setattr(unblur.blind, "estimate_psf", fake)
+    np.save(out / "y.npy", np.random.default_rng(0).random((40, 40)))
+    result = invoke("estimate-psf", out / "y.npy", "-o", out / "k.npy", "--model", "free",
+                    "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert callable(seen["callback"])
+    summary = json.loads(result.stdout)
+    assert summary["model"] == "free" and "spec" not in summary  # no spec for free kernels
+    np.testing.assert_array_equal(np.load(out / "k.npy"), psf.disk(1))
+
+
+def test_psf_and_blur_json(files, out):
+    result = invoke("psf", "disk:radius=2", "-o", out / "k.npy", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "psf": "disk:radius=2",
+        "shape": [5, 5],
+        "output": str(out / "k.npy"),
+        "preview": str(out / "k_preview.png"),
+    }
+    result = invoke("blur", files / "sharp.npy", "-o", out / "b.npy", "--psf", out / "k.npy",
+                    "--noise", 0.01, "--seed", 3, "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["shape"] == [128, 128] and summary["psf_shape"] == [5, 5]
+    assert summary["noise"] == 0.01 and summary["seed"] == 3
 
 
 # --------------------------------------------------------------------------------------------
