@@ -1,0 +1,240 @@
+r"""Landweber iteration: gradient descent on the least-squares misfit, optionally projected.
+
+For an observation :math:`y` of a blur :math:`H`, observed on the pixels :math:`M` of the
+boundary model's grid, the projected Landweber iteration is
+
+.. math:: x_{k+1} = P_+\!\left(x_k + \tau\, H^\top M (y - H x_k)\right),
+
+gradient descent with step :math:`\tau` on :math:`\tfrac12\|M(Hx - y)\|^2`, where :math:`P_+`
+clips to non-negative values (or is the identity). It converges for
+:math:`0 < \tau < 2 / \|H\|^2`, and :math:`\|H\|^2 = \max_f |H(f)|^2`, which is 1 for a
+normalised non-negative PSF. Without projection, after :math:`k` steps from zero each Fourier
+component is the inverse filter damped by :math:`1 - (1 - \tau|H(f)|^2)^k`: the number of
+iterations is the regularisation parameter (*semi-convergence*), and low-pass components are
+restored first, the noise-dominated high frequencies last. The classic stopping rule, used
+here by default, is Morozov's discrepancy principle: stop once the misfit has fallen to the
+noise level, beyond which the iteration fits noise.
+
+Defaults, measured on the 32 real camera-shake photographs of Levin et al. (2009) (integer
+shift within 5 px, 10 px border; blurred input 22.91 dB) and on the same images blurred
+synthetically (``valid`` convolution plus 1 % Gaussian noise; input 22.78 dB):
+``boundary="unknown"`` (32.11 dB, against 29.39 periodic, 31.35 reflect, 31.76 taper);
+step 1.9; the discrepancy principle (32.11 and 28.29 dB) rather than a fixed count (50
+iterations: 32.34 dB on the real data but 25.94 dB, some images worse than their input, with
+1 % noise).
+
+References
+----------
+L. Landweber, "An iteration formula for Fredholm integral equations of the first kind",
+American Journal of Mathematics 73(3), 1951, pp. 615-624.
+M. Bertero, P. Boccacci, *Introduction to Inverse Problems in Imaging*, IOP Publishing, 1998,
+ch. 6 "Iterative regularization methods" (projected Landweber, semi-convergence).
+V. A. Morozov, "On the solution of functional equations by the method of regularization",
+Soviet Math. Dokl. 7, 1966, pp. 414-417 (the discrepancy principle).
+A. Levin, Y. Weiss, F. Durand, W. T. Freeman, "Understanding and evaluating blind deconvolution
+algorithms", IEEE CVPR 2009, pp. 1964-1971 (the data the defaults were chosen on).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..noise import estimate_noise
+from ..operators import Boundary
+from . import register
+from .richardson_lucy import _check_float, _check_int
+
+__all__ = ["landweber"]
+
+#: Default step, as a fraction of the stability limit 2 / max|H|^2.
+_STEP_FRACTION = 0.95
+
+
+@register("landweber", iterative=True)
+def landweber(
+    image: np.ndarray,
+    psf: np.ndarray,
+    *,
+    num_iter: int = 100,
+    step: float | None = None,
+    nonneg: bool = True,
+    discrepancy: float | None = 1.0,
+    tol: float | None = None,
+    boundary: str = "unknown",
+    callback: Callable[[int, np.ndarray], None] | None = None,
+    info: dict | None = None,
+) -> np.ndarray:
+    r"""Projected Landweber iteration, stopped by the discrepancy principle.
+
+    .. math:: x_{k+1} = P_+\!\left(x_k + \tau\, H^\top M (y - H x_k)\right), \qquad
+              x_0 = y \text{ (extended onto the grid; by its mean for ``unknown``)},
+
+    with :math:`M` the observed pixels (all of the grid except for ``boundary="unknown"``) and
+    :math:`P_+` the clip to :math:`x \ge 0` when ``nonneg``. The iteration stops before the
+    step that would start fitting the noise: once
+    :math:`\|M(Hx_k - y)\|^2 \le (\delta\hat\sigma)^2 N` (Morozov's discrepancy principle), with
+    :math:`\delta` = ``discrepancy``, :math:`\hat\sigma` from
+    :func:`unblur.noise.estimate_noise` and :math:`N` the number of observed grid pixels; or
+    after ``num_iter`` iterations.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Blurred float image (nD).
+    psf : numpy.ndarray
+        Normalised PSF with the image's number of dimensions.
+    num_iter : int, optional
+        Maximum number of iterations.
+    step : float, optional
+        Step :math:`\tau`, which must lie in :math:`(0, 2/\max_f|H(f)|^2)`. Default: 0.95 of
+        that limit, i.e. :math:`1.9/\max_f|H(f)|^2` (1.9 for a normalised PSF); written to
+        ``info["step"]``.
+    nonneg : bool, optional
+        Project onto non-negative images after each step.
+    discrepancy : float, optional
+        Stop once the RMS misfit over the observed pixels is at most this multiple of the
+        estimated noise level. ``None``: run ``num_iter`` iterations (or until ``tol``).
+    tol : float, optional
+        Stop early once :math:`\|x_k - x_{k-1}\| / \|x_k\| <` ``tol``.
+    boundary : str, optional
+        ``unknown`` (default: only the observed pixels enter the misfit, no wrap-around),
+        ``periodic``, ``reflect`` or ``taper`` (see :mod:`unblur.operators`).
+    callback : callable, optional
+        Called as ``callback(iteration, estimate)`` after each iteration (``iteration`` counts
+        from 1); ``estimate`` is a copy of the current result, cropped to the image's shape.
+    info : dict, optional
+        Receives ``step`` (when chosen automatically), ``noise_sigma`` (with
+        ``discrepancy``), ``iterations`` (the number run, 0 when the start already fits) and,
+        with ``tol``, ``relative_change``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Restored image, same shape and dtype as ``image``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For ``num_iter < 1``, a step outside the stability range, a non-positive
+        ``discrepancy`` or ``tol``, or an unknown boundary.
+
+    Notes
+    -----
+    One iteration costs two forward and two inverse real FFTs on the boundary model's grid;
+    the step is folded into the cached adjoint OTF and the rest is done in place. The
+    misfit is projected gradient descent's objective: it never increases for
+    :math:`\tau < 2/\|H\|^2`.
+
+    References
+    ----------
+    L. Landweber, American Journal of Mathematics 73(3), 1951, pp. 615-624.
+    M. Bertero, P. Boccacci, *Introduction to Inverse Problems in Imaging*, IOP Publishing,
+    1998, ch. 6 (projected Landweber; the discrepancy principle as its stopping rule).
+    V. A. Morozov, "On the solution of functional equations by the method of regularization",
+    Soviet Math. Dokl. 7, 1966, pp. 414-417.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unblur import add_noise, blur, psf
+    >>> from unblur.restore.landweber import landweber
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.kron(rng.random((8, 8)), np.ones((8, 8)))  # 64 x 64 blocks
+    >>> k = psf.gaussian(1.5)
+    >>> y = add_noise(blur(x, k, boundary="valid"), gaussian=0.01, rng=0)  # 52 x 52
+    >>> info = {}
+    >>> x_hat = landweber(y, k, info=info)
+    >>> h = k.shape[0] // 2
+    >>> inner = x[h:-h, h:-h]                               # what y sees, unblurred
+    >>> bool(np.mean((x_hat - inner) ** 2) < 0.6 * np.mean((y - inner) ** 2))
+    True
+    >>> info["step"], info["iterations"]  # stopped when the misfit reached the noise level
+    (1.9, 13)
+    """
+    num_iter = _check_int("num_iter", num_iter, 1)
+    if tol is not None:
+        tol = _check_float("tol", tol, positive=True)
+    if discrepancy is not None:
+        discrepancy = _check_float("discrepancy", discrepancy, positive=True)
+    dtype = image.dtype
+    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
+    op = bc.operator
+    limit = 2.0 / float(op.otf_power.max())
+    if step is None:
+        step = float(f"{_STEP_FRACTION * limit:.6g}")
+        if info is not None:
+            info["step"] = step
+    else:
+        step = _check_float("step", step, positive=True)
+        if step >= limit:
+            raise InvalidParameterError(
+                f"step must be < 2/max|H|^2 = {limit:.6g} for the iteration to converge, got {step}"
+            )
+    otf = op.otf
+    step_adjoint = (step * otf.conj()).astype(otf.dtype, copy=False)  # tau H^T, cached
+
+    # --- constants of the iteration (computed once) -------------------------------------------
+    grid = bc.grid_shape
+    if bc.mode == "unknown":
+        data = np.zeros(grid, dtype)
+        data[bc.region] = image
+        observed = np.zeros(grid, dtype)
+        observed[bc.region] = 1
+        x = np.full(grid, image.mean(), dtype)  # the data, and its mean beyond the frame
+        x[bc.region] = image
+    else:
+        data = bc.extend(image)
+        observed = None
+        x = np.array(data, dtype=dtype, copy=True)
+    if nonneg:
+        np.maximum(x, 0, out=x)
+        zeros = np.zeros(grid, dtype)  # maximum against an array is faster than a scalar
+    new = np.empty_like(x) if tol is not None else x
+    keep: list = []
+    if discrepancy is not None:
+        # Morozov: stop once ||M(Hx - y)||^2 <= (discrepancy * sigma)^2 * (observed pixels)
+        sigma = estimate_noise(image)
+        count = image.size if observed is not None else x.size
+        target = (discrepancy * sigma) ** 2 * count
+        if info is not None:
+            info["noise_sigma"] = sigma
+
+    change = math.inf
+    iterations = 0
+    for k in range(num_iter):
+        residual = op.apply_multiplier(x, otf)  # H x (a fresh array: reused as workspace)
+        np.subtract(residual, data, out=residual)  # H x - y
+        if observed is not None:
+            np.multiply(residual, observed, out=residual)  # M (H x - y)
+        if discrepancy is not None:
+            misfit = float(np.vdot(residual.ravel(), residual.ravel()))
+            if misfit <= target:
+                break  # x already fits the data to the noise level
+        update = op.apply_multiplier(residual, step_adjoint)  # tau H^T M (H x - y)
+        np.subtract(x, update, out=new)
+        if nonneg:
+            np.maximum(new, zeros, out=new)
+        # hold the transform outputs until the next iteration has allocated its own (keeps
+        # glibc from trimming and re-faulting the heap every iteration)
+        keep[:] = (residual, update)
+        iterations = k + 1
+        if tol is not None:
+            np.subtract(new, x, out=update)
+            norm = math.sqrt(float(np.vdot(new.ravel(), new.ravel())))
+            change = math.sqrt(float(np.vdot(update.ravel(), update.ravel())))
+            change = change / norm if norm > 0 else 0.0
+            x, new = new, x
+        if callback is not None:
+            callback(iterations, bc.crop(x).copy())
+        if tol is not None and change < tol:
+            break
+
+    if info is not None:
+        info["iterations"] = iterations
+        if tol is not None:
+            info["relative_change"] = change
+    return bc.crop(x).copy()  # not a view that keeps the whole grid alive
