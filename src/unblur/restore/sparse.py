@@ -1,0 +1,745 @@
+r"""Sparse-prior deconvolution: total variation and hyper-Laplacian priors, solved by ADMM.
+
+Both methods return (an approximation of) the maximum a posteriori estimate
+
+.. math:: \hat x = \arg\min_x \tfrac12 \|M(Hx - y)\|^2
+          + \lambda \sum_j \big( \|(\nabla x)_j\|^\alpha + s\, \|(\nabla^2 x)_j\|^\alpha \big)
+
+where :math:`H` is the blur on the boundary model's grid, :math:`M` selects the observed
+pixels (all of them except for ``boundary="unknown"``), :math:`(\nabla x)_j` is the vector of
+forward differences at pixel :math:`j` (periodic on the grid), :math:`(\nabla^2 x)_j` the
+Hessian of forward second differences (Frobenius norm, so that its Fourier multiplier is
+:math:`|L|^2`, :func:`~unblur.operators.difference_spectrum` of order 2) and :math:`s` its
+relative weight. The norms are isotropic (Euclidean over the components at a pixel) unless
+asked otherwise. :func:`tv` is the convex case :math:`\alpha = 1` (total variation; its
+second-order term, :math:`s = 0.5` by default, removes the staircasing of pure TV, which is
+:math:`s = 0`); :func:`hyper_laplacian` takes :math:`0 < \alpha \le 1`, the heavy-tailed
+derivative statistics of natural images.
+
+The splitting (Almeida & Figueiredo 2013) introduces :math:`v = Hx` (only when there are
+unobserved pixels), :math:`z = \nabla x` and :math:`z_2 = \nabla^2 x`; scaled ADMM with penalty
+:math:`\rho` then alternates
+
+* an :math:`x` step, the quadratic problem
+  :math:`(\rho_v H^\top H + \rho\,\nabla^\top\nabla + \rho s\,\nabla^{2\top}\nabla^2)\,x = \ldots`
+  solved exactly in Fourier (every operator is a circular convolution on the grid;
+  :math:`\rho_v = \rho` with the split, and the data term enters directly, :math:`\rho_v = 1`,
+  without it);
+* a :math:`v` step, diagonal in space,
+  :math:`v = (M y + \rho\,(Hx + u_v)) / (M + \rho)`: observed pixels are pulled towards the
+  data, the others are free, so nothing wraps around the grid;
+* a :math:`z` step, one small problem per pixel: group soft thresholding for :math:`\alpha = 1`,
+  the hyper-Laplacian shrinkage of Krishnan & Fergus (2009) otherwise
+  (see :func:`_shrink_lp`).
+
+References
+----------
+M. S. C. Almeida, M. A. T. Figueiredo, "Deconvolving images with unknown boundaries using the
+alternating direction method of multipliers", IEEE TIP 22(8), 2013, pp. 3074-3086.
+D. Krishnan, R. Fergus, "Fast image deconvolution using hyper-Laplacian priors", NIPS 2009.
+L. I. Rudin, S. Osher, E. Fatemi, "Nonlinear total variation based noise removal algorithms",
+Physica D 60, 1992, pp. 259-268.
+A. Levin, R. Fergus, F. Durand, W. T. Freeman, "Image and depth from a conventional camera with
+a coded aperture", ACM SIGGRAPH 2007 (sparse prior on first- and second-order derivatives).
+K. Papafitsoros, C.-B. Schönlieb, "A combined first and second order variational approach for
+image reconstruction", J. Math. Imaging Vis. 48(2), 2014, pp. 308-338.
+W. Zuo, D. Meng, L. Zhang, X. Feng, D. Zhang, "A generalized iterated shrinkage algorithm for
+non-convex sparse coding", ICCV 2013 (threshold of the :math:`\ell_p` shrinkage).
+S. Boyd, N. Parikh, E. Chu, B. Peleato, J. Eckstein, "Distributed optimization and statistical
+learning via the alternating direction method of multipliers", Found. Trends Mach. Learn. 3(1),
+2011 (scaled form, varying penalty).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..noise import estimate_noise
+from ..operators import Boundary, difference_spectrum
+from . import register
+
+__all__ = ["hyper_laplacian", "tv"]
+
+#: Automatic weight (see :func:`_auto_lam`): constants of
+#: :math:`\lambda = \frac{K}{1+s}\, a^{2-\alpha} (\sigma_{eff}/a)^{4/3}`, fitted on synthetic
+#: valid blur (noise 0.25-3 %) and the Levin et al. (2009) real camera shake.
+_TV_LAM_SCALE = 0.345
+_HL_LAM_SCALE = 0.28
+_LAM_EXPONENT = 4.0 / 3.0
+#: Model error of real blur (the PSF is never exact), as a fraction of the image's range: the
+#: floor of the effective noise level, 1.5/255 on an image spanning the whole [0, 1].
+_MODEL_ERROR = 0.006
+#: Default ADMM penalty of :func:`tv` relative to ``lam`` (:math:`\rho = \beta\lambda`).
+_TV_BETA = 100.0
+#: Newton steps of the hyper-Laplacian shrinkage (after one fixed-point step): enough for a
+#: relative accuracy of about 1e-5.
+_NEWTON_STEPS = 2
+
+
+# --------------------------------------------------------------------------------------------
+# finite differences on the periodic grid
+# --------------------------------------------------------------------------------------------
+def _axis_slice(ndim: int, axis: int, sl: slice) -> tuple[slice, ...]:
+    index = [slice(None)] * ndim
+    index[axis] = sl
+    return tuple(index)
+
+
+def _diff(x: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
+    """Periodic forward difference along ``axis``: ``out[j] = x[j + 1] - x[j]``."""
+    n, nd = x.shape[axis], x.ndim
+    lo, hi = _axis_slice(nd, axis, slice(0, n - 1)), _axis_slice(nd, axis, slice(1, n))
+    first, last = _axis_slice(nd, axis, slice(0, 1)), _axis_slice(nd, axis, slice(n - 1, n))
+    np.subtract(x[hi], x[lo], out=out[lo])
+    np.subtract(x[first], x[last], out=out[last])
+    return out
+
+
+def _diff_adjoint(p: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
+    """Adjoint of :func:`_diff`: ``out[j] = p[j - 1] - p[j]`` (periodic)."""
+    n, nd = p.shape[axis], p.ndim
+    lo, hi = _axis_slice(nd, axis, slice(0, n - 1)), _axis_slice(nd, axis, slice(1, n))
+    first, last = _axis_slice(nd, axis, slice(0, 1)), _axis_slice(nd, axis, slice(n - 1, n))
+    np.subtract(p[lo], p[hi], out=out[hi])
+    np.subtract(p[last], p[first], out=out[first])
+    return out
+
+
+def _gradient(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    r""":math:`\nabla x`: forward differences along every axis, stacked on a new first axis.
+
+    Its Fourier multiplier satisfies :math:`\sum_i |D_i|^2 = \sum_i |1 - e^{-2\pi i f_i}|^2`,
+    :func:`~unblur.operators.difference_spectrum` of order 1.
+    """
+    if out is None:
+        out = np.empty((x.ndim, *x.shape), dtype=x.dtype)
+    for axis in range(x.ndim):
+        _diff(x, axis, out[axis])
+    return out
+
+
+def _gradient_adjoint(
+    p: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None
+) -> np.ndarray:
+    r""":math:`\nabla^\top p = \sum_i D_i^\top p_i` (minus a discrete divergence)."""
+    if out is None:
+        out = np.empty(p.shape[1:], dtype=p.dtype)
+    if scratch is None:
+        scratch = np.empty(p.shape[1:], dtype=p.dtype)
+    _diff_adjoint(p[0], 0, out)
+    for axis in range(1, p.shape[0]):
+        out += _diff_adjoint(p[axis], axis, scratch)
+    return out
+
+
+def _hessian_pairs(ndim: int) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i <= j``, of the stored Hessian components."""
+    return [(i, j) for i in range(ndim) for j in range(i, ndim)]
+
+
+def _hessian(gradient: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    r"""Second differences :math:`D_j D_i x` from the gradient, for ``i <= j``.
+
+    Mixed components are scaled by :math:`\sqrt2`, so the Euclidean norm over the stored
+    components is the Frobenius norm of the (symmetric) Hessian and the operator's Fourier
+    multiplier is :math:`(\sum_i |D_i|^2)^2 = |L|^2`.
+    """
+    ndim = gradient.shape[0]
+    pairs = _hessian_pairs(ndim)
+    if out is None:
+        out = np.empty((len(pairs), *gradient.shape[1:]), dtype=gradient.dtype)
+    for k, (i, j) in enumerate(pairs):
+        _diff(gradient[i], j, out[k])
+        if i != j:
+            out[k] *= math.sqrt(2.0)
+    return out
+
+
+def _hessian_to_gradient_adjoint(
+    p: np.ndarray, ndim: int, out: np.ndarray, scratch: np.ndarray
+) -> np.ndarray:
+    r"""``q`` with :math:`(\nabla^2)^\top p = \nabla^\top q`, added into ``out`` (ndim, ...)."""
+    for k, (i, j) in enumerate(_hessian_pairs(ndim)):
+        _diff_adjoint(p[k], j, scratch)
+        if i != j:
+            scratch *= math.sqrt(2.0)
+        out[i] += scratch
+    return out
+
+
+def _hessian_adjoint(p: np.ndarray) -> np.ndarray:
+    r""":math:`(\nabla^2)^\top p` for the components stored by :func:`_hessian`."""
+    ndim = p.ndim - 1
+    q = np.zeros((ndim, *p.shape[1:]), dtype=p.dtype)
+    _hessian_to_gradient_adjoint(p, ndim, q, np.empty(p.shape[1:], dtype=p.dtype))
+    return _gradient_adjoint(q)
+
+
+# --------------------------------------------------------------------------------------------
+# shrinkage
+# --------------------------------------------------------------------------------------------
+def _lp_threshold(alpha: float, beta: float) -> tuple[float, float]:
+    r"""Threshold :math:`\tau` of the :math:`\ell_\alpha` shrinkage and the root there.
+
+    For :math:`f(w) = |w|^\alpha + \frac\beta2 (w - v)^2` the minimiser is zero when
+    :math:`|v| \le \tau` and the largest root of
+    :math:`w - |v| + \frac\alpha\beta w^{\alpha-1} = 0` otherwise, with (Zuo et al. 2013)
+
+    .. math:: w_\tau = \big(2(1-\alpha)/\beta\big)^{1/(2-\alpha)}, \qquad
+              \tau = w_\tau + \frac\alpha\beta w_\tau^{\alpha-1}.
+    """
+    c = 1.0 / beta
+    w_tau = (2.0 * c * (1.0 - alpha)) ** (1.0 / (2.0 - alpha))
+    return w_tau + c * alpha * w_tau ** (alpha - 1.0), w_tau
+
+
+def _shrink_lp(v: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    r"""Solve :math:`\min_w |w|^\alpha + \frac\beta2 (w - v)^2` elementwise.
+
+    For :math:`\alpha = 1` this is soft thresholding at :math:`1/\beta`. For
+    :math:`0 < \alpha < 1` the problem is the hyper-Laplacian subproblem of Krishnan & Fergus
+    (2009): below the threshold :math:`\tau` of :func:`_lp_threshold` the answer is zero,
+    above it the largest root of :math:`g(w) = w - |v| + \frac\alpha\beta w^{\alpha-1}`, found
+    by one fixed-point step from :math:`|v|` (Zuo et al. 2013) and Newton steps. :math:`g` is
+    convex on :math:`w > 0` and the iterates start right of the root, so Newton's method
+    decreases monotonically onto it. Only entries above the threshold are iterated and the
+    iterates are kept at or above :math:`w_\tau > 0` (the root is never smaller), so no power
+    of zero and no division by zero is ever taken.
+    """
+    mag = np.abs(v)
+    if alpha == 1.0:
+        return np.sign(v) * np.maximum(mag - 1.0 / beta, 0)
+    return np.sign(v) * _shrink_magnitude(mag, alpha, beta)
+
+
+def _shrink_magnitude(mag: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """:func:`_shrink_lp` for non-negative ``mag`` (returns a new array of its dtype)."""
+    dtype = mag.dtype
+    if alpha == 1.0:
+        return np.maximum(mag - dtype.type(1.0 / beta), 0)
+    tau, w_tau = _lp_threshold(alpha, beta)
+    out = np.zeros_like(mag)
+    above = mag > dtype.type(tau)
+    s = mag[above]  # only these have a non-zero minimiser (often well under half)
+    if s.size == 0:
+        return out
+    ca = dtype.type(alpha / beta)
+    am1 = dtype.type(alpha - 1.0)
+    w = np.power(s, am1)  # one fixed-point step: w = s - (alpha/beta) s^(alpha-1) >= root
+    w *= -ca
+    w += s
+    np.maximum(w, dtype.type(w_tau), out=w)
+    p = np.empty_like(w)
+    g = np.empty_like(w)
+    for _ in range(_NEWTON_STEPS):
+        np.power(w, am1, out=p)  # w^(alpha-1)
+        p *= ca
+        np.subtract(w, s, out=g)
+        g += p  # g(w) = w - s + (alpha/beta) w^(alpha-1)
+        p *= am1
+        p /= w
+        p += 1  # g'(w) = 1 + (alpha/beta)(alpha-1) w^(alpha-2) > 0 right of the root
+        g /= p
+        w -= g
+        np.maximum(w, dtype.type(w_tau), out=w)  # the root is never below w_tau
+    out[above] = w
+    return out
+
+
+def _shrink_groups(t: np.ndarray, alpha: float, beta: float, z: np.ndarray, isotropic: bool):
+    r"""Proximal step of :math:`\|\cdot\|^\alpha` with weight :math:`1/\beta` on ``t``.
+
+    With ``isotropic`` the norm is Euclidean over the first axis (a radial shrinkage of the
+    vector at each pixel); otherwise every component is shrunk on its own. Writes the minimiser
+    into ``z`` and the residual ``t - z`` (the new scaled dual) into ``t``.
+    """
+    if isotropic:
+        mag = np.sqrt(np.einsum("i...,i...->...", t, t))
+        factor = _shrink_magnitude(mag, alpha, beta)
+        np.maximum(mag, np.finfo(t.dtype).tiny, out=mag)
+        factor /= mag  # zero wherever the magnitude is zero: the shrinkage maps 0 to 0
+        np.multiply(t, factor, out=z)
+    else:
+        z[...] = _shrink_lp(t, alpha, beta)
+    t -= z
+
+
+# --------------------------------------------------------------------------------------------
+# parameter checks
+# --------------------------------------------------------------------------------------------
+def _positive(name: str, value, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool):
+        raise InvalidParameterError(f"{name} must be a number, got {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidParameterError(f"{name} must be finite and {bound}, got {value}")
+    return value
+
+
+def _iterations(num_iter) -> int:
+    if isinstance(num_iter, bool) or not isinstance(num_iter, int | np.integer) or num_iter < 1:
+        raise InvalidParameterError(f"num_iter must be a positive integer, got {num_iter!r}")
+    return int(num_iter)
+
+
+def _auto_lam(
+    image: np.ndarray, scale: float, alpha: float, second_order: float, info: dict | None
+) -> float:
+    r"""Prior weight from the noise level and the contrast of the observation.
+
+    .. math:: \lambda = \frac{K}{1 + s}\; a^{2-\alpha}
+              \left(\frac{\sigma_{eff}}{a}\right)^{4/3}, \qquad
+              \sigma_{eff}^2 = \hat\sigma^2 + (\epsilon a)^2,
+
+    with :math:`\hat\sigma` from :func:`unblur.noise.estimate_noise`, :math:`a` the range of
+    the image between its 1st and 99th percentiles and :math:`\epsilon` = 0.006 the relative
+    model error of real blur (measured on the Levin et al. 2009 photographs, whose wavelet
+    noise estimate of about 0.55/255 is well below their effective noise of about 1.2/255).
+    :math:`\lambda` scales with the image as the energy does (:math:`a^{2-\alpha}`); its
+    growth with the noise, :math:`\sigma^{4/3}` rather than the :math:`\sigma^2` of a
+    maximum a posteriori argument, is what maximised the PSNR over noise levels 0.25-3 %.
+    """
+    sigma = estimate_noise(image)
+    low, high = np.percentile(image, [1.0, 99.0])
+    span = float(high - low)
+    if not span > 0:  # constant image: any weight gives the same answer
+        span = 1.0
+    effective = math.sqrt(sigma**2 + (_MODEL_ERROR * span) ** 2)
+    lam = scale / (1.0 + second_order) * span ** (2.0 - alpha)
+    lam *= (effective / span) ** _LAM_EXPONENT
+    if info is not None:
+        info["noise_sigma"] = sigma
+    return lam
+
+
+def _relative(difference: np.ndarray, reference: np.ndarray) -> float:
+    r""":math:`\|d\| / \|r\|` (zero when both vanish)."""
+    diff = math.sqrt(float(np.vdot(difference.ravel(), difference.ravel())))
+    norm = math.sqrt(float(np.vdot(reference.ravel(), reference.ravel())))
+    return diff / norm if norm > 0 else (0.0 if diff == 0 else math.inf)
+
+
+# --------------------------------------------------------------------------------------------
+# the solver both methods share
+# --------------------------------------------------------------------------------------------
+def _admm(
+    image: np.ndarray,
+    psf: np.ndarray,
+    *,
+    lam: float,
+    second_order: float,
+    alpha: float,
+    isotropic: bool,
+    betas: Callable[[int], float],
+    num_iter: int,
+    boundary: str,
+    tol: float | None,
+    callback: Callable[[int, np.ndarray], None] | None,
+    info: dict | None,
+) -> np.ndarray:
+    r"""Scaled ADMM for the energy of the module docstring; penalty :math:`\rho_k = \beta_k\lambda`.
+
+    ``betas(k)`` gives the penalty of iteration ``k`` relative to ``lam`` (the
+    :math:`\beta` of the shrinkage); when it changes, the scaled duals are rescaled so the
+    unscaled multipliers carry over (Boyd et al. 2011, §3.4.1).
+    """
+    dtype = image.dtype
+    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
+    op = bc.operator
+    ndim = image.ndim
+    masked = bc.mask is not None
+    region = bc.region
+    otf, otf_conj = op.otf, op.otf.conj()
+    spectrum_1 = difference_spectrum(bc.grid_shape, 1, dtype=dtype)
+    spectrum_2 = difference_spectrum(bc.grid_shape, 2, dtype=dtype) if second_order else None
+
+    x = bc.extend(image).astype(dtype, copy=True)
+    grad = _gradient(x)
+    z1 = grad.copy()
+    u1 = np.zeros_like(grad)
+    if second_order:
+        hess = _hessian(grad)
+        z2 = hess.copy()
+        u2 = np.zeros_like(hess)
+    q = np.empty_like(grad)  # the argument of the gradient adjoint in the x step
+    scratch = np.empty_like(x)
+    rhs = np.empty_like(x)
+    if masked:
+        v = op.forward(x)
+        uv = np.zeros_like(x)
+        data = np.empty_like(x)  # rho (v - u_v)
+    else:
+        data_hat = otf_conj * op.fft(x)  # H^T y in Fourier, y the extended observation
+    previous = np.empty_like(x) if tol is not None else None
+
+    rho_prev = None
+    inv_denominator = None
+    change = math.inf
+    iterations = 0
+    for k in range(num_iter):
+        rho = betas(k) * lam
+        if rho != rho_prev:
+            if rho_prev is not None:  # keep the unscaled multipliers rho * u
+                ratio = rho_prev / rho
+                u1 *= ratio
+                if second_order:
+                    u2 *= ratio
+                if masked:
+                    uv *= ratio
+            denominator = (rho if masked else 1.0) * op.otf_power + rho * spectrum_1
+            if second_order:
+                denominator += (rho * second_order) * spectrum_2
+            inv_denominator = (1.0 / np.maximum(denominator, np.finfo(dtype).tiny)).astype(dtype)
+            rho_prev = rho
+
+        # ---- x step: (rho_v H^T H + rho D^T D + rho s D2^T D2) x = rho_v H^T d + ... --------
+        np.subtract(z1, u1, out=q)
+        if second_order:
+            np.subtract(z2, u2, out=hess)
+            hess *= second_order
+            _hessian_to_gradient_adjoint(hess, ndim, q, scratch)
+        _gradient_adjoint(q, out=rhs, scratch=scratch)
+        rhs *= rho
+        rhs_hat = op.fft(rhs)
+        if masked:
+            np.subtract(v, uv, out=data)
+            data *= rho
+            rhs_hat += otf_conj * op.fft(data)
+        else:
+            rhs_hat += data_hat
+        rhs_hat *= inv_denominator
+        if previous is not None:
+            previous[...] = x
+        x = op.ifft(rhs_hat)
+
+        # ---- v step (unknown boundary): data on observed pixels, free elsewhere -----------
+        if masked:
+            rhs_hat *= otf
+            v = op.ifft(rhs_hat)
+            v += uv  # t = Hx + u_v
+            uv[...] = v  # keep t; v = t outside the observation
+            v[region] = (image + rho * v[region]) / (1.0 + rho)
+            uv -= v  # u_v = t - v
+
+        # ---- z steps: shrinkage of the gradient (and Hessian) plus scaled duals ------------
+        beta = rho / lam
+        _gradient(x, out=grad)
+        u1 += grad
+        _shrink_groups(u1, alpha, beta, z1, isotropic)
+        if second_order:
+            _hessian(grad, out=hess)
+            u2 += hess
+            _shrink_groups(u2, alpha, beta, z2, isotropic)
+
+        iterations = k + 1
+        if previous is not None:
+            change = _relative(x - previous, x)
+            if alpha == 1.0:  # convex: the split z = grad x must also be met (primal residual)
+                change = max(change, _relative(grad - z1, grad))
+        if callback is not None:
+            callback(iterations, bc.crop(x).copy())
+        if tol is not None and change < tol and betas(k + 1) == betas(k):
+            break
+
+    if info is not None:
+        info["iterations"] = iterations
+        if tol is not None:
+            info["relative_change"] = change
+    return bc.crop(x).astype(dtype, copy=True)
+
+
+# --------------------------------------------------------------------------------------------
+# public methods
+# --------------------------------------------------------------------------------------------
+@register("tv", iterative=True)
+def tv(
+    image: np.ndarray,
+    psf: np.ndarray,
+    *,
+    lam: float | None = None,
+    num_iter: int = 150,
+    rho: float | None = None,
+    second_order: float = 0.5,
+    boundary: str = "unknown",
+    tol: float | None = None,
+    callback: Callable[[int, np.ndarray], None] | None = None,
+    info: dict | None = None,
+) -> np.ndarray:
+    r"""Total-variation deconvolution by ADMM, with unknown boundaries by default.
+
+    Minimises
+
+    .. math:: \tfrac12 \|M(Hx - y)\|^2 + \lambda \sum_j \|(\nabla x)_j\|_2
+              + \lambda s \sum_j \|(\nabla^2 x)_j\|_F
+
+    (isotropic TV of Rudin, Osher & Fatemi; the optional second-order term with weight
+    :math:`s` = ``second_order`` is that of Papafitsoros & Schönlieb 2014 and removes the
+    staircasing of flat TV). With ``boundary="unknown"`` the splitting of Almeida & Figueiredo
+    (2013) is used: :math:`v = Hx` is fitted to the data on the observed pixels only, so the
+    scene beyond the frame is estimated instead of assumed. Each iteration costs four real FFTs
+    of the grid (two for the other boundary models).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Blurred float image (nD, float32 or float64).
+    psf : numpy.ndarray
+        Normalised PSF with the image's number of dimensions.
+    lam : float, optional
+        Weight :math:`\lambda > 0` of the TV term. Default: from the noise level
+        :math:`\hat\sigma` of :func:`unblur.noise.estimate_noise` and the image's contrast,
+        :math:`\lambda \propto \sigma_{eff}^{4/3}` with a floor for the model error of real
+        blur (see :func:`_auto_lam`; written to ``info``).
+    num_iter : int, optional
+        Number of ADMM iterations.
+    rho : float, optional
+        ADMM penalty :math:`\rho > 0` (any value converges; it sets the speed). Default
+        :math:`100\lambda`.
+    second_order : float, optional
+        Relative weight :math:`s \ge 0` of the second-order (Hessian) term; ``0`` is pure
+        (ROF) TV. The default 0.5 avoids the staircasing of pure TV on natural images
+        (+0.4 dB on the Levin et al. 2009 photographs).
+    boundary : str, optional
+        ``unknown`` (default, the physical model of a photograph), ``periodic``, ``reflect``
+        or ``taper`` (see :mod:`unblur.operators`).
+    tol : float, optional
+        Stop early once both the relative change :math:`\|x_k - x_{k-1}\| / \|x_k\|` and
+        the relative residual of the split, :math:`\|\nabla x_k - z_k\| / \|\nabla x_k\|`,
+        are below ``tol``.
+    callback : callable, optional
+        Called as ``callback(iteration, estimate)`` after each iteration (from 1), with a copy
+        of the current estimate cropped to the image's shape.
+    info : dict, optional
+        Receives ``lam``, ``rho`` (and ``noise_sigma`` when ``lam`` was chosen automatically),
+        ``iterations`` and, with ``tol``, ``relative_change``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Restored image, same shape and dtype as ``image``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a non-positive ``lam``, ``rho`` or ``tol``, a negative ``second_order``, a
+        ``num_iter`` below one or an unknown boundary.
+
+    References
+    ----------
+    M. S. C. Almeida, M. A. T. Figueiredo, "Deconvolving images with unknown boundaries using
+    the alternating direction method of multipliers", IEEE TIP 22(8), 2013, pp. 3074-3086.
+    L. I. Rudin, S. Osher, E. Fatemi, "Nonlinear total variation based noise removal
+    algorithms", Physica D 60, 1992, pp. 259-268.
+    K. Papafitsoros, C.-B. Schönlieb, "A combined first and second order variational approach
+    for image reconstruction", J. Math. Imaging Vis. 48(2), 2014, pp. 308-338.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unblur import add_noise, blur, psf
+    >>> from unblur.restore.sparse import tv
+    >>> x = np.zeros((64, 64), np.float32); x[16:48, 16:48] = 1
+    >>> k = psf.gaussian(1.5)
+    >>> y = add_noise(blur(x, k, boundary="valid"), gaussian=0.01, rng=0)
+    >>> x_hat = tv(y, k, num_iter=50)
+    >>> (r, c), (h, w) = [p // 2 for p in k.shape], y.shape
+    >>> inner = x[r : r + h, c : c + w]  # the part of x that the valid observation sees
+    >>> bool(np.mean((x_hat - inner) ** 2) < 0.5 * np.mean((y - inner) ** 2))
+    True
+    """
+    num_iter = _iterations(num_iter)
+    second_order = _positive("second_order", second_order, allow_zero=True)
+    if tol is not None:
+        tol = _positive("tol", tol)
+    if lam is None:
+        lam = _auto_lam(image, _TV_LAM_SCALE, 1.0, second_order, info)
+    else:
+        lam = _positive("lam", lam)
+    rho = _TV_BETA * lam if rho is None else _positive("rho", rho)
+    if info is not None:
+        info["lam"] = lam
+        info["rho"] = rho
+    beta = rho / lam
+    return _admm(
+        image,
+        psf,
+        lam=lam,
+        second_order=second_order,
+        alpha=1.0,
+        isotropic=True,
+        betas=lambda k: beta,
+        num_iter=num_iter,
+        boundary=boundary,
+        tol=tol,
+        callback=callback,
+        info=info,
+    )
+
+
+@register("hyper_laplacian", iterative=True)
+def hyper_laplacian(
+    image: np.ndarray,
+    psf: np.ndarray,
+    *,
+    lam: float | None = None,
+    alpha: float = 0.8,
+    num_iter: int = 150,
+    beta_init: float = 1.0,
+    beta_rate: float = math.sqrt(2.0),
+    beta_max: float = 400.0,
+    second_order: float = 0.5,
+    isotropic: bool = True,
+    boundary: str = "unknown",
+    tol: float | None = None,
+    callback: Callable[[int, np.ndarray], None] | None = None,
+    info: dict | None = None,
+) -> np.ndarray:
+    r"""Deconvolution with a hyper-Laplacian prior on first and second derivatives.
+
+    Minimises
+
+    .. math:: \tfrac12 \|M(Hx - y)\|^2
+              + \lambda \sum_j \big(\|(\nabla x)_j\|^\alpha + s\,\|(\nabla^2 x)_j\|^\alpha\big),
+              \qquad 0 < \alpha \le 1,
+
+    the heavy-tailed derivative prior of natural images (Levin et al. 2007 use first and second
+    derivatives with :math:`\alpha = 0.8`). The splitting is that of Krishnan & Fergus (2009),
+    :math:`w = \nabla x` with penalty :math:`\beta` increased geometrically from
+    ``beta_init`` by ``beta_rate`` per iteration up to ``beta_max`` (one inner iteration per
+    :math:`\beta`, as in the paper), and their per-pixel :math:`w` subproblem
+    :math:`\min_w |w|^\alpha + \frac\beta2 (w - v)^2`, solved exactly for any :math:`\alpha`
+    (threshold in closed form, then Newton's method). Two additions over the paper: the scaled
+    Lagrange multipliers of ADMM are kept (so the iteration converges at a fixed
+    :math:`\beta` instead of stopping at a penalty approximation), and with
+    ``boundary="unknown"`` the data term is split as :math:`v = Hx` on the observed pixels
+    only (Almeida & Figueiredo 2013), so the frame's borders do not ring.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Blurred float image (nD, float32 or float64).
+    psf : numpy.ndarray
+        Normalised PSF with the image's number of dimensions.
+    lam : float, optional
+        Prior weight :math:`\lambda > 0`. Default: from the noise level :math:`\hat\sigma` of
+        :func:`unblur.noise.estimate_noise` and the image's contrast,
+        :math:`\lambda \propto \sigma_{eff}^{4/3}` with a floor for the model error of real
+        blur (see :func:`_auto_lam`; calibrated for ``alpha=0.8``; written to ``info``).
+    alpha : float, optional
+        Exponent :math:`0 < \alpha \le 1` (1 gives TV-like soft thresholding; smaller values
+        keep sharper edges and flatten more of the texture).
+    num_iter : int, optional
+        Number of iterations (the :math:`\beta` schedule counts in it).
+    beta_init, beta_rate, beta_max : float, optional
+        The continuation :math:`\beta_k = \min(\beta_0 r^k, \beta_{max})`; the ADMM penalty is
+        :math:`\lambda\beta_k`.
+    second_order : float, optional
+        Relative weight :math:`s \ge 0` of the second-derivative term (0: gradient only).
+    isotropic : bool, optional
+        Euclidean norm over the derivatives at each pixel (default) or, as in Krishnan &
+        Fergus, every derivative on its own.
+    boundary : str, optional
+        ``unknown`` (default), ``periodic``, ``reflect`` or ``taper``.
+    tol : float, optional
+        Stop early, once :math:`\beta` has reached ``beta_max``, when the relative change
+        :math:`\|x_k - x_{k-1}\| / \|x_k\|` is below ``tol`` (for ``alpha=1`` the relative
+        residual of the split, :math:`\|\nabla x_k - w_k\| / \|\nabla x_k\|`, too). For
+        :math:`\alpha < 1` the iteration settles into small oscillations of pixels at the
+        shrinkage threshold rather than converging exactly, so very small tolerances are
+        never met.
+    callback : callable, optional
+        Called as ``callback(iteration, estimate)`` after each iteration (from 1), with a copy
+        of the current estimate cropped to the image's shape.
+    info : dict, optional
+        Receives ``lam`` (and ``noise_sigma`` when chosen automatically), ``iterations`` and,
+        with ``tol``, ``relative_change``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Restored image, same shape and dtype as ``image``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For parameters out of range (``alpha`` outside (0, 1], non-positive ``lam``,
+        ``beta_init``, ``beta_max`` or ``tol``, ``beta_rate < 1``, negative ``second_order``,
+        ``num_iter < 1``) or an unknown boundary.
+
+    References
+    ----------
+    D. Krishnan, R. Fergus, "Fast image deconvolution using hyper-Laplacian priors", NIPS 2009.
+    A. Levin, R. Fergus, F. Durand, W. T. Freeman, "Image and depth from a conventional camera
+    with a coded aperture", ACM SIGGRAPH 2007.
+    M. S. C. Almeida, M. A. T. Figueiredo, "Deconvolving images with unknown boundaries using
+    the alternating direction method of multipliers", IEEE TIP 22(8), 2013, pp. 3074-3086.
+    W. Zuo, D. Meng, L. Zhang, X. Feng, D. Zhang, "A generalized iterated shrinkage algorithm
+    for non-convex sparse coding", ICCV 2013.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unblur import add_noise, blur, psf
+    >>> from unblur.restore.sparse import hyper_laplacian
+    >>> x = np.zeros((64, 64), np.float32); x[16:48, 16:48] = 1
+    >>> k = psf.motion(9, angle=20)
+    >>> y = add_noise(blur(x, k, boundary="valid"), gaussian=0.01, rng=0)
+    >>> x_hat = hyper_laplacian(y, k, num_iter=60)
+    >>> (r, c), (h, w) = [p // 2 for p in k.shape], y.shape
+    >>> inner = x[r : r + h, c : c + w]  # the part of x that the valid observation sees
+    >>> bool(np.mean((x_hat - inner) ** 2) < 0.5 * np.mean((y - inner) ** 2))
+    True
+    """
+    num_iter = _iterations(num_iter)
+    alpha = _positive("alpha", alpha)
+    if alpha > 1:
+        raise InvalidParameterError(f"alpha must be in (0, 1], got {alpha}")
+    beta_init = _positive("beta_init", beta_init)
+    beta_max = _positive("beta_max", beta_max)
+    beta_rate = _positive("beta_rate", beta_rate)
+    if beta_rate < 1:
+        raise InvalidParameterError(f"beta_rate must be >= 1, got {beta_rate}")
+    second_order = _positive("second_order", second_order, allow_zero=True)
+    if tol is not None:
+        tol = _positive("tol", tol)
+    if lam is None:
+        lam = _auto_lam(image, _HL_LAM_SCALE, alpha, second_order, info)
+    else:
+        lam = _positive("lam", lam)
+    if info is not None:
+        info["lam"] = lam
+    schedule = _schedule(beta_init, beta_rate, beta_max, num_iter)
+
+    def betas(k: int) -> float:
+        return schedule[min(k, len(schedule) - 1)]
+
+    return _admm(
+        image,
+        psf,
+        lam=lam,
+        second_order=second_order,
+        alpha=alpha,
+        isotropic=bool(isotropic),
+        betas=betas,
+        num_iter=num_iter,
+        boundary=boundary,
+        tol=tol,
+        callback=callback,
+        info=info,
+    )
+
+
+def _schedule(beta_init: float, beta_rate: float, beta_max: float, length: int) -> list[float]:
+    r"""The continuation :math:`\beta_k = \min(\beta_0 r^k, \beta_{max})` up to its last value."""
+    out = [min(beta_init, beta_max)]
+    while beta_rate > 1 and out[-1] < beta_max and len(out) < length:
+        out.append(min(out[-1] * beta_rate, beta_max))
+    return out
