@@ -1,0 +1,319 @@
+"""``unblur deconvolve`` of many files: one output each in a folder, in parallel processes.
+
+A file that fails becomes an error row of the summary and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from .. import fft
+from ..errors import UnblurError
+from ._errors import CLIError, os_message
+from ._estimate import estimate_psf, estimate_text
+from ._files import check_outputs, split_alpha, with_alpha
+from ._output import echo_json, params_text, progress_bar, stderr_console, stdout_console
+
+
+def expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
+    """The input files that ``args`` name, and whether they make a batch.
+
+    An argument is a file (or a ``.zarr`` folder: one image), a folder (its image files, not
+    recursively, hidden files skipped) or a glob pattern (``*``, ``?``, ``[...]``, ``**``)
+    quoted so that the shell leaves it alone. Folders and patterns always make a batch (even
+    of one file), and so do several arguments. A file named twice is restored once.
+    """
+    from ..io import SUPPORTED_READ_EXTENSIONS as extensions
+
+    def images(paths) -> list[Path]:
+        return sorted(
+            p
+            for p in paths
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in extensions
+        )
+
+    batch = len(args) > 1
+    found: list[Path] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir() and path.suffix.lower() != ".zarr":
+            batch = True
+            inside = images(path.iterdir())
+            if not inside:
+                raise CLIError(
+                    f"no image files in the folder {arg!r} (looked for {', '.join(extensions)})"
+                )
+            found += inside
+        elif not path.exists() and any(c in arg for c in "*?["):
+            batch = True
+            matches = images(Path(m) for m in glob.glob(arg, recursive=True))
+            if not matches:
+                raise CLIError(f"no image file matches {arg!r}")
+            found += matches
+        else:
+            found.append(path)
+    unique: dict[str, Path] = {}
+    for path in found:
+        unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values()), batch
+
+
+def _target(folder: Path, source: Path, suffix: str, out_format: str | None) -> Path:
+    """``folder/<stem><suffix><extension>``: the input's extension, or ``.png`` if unwritable."""
+    from ..io import SUPPORTED_WRITE_EXTENSIONS
+
+    extension = f".{out_format}" if out_format else source.suffix
+    if extension.lower() not in SUPPORTED_WRITE_EXTENSIONS:  # .gif, a folder: PNG
+        extension = ".png"
+    return folder / f"{source.stem}{suffix}{extension}"
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One file of a batch: everything a worker process needs (picklable)."""
+
+    source: Path
+    target: Path
+    psf: np.ndarray | None  # None: estimate it from the image
+    psf_model: str
+    psf_size: int | tuple[int, ...] | None
+    method: str
+    boundary: str | None
+    params: dict[str, Any]
+    dtype: str | None
+    force: bool
+    fft_workers: int | None  # FFT threads in the worker; None: leave as is
+
+
+def _failed_row(job: _Job, message: str) -> dict[str, Any]:
+    """The summary row of a file that was not restored (the start of every row)."""
+    return {
+        "input": str(job.source),
+        "output": str(job.target),
+        "status": "error",
+        "method": job.method,
+        "seconds": 0.0,
+        "message": message,
+    }
+
+
+def _run_job(job: _Job) -> dict[str, Any]:
+    """Restore one file of a batch. Never raises: a failure becomes the row's message."""
+    import contextlib
+
+    from ..api import deconvolve
+    from ..io import read_image, write_image
+
+    start = time.perf_counter()
+    row = _failed_row(job, "")
+    threads = contextlib.nullcontext() if job.fft_workers is None else fft.workers(job.fft_workers)
+    try:
+        with threads:
+            image, info = read_image(job.source)
+            colour, alpha, axis = split_alpha(image, info)
+            k, notes = job.psf, []
+            if k is None:
+                k, estimate = estimate_psf(colour, axis, job.psf_size, job.psf_model)
+                row["psf_estimate"] = estimate
+                notes.append(f"PSF {estimate_text(estimate)}")
+            restored, run = deconvolve(
+                colour,
+                k,
+                job.method,
+                boundary=job.boundary,
+                channel_axis=axis,
+                return_info=True,
+                **job.params,
+            )
+            write_image(
+                job.target,
+                with_alpha(restored, alpha),
+                info=info,
+                dtype=job.dtype,
+                force=job.force,
+                inputs=[job.source],
+            )
+        notes.append(params_text(run["parameters"]))
+        row.update(
+            status="ok",
+            method=run["method"],
+            parameters=run["parameters"],
+            message="; ".join(n for n in notes if n),
+        )
+    except UnblurError as exc:
+        row["message"] = str(exc)
+    except OSError as exc:
+        row["message"] = os_message(exc)
+    except Exception as exc:
+        row["message"] = f"unexpected {type(exc).__name__}: {exc}"
+    row["message"] = " ".join(row["message"].split())
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def _pool_context():
+    """Worker processes that start clean: forkserver (unblur preloaded) where there is one."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
+
+
+def _run_batch(jobs: list[_Job], n_procs: int, console) -> list[dict[str, Any]]:
+    """Run the jobs (in ``n_procs`` processes when more than one) behind a progress bar."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    rows: list[dict[str, Any]] = [{} for _ in jobs]
+    progress = progress_bar(console, "restoring", "{task.completed}/{task.total} files")
+    with progress:
+        task = progress.add_task("files", total=len(jobs))
+        if n_procs == 1:
+            for i, job in enumerate(jobs):
+                rows[i] = _run_job(job)
+                progress.advance(task)
+            return rows
+        with ProcessPoolExecutor(max_workers=n_procs, mp_context=_pool_context()) as pool:
+            futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
+            try:
+                for future in as_completed(futures):
+                    i = futures[future]
+                    try:
+                        rows[i] = future.result()
+                    except BrokenProcessPool:
+                        rows[i] = _failed_row(jobs[i], "its worker process died (out of memory?)")
+                    except Exception as exc:  # e.g. the job could not be sent to the worker
+                        rows[i] = _failed_row(jobs[i], f"unexpected {type(exc).__name__}: {exc}")
+                    progress.advance(task)
+            except BaseException:  # Ctrl-C: drop what has not started (outputs are atomic)
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    return rows
+
+
+def _print_summary(rows: list[dict[str, Any]], folder: Path, n_ok: int) -> None:
+    """The table of every file: status, method, time, message."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title=f"unblur deconvolve: {n_ok} of {len(rows)} files restored into {escape(str(folder))}"
+    )
+    table.add_column("file", overflow="fold")
+    table.add_column("status")
+    table.add_column("method")
+    table.add_column("seconds", justify="right")
+    table.add_column("message", overflow="fold")
+    for r in rows:
+        ok = r["status"] == "ok"
+        table.add_row(
+            escape(r["input"]),
+            "[green]ok[/green]" if ok else "[red]error[/red]",
+            escape(str(r["method"])),
+            f"{r['seconds']:.2f}",
+            escape(r["message"]),
+        )
+    stdout_console().print(table)
+
+
+def deconvolve_batch(
+    sources: list[Path],
+    folder: Path,
+    *,
+    psf_spec: str | None,
+    psf_model: str,
+    psf_size: int | tuple[int, ...] | None,
+    method: str,
+    boundary: str | None,
+    params: dict[str, Any],
+    dtype: str | None,
+    suffix: str | None,
+    out_format: str | None,
+    jobs: int | None,
+    fft_workers: int | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Restore every file of ``sources`` into ``folder``; exit status 1 if any failed.
+
+    ``fft_workers`` (``--workers``): FFT threads per process; by default the cores are
+    shared out between the ``jobs`` processes.
+    """
+    from .. import psf as psf_models
+    from ..io import SUPPORTED_WRITE_EXTENSIONS
+
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(
+            f"{str(folder)!r} is a file: with several inputs, -o names a folder for the outputs"
+        )
+    if not folder.exists() and folder.suffix.lower() in SUPPORTED_WRITE_EXTENSIONS:
+        raise CLIError(
+            f"-o {str(folder)!r} looks like a file name: with several inputs, -o names a folder "
+            "for the outputs"
+        )
+    suffix = "_unblur" if suffix is None else suffix
+    if os.sep in suffix or (os.altsep and os.altsep in suffix):
+        raise click.BadParameter(f"{suffix!r} must not contain a path separator", "--suffix")
+    k = None if psf_spec is None else psf_models.parse_spec(psf_spec)
+    targets = [_target(folder, source, suffix, out_format) for source in sources]
+    check_outputs(targets, inputs=sources, force=force)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    cores = _cpu_count()
+    n_procs = max(1, min(jobs or min(4, cores), len(sources)))
+    workers = fft_workers
+    if workers is None and n_procs > 1:  # threads x processes ~ cores
+        workers = max(1, cores // n_procs)
+    batch = [
+        _Job(
+            source,
+            target,
+            k,
+            psf_model,
+            psf_size,
+            method,
+            boundary,
+            params,
+            dtype,
+            force,
+            workers if n_procs > 1 else None,
+        )
+        for source, target in zip(sources, targets, strict=True)
+    ]
+    rows = _run_batch(batch, n_procs, stderr_console())
+    failed = [r for r in rows if r["status"] != "ok"]
+    if as_json:
+        echo_json(
+            {
+                "output": folder,
+                "jobs": n_procs,
+                "ok": len(rows) - len(failed),
+                "failed": len(failed),
+                "files": rows,
+            }
+        )
+    else:
+        _print_summary(rows, folder, len(rows) - len(failed))
+    if failed:
+        names = ", ".join(Path(r["input"]).name for r in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise CLIError(f"{len(failed)} of {len(rows)} files failed: {names}{more}")

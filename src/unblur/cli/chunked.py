@@ -1,0 +1,129 @@
+"""``unblur deconvolve`` of a big image block by block, with :mod:`unblur.dask`."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from .. import fft
+from ._errors import CLIError
+from ._estimate import echo_estimate, estimate_psf, psf_fields
+from ._files import check_outputs
+from ._output import echo_json, params_text, progress_bar, stderr_console
+
+
+def _central_sample(lazy, channel_axis: int | None, side: int = 512) -> np.ndarray:
+    """The central ``side`` x ``side`` (x ...) part of a lazy image, computed."""
+    axis = None if channel_axis is None else channel_axis % lazy.ndim
+    region = []
+    for a, n in enumerate(lazy.shape):
+        if a == axis:
+            region.append(slice(None))
+        else:
+            start = max(0, (n - side) // 2)
+            region.append(slice(start, start + min(n, side)))
+    return np.asarray(lazy[tuple(region)].compute())
+
+
+def deconvolve_chunked(
+    input_path: Path,
+    output: Path,
+    *,
+    psf_spec: str | None,
+    psf_model: str,
+    psf_size: int | tuple[int, ...] | None,
+    method: str,
+    boundary: str | None,
+    params: dict[str, Any],
+    chunks: int | tuple[int, ...] | None,
+    overlap: int | tuple[int, ...] | None,
+    fft_workers: int | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Read, restore and write ``input_path`` block by block (:func:`deconvolve_file`).
+
+    The PSF, if not given, is estimated from the central 512 x 512 part of the image.
+    ``fft_workers`` (``--workers``): FFT threads per block; by default one, since Dask runs
+    one block per core.
+    """
+    try:
+        import dask.array  # noqa: F401
+    except ImportError:
+        raise CLIError(
+            "--chunks and .zarr files need Dask, which is not installed: pip install 'unblur[dask]'"
+        ) from None
+
+    from .. import dask as unblur_dask
+    from .. import psf as psf_models
+
+    check_outputs([output], inputs=[input_path], force=force)
+    if output.suffix.lower() not in unblur_dask.WRITE_SUFFIXES:
+        raise CLIError(
+            f"cannot write {str(output)!r} block by block: give a "
+            f"{', '.join(unblur_dask.WRITE_SUFFIXES)} output"
+        )
+    lazy = unblur_dask.from_file(input_path)  # lazy: shape and dtype only
+    axis = -1 if lazy.ndim in (3, 4) and lazy.shape[-1] <= 4 else None  # as unblur.io: colour
+    console = stderr_console()
+    estimate = None
+    if psf_spec is None:
+        sample = _central_sample(lazy, axis)
+        k, estimate = estimate_psf(sample, axis, psf_size, psf_model, console=console)
+    else:
+        k = psf_models.parse_spec(psf_spec)
+    progress = progress_bar(console, "deconvolving blocks")
+    run: dict[str, Any] = {}
+    start = time.perf_counter()
+    with progress, fft.workers(fft_workers or 1):
+        task = progress.add_task("blocks", total=None)
+
+        def on_block(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        unblur_dask.deconvolve_file(
+            input_path,
+            output,
+            k,
+            method,
+            chunks=chunks,
+            overlap=overlap,
+            boundary=boundary,
+            channel_axis=axis,
+            overwrite=force,
+            progress=on_block,
+            info=run,
+            **params,
+        )
+    seconds = time.perf_counter() - start
+    blocks = math.prod(len(c) for c in run.get("chunks", ()))
+    parameters = {**params, **run.get("parameters", {})}
+    if run.get("boundary") is not None:  # None: each method's own
+        parameters["boundary"] = run["boundary"]
+    channel = None if axis is None else axis % lazy.ndim
+    chunk_sides = [max(c) for a, c in enumerate(run.get("chunks", ())) if a != channel]
+    if as_json:
+        echo_json(
+            {
+                "input": input_path,
+                "output": output,
+                **psf_fields(psf_spec, k, estimate),
+                "method": run.get("method", method),
+                "parameters": parameters,
+                "seconds": seconds,
+                "chunks": chunk_sides,
+                "overlap": list(run.get("overlap", ())),
+                "blocks": blocks,
+            }
+        )
+        return
+    echo_estimate(estimate)
+    click.echo(
+        f"wrote {output} (method {run.get('method', method)}, {blocks} blocks, "
+        f"{seconds:.2f} s; {params_text(parameters)})"
+    )

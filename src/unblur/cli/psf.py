@@ -1,0 +1,211 @@
+"""``unblur psf`` and ``unblur estimate-psf``: make a PSF, or estimate it from a blurred image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ..blind import MODELS as PSF_MODELS
+from ._errors import CLIError
+from ._estimate import estimate_psf
+from ._files import check_outputs, check_writable, split_alpha
+from ._options import (
+    MODEL_HELP,
+    force_option,
+    json_option,
+    no_preview_option,
+    output_option,
+    preview_option,
+    size_option,
+)
+from ._output import echo_json, fmt, params_text, shape_text, stderr_console, stdout_console
+
+
+def _targets(output: Path, preview: Path | None, no_preview: bool) -> tuple[Path | None, list]:
+    """The preview to write (None: none) and every output: the PSF file, then the preview."""
+    if preview is not None and no_preview:
+        raise click.UsageError("--preview and --no-preview cannot be used together")
+    target = None if no_preview else preview or output.with_name(f"{output.stem}_preview.png")
+    return target, [output] if target is None else [output, target]
+
+
+def write_psf(k: np.ndarray, output: Path, preview: Path | None, *, force: bool) -> None:
+    """Save a PSF as ``unblur psf`` does: exact floats in .npy/.tif, else scaled to the peak.
+
+    The preview (nearest-neighbour enlargement) is written after the PSF; if it fails, a PSF
+    file this call created is removed again, so no half of the result is left behind.
+    """
+    from ..io import write_image
+    from ..report import psf_preview
+
+    exact = output.suffix.lower() in (".npy", ".tif", ".tiff")
+    if not exact and k.ndim != 2:
+        raise CLIError(f"a {k.ndim}-D PSF can only be saved as .npy or .tif, not {output.name!r}")
+    if exact:
+        write_image(output, k, force=force)
+    else:
+        dtype = "uint16" if output.suffix.lower() == ".png" else None
+        write_image(output, k / k.max(), dtype=dtype, force=force)
+    if preview is not None:
+        existed = preview.exists()
+        try:
+            write_image(preview, psf_preview(k), force=force)
+        except BaseException:
+            if not existed:
+                output.unlink(missing_ok=True)
+            raise
+
+
+def _echo_written(k: np.ndarray, output: Path, preview: Path | None) -> None:
+    click.echo(f"wrote {output} (PSF {shape_text(k.shape)}, sum 1)")
+    if preview is not None:
+        click.echo(f"wrote {preview} (preview)")
+
+
+@click.command("psf")
+@click.argument("spec")
+@output_option
+@preview_option
+@no_preview_option
+@force_option
+@json_option
+def psf_command(
+    spec: str, output: Path, preview: Path | None, no_preview: bool, force: bool, as_json: bool
+) -> None:
+    """Build a PSF from SPEC and save it to OUTPUT.
+
+    SPEC is MODEL:key=value,... with MODEL one of gaussian (sigma, angle, size), motion
+    (length, angle, size), disk (radius), airy (radius), moffat (fwhm or alpha, beta); sigma
+    and size take AxB for per-axis values. SPEC may also be a PSF image or .npy file, which is
+    cleaned (background removed, centred, cropped, normalised).
+
+    .npy and .tif/.tiff keep the exact float PSF (sum 1): use them as --psf of the other
+    commands. Other formats (.png, .jpg) are for viewing only: scaled so the peak is white
+    (PNG: 16 bits). A preview PNG, enlarged with nearest-neighbour blocks (8x, at least
+    128 px), is written beside OUTPUT unless --no-preview.
+
+    \b
+    Examples:
+      unblur psf gaussian:sigma=2.5 -o gauss.npy          # also gauss_preview.png
+      unblur psf motion:length=21,angle=30 -o motion.tif --preview motion_big.png
+      unblur psf disk:radius=4 -o disk.png --no-preview
+      unblur psf gaussian:sigma=1.5x4,angle=30 -o ellipse.npy --json
+    """
+    from .. import psf as psf_models
+
+    target_preview, outputs = _targets(output, preview, no_preview)
+    spec_path = Path(spec)
+    check_outputs(outputs, inputs=[spec_path] if spec_path.is_file() else [], force=force)
+
+    k = psf_models.parse_spec(spec)
+    write_psf(k, output, target_preview, force=force)
+    if as_json:
+        echo_json(
+            {"psf": spec, "shape": list(k.shape), "output": output, "preview": target_preview}
+        )
+        return
+    _echo_written(k, output, target_preview)
+
+
+@click.command("estimate-psf")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@output_option
+@click.option(
+    "--size",
+    callback=size_option,
+    metavar="N|HxW",
+    help="Side of the PSF (odd: an even one is rounded up); it also bounds the blur searched. "
+    "Default: the fitted model's own size.",
+)
+@click.option(
+    "--model", type=click.Choice(PSF_MODELS), default="auto", show_default=True, help=MODEL_HELP
+)
+@preview_option
+@no_preview_option
+@force_option
+@json_option
+def estimate_psf_command(
+    input_path: Path,
+    output: Path,
+    size: int | tuple[int, ...] | None,
+    model: str,
+    preview: Path | None,
+    no_preview: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Estimate the PSF of the blurred image INPUT from INPUT alone; save it to OUTPUT.
+
+    The parametric models are fitted to the log power spectrum of the image (its central
+    512 x 512 crop; colour is averaged to grey: one PSF serves every channel). The chosen
+    model and its parameters are printed, with the score of every candidate for --model
+    auto. OUTPUT is written as by `unblur psf`: .npy and .tif/.tiff keep the exact float PSF
+    (sum 1) for `unblur deconvolve --psf`; .png is scaled to its peak, for viewing; a preview
+    PNG is written beside OUTPUT unless --no-preview.
+
+    \b
+    Examples:
+      unblur estimate-psf blurred.png -o psf.npy
+      unblur estimate-psf blurred.png -o psf.npy --model motion --size 31 --force
+      unblur estimate-psf photo.jpg -o psf.tif --preview psf_big.png --json
+      unblur deconvolve blurred.png -o restored.png --psf psf.npy
+    """
+    from ..io import read_image
+
+    target_preview, outputs = _targets(output, preview, no_preview)
+    check_outputs(outputs, inputs=[input_path], force=force)
+    check_writable(outputs)  # before the (possibly long) estimation
+    image, info = read_image(input_path)
+    colour, _, axis = split_alpha(image, info)
+    k, summary = estimate_psf(colour, axis, size, model, console=stderr_console())
+    write_psf(k, output, target_preview, force=force)
+    if as_json:
+        data = {n: v for n, v in summary.items() if n not in ("shape", "size")}
+        echo_json(
+            {
+                "input": input_path,
+                "output": output,
+                "preview": target_preview,
+                **data,
+                "size": summary["shape"],
+                "requested_size": size,
+            }
+        )
+        return
+    _print_estimate(input_path, summary)
+    _echo_written(k, output, target_preview)
+
+
+def _print_estimate(input_path: Path, summary: dict) -> None:
+    """The estimated model and its parameters, then the score of every candidate (if any)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = stdout_console()
+    table = Table(title=f"PSF estimated from {escape(str(input_path))}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("model", escape(summary["model"]))
+    for name, value in summary["parameters"].items():
+        table.add_row(escape(name), fmt(value))
+    table.add_row("size", shape_text(summary["shape"]))
+    if summary.get("noise_sigma") is not None:
+        table.add_row("noise sigma", fmt(summary["noise_sigma"]))
+    table.add_row("time (s)", f"{summary['seconds']:.2f}")
+    console.print(table)
+    scores = summary.get("scores")
+    if isinstance(scores, dict) and scores:
+        criterion = str(summary.get("criterion", "score")).upper()
+        candidates = Table(title=f"candidates ({criterion}: lower wins)")
+        for column in ("model", "parameters", criterion):
+            candidates.add_column(column)
+        for name, score in scores.items():
+            chosen = " *" if name == summary["model"] else ""
+            candidates.add_row(
+                escape(name + chosen),
+                escape(params_text(score.get("parameters", {}))),
+                fmt(score.get("bic", float("nan"))),
+            )
+        console.print(candidates)

@@ -1,0 +1,155 @@
+"""``unblur deconvolve`` of one image in memory, with its progress bar and HTML report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ._errors import CLIError
+from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
+from ._files import check_outputs, split_alpha, with_alpha
+from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
+
+logger = logging.getLogger("unblur")
+
+
+def _progress_callback(progress, total: int | None) -> Callable[[int, np.ndarray], None]:
+    """A ``callback(iteration, estimate)`` that advances a rich progress bar by one step."""
+    state: dict[str, Any] = {}
+
+    def callback(iteration: int, estimate: np.ndarray) -> None:
+        if "task" not in state:
+            state["task"] = progress.add_task("deconvolving", total=total)
+        progress.advance(state["task"])
+
+    return callback
+
+
+def deconvolve_single(
+    input_path: Path,
+    output: Path,
+    *,
+    psf_spec: str | None,
+    psf_model: str,
+    psf_size: int | tuple[int, ...] | None,
+    method: str,
+    chosen,
+    boundary: str | None,
+    params: dict[str, Any],
+    dtype: str | None,
+    report_path: Path | None,
+    reference_path: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Restore one image (the PSF given or estimated); ``chosen``: the method ``method`` runs."""
+    from .. import psf as psf_models
+    from ..api import deconvolve
+    from ..io import read_image, write_image
+
+    sources = [input_path] if reference_path is None else [input_path, reference_path]
+    outputs = [output] if report_path is None else [output, report_path]
+    check_outputs(outputs, inputs=sources, force=force)
+    image, info = read_image(input_path)
+    k = None if psf_spec is None else psf_models.parse_spec(psf_spec)
+    colour, alpha, axis = split_alpha(image, info)
+    reference = None
+    if reference_path is not None:
+        reference, reference_info = read_image(reference_path)
+        reference = split_alpha(reference, reference_info)[0]
+        if reference.shape != colour.shape:
+            raise CLIError(
+                f"the reference {str(reference_path)!r} is {shape_text(reference.shape)}"
+                f" but {str(input_path)!r} is {shape_text(colour.shape)}; give the sharp "
+                "image of the same size and channels"
+            )
+    console = stderr_console()
+    estimate = None
+    if k is None:
+        k, estimate = estimate_psf(colour, axis, psf_size, psf_model, console=console)
+
+    total = None
+    declared = chosen.parameters.get("num_iter")
+    n_iter = params.get("num_iter", None if declared is None else declared.default)
+    if chosen.iterative and isinstance(n_iter, int) and n_iter > 0:
+        total = n_iter * (1 if axis is None else colour.shape[axis])
+    progress = progress_bar(console, "{task.description}")
+    callback = _progress_callback(progress, total)
+    monitor = None
+    if report_path is not None:
+        from ..report import ConvergenceMonitor
+
+        monitor = ConvergenceMonitor(reference, channel_axis=axis, callback=callback)
+    with progress:
+        restored, run = deconvolve(
+            colour,
+            k,
+            method,
+            boundary=boundary,
+            channel_axis=axis,
+            callback=callback if monitor is None else monitor,
+            return_info=True,
+            **params,
+        )
+    existed = output.exists()
+    write_image(
+        output,
+        with_alpha(restored, alpha),
+        info=info,
+        dtype=dtype,
+        force=force,
+        inputs=[input_path],
+    )
+    logger.info("parameters: %s", run["parameters"])
+    if report_path is not None:
+        from ..report import write_report
+
+        psf_text = psf_spec if estimate is None else f"estimated: {estimate_text(estimate)}"
+        details = {"input": str(input_path), "output": str(output), "PSF": psf_text}
+        if reference_path is not None:
+            details["reference"] = str(reference_path)
+        if run["auto"]:
+            details["method choice"] = "automatic (-m auto)"
+        try:
+            write_report(
+                report_path,
+                blurred=colour,
+                restored=restored,
+                psf=k,
+                method=run["method"],
+                parameters=run["parameters"],
+                seconds=run["seconds"],
+                channel_axis=axis,
+                reference=reference,
+                convergence=monitor,
+                given=set(params) | ({"boundary"} if boundary is not None else set()),
+                details=details,
+                force=force,
+            )
+        except BaseException:
+            if not existed:  # never leave half of the result behind
+                output.unlink(missing_ok=True)
+            raise
+    if as_json:
+        echo_json(
+            {
+                "input": str(input_path),
+                "output": str(output),
+                **psf_fields(psf_spec, k, estimate),
+                **run,
+                **({} if report_path is None else {"report": str(report_path)}),
+            }
+        )
+        return
+    echo_estimate(estimate)
+    click.echo(
+        f"wrote {output} (method {run['method']}, {run['seconds']:.2f} s; "
+        f"{params_text(run['parameters'])})"
+    )
+    if report_path is not None:
+        click.echo(f"wrote {report_path} (report)")
