@@ -3,17 +3,24 @@
 For each image size and PSF size, in one run:
 
 * the **FFT floor**: median time of one ``rfftn`` + ``irfftn`` pair on the grid the method
-  works on (its default boundary's padded shape), same dtype and worker count;
-* unblur's methods (``richardson_lucy`` 30 iterations, ``wiener``, ``tv``, ``hyper_laplacian``,
-  whichever are registered) and the scikit-image equivalents on the same data;
+  works on (its default boundary's padded shape), same dtype and worker count, measured just
+  before and just after each method (the machine's load drifts);
+* unblur's methods (``richardson_lucy`` 30 iterations, ``wiener`` and ``tikhonov`` with their
+  automatic parameters and with a given one, ``tv``, ``hyper_laplacian``) and the
+  scikit-image equivalents on the same data: ``restoration.richardson_lucy`` given the float32
+  image and called as its documentation shows (a uint8 photograph through ``img_as_float``,
+  i.e. float64), ``restoration.wiener`` with the same balance;
 * peak traced memory (``tracemalloc``; numpy and scipy.fft buffers are traced) as a multiple of
-  the image's bytes.
+  the image's bytes (the input itself not counted, the result counted).
 
-Printed ratios: ``floor x`` = time / (transform pairs the method needs x floor), where
-Richardson-Lucy needs 2 pairs per iteration and Wiener 1 pair; ``skimage / unblur`` = how many
-times faster unblur is. Times are medians of ``--repeat`` runs. Results go to a JSON file.
+Printed ratios: ``x floor`` = time / (transform pairs the method needs x floor), where
+Richardson-Lucy needs 2 pairs per iteration, Wiener and Tikhonov 1 pair and the ADMM methods
+(``unknown`` boundary) 2 pairs per iteration; ``skimage / unblur`` = how many times faster
+unblur is. Times are medians of ``--repeat`` runs (scikit-image's float64 Richardson-Lucy on
+the 2048 x 2048 images: one run). Results go to a JSON file.
 
-Run ``python benchmarks/speed.py`` (full, several minutes on 2 cores) or ``--quick``.
+Run ``python benchmarks/speed.py`` (full, about 20 minutes on 2 busy cores) or ``--quick``.
+A method is given as ``name`` or ``name:param=value,...`` (``--methods``, separated by ``;``).
 """
 
 from __future__ import annotations
@@ -47,8 +54,40 @@ from unblur.restore import get_method
 
 ROOT = Path(__file__).resolve().parents[1]
 NUM_ITER = 30
-#: transform pairs (one rfftn + one irfftn) each method needs, to express time in floors
-PAIRS = {"richardson_lucy": 2 * NUM_ITER, "wiener": 1, "tikhonov": 1}
+#: the rows: unblur method and parameters (Richardson-Lucy with NUM_ITER iterations)
+DEFAULT_METHODS = (
+    "richardson_lucy;wiener;wiener:balance=0.01;tikhonov;tikhonov:lam=0.001;tv;hyper_laplacian"
+)
+#: transform pairs (one rfftn + one irfftn) per iteration, to express time in floors
+PAIRS_PER_ITERATION = {"richardson_lucy": 2, "tv": 2, "hyper_laplacian": 2, "landweber": 2}
+#: the ADMM methods: benchmarked up to ``--admm-max-pixels``
+ADMM = ("tv", "hyper_laplacian")
+#: transform pairs of the direct methods
+PAIRS_DIRECT = {"wiener": 1, "tikhonov": 1, "inverse": 1}
+
+
+def parse_method(text: str) -> tuple[str, dict]:
+    """``"wiener:balance=0.01"`` -> ``("wiener", {"balance": 0.01})``."""
+    name, _, rest = text.partition(":")
+    params: dict = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        params[key.strip()] = float(value)
+    if name == "richardson_lucy":
+        params.setdefault("num_iter", NUM_ITER)
+    return name.strip(), params
+
+
+def pairs_for(method: str, params: dict) -> int | None:
+    """Transform pairs one call needs (None when unknown)."""
+    if method in PAIRS_DIRECT:
+        return PAIRS_DIRECT[method]
+    if method in PAIRS_PER_ITERATION:
+        num_iter = params.get("num_iter")
+        if num_iter is None:
+            num_iter = get_method(method).parameters["num_iter"].default
+        return PAIRS_PER_ITERATION[method] * int(num_iter)
+    return None
 
 
 def _median_time(func: Callable[[], object], repeat: int) -> float:
@@ -90,10 +129,16 @@ def default_boundary(method: str) -> str:
     return param.default if param is not None else "periodic"
 
 
-def floor_time(grid: tuple[int, ...], dtype, repeat: int) -> float:
+def floor_time(grid: tuple[int, ...], dtype, repeat: int) -> list[float]:
+    """Times of ``repeat`` rfftn + irfftn pairs on ``grid`` (unblur's transforms)."""
     x = np.random.default_rng(0).random(grid).astype(dtype)
-    x_hat = fft.rfftn(x)
-    return _median_time(lambda: fft.irfftn(fft.rfftn(x), grid), repeat) if x_hat.size else 0.0
+    fft.irfftn(fft.rfftn(x), grid)  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fft.irfftn(fft.rfftn(x), grid)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def cases(quick: bool) -> list[tuple[tuple[int, ...], int]]:
@@ -118,7 +163,8 @@ def kernel_for(ndim: int, size: int) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> dict:
     console = Console()
-    methods = [m for m in args.methods.split(",") if m in unblur.available_methods()]
+    rows_spec = [parse_method(m) for m in args.methods.split(";") if m.strip()]
+    rows_spec = [(m, p) for m, p in rows_spec if m in unblur.available_methods()]
     rows = []
     for shape, ksize in cases(args.quick):
         photo = test_image(shape)
@@ -126,33 +172,39 @@ def run(args: argparse.Namespace) -> dict:
         y32 = unblur.blur(photo, k).astype(np.float32)
         y_u8 = np.clip(np.rint(y32 * 255), 0, 255).astype(np.uint8)
         big = np.prod(shape) >= 2048 * 2048
-        repeat = 1 if big else args.repeat
-        for method in methods:
-            boundary = default_boundary(method)
+        for method, params in rows_spec:
+            if method in ADMM and np.prod(shape) > args.admm_max_pixels:
+                continue  # 150 iterations of ADMM on 4-8 megapixels: minutes per run
+            boundary = params.get("boundary", default_boundary(method))
             grid = Boundary.create(boundary, shape, k).grid_shape
-            floor = floor_time(grid, np.float32, args.repeat)
-            params = {"num_iter": NUM_ITER} if method == "richardson_lucy" else {}
-            ours = _median_time(partial(unblur.deconvolve, y32, k, method, **params), repeat)
+            floors = floor_time(grid, np.float32, args.repeat)
+            run_it = partial(unblur.deconvolve, y32, k, method, **params)
+            if not big:
+                run_it()  # warm-up (imports, caches)
+            ours = _median_time(run_it, args.repeat)
+            floors += floor_time(grid, np.float32, args.repeat)
+            floor = statistics.median(floors)
+            pairs = pairs_for(method, params)
             row = {
                 "shape": list(shape),
                 "psf": ksize,
                 "method": method,
+                "params": params,
                 "boundary": boundary,
                 "grid": list(grid),
                 "floor_s": floor,
                 "unblur_s": ours,
-                "floor_ratio": ours / (PAIRS[method] * floor) if method in PAIRS else None,
+                "pairs": pairs,
+                "floor_ratio": ours / (pairs * floor) if pairs else None,
             }
             if not args.no_memory:
-                peak = _peak_memory(partial(unblur.deconvolve, y32, k, method, **params))
-                row["unblur_peak_x_image"] = peak / y32.nbytes
+                row["unblur_peak_x_image"] = _peak_memory(run_it) / y32.nbytes
             if method == "richardson_lucy" and len(shape) == 2:
                 sk_f32 = _median_time(
-                    partial(restoration.richardson_lucy, y32, k, num_iter=NUM_ITER), repeat
+                    partial(restoration.richardson_lucy, y32, k, num_iter=NUM_ITER), args.repeat
                 )
                 sk_docs = _median_time(
-                    partial(_skimage_docs_rl, y_u8, k),
-                    repeat,
+                    partial(_skimage_docs_rl, y_u8, k), 1 if big else args.repeat
                 )
                 row.update(
                     skimage_float32_s=sk_f32,
@@ -165,9 +217,13 @@ def run(args: argparse.Namespace) -> dict:
                         partial(restoration.richardson_lucy, y32, k, num_iter=NUM_ITER)
                     )
                     row["skimage_peak_x_image"] = peak / y32.nbytes
-            if method == "wiener" and len(shape) == 2:
-                sk = _median_time(partial(restoration.wiener, y32, k, balance=0.01), repeat)
+            if method == "wiener" and "balance" in params and len(shape) == 2:
+                balance = params["balance"]
+                sk = _median_time(partial(restoration.wiener, y32, k, balance=balance), args.repeat)
                 row.update(skimage_s=sk, speedup_vs_skimage=sk / ours)
+                if not args.no_memory:
+                    peak = _peak_memory(partial(restoration.wiener, y32, k, balance=balance))
+                    row["skimage_peak_x_image"] = peak / y32.nbytes
             rows.append(row)
             console.log(_describe(row))
     return {
@@ -182,14 +238,22 @@ def run(args: argparse.Namespace) -> dict:
             "unblur": unblur.__version__,
             "workers": fft.get_workers(),
         },
+        "command": " ".join(sys.argv),
         "num_iter": NUM_ITER,
         "rows": rows,
     }
 
 
+def _label(row: dict) -> str:
+    extra = {k: v for k, v in row.get("params", {}).items() if k != "num_iter"}
+    return row["method"] + (
+        "(" + ",".join(f"{k}={v:g}" for k, v in extra.items()) + ")" if extra else ""
+    )
+
+
 def _describe(row: dict) -> str:
     shape = "x".join(map(str, row["shape"]))
-    return f"{row['method']:>16} {shape:>11} psf {row['psf']:>2}: {row['unblur_s']:.3f} s"
+    return f"{_label(row):>24} {shape:>11} psf {row['psf']:>2}: {row['unblur_s']:.3f} s"
 
 
 def _fmt(value, spec: str = ".2f") -> str:
@@ -217,7 +281,7 @@ def print_table(result: dict) -> None:
         sk = r.get("skimage_float32_s", r.get("skimage_s"))
         speed = r.get("speedup_vs_skimage_float32", r.get("speedup_vs_skimage"))
         table.add_row(
-            r["method"],
+            _label(r),
             "x".join(map(str, r["shape"])),
             str(r["psf"]),
             r["boundary"],
@@ -239,11 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
     parser.add_argument(
         "--methods",
-        default="richardson_lucy,wiener,tikhonov,tv,hyper_laplacian",
-        help="comma-separated unblur methods",
+        default=DEFAULT_METHODS,
+        help="unblur methods, ';'-separated, each name or name:param=value,...",
     )
     parser.add_argument("--workers", type=int, default=-1, help="FFT threads (-1: all cores)")
     parser.add_argument("--no-memory", action="store_true", help="skip tracemalloc runs")
+    parser.add_argument(
+        "--admm-max-pixels",
+        type=int,
+        default=1024 * 1024,
+        help="largest image (pixels) on which tv and hyper_laplacian are run",
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "speed.json")
     args = parser.parse_args(argv)
     fft.set_workers(args.workers)

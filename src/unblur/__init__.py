@@ -24,6 +24,7 @@ from . import metrics, psf
 from .api import deconvolve
 from .blind import estimate_psf
 from .errors import (
+    BackendUnavailableError,
     ImageReadError,
     ImageWriteError,
     InvalidImageError,
@@ -41,6 +42,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "BackendUnavailableError",
     "ImageReadError",
     "ImageWriteError",
     "InvalidImageError",

@@ -8,6 +8,7 @@ library users can catch ``UnblurError`` (it is also a ``ValueError``).
 from __future__ import annotations
 
 __all__ = [
+    "BackendUnavailableError",
     "ImageReadError",
     "ImageWriteError",
     "InvalidImageError",
@@ -44,3 +45,7 @@ class ImageReadError(UnblurError):
 
 class ImageWriteError(UnblurError):
     """An output could not be written, or writing it would overwrite a file not to touch."""
+
+
+class BackendUnavailableError(UnblurError):
+    """The requested device cannot be used: its array library is missing or there is no GPU."""

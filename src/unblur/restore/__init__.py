@@ -44,6 +44,8 @@ class Method:
     func: Callable
     summary: str
     iterative: bool = False
+    #: runs on any array backend (CuPy on a GPU), see :mod:`unblur.backend`
+    gpu: bool = False
 
     @property
     def parameters(self) -> dict[str, inspect.Parameter]:
@@ -55,12 +57,19 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
-def register(name: str, *, iterative: bool = False) -> Callable[[Callable], Callable]:
-    """Decorator that adds a method function to :data:`METHODS` under ``name``."""
+def register(
+    name: str, *, iterative: bool = False, gpu: bool = False
+) -> Callable[[Callable], Callable]:
+    """Decorator that adds a method function to :data:`METHODS` under ``name``.
+
+    ``gpu=True`` declares that the method runs unchanged on device arrays (CuPy): it creates
+    arrays with its input's module and sends host-only work through
+    :func:`unblur.backend.to_numpy` (see :mod:`unblur.backend`).
+    """
 
     def decorate(func: Callable) -> Callable:
         doc = inspect.getdoc(func) or ""
-        METHODS[name] = Method(name, func, doc.splitlines()[0] if doc else name, iterative)
+        METHODS[name] = Method(name, func, doc.splitlines()[0] if doc else name, iterative, gpu)
         return func
 
     return decorate

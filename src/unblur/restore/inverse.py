@@ -27,7 +27,7 @@ from . import direct_boundary, register
 __all__ = ["inverse"]
 
 
-@register("inverse")
+@register("inverse", gpu=True)
 def inverse(
     image: np.ndarray,
     psf: np.ndarray,

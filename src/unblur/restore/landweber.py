@@ -42,11 +42,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
 from . import register
-from .richardson_lucy import _check_float, _check_int
+from .richardson_lucy import _check_float, _check_int, _dot, _frame
 
 __all__ = ["landweber"]
 
@@ -54,7 +55,7 @@ __all__ = ["landweber"]
 _STEP_FRACTION = 0.95
 
 
-@register("landweber", iterative=True)
+@register("landweber", iterative=True, gpu=True)
 def landweber(
     image: np.ndarray,
     psf: np.ndarray,
@@ -161,6 +162,11 @@ def landweber(
     if discrepancy is not None:
         discrepancy = _check_float("discrepancy", discrepancy, positive=True)
     dtype = image.dtype
+    if discrepancy is not None:
+        # the noise level first: its wavelet transform's memory is freed before the solver's
+        sigma = estimate_noise(to_numpy(image))
+        if info is not None:
+            info["noise_sigma"] = sigma
     bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
     op = bc.operator
     limit = 2.0 / float(op.otf_power.max())
@@ -179,53 +185,50 @@ def landweber(
 
     # --- constants of the iteration (computed once) -------------------------------------------
     grid = bc.grid_shape
+    xp = array_module(image)  # numpy, or cupy for a GPU (see unblur.backend)
     if bc.mode == "unknown":
-        data = np.zeros(grid, dtype)
-        data[bc.region] = image
-        observed = np.zeros(grid, dtype)
-        observed[bc.region] = 1
-        x = np.full(grid, image.mean(), dtype)  # the data, and its mean beyond the frame
-        x[bc.region] = image
+        # data on the observed pixels only: the residual is zero elsewhere (the mask M)
+        region = bc.region
+        frame = _frame(grid, region)
+        data = image
+        x = xp.full(grid, float(image.mean()), dtype)  # the data, and its mean beyond the frame
+        x[region] = image
     else:
+        region, frame = (slice(None),) * len(grid), []
         data = bc.extend(image)
-        observed = None
-        x = np.array(data, dtype=dtype, copy=True)
+        x = data.astype(dtype, copy=True)
     if nonneg:
         np.maximum(x, 0, out=x)
-        zeros = np.zeros(grid, dtype)  # maximum against an array is faster than a scalar
-    new = np.empty_like(x) if tol is not None else x
-    keep: list = []
+    # the working set, allocated once: every transform writes into ``work`` via ``spectrum``
+    spectrum = op.spectrum_buffer()
+    work = xp.empty(grid, dtype)
+    new = xp.empty(grid, dtype) if tol is not None else x
     if discrepancy is not None:
         # Morozov: stop once ||M(Hx - y)||^2 <= (discrepancy * sigma)^2 * (observed pixels)
-        sigma = estimate_noise(image)
-        count = image.size if observed is not None else x.size
+        count = image.size if bc.mode == "unknown" else x.size
         target = (discrepancy * sigma) ** 2 * count
-        if info is not None:
-            info["noise_sigma"] = sigma
 
     change = math.inf
     iterations = 0
     for k in range(num_iter):
-        residual = op.apply_multiplier(x, otf)  # H x (a fresh array: reused as workspace)
-        np.subtract(residual, data, out=residual)  # H x - y
-        if observed is not None:
-            np.multiply(residual, observed, out=residual)  # M (H x - y)
+        residual = op.filter_into(x, otf, work, spectrum)  # H x
+        inside = residual[region]
+        np.subtract(inside, data, out=inside)  # H x - y on the observed pixels...
+        for band in frame:
+            residual[band] = 0  # ... and zero elsewhere: M (H x - y)
         if discrepancy is not None:
-            misfit = float(np.vdot(residual.ravel(), residual.ravel()))
+            misfit = _dot(residual, residual)
             if misfit <= target:
                 break  # x already fits the data to the noise level
-        update = op.apply_multiplier(residual, step_adjoint)  # tau H^T M (H x - y)
+        update = op.filter_into(residual, step_adjoint, work, spectrum)  # tau H^T M (Hx - y)
         np.subtract(x, update, out=new)
         if nonneg:
-            np.maximum(new, zeros, out=new)
-        # hold the transform outputs until the next iteration has allocated its own (keeps
-        # glibc from trimming and re-faulting the heap every iteration)
-        keep[:] = (residual, update)
+            np.maximum(new, 0, out=new)
         iterations = k + 1
         if tol is not None:
             np.subtract(new, x, out=update)
-            norm = math.sqrt(float(np.vdot(new.ravel(), new.ravel())))
-            change = math.sqrt(float(np.vdot(update.ravel(), update.ravel())))
+            norm = math.sqrt(_dot(new, new))
+            change = math.sqrt(_dot(update, update))
             change = change / norm if norm > 0 else 0.0
             x, new = new, x
         if callback is not None:

@@ -68,6 +68,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
@@ -92,6 +93,9 @@ _MAX_AUTO_FRACTION = 0.5
 _MIN_AUTO_WEIGHT = 1e-4
 #: The TV-regularised denominator is kept at or above this fraction of the plain one.
 _TV_FLOOR = 0.1
+#: float32 data larger than this (in absolute value) are restored in float64, where the
+#: squared gradients of the TV term cannot overflow.
+_FLOAT32_MAX_DATA = 1e12
 
 
 def _check_int(name: str, value, minimum: int) -> int:
@@ -116,27 +120,30 @@ def _check_float(name: str, value, *, positive: bool = False) -> float:
 
 class _TotalVariation:
     r"""The TV-regularised RL denominator :math:`\alpha - \lambda\,\operatorname{div}(\nabla v /
-    |\nabla v|_\varepsilon)`, with every buffer allocated once.
+    |\nabla v|_\varepsilon)`, computed in two scratch arrays.
 
     :math:`\nabla` is the forward difference along each axis (zero across the last sample, i.e.
     Neumann), the divergence is minus its adjoint (the backward difference) and
     :math:`|\nabla v|_\varepsilon = \sqrt{|\nabla v|^2 + \varepsilon^2}`. Each component of the
     normalised gradient lies in :math:`[-1, 1]`, so the divergence lies in :math:`[-2d, 2d]` on
     a d-dimensional grid and the denominator is at least :math:`1 - 2d\lambda` where
-    :math:`\alpha = 1`; it is floored at ``floor`` (``None``: no floor is needed).
+    :math:`\alpha = 1`; it is floored at ``floor`` times :math:`\alpha` (``None``: no floor is
+    needed).
 
     Differences along an axis are taken on the flattened (C-ordered) arrays with the offset of
     that axis, which is several times faster than strided slices for the inner axes; the
-    pairs that straddle two rows are then reset to zero, as Neumann boundaries require.
+    pairs that straddle two rows are then reset to zero, as Neumann boundaries require. The
+    gradient is not stored: each component is recomputed (one subtraction) when it is needed
+    again, so the working set is two arrays (``norm`` and ``grad``) whatever the dimension.
     """
 
     def __init__(
-        self, plain: np.ndarray, floor: np.ndarray | None, weight: float, epsilon: float
+        self, plain: np.ndarray, floor: float | None, weight: float, epsilon: float
     ) -> None:
         shape, dtype = plain.shape, plain.dtype
         self.plain, self.floor, self.weight = plain, floor, float(weight)
-        self.eps2 = float(epsilon) ** 2
-        self.norm = np.empty(shape, dtype)
+        # at least the smallest normal float: for data near 1e-30, epsilon**2 underflows float32
+        self.eps2 = max(float(epsilon) ** 2, float(np.finfo(dtype).tiny))
         axes = [ax for ax, n in enumerate(shape) if n > 1]
         self.offsets = [math.prod(shape[ax + 1 :]) for ax in axes]
         # the last sample along each axis, where the forward difference is zero
@@ -144,38 +151,57 @@ class _TotalVariation:
             tuple(slice(-1, None) if a == ax else slice(None) for a in range(len(shape)))
             for ax in axes
         ]
-        self.grads = [np.zeros(shape, dtype) for _ in axes]
 
-    def denominator(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Write the (floored) denominator for the estimate ``v`` into ``out``."""
-        norm, grads = self.norm, self.grads
-        if not grads:  # a single pixel: no gradient
-            np.copyto(out, self.plain)
-            return out
+    def _difference(self, v: np.ndarray, i: int, out: np.ndarray) -> np.ndarray:
+        """Forward difference of ``v`` along the ``i``-th non-trivial axis, into ``out``."""
+        s = self.offsets[i]
         flat = v.reshape(-1)
-        for g, s, last in zip(grads, self.offsets, self.lasts, strict=True):
-            np.subtract(flat[s:], flat[:-s], out=g.reshape(-1)[:-s])
-            g[last] = 0
-        np.multiply(grads[0], grads[0], out=norm)
-        for g in grads[1:]:
-            np.multiply(g, g, out=out)  # ``out`` as scratch
-            np.add(norm, out, out=norm)
+        np.subtract(flat[s:], flat[:-s], out=out.reshape(-1)[:-s])
+        out[self.lasts[i]] = 0
+        return out
+
+    def denominator(
+        self,
+        v: np.ndarray,
+        out: np.ndarray,
+        norm: np.ndarray | None = None,
+        grad: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Write the (floored) denominator for the estimate ``v`` into ``out``.
+
+        ``norm`` and ``grad`` are scratch arrays of ``v``'s shape (allocated when omitted);
+        neither may be ``v`` or ``out``.
+        """
+        if not self.offsets:  # a single pixel: no gradient
+            out[...] = self.plain
+            return out
+        norm = np.empty_like(v) if norm is None else norm
+        grad = np.empty_like(v) if grad is None else grad
+        for i in range(len(self.offsets)):
+            g = self._difference(v, i, grad)
+            if i == 0:
+                np.multiply(g, g, out=norm)
+            else:
+                np.multiply(g, g, out=g)
+                np.add(norm, g, out=norm)
         np.add(norm, self.eps2, out=norm)
         np.sqrt(norm, out=norm)
         np.divide(self.weight, norm, out=norm)  # lambda / |grad v|
         out_flat = out.reshape(-1)
-        for i, (p, s) in enumerate(zip(grads, self.offsets, strict=True)):
+        for i, s in enumerate(self.offsets):
+            p = self._difference(v, i, grad)
             np.multiply(p, norm, out=p)  # p = lambda grad v / |grad v|, zero on ``last``
             # out = alpha - sum_i (p_i[j] - p_i[j - s]); p_i[j - s] is zero where it wraps
             np.subtract(self.plain if i == 0 else out, p, out=out)
             p_flat = p.reshape(-1)
             np.add(out_flat[s:], p_flat[:-s], out=out_flat[s:])
         if self.floor is not None:
-            np.maximum(out, self.floor, out=out)
+            np.multiply(self.plain, self.floor, out=norm)
+            np.maximum(out, norm, out=out)
         return out
 
 
-@register("richardson_lucy", iterative=True)
+@register("richardson_lucy", iterative=True, gpu=True)
 def richardson_lucy(
     image: np.ndarray,
     psf: np.ndarray,
@@ -258,9 +284,14 @@ def richardson_lucy(
     -----
     One iteration costs two forward and two inverse real FFTs on the boundary model's grid
     (the OTF, its conjugate and every other constant are computed once); everything else is
-    done in place in preallocated buffers, in the image's precision. Memory: about eight
-    grid-sized arrays (ten with ``regularization``, plus one per axis), besides what the FFTs
-    return.
+    done in place in preallocated buffers, in the image's precision, and the transforms write
+    into them too (:meth:`~unblur.operators.Convolution.filter_into`): nothing is allocated
+    per iteration, and the stopping rule ``tol`` costs two dot products, no transform. Memory,
+    in grid-sized arrays: the OTF and its conjugate, the estimate, one work array and the
+    spectrum scratch (five: plain periodic RL); two more with ``acceleration``, one more for
+    ``unknown`` (the normaliser) and one more with ``regularization`` (the TV denominator):
+    nine for the defaults, about 10x the image's bytes (scikit-image: about 11x in float32).
+    The data are not copied unless they have negative values.
 
     For scikit-image's behaviour (plain RL on a periodic grid, up to its zero padding and its
     flat start) use ``acceleration=False, regularization=0, boundary="periodic"``.
@@ -303,19 +334,32 @@ def richardson_lucy(
         tol = _check_float("tol", tol, positive=True)
     if filter_epsilon is not None:
         filter_epsilon = _check_float("filter_epsilon", filter_epsilon, positive=True)
+    out_dtype = image.dtype
+    if out_dtype == np.float32 and float(abs(image).max()) > _FLOAT32_MAX_DATA:
+        image = image.astype(np.float64)  # |grad v|^2 of data near 1e30 overflows float32
     dtype = image.dtype
+    xp = array_module(image)  # numpy, or cupy for a GPU (see unblur.backend)
     bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
     op = bc.operator
     otf = op.otf
     otf_adjoint = otf.conj()
+    grid = bc.grid_shape
+    unknown = bc.mode == "unknown"
+    # The working set: grid-sized arrays allocated once, every transform writing into them.
+    # x: the estimate x_k; work: the prediction v_k (then the new gradient g_k); spare: x_k -
+    # x_{k-1} (free once v_k is formed: it takes H v, the ratio and the correction factor, then
+    # x_{k+1}); grad: g_{k-1}; spectrum: the half-spectrum scratch of every transform, whose
+    # memory (as a real grid) is also scratch between transforms.
+    spectrum = op.spectrum_buffer()
 
     # --- constants of the iteration (computed once) -------------------------------------------
-    grid = bc.grid_shape
-    observed = np.maximum(image, 0).astype(dtype, copy=False)  # a new array: input untouched
+    # the data, clipped at zero: the input itself when it has no negative values (never written)
+    observed = image if float(image.min()) >= 0 else np.maximum(image, 0)
+    observed = observed.astype(dtype, copy=False)
     peak = float(observed.max())
     if regularization is None:
         # the TV weight that suits the noise (measured on Levin et al. 2009, see the docstring)
-        sigma = estimate_noise(image)
+        sigma = estimate_noise(to_numpy(image))
         auto = _AUTO_WEIGHT * sigma / peak if peak > 0 else 0.0
         # below _MIN_AUTO_WEIGHT (nearly noiseless data) the term has no visible effect
         regularization = min(auto, _MAX_AUTO_FRACTION * limit) if auto >= _MIN_AUTO_WEIGHT else 0.0
@@ -325,32 +369,33 @@ def richardson_lucy(
     # The floor below which Hv is FFT round-off, and the least value of the estimate: the
     # float's resolution at the data's peak (the smallest normal float for zero data). The
     # estimate is kept at or above it, not at zero, so pixels that RL drives towards zero never
-    # become denormal floats (which are slow). It is a constant array because numpy's maximum
-    # against a full array is several times faster than against a scalar.
+    # become denormal floats (which are slow).
     least = peak * float(np.finfo(dtype).eps) if peak > 0 else float(np.finfo(dtype).tiny)
-    lower = np.full(grid, least, dtype)
-    if bc.mode == "unknown":
-        # Bertero & Boccacci: data on the observed pixels only, normaliser alpha = H^T M 1
-        data = np.zeros(grid, dtype)
-        data[bc.region] = observed
-        alpha = np.zeros(grid, dtype)
-        alpha[bc.region] = 1
-        alpha = op.apply_multiplier(alpha, otf_adjoint)
+    if unknown:
+        # Bertero & Boccacci: data on the observed pixels only (``data`` is image-sized and
+        # the ratio is zero elsewhere), normaliser alpha = H^T M 1
+        region = bc.region
+        frame = _frame(grid, region)
+        data = observed
+        alpha = xp.zeros(grid, dtype)
+        alpha[region] = 1
+        alpha = op.filter_into(alpha, otf_adjoint, alpha, spectrum)
         top = float(alpha.max())
         outside = alpha < _ALPHA_ZERO * top  # pixels no observed pixel sees
         normaliser = np.maximum(alpha, _ALPHA_FLOOR * top, out=alpha)
         # starting guess: the data, and its mean beyond the frame
-        x = np.full(grid, observed.mean(), dtype)
-        x[bc.region] = observed
+        x = xp.full(grid, float(observed.mean()), dtype)
+        x[region] = observed
     else:
-        data = bc.extend(observed)
+        region, frame = (slice(None),) * len(grid), []
+        data = bc.extend(observed)  # the observation itself for ``periodic``
         outside = normaliser = None  # alpha = 1
-        x = np.array(data, dtype=dtype, copy=True)
+        x = data.astype(dtype, copy=True)
     del observed
     inv_normaliser = None
     if regularization > 0:
         if normaliser is None:
-            plain = np.ones(grid, dtype)
+            plain = xp.ones(grid, dtype)
             # 1 - lambda div >= 1 - 2 d lambda: the floor can only bind for large lambda
             needs_floor = 1 - 2 * len(grid) * regularization < _TV_FLOOR
         else:
@@ -361,81 +406,85 @@ def richardson_lucy(
             needs_floor = True
         tv = _TotalVariation(
             plain,
-            (_TV_FLOOR * plain).astype(dtype, copy=False) if needs_floor else None,
+            _TV_FLOOR if needs_floor else None,
             regularization,
             _TV_EPSILON * (peak if peak > 0 else 1.0),
         )
-        denominator = np.empty(grid, dtype)
+        denominator = xp.empty(grid, dtype)
     else:
         tv = None
         if normaliser is not None:
             # 1 / alpha with the unseen pixels folded in as zeros: one multiply per iteration
-            inv_normaliser = np.divide(1, normaliser, dtype=dtype)
+            inv_normaliser = normaliser  # in place: alpha is not needed any more
+            np.divide(1, normaliser, out=inv_normaliser)
             inv_normaliser[outside] = 0
     del normaliser, outside
-    small = np.empty(grid, bool) if filter_epsilon is not None else None
-    keep: list = []
+    small = xp.empty(bc.image_shape if unknown else grid, bool) if filter_epsilon else None
+    # the spectrum buffer seen as a real grid: scratch whenever no transform is running
+    scratch = spectrum.reshape(-1).view(dtype)[: math.prod(grid)].reshape(grid)
 
-    def step(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """One RL update of ``src`` written into ``dst`` (which may be ``src``).
-
-        Returns a grid-sized array that is free for use as scratch until the next call.
-        """
-        blurred = op.apply_multiplier(src, otf)  # H v (a fresh array: reused as workspace)
+    def step(v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The RL update of the prediction ``v`` (left intact), written into ``out``."""
+        if tv is not None:  # before the transforms: ``scratch`` and ``out`` are free
+            tv.denominator(v, denominator, norm=scratch, grad=out)
+        op.filter_into(v, otf, out, spectrum)  # H v
+        ratio = out[region]  # a view (the whole grid unless ``unknown``)
         if small is not None:
-            np.less(blurred, filter_epsilon, out=small)
-        np.maximum(blurred, lower, out=blurred)
-        np.divide(data, blurred, out=blurred)  # y / Hv, zero off the observed pixels
+            np.less(ratio, filter_epsilon, out=small)
+        np.maximum(ratio, least, out=ratio)
+        np.divide(data, ratio, out=ratio)  # y / Hv on the observed pixels...
         if small is not None:
-            np.copyto(blurred, 0, where=small)
-        factor = op.apply_multiplier(blurred, otf_adjoint)  # H^T (y / Hv)
+            ratio[small] = 0
+        for band in frame:
+            out[band] = 0  # ... and zero elsewhere
+        op.filter_into(out, otf_adjoint, out, spectrum)  # H^T (y / Hv)
         if tv is not None:
-            np.divide(factor, tv.denominator(src, denominator), out=factor)
+            np.divide(out, denominator, out=out)
         elif inv_normaliser is not None:
-            np.multiply(factor, inv_normaliser, out=factor)
-        np.multiply(src, factor, out=dst)
-        np.maximum(dst, lower, out=dst)  # also what FFT round-off may have pushed below zero
-        # Hold this step's transform outputs until the next step has allocated its own: with
-        # glibc this stops the heap from being trimmed and re-faulted every iteration (up to
-        # 25% of the run time on 512 x 512 images, measured).
-        keep[:] = (blurred, factor)
-        return factor
+            np.multiply(out, inv_normaliser, out=out)
+        np.multiply(v, out, out=out)
+        np.maximum(out, least, out=out)  # also what FFT round-off may have pushed below zero
+        return out
 
     # --- iterations ---------------------------------------------------------------------------
+    spare = xp.empty(grid, dtype)
+    work = grad = None
     if acceleration:
-        previous = np.empty_like(x)  # x_{k-1}, then the new estimate
-        g_new = np.empty_like(x)  # g_{k-1}
-        g_old = np.empty_like(x)  # g_{k-2}, then the prediction v_k, then g_k
-    else:
-        new = np.empty_like(x) if tol is not None else x
+        work = xp.empty(grid, dtype)
+        grad = xp.empty(grid, dtype)  # g_{k-1}
+        grad_norm2 = grad_previous_norm2 = 0.0  # <g_{k-1}, g_{k-1}>, <g_{k-2}, g_{k-2}>
+        overlap = 0.0  # <g_{k-1}, g_{k-2}>
     change = math.inf
     iterations = 0
     for k in range(num_iter):
         if acceleration:
-            src = x
+            v = x
             if k >= 2:
-                num = float(np.vdot(g_new.ravel(), g_old.ravel()))
-                den = float(np.vdot(g_old.ravel(), g_old.ravel()))
+                num, den = overlap, grad_previous_norm2
                 beta = min(max(num / den, 0.0), _MAX_ACCELERATION) if den > 0 else 0.0
                 if beta > 0:  # v_k = max(x_k + beta (x_k - x_{k-1}), least)
-                    np.subtract(x, previous, out=g_old)
-                    np.multiply(g_old, beta, out=g_old)
-                    np.add(g_old, x, out=g_old)
-                    np.maximum(g_old, lower, out=g_old)
-                    src = g_old
-            scratch = step(src, previous)
-            np.subtract(previous, src, out=g_old)  # g_k = x_{k+1} - v_k
-            g_new, g_old = g_old, g_new
-            x, previous = previous, x
+                    np.multiply(spare, beta, out=work)
+                    np.add(work, x, out=work)
+                    np.maximum(work, least, out=work)
+                    v = work
+            new = step(v, spare)  # x_{k+1}
+            np.subtract(new, v, out=work)  # g_k = x_{k+1} - v_k
+            grad_previous_norm2 = grad_norm2
+            overlap = _dot(work, grad) if k >= 1 else 0.0
+            grad_norm2 = _dot(work, work)
+            work, grad = grad, work
+            np.subtract(new, x, out=x)  # x_{k+1} - x_k
+            x, spare = new, x
         else:
-            scratch = step(x, new)
-            if new is not x:
-                x, new = new, x  # x: x_{k+1}; new: x_k
+            new = step(x, spare)
+            if tol is not None:
+                np.subtract(new, x, out=x)
+            x, spare = new, x
         iterations = k + 1
         if tol is not None:
-            np.subtract(x, previous if acceleration else new, out=scratch)
-            norm = math.sqrt(float(np.vdot(x.ravel(), x.ravel())))
-            change = math.sqrt(float(np.vdot(scratch.ravel(), scratch.ravel())))
+            # ``spare`` holds x_{k+1} - x_k: the stopping rule costs two dot products
+            norm = math.sqrt(_dot(x, x))
+            change = math.sqrt(_dot(spare, spare))
             change = change / norm if norm > 0 else 0.0
         if callback is not None:
             callback(iterations, bc.crop(x).copy())
@@ -446,8 +495,25 @@ def richardson_lucy(
         info["iterations"] = iterations
         if tol is not None:
             info["relative_change"] = change
+    del spare, work, grad  # (the transform buffers live as long as ``step``)
     out = bc.crop(x).copy()  # not a view that keeps the whole grid alive
-    np.copyto(out, 0, where=out <= least)  # report the floor as what it stands for: zero
+    del x
+    out[out <= least] = 0  # report the floor as what it stands for: zero
     if clip:
         np.clip(out, 0, 1, out=out)
-    return out
+    return out.astype(out_dtype, copy=False)
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """:math:`\\langle a, b \\rangle` of two contiguous arrays (BLAS, no copy)."""
+    return float(np.vdot(a.reshape(-1), b.reshape(-1)))
+
+
+def _frame(grid: tuple[int, ...], region: tuple[slice, ...]) -> list[tuple[slice, ...]]:
+    """Slices that together cover the grid outside ``region`` (one slab per face)."""
+    bands = []
+    for ax, sl in enumerate(region):
+        before = (*region[:ax], slice(0, sl.start))
+        after = (*region[:ax], slice(sl.stop, grid[ax]))
+        bands += [b for b in (before, after) if b[ax].start != b[ax].stop]
+    return bands

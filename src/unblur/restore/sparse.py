@@ -57,6 +57,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary, difference_spectrum
@@ -78,6 +79,9 @@ _TV_BETA = 100.0
 #: Newton steps of the hyper-Laplacian shrinkage (after one fixed-point step): enough for a
 #: relative accuracy of about 1e-5.
 _NEWTON_STEPS = 2
+#: float32 data larger than this (in absolute value) are solved in float64: the x step's
+#: right-hand side scales as the data to the power 3 - alpha and would overflow float32.
+_FLOAT32_MAX_DATA = 1e12
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,7 +120,7 @@ def _gradient(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     :func:`~unblur.operators.difference_spectrum` of order 1.
     """
     if out is None:
-        out = np.empty((x.ndim, *x.shape), dtype=x.dtype)
+        out = array_module(x).empty((x.ndim, *x.shape), dtype=x.dtype)
     for axis in range(x.ndim):
         _diff(x, axis, out[axis])
     return out
@@ -127,9 +131,9 @@ def _gradient_adjoint(
 ) -> np.ndarray:
     r""":math:`\nabla^\top p = \sum_i D_i^\top p_i` (minus a discrete divergence)."""
     if out is None:
-        out = np.empty(p.shape[1:], dtype=p.dtype)
+        out = array_module(p).empty(p.shape[1:], dtype=p.dtype)
     if scratch is None:
-        scratch = np.empty(p.shape[1:], dtype=p.dtype)
+        scratch = array_module(p).empty(p.shape[1:], dtype=p.dtype)
     _diff_adjoint(p[0], 0, out)
     for axis in range(1, p.shape[0]):
         out += _diff_adjoint(p[axis], axis, scratch)
@@ -151,7 +155,7 @@ def _hessian(gradient: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     ndim = gradient.shape[0]
     pairs = _hessian_pairs(ndim)
     if out is None:
-        out = np.empty((len(pairs), *gradient.shape[1:]), dtype=gradient.dtype)
+        out = array_module(gradient).empty((len(pairs), *gradient.shape[1:]), gradient.dtype)
     for k, (i, j) in enumerate(pairs):
         _diff(gradient[i], j, out[k])
         if i != j:
@@ -174,8 +178,9 @@ def _hessian_to_gradient_adjoint(
 def _hessian_adjoint(p: np.ndarray) -> np.ndarray:
     r""":math:`(\nabla^2)^\top p` for the components stored by :func:`_hessian`."""
     ndim = p.ndim - 1
-    q = np.zeros((ndim, *p.shape[1:]), dtype=p.dtype)
-    _hessian_to_gradient_adjoint(p, ndim, q, np.empty(p.shape[1:], dtype=p.dtype))
+    xp = array_module(p)
+    q = xp.zeros((ndim, *p.shape[1:]), dtype=p.dtype)
+    _hessian_to_gradient_adjoint(p, ndim, q, xp.empty(p.shape[1:], dtype=p.dtype))
     return _gradient_adjoint(q)
 
 
@@ -307,8 +312,9 @@ def _auto_lam(
     growth with the noise, :math:`\sigma^{4/3}` rather than the :math:`\sigma^2` of a
     maximum a posteriori argument, is what maximised the PSNR over noise levels 0.25-3 %.
     """
-    sigma = estimate_noise(image)
-    low, high = np.percentile(image, [1.0, 99.0])
+    host = to_numpy(image)  # these statistics run on the CPU (one copy of a GPU image)
+    sigma = estimate_noise(host)
+    low, high = np.percentile(host, [1.0, 99.0])
     span = float(high - low)
     if not span > 0:  # constant image: any weight gives the same answer
         span = 1.0
@@ -351,6 +357,9 @@ def _admm(
     :math:`\beta` of the shrinkage); when it changes, the scaled duals are rescaled so the
     unscaled multipliers carry over (Boyd et al. 2011, §3.4.1).
     """
+    out_dtype = image.dtype
+    if out_dtype == np.float32 and float(abs(image).max()) > _FLOAT32_MAX_DATA:
+        image = image.astype(np.float64)  # rho * D^T z grows as the data cubed: float32 overflows
     dtype = image.dtype
     bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
     op = bc.operator
@@ -358,8 +367,9 @@ def _admm(
     masked = bc.mask is not None
     region = bc.region
     otf, otf_conj = op.otf, op.otf.conj()
-    spectrum_1 = difference_spectrum(bc.grid_shape, 1, dtype=dtype)
-    spectrum_2 = difference_spectrum(bc.grid_shape, 2, dtype=dtype) if second_order else None
+    xp = array_module(image)
+    spectrum_1 = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
+    spectrum_2 = difference_spectrum(bc.grid_shape, 2, dtype=dtype, xp=xp) if second_order else None
 
     x = bc.extend(image).astype(dtype, copy=True)
     grad = _gradient(x)
@@ -379,6 +389,12 @@ def _admm(
     else:
         data_hat = otf_conj * op.fft(x)  # H^T y in Fourier, y the extended observation
     previous = np.empty_like(x) if tol is not None else None
+    # transforms write into these (allocated once): the x step's spectrum, the data's (or
+    # the v step's) spectrum
+    rhs_hat = op.spectrum_buffer()
+    aux_hat = op.spectrum_buffer() if masked else None
+    if masked:
+        v_region = v[region]  # views into v, whose buffer is reused every iteration
 
     rho_prev = None
     inv_denominator = None
@@ -408,25 +424,31 @@ def _admm(
             _hessian_to_gradient_adjoint(hess, ndim, q, scratch)
         _gradient_adjoint(q, out=rhs, scratch=scratch)
         rhs *= rho
-        rhs_hat = op.fft(rhs)
+        op.fft_into(rhs, rhs_hat)
         if masked:
             np.subtract(v, uv, out=data)
             data *= rho
-            rhs_hat += otf_conj * op.fft(data)
+            op.fft_into(data, aux_hat)
+            aux_hat *= otf_conj
+            rhs_hat += aux_hat
         else:
             rhs_hat += data_hat
         rhs_hat *= inv_denominator
         if previous is not None:
-            previous[...] = x
-        x = op.ifft(rhs_hat)
+            x, previous = previous, x
+        if masked:
+            np.copyto(aux_hat, rhs_hat)  # the inverse transform overwrites its input
+        x = op.ifft_into(rhs_hat, x)
 
         # ---- v step (unknown boundary): data on observed pixels, free elsewhere -----------
         if masked:
-            rhs_hat *= otf
-            v = op.ifft(rhs_hat)
+            aux_hat *= otf
+            op.ifft_into(aux_hat, v)
             v += uv  # t = Hx + u_v
             uv[...] = v  # keep t; v = t outside the observation
-            v[region] = (image + rho * v[region]) / (1.0 + rho)
+            v_region *= rho  # v = (y + rho t) / (1 + rho) on the observed pixels
+            v_region += image
+            v_region /= 1.0 + rho
             uv -= v  # u_v = t - v
 
         # ---- z steps: shrinkage of the gradient (and Hessian) plus scaled duals ------------
@@ -441,7 +463,8 @@ def _admm(
 
         iterations = k + 1
         if previous is not None:
-            change = _relative(x - previous, x)
+            np.subtract(x, previous, out=previous)  # x_{k-1} is not needed any more
+            change = _relative(previous, x)
             if alpha == 1.0:  # convex: the split z = grad x must also be met (primal residual)
                 change = max(change, _relative(grad - z1, grad))
         if callback is not None:
@@ -453,13 +476,13 @@ def _admm(
         info["iterations"] = iterations
         if tol is not None:
             info["relative_change"] = change
-    return bc.crop(x).astype(dtype, copy=True)
+    return bc.crop(x).astype(out_dtype, copy=True)
 
 
 # --------------------------------------------------------------------------------------------
 # public methods
 # --------------------------------------------------------------------------------------------
-@register("tv", iterative=True)
+@register("tv", iterative=True, gpu=True)
 def tv(
     image: np.ndarray,
     psf: np.ndarray,
@@ -584,7 +607,7 @@ def tv(
     )
 
 
-@register("hyper_laplacian", iterative=True)
+@register("hyper_laplacian", iterative=True, gpu=True)
 def hyper_laplacian(
     image: np.ndarray,
     psf: np.ndarray,

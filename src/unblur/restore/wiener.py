@@ -45,6 +45,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.optimize
 
+from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import difference_spectrum, frequencies
@@ -195,7 +196,25 @@ def _fit_spectrum(
     return alpha, math.exp(log_amp) * scale, math.exp(log_eps2)
 
 
-@register("wiener")
+def _least_squares(op, y_hat: np.ndarray, regularizer) -> np.ndarray:
+    r""":math:`(H^\top H + R)^{-1} H^\top y` from the spectrum ``y_hat``, which is overwritten.
+
+    :meth:`unblur.operators.Convolution.least_squares` with the gain
+    :math:`\overline{H} / \max(|H|^2 + R, \text{tiny})` built and applied in place: one
+    inverse transform and three half-spectrum passes, nothing grid-sized allocated besides the
+    result.
+    """
+    denom = op.otf_power + regularizer
+    np.maximum(denom, np.finfo(op.dtype).tiny, out=denom)
+    gain = op.otf.conj()
+    np.divide(gain, denom, out=gain)
+    del denom
+    np.multiply(y_hat, gain, out=y_hat)
+    del gain
+    return op.ifft(y_hat)
+
+
+@register("wiener", gpu=True)
 def wiener(
     image: np.ndarray,
     psf: np.ndarray,
@@ -289,9 +308,10 @@ def wiener(
     op = bc.operator
     y_ext = bc.extend(image)
     if balance is not None:
-        return bc.crop(op.least_squares(y_ext, balance)).astype(image.dtype, copy=False)
+        restored = _least_squares(op, op.fft(y_ext), balance)
+        return bc.crop(restored).astype(image.dtype, copy=False)
 
-    sigma = estimate_noise(image)
+    sigma = estimate_noise(to_numpy(image))
     grid = bc.grid_shape
     noise_power = math.prod(grid) * sigma**2
     y_hat = op.fft(y_ext)
@@ -299,9 +319,9 @@ def wiener(
     weights = np.broadcast_to(_hermitian_weights(grid), freq.shape)
     if boundary in ("periodic", "reflect"):
         weights = weights * _off_axis(grid, _SEAM_BINS)
-    alpha, amplitude, eps2 = _fit_spectrum(
-        _power(y_hat),
-        op.otf_power.astype(np.float64),
+    alpha, amplitude, eps2 = _fit_spectrum(  # on the CPU (SciPy), for a GPU's spectrum too
+        to_numpy(_power(y_hat)),
+        to_numpy(op.otf_power).astype(np.float64),
         freq,
         weights,
         noise_power,
@@ -314,7 +334,8 @@ def wiener(
     else:  # nothing rises above the noise: keep only the mean
         nsr = np.full(freq.shape, _MAX_NSR)
     nsr[(0,) * nsr.ndim] = 0.0  # f = 0: the mean passes unchanged (H(0) = 1)
-    restored = op.least_squares(None, nsr.astype(image.dtype), y_hat=y_hat)
+    nsr = array_module(image).asarray(nsr.astype(image.dtype))  # to the image's device
+    restored = _least_squares(op, y_hat, nsr)
     return bc.crop(restored).astype(image.dtype, copy=False)
 
 
@@ -325,7 +346,8 @@ def _residual_factor(lam: float, otf_power: np.ndarray, reg_power: np.ndarray) -
     r""":math:`1 - f_\lambda = \lambda|R|^2 / (|H|^2 + \lambda|R|^2)` (0 where both vanish)."""
     num = lam * reg_power
     denom = otf_power + num
-    return np.divide(num, denom, out=np.zeros_like(denom), where=denom > 0)
+    # 0 where both vanish (num <= denom); no ``where=``, which CuPy's ufuncs lack
+    return num / np.maximum(denom, np.finfo(denom.dtype).tiny)
 
 
 def _gcv(
@@ -353,20 +375,23 @@ def _choose_lambda(
     coarse = np.linspace(lo, hi, 23)
     scores = np.array([_gcv(t, *args) for t in coarse])
     best = int(np.argmin(scores))
+    if not math.isfinite(scores[best]):  # no lambda gives a valid score (e.g. a tiny image)
+        return 10.0 ** float(coarse[best])
     step = coarse[1] - coarse[0]
-    result = scipy.optimize.minimize_scalar(
-        _gcv,
-        bounds=(max(lo, coarse[best] - step), min(hi, coarse[best] + step)),
-        args=args,
-        method="bounded",
-        options={"xatol": 1e-3},
-    )
+    with np.errstate(invalid="ignore", over="ignore"):  # inf scores: the result is checked
+        result = scipy.optimize.minimize_scalar(
+            _gcv,
+            bounds=(max(lo, coarse[best] - step), min(hi, coarse[best] + step)),
+            args=args,
+            method="bounded",
+            options={"xatol": 1e-3},
+        )
     if math.isfinite(result.fun) and result.fun <= scores[best]:
         return 10.0 ** float(result.x)
     return 10.0 ** float(coarse[best])
 
 
-@register("tikhonov")
+@register("tikhonov", gpu=True)
 def tikhonov(
     image: np.ndarray,
     psf: np.ndarray,
@@ -454,12 +479,13 @@ def tikhonov(
     bc = direct_boundary("Tikhonov regularisation", boundary, image, psf)
     op = bc.operator
     grid = bc.grid_shape
-    reg_power = difference_spectrum(grid, REGULARIZERS[regularizer], dtype=np.float64)
+    xp = array_module(image)  # numpy, or cupy for a GPU (see unblur.backend)
+    reg_power = difference_spectrum(grid, REGULARIZERS[regularizer], dtype=np.float64, xp=xp)
     y_hat = op.fft(bc.extend(image))
     if lam is None:
         y_power = _power(y_hat)
         otf_power = op.otf_power.astype(np.float64)
-        weights = np.broadcast_to(_hermitian_weights(grid), y_power.shape)
+        weights = np.broadcast_to(xp.asarray(_hermitian_weights(grid)), y_power.shape)
         lam = _choose_lambda(y_power, otf_power, reg_power, weights)
         if info is not None:
             one_minus = _residual_factor(lam, otf_power, reg_power)
@@ -468,5 +494,5 @@ def tikhonov(
             rss = float(np.sum(weights * one_minus**2 * y_power)) / math.prod(grid)
             info["lam"] = lam
             info["sigma"] = math.sqrt(rss / trace) if trace > 0 else 0.0
-    restored = op.least_squares(None, (lam * reg_power).astype(image.dtype), y_hat=y_hat)
+    restored = _least_squares(op, y_hat, (lam * reg_power).astype(image.dtype))
     return bc.crop(restored).astype(image.dtype, copy=False)
