@@ -10,17 +10,16 @@ from typing import Any
 import numpy as np
 
 from ._validate import as_float_image, check_channel_axis, check_psf
+from .backend import Backend, get_backend
+from .colour import check_color, restore_colour
 from .errors import InvalidParameterError
-from .forward import _per_channel
 from .operators import BOUNDARIES
-from .restore import get_method
+from .restore import Method, available_methods, get_method
+from .restore.auto import DEFAULT_METHOD, choose_method
 
 __all__ = ["DEFAULT_METHOD", "deconvolve"]
 
 logger = logging.getLogger("unblur")
-
-#: the method ``method="auto"`` resolves to until per-input selection lands
-DEFAULT_METHOD = "wiener"
 
 
 def deconvolve(
@@ -30,8 +29,10 @@ def deconvolve(
     *,
     boundary: str | None = None,
     channel_axis: int | None = None,
+    color: str | None = "channels",
     callback: Callable[[int, np.ndarray], None] | None = None,
     return_info: bool = False,
+    device: str = "cpu",
     **params: Any,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, Any]]:
     """Restore a blurred image whose PSF is known.
@@ -44,17 +45,32 @@ def deconvolve(
     psf : numpy.ndarray
         PSF with one dimension per spatial axis; normalised to sum to one.
     method : str, optional
-        A name from :func:`unblur.available_methods` (``"inverse"``, ...), or ``"auto"``.
+        A name from :func:`unblur.available_methods` (``"inverse"``, ...), or ``"auto"``
+        (default): ``tv`` up to four megapixels (voxels) per channel, ``wiener`` beyond (see
+        :mod:`unblur.restore.auto`); the returned info says which was chosen and why.
     boundary : str, optional
         Boundary model: ``periodic``, ``reflect``, ``taper`` or ``unknown`` (see
         :mod:`unblur.operators`). Default: the method's own default.
     channel_axis : int, optional
         Axis of colour channels; every channel is restored with the same PSF.
+    color : {"channels", "luminance", None}, optional
+        With ``channel_axis``: ``"channels"`` (default) restores each colour channel,
+        ``"luminance"`` converts RGB to full-range BT.601 YCbCr, restores the luma
+        :math:`Y = 0.299 R + 0.587 G + 0.114 B` only and converts back (no colour fringes, a
+        third of the work); with either, a fourth channel is alpha and is returned unchanged.
+        ``None`` restores every channel, whatever their number (multispectral data). See
+        :mod:`unblur.colour`.
     callback : callable, optional
         For iterative methods, called as ``callback(iteration, estimate)`` after each step.
     return_info : bool, optional
         Also return a dict with the method used, every parameter (automatic ones included)
         and the run time in seconds.
+    device : {"cpu", "cuda", "auto"}, optional
+        Where the method runs: ``"cuda"`` on a CUDA GPU through CuPy (``pip install
+        unblur[cuda]``), ``"auto"`` there when one is usable and on the CPU otherwise. The
+        image and the PSF are copied to the device and the result back, so input and output
+        stay NumPy arrays (and ``callback`` receives NumPy arrays). Methods registered with
+        ``gpu=True`` run on a GPU (see :mod:`unblur.backend`); for others ``"cuda"`` raises.
     **params
         The method's own parameters (see each method's documentation).
 
@@ -63,7 +79,9 @@ def deconvolve(
     restored : numpy.ndarray
         The restored image, with the input's shape.
     info : dict
-        Only with ``return_info=True``.
+        Only with ``return_info=True``: ``method`` (the method run), ``auto`` (whether it was
+        chosen automatically) and then ``reason``, ``parameters`` (every parameter, automatic
+        ones included) and ``seconds``.
 
     Raises
     ------
@@ -84,10 +102,16 @@ def deconvolve(
     """
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
+    color = check_color(color)
     spatial = x.shape if axis is None else x.shape[:axis] + x.shape[axis + 1 :]
     k = check_psf(psf, spatial)
-    name = DEFAULT_METHOD if method == "auto" else method
+    reason = None
+    if method == "auto":
+        name, reason = choose_method(spatial)
+    else:
+        name = method
     chosen = get_method(name)
+    backend = _device_backend(device, chosen)
     accepted = chosen.parameters
     unknown = sorted(set(params) - set(accepted))
     if unknown:
@@ -104,9 +128,12 @@ def deconvolve(
     info: dict[str, Any] = {}
     if chosen.iterative and callback is not None:
         params["callback"] = callback
-    logger.info("deconvolve: method %s%s", name, " (auto)" if method == "auto" else "")
+    if reason is None:
+        logger.info("deconvolve: method %s", name)
+    else:
+        logger.info("deconvolve: method %s (auto: %s)", name, reason)
     start = time.perf_counter()
-    restored = _per_channel(x, axis, lambda c: chosen.func(c, k, info=info, **params))
+    restored = restore_colour(x, axis, _on_device(backend, chosen.func, k, info, params), color)
     elapsed = time.perf_counter() - start
     if not return_info:
         return restored
@@ -116,6 +143,42 @@ def deconvolve(
     return restored, {
         "method": name,
         "auto": method == "auto",
+        "device": backend.name,
+        **({"reason": reason} if reason is not None else {}),
         "parameters": settings,
         "seconds": elapsed,
     }
+
+
+def _device_backend(device: str, method: Method) -> Backend:
+    """The backend of ``device`` for ``method``; a clear error when it cannot run there."""
+    backend = get_backend(device)
+    if backend.is_cpu:
+        return backend
+    if not method.gpu:
+        if device == "auto":
+            logger.info("device='auto': %s runs on the CPU only", method.name)
+            return get_backend("cpu")
+        gpu = ", ".join(n for n in available_methods() if get_method(n).gpu)
+        raise InvalidParameterError(
+            f"method {method.name!r} runs on the CPU only; on device={device!r} use one of: {gpu}"
+        )
+    return backend
+
+
+def _on_device(
+    backend: Backend, func: Callable, psf: np.ndarray, info: dict, params: dict[str, Any]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``func(channel, psf)`` run on ``backend``: inputs copied there, the result copied back."""
+    if backend.is_cpu:
+        return lambda c: func(c, psf, info=info, **params)
+    psf_device = backend.to_device(psf)
+    callback = params.get("callback")
+    if callback is not None:  # the public callback sees NumPy arrays
+        params = {**params, "callback": lambda i, x: callback(i, backend.to_host(x))}
+
+    def run(channel: np.ndarray) -> np.ndarray:
+        out = func(backend.to_device(channel), psf_device, info=info, **params)
+        return backend.to_host(out)
+
+    return run

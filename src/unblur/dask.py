@@ -52,7 +52,6 @@ from typing import Any
 import numpy as np
 
 from ._validate import check_channel_axis, check_psf, float_dtype
-from .api import DEFAULT_METHOD
 from .api import deconvolve as _deconvolve
 from .errors import (
     ImageReadError,
@@ -62,6 +61,7 @@ from .errors import (
 )
 from .operators import BOUNDARIES
 from .restore import get_method
+from .restore.auto import DEFAULT_METHOD, choose_method
 
 __all__ = ["compute", "deconvolve", "deconvolve_file", "default_overlap", "from_file", "to_file"]
 
@@ -299,16 +299,7 @@ def deconvolve(
     spatial = tuple(array.shape[a] for a in spatial_axes)
     k = check_psf(psf, spatial)
 
-    name = DEFAULT_METHOD if method == "auto" else method
-    chosen = get_method(name)
-    accepted = chosen.parameters
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise InvalidParameterError(
-            f"method {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(accepted)}"
-        )
-    block_boundary = _chunk_boundary(name, boundary)
+    get_method(DEFAULT_METHOD if method == "auto" else method)  # unknown: lists them
 
     half = tuple(p // 2 for p in k.shape)
     if overlap is None:
@@ -349,6 +340,24 @@ def deconvolve(
     target = tuple(target)
     if target != array.chunks:
         array = array.rechunk(target)
+
+    # "auto" decides on what one solve sees (a block and its overlap), not the whole array
+    if method == "auto":
+        block = [
+            min(n, max(array.chunks[a]) + 2 * d)
+            for n, a, d in zip(spatial, spatial_axes, depth, strict=True)
+        ]
+        name = choose_method(block)[0]
+    else:
+        name = method
+    accepted = get_method(name).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise InvalidParameterError(
+            f"method {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(accepted)}"
+        )
+    block_boundary = _chunk_boundary(name, boundary)
 
     # one sample block fixes the automatic choices for all blocks
     fixed: dict[str, Any] = {}

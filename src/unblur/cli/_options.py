@@ -11,7 +11,9 @@ import click
 #: output dtypes accepted by ``--dtype``
 DTYPES = ("uint8", "uint16", "float32", "float64")
 #: names a ``-p/--param`` may not use: the command line sets them itself
-RESERVED = frozenset({"image", "psf", "method", "channel_axis", "callback", "return_info"})
+RESERVED = frozenset(
+    {"image", "psf", "method", "channel_axis", "callback", "return_info", "device"}
+)
 #: help of ``--model`` (estimate-psf) and ``--psf-model`` (deconvolve)
 MODEL_HELP = (
     "auto: the parametric model the spectrum supports best (BIC); gaussian, motion (length, "
@@ -122,6 +124,14 @@ preview_option = click.option(
 )
 no_preview_option = click.option(
     "--no-preview", is_flag=True, help="Do not write the preview image."
+)
+device_option = click.option(
+    "--device",
+    type=click.Choice(("cpu", "cuda", "auto")),
+    default="cpu",
+    show_default=True,
+    help="Where the method runs: cuda is a GPU through CuPy (pip install 'unblur[cuda]'); "
+    "auto: the GPU when one is usable, else the CPU.",
 )
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout (nothing else)."

@@ -99,6 +99,7 @@ class _Job:
     dtype: str | None
     force: bool
     fft_workers: int | None  # FFT threads in the worker; None: leave as is
+    color: str = "channels"
 
 
 def _failed_row(job: _Job, message: str) -> dict[str, Any]:
@@ -138,6 +139,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
                 job.method,
                 boundary=job.boundary,
                 channel_axis=axis,
+                color=job.color,
                 return_info=True,
                 **job.params,
             )
@@ -252,6 +254,7 @@ def deconvolve_batch(
     fft_workers: int | None,
     force: bool,
     as_json: bool,
+    color: str = "channels",
 ) -> None:
     """Restore every file of ``sources`` into ``folder``; exit status 1 if any failed.
 
@@ -296,6 +299,7 @@ def deconvolve_batch(
             dtype,
             force,
             workers if n_procs > 1 else None,
+            color,
         )
         for source, target in zip(sources, targets, strict=True)
     ]

@@ -40,10 +40,12 @@ def deconvolve_single(
     method: str,
     chosen,
     boundary: str | None,
+    color: str = "channels",
     params: dict[str, Any],
     dtype: str | None,
     report_path: Path | None,
     reference_path: Path | None,
+    device: str = "cpu",
     force: bool,
     as_json: bool,
 ) -> None:
@@ -77,14 +79,21 @@ def deconvolve_single(
     declared = chosen.parameters.get("num_iter")
     n_iter = params.get("num_iter", None if declared is None else declared.default)
     if chosen.iterative and isinstance(n_iter, int) and n_iter > 0:
-        total = n_iter * (1 if axis is None else colour.shape[axis])
+        restored_channels = 1 if axis is None or color == "luminance" else colour.shape[axis]
+        total = n_iter * restored_channels
     progress = progress_bar(console, "{task.description}")
     callback = _progress_callback(progress, total)
     monitor = None
     if report_path is not None:
         from ..report import ConvergenceMonitor
 
-        monitor = ConvergenceMonitor(reference, channel_axis=axis, callback=callback)
+        if color == "luminance" and axis is not None and reference is not None:
+            from ..colour import rgb_to_ycbcr  # the luma is what is restored: compare it
+
+            luma = np.take(rgb_to_ycbcr(reference, channel_axis=axis), 0, axis=axis)
+            monitor = ConvergenceMonitor(luma, callback=callback)
+        else:
+            monitor = ConvergenceMonitor(reference, channel_axis=axis, callback=callback)
     with progress:
         restored, run = deconvolve(
             colour,
@@ -92,8 +101,10 @@ def deconvolve_single(
             method,
             boundary=boundary,
             channel_axis=axis,
+            color=color,
             callback=callback if monitor is None else monitor,
             return_info=True,
+            device=device,
             **params,
         )
     existed = output.exists()
