@@ -29,6 +29,7 @@ import stat
 import struct
 import tempfile
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -160,6 +161,13 @@ class ImageInfo:
         Whether the last channel is alpha (RGBA or grey + alpha).
     n_pages : int
         1 for single images; the number of pages for multi-page stacks.
+    icc_profile : bytes or None
+        The embedded ICC colour profile (PNG ``iCCP``, JPEG ``APP2``, TIFF tag 34675), as
+        stored; :func:`write_image` embeds it again where the output format allows.
+    exif : bytes or None
+        The EXIF block (PNG ``eXIf``, JPEG ``APP1``) with its ``Exif\\0\\0`` header, as
+        stored, except that an orientation the reader already applied to the pixels is reset
+        to 1 (top-left). TIFF files keep EXIF in their own tags: not read, not written.
     """
 
     path: str | None
@@ -169,6 +177,8 @@ class ImageInfo:
     channel_axis: int | None
     has_alpha: bool
     n_pages: int
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
 
 
 @dataclass
@@ -429,8 +439,105 @@ def read_image(
         channel_axis=-1 if channels else None,
         has_alpha=bool(has_alpha),
         n_pages=int(dec.n_pages),
+        **_read_metadata(p, ext, rotated=ext != ".png" or arr.dtype.itemsize == 1),
     )
     return data, info
+
+
+# ---------------------------------------------------------------------------------------------
+# metadata: ICC profile and EXIF
+
+_EXIF_HEADER = b"Exif\x00\x00"
+_ORIENTATION = 0x0112
+
+
+def _read_metadata(p: pathlib.Path, ext: str, *, rotated: bool) -> dict[str, bytes | None]:
+    """``icc_profile`` and ``exif`` of an image file (None where absent or unreadable).
+
+    ``rotated``: the pixels were decoded with the EXIF orientation applied (Pillow path), so
+    the orientation carried over is reset to 1.
+    """
+    icc = exif = None
+    if ext == ".npy":
+        return {"icc_profile": None, "exif": None}
+    with contextlib.suppress(Exception):  # metadata never make a readable image unreadable
+        if ext in (".tif", ".tiff"):
+            with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
+                icc = tif.pages.first.iccprofile
+        else:
+            with warnings.catch_warnings(), _quiet_pillow_log(), Image.open(p) as im:
+                warnings.simplefilter("ignore")
+                icc = im.info.get("icc_profile")
+                exif = im.info.get("exif")
+    if isinstance(exif, bytes) and exif:
+        if not exif.startswith(_EXIF_HEADER):
+            exif = _EXIF_HEADER + exif
+        if rotated:
+            exif = _exif_upright(exif)
+    return {
+        "icc_profile": bytes(icc) if icc else None,
+        "exif": exif if isinstance(exif, bytes) and len(exif) > len(_EXIF_HEADER) else None,
+    }
+
+
+@contextlib.contextmanager
+def _quiet_pillow_log() -> Iterator[None]:
+    """Hide Pillow's debug records (chunk by chunk) while the metadata are read."""
+    log = logging.getLogger("PIL")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _exif_upright(exif: bytes) -> bytes:
+    """``exif`` with an IFD0 orientation tag set to 1, patched in place (else unchanged)."""
+    tiff = exif[len(_EXIF_HEADER) :]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return exif
+    (ifd,) = struct.unpack(order + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return exif
+    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    for i in range(count):
+        at = ifd + 2 + 12 * i
+        if at + 12 > len(tiff):
+            break
+        tag, kind, n = struct.unpack(order + "HHI", tiff[at : at + 8])
+        if tag == _ORIENTATION and kind == 3 and n == 1:  # SHORT, stored in the entry itself
+            patched = tiff[: at + 8] + struct.pack(order + "H", 1) + tiff[at + 10 :]
+            return _EXIF_HEADER + patched
+    return exif
+
+
+def _icc_fits(icc: bytes | None, n_channels: int) -> bool:
+    """Whether an ICC profile's colour space (header bytes 16-20) suits the output's channels."""
+    if not icc or len(icc) < 20:
+        return False
+    space = icc[16:20]
+    return space == b"RGB " if n_channels in (3, 4) else space == b"GRAY"
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
+
+
+def _png_with_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """Insert ``iCCP`` and ``eXIf`` chunks right after IHDR (8 + 25 bytes) of a PNG."""
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif.removeprefix(_EXIF_HEADER))
+    return png[:33] + extra + png[33:]
 
 
 def _read_npy(p: pathlib.Path, q: str) -> _Decoded:
@@ -474,13 +581,15 @@ def _read_png(p: pathlib.Path, q: str) -> _Decoded:
 
 
 @contextlib.contextmanager
-def _quiet_codec_log() -> Iterator[None]:
-    """Hide libpng warnings (e.g. about interlacing) that imagecodecs logs; errors still raise."""
+def _quiet_codec_log(name: str = "imagecodecs") -> Iterator[None]:
+    """Hide what a decoder library logs while it reads: libpng warnings (e.g. about
+    interlacing) from imagecodecs, or tifffile's notes on corrupt tags, which would otherwise
+    reach stderr beside the one-line error. Errors still raise."""
 
     def drop(record: logging.LogRecord) -> bool:
         return False
 
-    log = logging.getLogger("imagecodecs")
+    log = logging.getLogger(name)
     log.addFilter(drop)
     try:
         yield
@@ -521,7 +630,7 @@ def _read_pillow(p: pathlib.Path, q: str, fmt: str) -> _Decoded:
 
 
 def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
-    with tifffile.TiffFile(p) as tif:
+    with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
         if not tif.series:
             raise ImageReadError(
                 f"cannot read {q}: not a valid TIFF image (truncated or corrupt: no readable image)"
@@ -785,6 +894,9 @@ def _make_writer(
             if n_channels in (2, 4):
                 kwargs["extrasamples"] = ("unassalpha",)
 
+        if info is not None and _icc_fits(info.icc_profile, n_channels):
+            kwargs["iccprofile"] = info.icc_profile
+
         def write_tiff(fh: IO[bytes]) -> None:
             tifffile.imwrite(fh, data, **kwargs)
 
@@ -804,22 +916,32 @@ def _make_writer(
         )
     if ext == ".png" and data.dtype == np.uint16:  # libpng: Pillow cannot write 16-bit colour
         pixels = np.ascontiguousarray(data)
+        icc, exif = (None, None) if info is None else (info.icc_profile, info.exif)
 
         def write_png16(fh: IO[bytes]) -> None:
             # OpenCV's fast settings: ~10x faster than libpng's defaults, files a few % larger
             png = imagecodecs.PNG
             fh.write(
-                imagecodecs.png_encode(
-                    pixels,
-                    level=png.COMPRESSION.SPEED,
-                    strategy=png.STRATEGY.RLE,
-                    filter=png.FILTER.SUB,
+                _png_with_metadata(
+                    imagecodecs.png_encode(
+                        pixels,
+                        level=png.COMPRESSION.SPEED,
+                        strategy=png.STRATEGY.RLE,
+                        filter=png.FILTER.SUB,
+                    ),
+                    icc if _icc_fits(icc, n_channels) else None,
+                    exif,
                 )
             )
 
         return write_png16
 
     options: dict[str, Any] = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
+    if info is not None and fmt in ("PNG", "JPEG"):
+        if _icc_fits(info.icc_profile, n_channels):
+            options["icc_profile"] = info.icc_profile
+        if info.exif:
+            options["exif"] = info.exif
 
     def write_pillow(fh: IO[bytes]) -> None:
         iio.imwrite(fh, data, plugin="pillow", extension=ext, **options)

@@ -11,6 +11,9 @@ from ..errors import InvalidParameterError, InvalidPSFError
 
 #: Largest side length a model builds by default (a guard against absurd parameters).
 MAX_SIZE = 4097
+#: Most sub-pixel samples an oversampled model (disk, airy, moffat) evaluates: for larger PSFs
+#: ``oversample`` is lowered (a 4001 x 4001 disk at 8 x 8 would take 8 GB per array).
+MAX_SAMPLES = 1 << 24
 
 
 def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
@@ -29,8 +32,9 @@ def _size_tuple(size: int | Sequence[int] | None, default: Sequence[int]) -> tup
     if size is None:
         shape = tuple(int(n) for n in default)
         if max(shape) > MAX_SIZE:
+            sides = ", ".join(str(n) if n < 10**9 else f"~1e{len(str(n)) - 1}" for n in shape)
             raise InvalidParameterError(
-                f"PSF would be {shape} pixels; parameters too large (max side {MAX_SIZE})"
+                f"PSF would be ({sides}) pixels; parameters too large (max side {MAX_SIZE})"
             )
         return shape
     sizes = (size,) * len(default) if np.isscalar(size) else tuple(size)
@@ -46,8 +50,25 @@ def _size_tuple(size: int | Sequence[int] | None, default: Sequence[int]) -> tup
     return tuple(out)
 
 
+def _oversample(shape: Sequence[int], oversample: int) -> int:
+    """``oversample`` checked (an integer >= 1) and lowered so that the sub-sampled grid of
+    ``shape`` holds at most :data:`MAX_SAMPLES` samples."""
+    try:
+        valid = not isinstance(oversample, bool) and float(oversample).is_integer()
+    except (TypeError, ValueError):
+        valid = False
+    if not valid or oversample < 1:
+        raise InvalidParameterError(f"oversample must be an integer >= 1, got {oversample!r}")
+    fit = math.isqrt(MAX_SAMPLES // max(math.prod(shape), 1))
+    return max(1, min(int(oversample), fit))
+
+
 def _odd(half_extent: float) -> int:
     """Odd side length covering ``[-half_extent, half_extent]`` around the centre pixel."""
+    if not math.isfinite(half_extent):  # e.g. sigma=1e308, whose square overflows
+        raise InvalidParameterError(
+            f"PSF would be infinitely large; parameters too large (max side {MAX_SIZE})"
+        )
     return 2 * math.ceil(half_extent) + 1
 
 
@@ -95,7 +116,11 @@ def normalize(kernel: np.ndarray) -> np.ndarray:
         raise InvalidPSFError("PSF contains NaN or infinite values")
     if k.min() < 0:
         raise InvalidPSFError(f"PSF has negative values (min {k.min():.3g}); a PSF must be >= 0")
-    total = k.sum()
+    with np.errstate(over="ignore"):
+        total = k.sum()
+    if total == math.inf:  # huge values (near the float64 maximum): scale before summing
+        k = k / k.max()
+        total = k.sum()
     if not total > 0:
         raise InvalidPSFError("PSF sums to zero; it must have a positive sum")
     return k / total
@@ -104,7 +129,11 @@ def normalize(kernel: np.ndarray) -> np.ndarray:
 def centroid(kernel: np.ndarray) -> np.ndarray:
     """Centre of mass of ``kernel`` in pixel indices, one entry per axis."""
     k = np.asarray(kernel, dtype=np.float64)
-    total = k.sum()
+    with np.errstate(over="ignore"):
+        total = k.sum()
+    if not math.isfinite(float(total) * max(k.shape, default=1)):
+        k = k / np.abs(k).max()  # values near the float64 maximum: the weighted sums overflow
+        total = k.sum()
     return np.array(
         [
             (k.sum(axis=tuple(a for a in range(k.ndim) if a != ax)) * np.arange(n)).sum() / total

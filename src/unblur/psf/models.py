@@ -9,7 +9,17 @@ import numpy as np
 import scipy.special
 
 from ..errors import InvalidParameterError
-from ._core import _bin, _grid, _odd, _positive, _radial_2d, _size_tuple, _trim, normalize
+from ._core import (
+    _bin,
+    _grid,
+    _odd,
+    _oversample,
+    _positive,
+    _radial_2d,
+    _size_tuple,
+    _trim,
+    normalize,
+)
 
 __all__ = ["airy", "disk", "gaussian", "moffat", "motion"]
 
@@ -73,7 +83,8 @@ def gaussian(
     if angle and d != 2:
         raise InvalidParameterError("angle applies to 2-D Gaussians only")
     theta = math.radians(float(angle))
-    cov = np.diag(sig**2)
+    with np.errstate(over="ignore"):  # sigma near 1e308: infinite, refused by _odd below
+        cov = np.diag(sig**2)
     if d == 2 and angle:
         # rotation in (row, col) coordinates for a counter-clockwise turn as displayed
         rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
@@ -161,6 +172,7 @@ def disk(
         Odd side lengths; default ``2 * ceil(radius) + 1``.
     oversample : int, optional
         Sub-samples per pixel and axis for the edge coverage.
+        Lowered for very large PSFs (at most ``MAX_SAMPLES`` = 2**24 sub-samples).
 
     Examples
     --------
@@ -169,6 +181,7 @@ def disk(
     """
     radius = _positive("radius", radius)
     shape = _size_tuple(size, [_odd(radius)] * 2)
+    oversample = _oversample(shape, oversample)
     r = _radial_2d(shape, oversample)
     inside = (r <= radius).astype(np.float64)
     k = _bin(inside, oversample)
@@ -204,6 +217,7 @@ def airy(
         Number of rings covered by the default size.
     oversample : int, optional
         Sub-samples per pixel and axis (integrates the pattern over each pixel).
+        Lowered for very large PSFs (at most ``MAX_SAMPLES`` = 2**24 sub-samples).
 
     Examples
     --------
@@ -214,6 +228,7 @@ def airy(
     # zeros of J1 are spaced by about pi: ring m sits near (m + 0.22) * pi
     half = radius * (rings + 0.25) * math.pi / _AIRY_FIRST_ZERO
     shape = _size_tuple(size, [_odd(half)] * 2)
+    oversample = _oversample(shape, oversample)
     v = _radial_2d(shape, oversample) * (_AIRY_FIRST_ZERO / radius)
     with np.errstate(invalid="ignore", divide="ignore"):
         amp = np.where(v > 1e-12, 2 * scipy.special.j1(v) / v, 1.0)
@@ -247,6 +262,7 @@ def moffat(
         Odd side lengths; default reaches 1/1000 of the peak (at most 10 FWHM).
     oversample : int, optional
         Sub-samples per pixel and axis.
+        Lowered for very large PSFs (at most ``MAX_SAMPLES`` = 2**24 sub-samples).
 
     Examples
     --------
@@ -264,5 +280,6 @@ def moffat(
     width = 2 * alpha * math.sqrt(2 ** (1 / beta) - 1)
     half = min(alpha * math.sqrt(1000 ** (1 / beta) - 1), 5 * width)
     shape = _size_tuple(size, [_odd(max(half, 1.0))] * 2)
+    oversample = _oversample(shape, oversample)
     r = _radial_2d(shape, oversample)
     return normalize(_bin((1 + (r / alpha) ** 2) ** (-beta), oversample))

@@ -68,6 +68,10 @@ def parse_spec(spec: str) -> np.ndarray:
             key = key.strip().lower()
             val = _spec_value(key, value.strip())
             if key == "size":
+                if not all(float(v).is_integer() for v in np.atleast_1d(val)):
+                    raise InvalidPSFError(
+                        f"PSF spec {text!r}: size={value.strip()!r} must be whole numbers"
+                    )
                 val = tuple(int(v) for v in np.atleast_1d(val))
                 val = val[0] if len(val) == 1 else val
             kwargs[key] = val
@@ -77,6 +81,10 @@ def parse_spec(spec: str) -> np.ndarray:
             raise InvalidPSFError(f"PSF spec {text!r}: {exc}; {_SPEC_HELP}") from None
         except InvalidParameterError as exc:
             raise InvalidPSFError(f"PSF spec {text!r}: {exc}") from None
-    if Path(text).is_file():
+    try:
+        is_file = Path(text).is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        is_file = False
+    if is_file:
         return from_file(text)
     raise InvalidPSFError(f"unknown PSF {text!r}: {_SPEC_HELP}")
