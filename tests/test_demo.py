@@ -13,7 +13,16 @@ from skimage import data
 
 from unblur import psf
 from unblur.cli import cli
-from unblur.demo import DEMO_FIGURE, run_demo, scenarios, sharp_image
+from unblur.demo import (
+    DEMO_FIGURE,
+    GALLERY_FIGURES,
+    GALLERY_INDEX,
+    demo_params,
+    run_demo,
+    run_gallery,
+    scenarios,
+    sharp_image,
+)
 from unblur.errors import (
     ImageWriteError,
     InvalidParameterError,
@@ -108,21 +117,91 @@ def test_demo_runs_every_registered_method_and_skips_failures(tmp_path, monkeypa
     assert (tmp_path / DEMO_FIGURE).stat().st_size < MAX_FIGURE_BYTES
 
 
+@pytest.fixture(scope="module")
+def quick_gallery(tmp_path_factory):
+    """The quick gallery with two methods: (folder, result)."""
+    folder = tmp_path_factory.mktemp("gallery")
+    return folder, run_gallery(folder, methods=["wiener", "tv"], quick=True)
+
+
+def test_gallery_writes_every_figure_and_an_index(quick_gallery):
+    folder, result = quick_gallery
+    expected = sorted([*GALLERY_FIGURES.values(), GALLERY_INDEX])
+    assert sorted(p.name for p in folder.iterdir()) == expected  # no temporary left
+    assert result["index"] == folder / GALLERY_INDEX
+    page = result["index"].read_text(encoding="utf-8")
+    for name, figure in GALLERY_FIGURES.items():
+        path = folder / figure
+        assert result["figures"][name] == path
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size < MAX_FIGURE_BYTES
+        assert f"![{name}]({figure})" in page
+    assert "| noise 2% | wiener |" in page and "--quick" in page
+
+
+def test_gallery_rows_measure_every_method(quick_gallery):
+    _, result = quick_gallery
+    rows = result["rows"]
+    by = {(r["scenario"], r["case"], r["method"]): r for r in rows}
+    assert {r["scenario"] for r in rows} == set(GALLERY_FIGURES)
+    for level in ("0.5%", "2%", "5%"):
+        for method in ("wiener", "tv"):
+            r = by["noise", f"noise {level}", method]
+            assert 18 < r["psnr"] < 30 and 0 < r["ssim"] < 1 and r["seconds"] >= 0
+    # less noise, better restoration (measured, wiener: 24.0, 22.5, 21.4 dB)
+    wiener = [by["noise", f"noise {lv}", "wiener"]["psnr"] for lv in ("0.5%", "2%", "5%")]
+    assert wiener[0] > wiener[1] > wiener[2]
+    for color in ("channels", "luminance"):  # measured: 25.9 dB both (blurred: about 22)
+        assert by["colour", f"color={color}", "wiener"]["psnr"] > 24
+    photo = [r for r in rows if r["scenario"] == "photo"]
+    assert [r["method"] for r in photo] == ["wiener", "tv"]
+    assert all(r["psnr"] is None and r["seconds"] > 0 for r in photo)  # no truth
+    assert "motion PSF: length" in photo[0]["case"]
+    classic = {(r["case"], r["method"]) for r in rows if r["scenario"] == "classic"}
+    assert ("gaussian", "inverse") in classic and ("motion+noise", "tv") in classic
+
+
+def test_gallery_skips_slow_methods_and_refuses_overwrite(tmp_path, monkeypatch):
+    monkeypatch.setattr("unblur.demo.SLOW_METHOD_SECONDS", 0.0)  # every method is "slow"
+    result = run_gallery(tmp_path, methods=["wiener"], quick=True)
+    notes = [(r["scenario"], r["case"], r["note"]) for r in result["rows"]]
+    assert notes[-1][0] == "photo" and notes[-1][2].startswith("skipped: ")
+    ran = [n for n in notes if n[0] != "classic" and not n[2]]
+    assert ran == [("noise", "noise 0.5%", "")]  # its first run only
+    before = (tmp_path / GALLERY_INDEX).read_bytes()
+    with pytest.raises(ImageWriteError, match="noise.png' already exists"):
+        (tmp_path / "demo.png").unlink()
+        run_gallery(tmp_path, methods=["wiener"], quick=True)
+    assert (tmp_path / GALLERY_INDEX).read_bytes() == before
+
+
+def test_demo_params_limit_iterations():
+    assert demo_params("wiener") == {} and demo_params("inverse", quick=True) == {}
+    assert demo_params("richardson_lucy") == {"num_iter": 30}  # its default is under 50
+    assert demo_params("landweber") == {"num_iter": 50}
+    assert demo_params("landweber", quick=True) == {"num_iter": 20}
+    with pytest.raises(UnknownMethodError):
+        demo_params("nope")
+
+
 def test_demo_command(tmp_path):
     folder = tmp_path / "d"
     result = subprocess.run(
-        [sys.executable, "-m", "unblur", "demo", "-o", str(folder), "-m", "inverse", "--json"],
+        [sys.executable, "-m", "unblur", "demo", "-o", str(folder), "-m", "wiener", "--quick",
+         "--json"],
         capture_output=True,
         text=True,
         timeout=120,
-    )
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["figure"] == str(folder / DEMO_FIGURE)
-    assert (folder / DEMO_FIGURE).is_file()
-    psnrs = {r["scenario"]: r["psnr"] for r in summary["rows"]}
-    assert psnrs["gaussian"] > 60 and psnrs["motion"] > 60
-    assert psnrs["gaussian+noise"] < 30 and psnrs["motion+noise"] < 30
+    assert summary["index"] == str(folder / GALLERY_INDEX)
+    assert all((folder / f).is_file() for f in GALLERY_FIGURES.values())
+    psnrs = {(r["scenario"], r["case"], r["method"]): r["psnr"] for r in summary["rows"]}
+    assert psnrs["classic", "gaussian", "inverse"] > 60
+    assert psnrs["classic", "gaussian+noise", "inverse"] < 30
+    assert psnrs["classic", "gaussian+noise", "wiener"] > 20
 
     again = CliRunner().invoke(cli, ["demo", "-o", str(folder)])
     assert again.exit_code == 1
@@ -134,18 +213,32 @@ def test_demo_command(tmp_path):
 def test_demo_command_table(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run_demo(folder, *, force=False, methods=None):
-        calls.append((folder, force, methods))
-        row = {"psnr": float("inf"), "ssim": 1.0, "seconds": 0.25, "blurred_psnr": 20.0}
-        return [{"scenario": "gaussian", "method": "inverse", **row}]
+    def fake_run_gallery(folder, *, force=False, methods=None, quick=False):
+        calls.append((folder, force, methods, quick))
+        row = {"psnr": float("inf"), "ssim": 1.0, "seconds": 0.25, "note": ""}
+        skipped = {"psnr": None, "ssim": None, "seconds": None, "note": "skipped: slow"}
+        return {
+            "index": folder / GALLERY_INDEX,
+            "figures": {"classic": folder / DEMO_FIGURE},
+            "rows": [
+                {"scenario": "classic", "case": "gaussian", "method": "inverse", **row},
+                {"scenario": "photo", "case": "blind", "method": "pnp", **skipped},
+            ],
+        }
 
-    monkeypatch.setattr("unblur.demo.run_demo", fake_run_demo)
-    result = CliRunner().invoke(cli, ["demo", "-o", str(tmp_path), "--force", "-m", "wiener"])
+    monkeypatch.setattr("unblur.demo.run_gallery", fake_run_gallery)
+    result = CliRunner().invoke(
+        cli, ["demo", "-o", str(tmp_path), "--force", "-m", "wiener", "--quick"]
+    )
     assert result.exit_code == 0, result.output
-    assert calls == [(tmp_path, True, ["wiener"])]
+    assert calls == [(tmp_path, True, ["wiener"], True)]
     row = next(line for line in result.stdout.splitlines() if "gaussian" in line)
-    assert ["gaussian", "inverse", "inf", "1.000", "0.250"] == row.strip("│ ").split()[::2]
+    assert ["classic", "gaussian", "inverse", "inf", "1.000", "0.250"] == row.strip("│ ").split(
+        "│"
+    )[0].split() + [c.strip() for c in row.strip("│ ").split("│")[1:]]
+    assert "skipped: slow" in result.stdout
     assert f"wrote {tmp_path / DEMO_FIGURE}" in result.stdout
+    assert f"wrote {tmp_path / GALLERY_INDEX}" in result.stdout
 
 
 # --------------------------------------------------------------------------------------------

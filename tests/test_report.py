@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -139,6 +140,39 @@ def run_browser(page: Path, profile: Path) -> tuple[str, str]:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout, result.stderr
+
+
+#: window of the screenshot (CSS pixels) and the README's copy of it
+SCREENSHOT_SIZE = (1200, 900)
+DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "report.png"
+
+
+def take_screenshot(page: Path, target: Path, profile: Path) -> Path:
+    """Render ``page`` in headless Chromium into the PNG ``target`` (SCREENSHOT_SIZE)."""
+    browser = find_browser()
+    if browser is None:
+        pytest.skip("no Chromium found (install the Debian package: apt-get install -y chromium)")
+    width, height = SCREENSHOT_SIZE
+    result = subprocess.run(
+        [
+            browser, "--headless=new", "--disable-gpu", "--no-sandbox", "--no-first-run",
+            "--disable-extensions", f"--user-data-dir={profile}", "--hide-scrollbars",
+            "--force-device-scale-factor=1", f"--window-size={width},{height}",
+            "--virtual-time-budget=5000", f"--screenshot={target}", page.resolve().as_uri(),
+        ],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return target
+
+
+def small_png(source: Path, target: Path, colours: int = 128) -> Path:
+    """``source`` quantised to ``colours`` colours (median cut), saved optimised to ``target``."""
+    with Image.open(source) as im:
+        im.convert("RGB").quantize(colours, method=Image.Quantize.MEDIANCUT).save(
+            target, optimize=True
+        )
+    return target
 
 
 def console_errors(stderr: str) -> list[str]:
@@ -499,6 +533,19 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert console_errors(stderr) == []
     compare = re.search(r"<div id=\"compare\"[^>]*>", dom).group(0)
     assert "hidden" not in compare and "--pos: 50%" in compare  # the script ran
+
+    # a screenshot of the page: the window's size, and not blank; kept for the README with
+    # UNBLUR_UPDATE_DOCS=1
+    shot = take_screenshot(path, tmp_path / "report.png", tmp_path / "profile_shot")
+    with Image.open(shot) as im:
+        assert im.size == SCREENSHOT_SIZE
+        pixels = np.asarray(im.convert("L"), dtype=np.float64)
+    assert pixels.std() > 10  # images and text, not an empty page
+    small = small_png(shot, tmp_path / "report_small.png")
+    assert small.stat().st_size < 200_000
+    if os.environ.get("UNBLUR_UPDATE_DOCS") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(small, DOCS_SCREENSHOT)
 
     # the same checks catch a broken page, and the slider follows its input
     probe = tmp_path / "probe.html"
