@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import psnr
 
 import unblur
 from unblur import (
@@ -75,7 +76,33 @@ def test_auto_method_is_registered_and_reported():
     y = blur(np.random.default_rng(0).random((20, 20)), k, boundary="periodic")
     _, info = deconvolve(y, k, return_info=True)
     assert info["auto"] is True
-    assert info["method"] in unblur.available_methods()
+    assert info["method"] == "tv" and "pixels" in info["reason"]
+    assert info["parameters"]["boundary"] == "unknown"
+
+
+def test_auto_restores_a_real_blur_better_than_wiener(camera):
+    """The default beats the one-step filter on a valid (non-periodic) blur with noise."""
+    k = psf.motion(9, angle=30)
+    y = unblur.add_noise(blur(camera, k, boundary="valid"), gaussian=0.01, rng=1)
+    r, c = k.shape[0] // 2, k.shape[1] // 2
+    truth = camera[r : r + y.shape[0], c : c + y.shape[1]]
+    auto = deconvolve(y, k)
+    assert psnr(auto, truth) > psnr(deconvolve(y, k, method="wiener"), truth) + 1.0
+    assert psnr(auto, truth) > psnr(y, truth) + 3.0
+
+
+def test_auto_switches_to_wiener_beyond_its_pixel_limit(monkeypatch):
+    import unblur.api
+    from unblur.restore import auto
+
+    assert auto.choose_method((1024, 1024))[0] == "tv"
+    assert auto.choose_method((1025, 1024))[0] == "wiener"
+    assert auto.choose_method((64, 128, 128))[0] == "tv"  # voxels count the same
+    monkeypatch.setattr(auto, "AUTO_MAX_PIXELS", 100)  # the limit, scaled down
+    k = psf.gaussian(1.0)
+    y = blur(np.random.default_rng(0).random((20, 20)), k, boundary="periodic")
+    _, info = unblur.api.deconvolve(y, k, return_info=True)
+    assert info["method"] == "wiener" and "400 pixels > 100" in info["reason"]
 
 
 def test_uint8_input_gives_float32_in_unit_range():

@@ -46,7 +46,7 @@ def deconvolve(
         PSF with one dimension per spatial axis; normalised to sum to one.
     method : str, optional
         A name from :func:`unblur.available_methods` (``"inverse"``, ...), or ``"auto"``
-        (default): ``tv`` up to four megapixels (voxels) per channel, ``wiener`` beyond (see
+        (default): ``tv`` up to one megapixel (voxels) per channel, ``wiener`` beyond (see
         :mod:`unblur.restore.auto`); the returned info says which was chosen and why.
     boundary : str, optional
         Boundary model: ``periodic``, ``reflect``, ``taper`` or ``unknown`` (see

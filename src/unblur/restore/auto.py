@@ -5,9 +5,10 @@ The choice depends on what the input allows, not on tuning by the user:
 * up to :data:`AUTO_MAX_PIXELS` pixels (voxels) per channel: ``tv``, total variation with a
   second-order term solved by ADMM with the unknown-boundary model, its weight set from the
   estimated noise level. It is the best default measured on real camera shake (Levin et al.
-  2009 data, ground-truth kernels: 34.2 dB mean PSNR against 31.3 dB for ``wiener`` and
-  32.3 dB for ``richardson_lucy``; see the README's table) at about half a second per
+  2009 data, ground-truth kernels: 34.4 dB mean PSNR against 31.8 dB for ``wiener`` and
+  33.4 dB for ``richardson_lucy``; see the README's table) at about a second per
   255 x 255 image, and it is robust to noise because its weight follows the noise level;
+  its cost grows with the pixel count (10-20 s for one megapixel on two cores);
 * larger inputs: ``wiener`` with its automatic noise-to-signal ratio and tapered borders, one
   forward and one inverse transform, so a 100-megapixel mosaic or a large 3-D stack is
   restored in seconds; use ``method="tv"`` (or :mod:`unblur.dask` for out-of-core work) when
@@ -28,9 +29,9 @@ __all__ = ["AUTO_MAX_PIXELS", "DEFAULT_METHOD", "LARGE_METHOD", "choose_method"]
 DEFAULT_METHOD = "tv"
 #: the method ``auto`` uses beyond :data:`AUTO_MAX_PIXELS`
 LARGE_METHOD = "wiener"
-#: pixels (voxels) per channel up to which ``auto`` runs the iterative default, about 10-20 s
-#: on two cores at the limit (a 4-megapixel photograph)
-AUTO_MAX_PIXELS = 4 * 1024 * 1024
+#: pixels (voxels) per channel up to which ``auto`` runs the iterative default: about a second
+#: for a 255 x 255 image and 10-20 s at the limit (a one-megapixel image) on two cores
+AUTO_MAX_PIXELS = 1024 * 1024
 
 
 def choose_method(spatial_shape: Sequence[int]) -> tuple[str, str]:
