@@ -208,8 +208,8 @@ def test_inputs_are_not_modified(camera):
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"num_iter": 0}, "num_iter must be >= 1"),
-        ({"num_iter": 1.5}, "num_iter must be an integer"),
+        ({"num_iter": 0}, "num_iter must be an integer >= 1"),
+        ({"num_iter": 1.5}, "num_iter must be an integer >= 1"),
         ({"step": 0}, "step must be finite and > 0"),
         ({"step": -1.0}, "step must be finite and > 0"),
         ({"step": 2.0}, "step must be < 2/max|H|^2"),

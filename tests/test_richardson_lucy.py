@@ -327,9 +327,9 @@ def test_clip_and_filter_epsilon(camera):
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"num_iter": 0}, "num_iter must be >= 1"),
-        ({"num_iter": 2.5}, "num_iter must be an integer"),
-        ({"num_iter": True}, "num_iter must be an integer"),
+        ({"num_iter": 0}, "num_iter must be an integer >= 1"),
+        ({"num_iter": 2.5}, "num_iter must be an integer >= 1"),
+        ({"num_iter": True}, "num_iter must be an integer >= 1"),
         ({"regularization": -0.1}, "regularization must be finite and >= 0"),
         ({"regularization": 0.25}, "regularization must be < 1/(2*ndim) = 0.25"),
         ({"regularization": "a"}, "regularization must be a number"),

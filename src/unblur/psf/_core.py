@@ -16,17 +16,6 @@ MAX_SIZE = 4097
 MAX_SAMPLES = 1 << 24
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidParameterError(f"{name} must be finite and {bound}, got {value}")
-    return value
-
-
 def _size_tuple(size: int | Sequence[int] | None, default: Sequence[int]) -> tuple[int, ...]:
     """Odd side lengths from ``size`` (int or per-axis), or ``default`` when None."""
     if size is None:

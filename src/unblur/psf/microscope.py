@@ -72,8 +72,9 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
+from .._params import check_number
 from ..errors import InvalidParameterError
-from ._core import _odd, _positive, _size_tuple, normalize
+from ._core import _odd, _size_tuple, normalize
 
 __all__ = ["MICROSCOPE_MODELS", "confocal", "widefield"]
 
@@ -227,7 +228,7 @@ def _voxel_size(voxel_size) -> tuple[float, float, float]:
         raise InvalidParameterError(
             f"voxel_size must be a number, (dz, dxy) or (dz, dy, dx), got {voxel_size!r}"
         )
-    sizes = [_positive("voxel_size", v) for v in values]
+    sizes = [check_number("voxel_size", v) for v in values]
     if len(sizes) == 1:
         return sizes[0], sizes[0], sizes[0]
     if len(sizes) == 2:
@@ -253,9 +254,9 @@ def _optics(
         raise InvalidParameterError(
             f"unknown microscope model {model!r}; choose one of {', '.join(MICROSCOPE_MODELS)}"
         )
-    na = _positive("na", na)
-    wavelength = _positive("wavelength", wavelength)
-    ni = _positive("refractive_index", refractive_index)
+    na = check_number("na", na)
+    wavelength = check_number("wavelength", wavelength)
+    ni = check_number("refractive_index", refractive_index)
     if na >= ni:
         raise InvalidParameterError(
             f"na must be smaller than the immersion refractive_index {ni}, got {na}"
@@ -266,14 +267,14 @@ def _optics(
         if given:
             raise InvalidParameterError(f"{', '.join(given)} only apply to model='gibson_lanni'")
         return _Optics(model, na, wavelength, ni, ni, ni, ni, ni, 0.0, 0.0, 0.0, 0.0)
-    ns = ni if ns is None else _positive("ns", ns)
-    ng = _DEFAULT_NG if ng is None else _positive("ng", ng)
-    ng0 = ng if ng0 is None else _positive("ng0", ng0)
-    ni0 = ni if ni0 is None else _positive("ni0", ni0)
-    tg = _DEFAULT_TG if tg is None else _positive("tg", tg, allow_zero=True)
-    tg0 = tg if tg0 is None else _positive("tg0", tg0, allow_zero=True)
-    ti0 = _DEFAULT_TI0 if ti0 is None else _positive("ti0", ti0, allow_zero=True)
-    zp = 0.0 if zp is None else _positive("zp", zp, allow_zero=True)
+    ns = ni if ns is None else check_number("ns", ns)
+    ng = _DEFAULT_NG if ng is None else check_number("ng", ng)
+    ng0 = ng if ng0 is None else check_number("ng0", ng0)
+    ni0 = ni if ni0 is None else check_number("ni0", ni0)
+    tg = _DEFAULT_TG if tg is None else check_number("tg", tg, allow_zero=True)
+    tg0 = tg if tg0 is None else check_number("tg0", tg0, allow_zero=True)
+    ti0 = _DEFAULT_TI0 if ti0 is None else check_number("ti0", ti0, allow_zero=True)
+    zp = 0.0 if zp is None else check_number("zp", zp, allow_zero=True)
     return _Optics(model, na, wavelength, ni, ns, ng, ng0, ni0, tg, tg0, ti0, zp)
 
 

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.special
 
+from .._params import check_number
 from ..errors import InvalidParameterError
 from ._core import (
     _bin,
     _grid,
     _odd,
     _oversample,
-    _positive,
     _radial_2d,
     _size_tuple,
     _trim,
@@ -78,7 +78,7 @@ def gaussian(
     elif ndim is not None and ndim != sig.size:
         raise InvalidParameterError(f"sigma has {sig.size} entries but ndim={ndim}")
     for s in sig:
-        _positive("sigma", s)
+        check_number("sigma", s)
     d = sig.size
     if angle and d != 2:
         raise InvalidParameterError("angle applies to 2-D Gaussians only")
@@ -131,7 +131,7 @@ def motion(
     >>> k.shape
     (1, 11)
     """
-    length = _positive("length", length)
+    length = check_number("length", length)
     if length < 1:
         raise InvalidParameterError(f"length must be >= 1 pixel, got {length}")
     theta = math.radians(float(angle))
@@ -179,7 +179,7 @@ def disk(
     >>> disk(4).shape
     (9, 9)
     """
-    radius = _positive("radius", radius)
+    radius = check_number("radius", radius)
     shape = _size_tuple(size, [_odd(radius)] * 2)
     oversample = _oversample(shape, oversample)
     r = _radial_2d(shape, oversample)
@@ -224,7 +224,7 @@ def airy(
     >>> airy(2.0).shape
     (15, 15)
     """
-    radius = _positive("radius", radius)
+    radius = check_number("radius", radius)
     # zeros of J1 are spaced by about pi: ring m sits near (m + 0.22) * pi
     half = radius * (rings + 0.25) * math.pi / _AIRY_FIRST_ZERO
     shape = _size_tuple(size, [_odd(half)] * 2)
@@ -269,14 +269,14 @@ def moffat(
     >>> moffat(fwhm=4.0).shape[0] > 9
     True
     """
-    beta = _positive("beta", beta)
+    beta = check_number("beta", beta)
     if beta <= 1:
         raise InvalidParameterError(f"beta must be > 1 for a finite-energy Moffat, got {beta}")
     if (alpha is None) == (fwhm is None):
         raise InvalidParameterError("give exactly one of alpha and fwhm")
     if fwhm is not None:
-        alpha = _positive("fwhm", fwhm) / (2 * math.sqrt(2 ** (1 / beta) - 1))
-    alpha = _positive("alpha", alpha)
+        alpha = check_number("fwhm", fwhm) / (2 * math.sqrt(2 ** (1 / beta) - 1))
+    alpha = check_number("alpha", alpha)
     width = 2 * alpha * math.sqrt(2 ** (1 / beta) - 1)
     half = min(alpha * math.sqrt(1000 ** (1 / beta) - 1), 5 * width)
     shape = _size_tuple(size, [_odd(max(half, 1.0))] * 2)

@@ -42,12 +42,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._params import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
 from . import register
-from .richardson_lucy import _check_float, _check_int, _dot, _frame
+from .richardson_lucy import _dot, _frame
 
 __all__ = ["landweber"]
 
@@ -156,11 +157,11 @@ def landweber(
     >>> info["step"], info["iterations"]  # stopped when the misfit reached the noise level
     (1.9, 13)
     """
-    num_iter = _check_int("num_iter", num_iter, 1)
+    num_iter = check_int("num_iter", num_iter, 1)
     if tol is not None:
-        tol = _check_float("tol", tol, positive=True)
+        tol = check_number("tol", tol)
     if discrepancy is not None:
-        discrepancy = _check_float("discrepancy", discrepancy, positive=True)
+        discrepancy = check_number("discrepancy", discrepancy)
     dtype = image.dtype
     if discrepancy is not None:
         # the noise level first: its wavelet transform's memory is freed before the solver's
@@ -175,7 +176,7 @@ def landweber(
         if info is not None:
             info["step"] = step
     else:
-        step = _check_float("step", step, positive=True)
+        step = check_number("step", step)
         if step >= limit:
             raise InvalidParameterError(
                 f"step must be < 2/max|H|^2 = {limit:.6g} for the iteration to converge, got {step}"

@@ -62,11 +62,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._params import check_int, check_number
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
 from . import register
-from .sparse import _iterations, _positive, hyper_laplacian, tv
+from .sparse import hyper_laplacian, tv
 
 __all__ = ["DENOISERS", "available_denoisers", "pnp"]
 
@@ -329,7 +330,7 @@ def pnp(
     >>> bool(np.mean((x_hat - x) ** 2) < 0.5 * np.mean((y - x) ** 2))
     True
     """
-    num_iter = _iterations(num_iter)
+    num_iter = check_int("num_iter", num_iter)
     if isinstance(num_inner, bool) or not isinstance(num_inner, int | np.integer) or num_inner < 1:
         raise InvalidParameterError(f"num_inner must be a positive integer, got {num_inner!r}")
     func, name = _resolve_denoiser(denoiser)
@@ -346,15 +347,15 @@ def pnp(
     if sigma is None:
         sigma = math.hypot(estimate_noise(image) / span, _MODEL_ERROR)
     else:
-        sigma = _positive("sigma", sigma) / span
+        sigma = check_number("sigma", sigma) / span
     if sigma_final is None:
         sigma_final = _FINAL_SCALE * sigma
     else:
-        sigma_final = _positive("sigma_final", sigma_final) / span
+        sigma_final = check_number("sigma_final", sigma_final) / span
     if sigma_init is None:
         sigma_init = _INIT_SCALE * sigma_final if init != "observation" else _COLD_START_SIGMA
     else:
-        sigma_init = _positive("sigma_init", sigma_init) / span
+        sigma_init = check_number("sigma_init", sigma_init) / span
     if num_iter == 1:
         levels = [sigma_final]
     else:

@@ -68,6 +68,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._params import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
@@ -96,26 +97,6 @@ _TV_FLOOR = 0.1
 #: float32 data larger than this (in absolute value) are restored in float64, where the
 #: squared gradients of the TV term cannot overflow.
 _FLOAT32_MAX_DATA = 1e12
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidParameterError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise InvalidParameterError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(name: str, value, *, positive: bool = False) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(out) or out < 0 or (positive and out == 0):
-        raise InvalidParameterError(
-            f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value}"
-        )
-    return out
 
 
 class _TotalVariation:
@@ -321,19 +302,19 @@ def richardson_lucy(
     >>> info["iterations"], round(info["regularization"], 3)
     (30, 0.009)
     """
-    num_iter = _check_int("num_iter", num_iter, 1)
+    num_iter = check_int("num_iter", num_iter, 1)
     limit = 1.0 / (2 * image.ndim)
     if regularization is not None:
-        regularization = _check_float("regularization", regularization)
+        regularization = check_number("regularization", regularization, allow_zero=True)
         if regularization >= limit:
             raise InvalidParameterError(
                 f"regularization must be < 1/(2*ndim) = {limit:g} for a {image.ndim}-D image, "
                 f"got {regularization}"
             )
     if tol is not None:
-        tol = _check_float("tol", tol, positive=True)
+        tol = check_number("tol", tol)
     if filter_epsilon is not None:
-        filter_epsilon = _check_float("filter_epsilon", filter_epsilon, positive=True)
+        filter_epsilon = check_number("filter_epsilon", filter_epsilon)
     out_dtype = image.dtype
     if out_dtype == np.float32 and float(abs(image).max()) > _FLOAT32_MAX_DATA:
         image = image.astype(np.float64)  # |grad v|^2 of data near 1e30 overflows float32

@@ -57,6 +57,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._params import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
@@ -276,25 +277,6 @@ def _shrink_groups(t: np.ndarray, alpha: float, beta: float, z: np.ndarray, isot
 # --------------------------------------------------------------------------------------------
 # parameter checks
 # --------------------------------------------------------------------------------------------
-def _positive(name: str, value, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool):
-        raise InvalidParameterError(f"{name} must be a number, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidParameterError(f"{name} must be finite and {bound}, got {value}")
-    return value
-
-
-def _iterations(num_iter) -> int:
-    if isinstance(num_iter, bool) or not isinstance(num_iter, int | np.integer) or num_iter < 1:
-        raise InvalidParameterError(f"num_iter must be a positive integer, got {num_iter!r}")
-    return int(num_iter)
-
-
 def _auto_lam(
     image: np.ndarray, scale: float, alpha: float, second_order: float, info: dict | None
 ) -> float:
@@ -578,15 +560,15 @@ def tv(
     >>> bool(np.mean((x_hat - inner) ** 2) < 0.5 * np.mean((y - inner) ** 2))
     True
     """
-    num_iter = _iterations(num_iter)
-    second_order = _positive("second_order", second_order, allow_zero=True)
+    num_iter = check_int("num_iter", num_iter)
+    second_order = check_number("second_order", second_order, allow_zero=True)
     if tol is not None:
-        tol = _positive("tol", tol)
+        tol = check_number("tol", tol)
     if lam is None:
         lam = _auto_lam(image, _TV_LAM_SCALE, 1.0, second_order, info)
     else:
-        lam = _positive("lam", lam)
-    rho = _TV_BETA * lam if rho is None else _positive("rho", rho)
+        lam = check_number("lam", lam)
+    rho = _TV_BETA * lam if rho is None else check_number("rho", rho)
     if info is not None:
         info["lam"] = lam
         info["rho"] = rho
@@ -721,22 +703,22 @@ def hyper_laplacian(
     >>> bool(np.mean((x_hat - inner) ** 2) < 0.5 * np.mean((y - inner) ** 2))
     True
     """
-    num_iter = _iterations(num_iter)
-    alpha = _positive("alpha", alpha)
+    num_iter = check_int("num_iter", num_iter)
+    alpha = check_number("alpha", alpha)
     if alpha > 1:
         raise InvalidParameterError(f"alpha must be in (0, 1], got {alpha}")
-    beta_init = _positive("beta_init", beta_init)
-    beta_max = _positive("beta_max", beta_max)
-    beta_rate = _positive("beta_rate", beta_rate)
+    beta_init = check_number("beta_init", beta_init)
+    beta_max = check_number("beta_max", beta_max)
+    beta_rate = check_number("beta_rate", beta_rate)
     if beta_rate < 1:
         raise InvalidParameterError(f"beta_rate must be >= 1, got {beta_rate}")
-    second_order = _positive("second_order", second_order, allow_zero=True)
+    second_order = check_number("second_order", second_order, allow_zero=True)
     if tol is not None:
-        tol = _positive("tol", tol)
+        tol = check_number("tol", tol)
     if lam is None:
         lam = _auto_lam(image, _HL_LAM_SCALE, alpha, second_order, info)
     else:
-        lam = _positive("lam", lam)
+        lam = check_number("lam", lam)
     if info is not None:
         info["lam"] = lam
     schedule = _schedule(beta_init, beta_rate, beta_max, num_iter)

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.optimize
 
+from .._params import check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
@@ -83,16 +84,6 @@ _MAX_NSR = 1e12
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-def _nonnegative(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise InvalidParameterError(f"{name} must be finite and >= 0, got {value}")
-    return value
-
-
 def _radial_frequency(shape: Sequence[int]) -> np.ndarray:
     """:math:`|f|` in cycles per pixel on the half-spectrum of a real grid of ``shape``."""
     return np.sqrt(sum(f**2 for f in frequencies(shape)))
@@ -303,7 +294,7 @@ def wiener(
     (True, 0.01)
     """
     if balance is not None:
-        balance = _nonnegative("balance", balance)
+        balance = check_number("balance", balance, allow_zero=True)
     bc = direct_boundary("the Wiener filter", boundary, image, psf)
     op = bc.operator
     y_ext = bc.extend(image)
@@ -475,7 +466,7 @@ def tikhonov(
             f"unknown regularizer {regularizer!r}; choose one of {', '.join(REGULARIZERS)}"
         )
     if lam is not None:
-        lam = _nonnegative("lam", lam)
+        lam = check_number("lam", lam, allow_zero=True)
     bc = direct_boundary("Tikhonov regularisation", boundary, image, psf)
     op = bc.operator
     grid = bc.grid_shape
