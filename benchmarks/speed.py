@@ -67,12 +67,23 @@ PAIRS_DIRECT = {"wiener": 1, "tikhonov": 1, "inverse": 1}
 
 
 def parse_method(text: str) -> tuple[str, dict]:
-    """``"wiener:balance=0.01"`` -> ``("wiener", {"balance": 0.01})``."""
+    """``"wiener:balance=0.01"`` -> ``("wiener", {"balance": 0.01})``.
+
+    Values are read as int, float, or left as text (``boundary=taper``).
+    """
     name, _, rest = text.partition(":")
     params: dict = {}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
-        params[key.strip()] = float(value)
+        value = value.strip()
+        for kind in (int, float):
+            try:
+                params[key.strip()] = kind(value)
+                break
+            except ValueError:
+                continue
+        else:
+            params[key.strip()] = value
     if name == "richardson_lucy":
         params.setdefault("num_iter", NUM_ITER)
     return name.strip(), params
@@ -247,7 +258,11 @@ def run(args: argparse.Namespace) -> dict:
 def _label(row: dict) -> str:
     extra = {k: v for k, v in row.get("params", {}).items() if k != "num_iter"}
     return row["method"] + (
-        "(" + ",".join(f"{k}={v:g}" for k, v in extra.items()) + ")" if extra else ""
+        "("
+        + ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in extra.items())
+        + ")"
+        if extra
+        else ""
     )
 
 
