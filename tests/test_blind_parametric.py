@@ -287,8 +287,6 @@ def test_unknown_and_unavailable_models():
     y = np.random.default_rng(0).random((64, 64))
     with pytest.raises(UnknownMethodError, match="unknown PSF model 'box'.*gaussian, motion"):
         estimate_psf(y, model="box")
-    with pytest.raises(UnknownMethodError, match="not available yet"):
-        estimate_psf(y, model="free")
     with pytest.raises(InvalidParameterError, match="models must be"):
         estimate_parametric(y, models=("gaussian", "box"))
     assert MODELS == ("auto", "gaussian", "motion", "disk", "free")

@@ -9,17 +9,24 @@ turns a colour image into grey (one kernel serves every channel) and hands it to
     Fits every parametric model and keeps the one with the smallest Bayesian information
     criterion of its spectral fit (:func:`~unblur.blind.parametric.estimate_parametric`).
 ``free``
-    Free-form (camera-shake) kernels: not available yet.
+    Free-form (camera-shake) kernels, estimated coarse-to-fine with an L0 prior on the
+    latent image (:func:`~unblur.blind.kernel.estimate_kernel`). ``auto`` keeps to the
+    parametric models: the free kernel costs seconds rather than a fraction of one, needs a
+    support, and on the Levin et al. (2009) benchmark it does not yet beat the parametric
+    fits reliably (``benchmarks/levin_blind.py``), so a choice between them would need a
+    criterion validated on real data first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._validate import as_float_image, check_channel_axis
 from ..errors import UnknownMethodError
+from .kernel import estimate_kernel
 from .parametric import (
     PARAMETRIC_MODELS,
     estimate_disk,
@@ -32,12 +39,13 @@ __all__ = [
     "MODELS",
     "estimate_disk",
     "estimate_gaussian",
+    "estimate_kernel",
     "estimate_motion",
     "estimate_parametric",
     "estimate_psf",
 ]
 
-#: Every model name :func:`estimate_psf` accepts (``free`` is reserved for free-form kernels).
+#: Every model name :func:`estimate_psf` accepts (``free``: free-form kernels).
 MODELS = ("auto", *PARAMETRIC_MODELS, "free")
 
 _ESTIMATORS = {"gaussian": estimate_gaussian, "motion": estimate_motion, "disk": estimate_disk}
@@ -50,6 +58,7 @@ def estimate_psf(
     *,
     channel_axis: int | None = None,
     info: dict[str, Any] | None = None,
+    callback: Callable[[int, np.ndarray], Any] | None = None,
 ) -> np.ndarray:
     r"""Estimate the blur kernel (PSF) of an image from the image alone.
 
@@ -63,7 +72,11 @@ def estimate_psf(
     * ``"disk"``: radius of a defocus disk (:func:`~unblur.blind.parametric.estimate_disk`);
     * ``"auto"``: all three, keeping the one whose spectral model has the smallest Bayesian
       information criterion :math:`n\log(\mathrm{RSS}/n) + k\log n`
-      (:func:`~unblur.blind.parametric.estimate_parametric`).
+      (:func:`~unblur.blind.parametric.estimate_parametric`);
+    * ``"free"``: a free-form (camera-shake) kernel, estimated coarse-to-fine with an L0
+      intensity-and-gradient prior on the latent image (Pan et al. 2014;
+      :func:`~unblur.blind.kernel.estimate_kernel`). ``auto`` does not try it (see
+      :mod:`unblur.blind`).
 
     Every estimator fits the log power spectrum of the observation with the model's transfer
     function on a power-law image spectrum plus a white-noise floor; see
@@ -74,18 +87,22 @@ def estimate_psf(
     image : numpy.ndarray
         Blurred image: 2-D grey, or colour with ``channel_axis``; at least 32 x 32. Integer
         images are scaled to [0, 1]. Large images are analysed on their central 512 x 512 crop.
-    size : int, optional
+    size : int or (int, int), optional
         Odd side of the returned PSF (an even value is rounded up to the next odd one); it also
-        bounds the blur the search considers. Default: the fitted model's own size.
+        bounds the blur the search considers. Default: the fitted model's own size; for
+        ``"free"``, found by trimming a generous estimate (see
+        :func:`~unblur.blind.kernel.estimate_kernel`). A pair ``(h, w)`` only for ``"free"``.
     model : str, optional
-        ``"auto"``, ``"gaussian"``, ``"motion"`` or ``"disk"`` (``"free"`` is reserved for
-        free-form kernels, not available yet).
+        ``"auto"``, ``"gaussian"``, ``"motion"``, ``"disk"`` or ``"free"``.
     channel_axis : int, optional
         Axis of colour channels; they are averaged before estimation.
     info : dict, optional
         Receives ``model`` (the model used), ``parameters`` (its fitted values), ``size``,
         ``crop_shape``, ``noise_sigma`` and, for ``"auto"``, ``scores`` (per model: fitted
-        ``parameters``, ``bic``, ``rss``) and ``criterion``.
+        ``parameters``, ``bic``, ``rss``) and ``criterion``. For ``"free"``: ``model``,
+        ``parameters`` (empty), ``size``, ``levels``, ``window``, ``size_estimated``.
+    callback : callable, optional
+        ``"free"`` only: called as ``callback(level, kernel)`` after every pyramid level.
 
     Returns
     -------
@@ -95,7 +112,7 @@ def estimate_psf(
     Raises
     ------
     UnknownMethodError
-        ``model`` is not one of :data:`MODELS`, or not available yet.
+        ``model`` is not one of :data:`MODELS`.
     InvalidImageError
         The grey image is not 2-D, is smaller than 32 x 32, has NaN/inf, or is flat.
     InvalidParameterError
@@ -123,15 +140,16 @@ def estimate_psf(
     """
     if not isinstance(model, str) or model not in MODELS:
         raise UnknownMethodError(f"unknown PSF model {model!r}; available: {', '.join(MODELS)}")
-    if model == "free":
-        raise UnknownMethodError(
-            "PSF model 'free' (free-form kernel) is not available yet; available: "
-            f"{', '.join(m for m in MODELS if m != 'free')}"
-        )
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
     if axis is not None:
         x = x.mean(axis=axis, dtype=np.float64).astype(x.dtype, copy=False)
+    if model == "free":
+        details: dict[str, Any] = {}
+        k = estimate_kernel(x, size, callback=callback, info=details)
+        if info is not None:
+            info.update(model="free", parameters={}, **details)
+        return k
     if model == "auto":
         return estimate_parametric(x, size=size, info=info)
     return _ESTIMATORS[model](x, size=size, info=info)

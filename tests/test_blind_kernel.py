@@ -1,0 +1,213 @@
+"""Free-form blind kernel estimation (``estimate_psf(model="free")``, unblur.blind.kernel).
+
+The accuracy test blurs a crop of the camera photograph with a known L-shaped camera-shake
+kernel (``unblur.blur``, boundary "reflect") plus 1 % Gaussian noise. Measured when written
+(Fourier kernel step, edge decay 2, latent blur 0.3 px): aligned L1 kernel error 0.21 (a delta
+kernel scores 1.71; 0.35 with the earlier conjugate-gradient kernel step), and the TV
+restoration with the estimate reaches 30.9 dB against 31.8 dB with the true kernel (22.1 dB
+blurred; 29.5 dB before).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from skimage import data
+
+import unblur
+from unblur.blind import estimate_kernel, estimate_psf
+from unblur.blind import kernel as kernel_module
+from unblur.cli import cli
+from unblur.errors import InvalidImageError, InvalidParameterError
+from unblur.metrics import score
+
+
+def _shake() -> np.ndarray:
+    """A 9 x 9 L-shaped camera-shake kernel: 4 px to the right, then 3 px up."""
+    k = np.zeros((9, 9))
+    k[4, 1:5] = 1.0
+    k[2:5, 5] = 1.0
+    return k / k.sum()
+
+
+def _l1_aligned(a: np.ndarray, b: np.ndarray, side: int = 13, reach: int = 3) -> float:
+    """L1 distance of two kernels, minimised over integer shifts within ``reach`` px."""
+
+    def pad(k: np.ndarray) -> np.ndarray:
+        out = np.zeros((side, side))
+        h, w = k.shape
+        out[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = k
+        return out
+
+    a, b = pad(a), pad(b)
+    shifts = range(-reach, reach + 1)
+    return min(
+        float(np.abs(np.roll(a, (dy, dx), (0, 1)) - b).sum()) for dy in shifts for dx in shifts
+    )
+
+
+@pytest.fixture(scope="module")
+def sharp() -> np.ndarray:
+    return data.camera()[::2, ::2][32:224, 32:224] / 255.0
+
+
+@pytest.fixture(scope="module")
+def observed(sharp) -> np.ndarray:
+    return unblur.add_noise(unblur.blur(sharp, _shake(), boundary="reflect"), gaussian=0.01, rng=0)
+
+
+@pytest.fixture(scope="module")
+def estimate(observed) -> tuple[np.ndarray, dict, list]:
+    info: dict = {}
+    levels: list = []
+    k = estimate_psf(
+        observed, 9, model="free", info=info, callback=lambda lv, kk: levels.append((lv, kk))
+    )
+    return k, info, levels
+
+
+# --------------------------------------------------------------------------------------------
+# accuracy
+# --------------------------------------------------------------------------------------------
+def test_kernel_close_to_truth(estimate):
+    k, info, _ = estimate
+    assert k.shape == (9, 9) and info["model"] == "free"
+    assert np.all(k >= 0) and k.sum() == pytest.approx(1.0)
+    delta = np.zeros((9, 9))
+    delta[4, 4] = 1.0
+    assert _l1_aligned(delta, _shake()) > 1.6  # what "no estimate" scores
+    assert _l1_aligned(k, _shake()) < 0.3  # measured 0.21 (0.35 before)
+
+
+def test_restoration_close_to_true_kernel(estimate, observed, sharp):
+    k, _, _ = estimate
+    with_true = score(unblur.deconvolve(observed, _shake(), method="tv"), sharp)["psnr"]
+    with_est = score(unblur.deconvolve(observed, k, method="tv"), sharp)["psnr"]
+    blurred = score(observed, sharp)["psnr"]
+    assert with_est > with_true - 1.5  # measured 30.9 vs 31.8 dB (29.5 before)
+    assert with_est > blurred + 5.0  # 22.1 dB blurred
+
+
+def test_fourier_kernel_step_recovers_a_periodic_blur_exactly():
+    """Noise-free periodic data: the closed-form step returns the kernel (gamma -> 0).
+
+    Gradients carry no mean, so the kernel's mean over the grid (its sum, 1, spread over the
+    grid's pixels) is what the step cannot see: it returns ``k - 1 / grid size`` exactly.
+    """
+    rng = np.random.default_rng(1)
+    x = rng.random((48, 40))
+    k = np.zeros((5, 7))
+    k[1:4, 1:6] = rng.random((3, 5))
+    k[0, 6] = 0.3  # asymmetric: a flipped or shifted answer fails
+    k /= k.sum()
+    y = unblur.blur(x, k, boundary="periodic")
+    gx, gy = kernel_module._grad(x), kernel_module._grad(y)
+    got = kernel_module._kernel_step(gx, gy, k.shape, 1e-9)
+    np.testing.assert_allclose(got + 1 / x.size, k, atol=1e-9)
+    # a strong Tikhonov weight shrinks the answer towards zero
+    shrunk = kernel_module._kernel_step(gx, gy, k.shape, 1e4)
+    assert shrunk.sum() < 0.5
+
+
+def test_callback_once_per_level_and_info(estimate):
+    _, info, levels = estimate
+    assert [lv for lv, _ in levels] == list(range(len(info["levels"])))
+    assert len(levels) >= 2  # 9 px support: 9 -> 7 -> 5 px, coarse to fine
+    assert [list(kk.shape) for _, kk in levels] == [lv["kernel_shape"] for lv in info["levels"]]
+    assert info["size"] == [9, 9] and info["size_estimated"] is False
+    assert info["window"] == [[0, 192], [0, 192]]
+
+
+# --------------------------------------------------------------------------------------------
+# size, colour, large images
+# --------------------------------------------------------------------------------------------
+def test_size_estimated_when_not_given(observed):
+    info: dict = {}
+    k = estimate_kernel(observed, info=info)
+    assert info["size_estimated"] is True
+    assert k.shape[0] % 2 == 1 and k.shape[1] % 2 == 1
+    assert 5 <= min(k.shape) and max(k.shape) < 23  # trimmed from the 23 px search support
+    assert k.sum() == pytest.approx(1.0)
+
+
+def test_colour_uses_the_channel_mean(observed):
+    small = observed[:96, :96]
+    colour = np.stack([small, 0.5 * small + 0.2, small**2], axis=-1)
+    k_colour = estimate_psf(colour, 5, model="free", channel_axis=-1)
+    k_grey = estimate_psf(colour.mean(axis=-1), 5, model="free")
+    np.testing.assert_allclose(k_colour, k_grey, atol=1e-12)
+    assert k_colour.shape == (5, 5)
+
+
+def test_large_image_is_analysed_on_its_most_textured_window():
+    rng = np.random.default_rng(0)
+    image = np.full((160, 200), 0.5)
+    image[90:154, 120:184] += 0.2 * rng.standard_normal((64, 64))  # the only texture
+    info: dict = {}
+    k = estimate_kernel(image, 5, max_side=64, num_iter=1, info=info)
+    (r0, r1), (c0, c1) = info["window"]
+    assert (r1 - r0, c1 - c0) == (64, 64)
+    assert r0 <= 90 + 16 and r1 >= 154 - 16 and c0 <= 120 + 16 and c1 >= 184 - 16
+    assert k.shape == (5, 5)
+
+
+# --------------------------------------------------------------------------------------------
+# bad input
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("image", "size", "error", "fragment"),
+    [
+        (np.full((64, 64), 0.3), 5, InvalidImageError, "flat"),
+        (np.random.default_rng(0).random((20, 64)), 5, InvalidImageError, "at least 32x32"),
+        (np.random.default_rng(0).random((64, 64)), 41, InvalidParameterError, "too large"),
+        (np.random.default_rng(0).random((64, 64)), 1, InvalidParameterError, ">= 3"),
+        (np.random.default_rng(0).random((64, 64)), 5.5, InvalidParameterError, "integers"),
+        (np.random.default_rng(0).random((64, 64)), True, InvalidParameterError, "integers"),
+        (np.random.default_rng(0).random((64, 64)), (5, 5, 5), InvalidParameterError, "pair"),
+        (np.random.default_rng(0).random((8, 64, 64)), 5, InvalidImageError, "2-D"),
+        (np.full((64, 64), np.nan), 5, InvalidImageError, "NaN"),
+    ],
+)
+def test_bad_input_rejected(image, size, error, fragment):
+    with pytest.raises(error, match=fragment):
+        estimate_psf(image, size, model="free")
+
+
+def test_even_size_rounded_up_and_pairs_accepted(observed):
+    small = observed[:64, :64]
+    assert estimate_kernel(small, 4, num_iter=1).shape == (5, 5)
+    assert estimate_kernel(small, (3, 7), num_iter=1).shape == (3, 7)
+
+
+@pytest.mark.parametrize(
+    ("option", "fragment"),
+    [
+        ({"num_iter": 0}, "num_iter"),
+        ({"num_iter_fine": 0}, "num_iter_fine"),
+        ({"lam_grad": 0.0}, "lam_grad"),
+        ({"threshold": 1.0}, "below"),
+        ({"edge_decay": 0.5}, "edge_decay"),
+        ({"latent_blur": -1.0}, "latent_blur"),
+    ],
+)
+def test_bad_options_rejected(option, fragment):
+    with pytest.raises(InvalidParameterError, match=fragment):
+        estimate_kernel(np.random.default_rng(0).random((64, 64)), 5, **option)
+
+
+# --------------------------------------------------------------------------------------------
+# through the command line
+# --------------------------------------------------------------------------------------------
+def test_cli_deconvolve_with_a_free_kernel(tmp_path, observed):
+    np.save(tmp_path / "y.npy", observed[:96, :96])
+    args = ["deconvolve", str(tmp_path / "y.npy"), "-o", str(tmp_path / "r.npy")]
+    args += ["--psf-model", "free", "--psf-size", "7", "--json"]
+    result = CliRunner().invoke(cli, args, prog_name="unblur")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["psf"] == "estimated" and report["psf_shape"] == [7, 7]
+    assert report["psf_estimate"]["model"] == "free"
+    assert np.load(tmp_path / "r.npy").shape == (96, 96)
