@@ -826,3 +826,40 @@ def test_from_float_rounds_and_clips():
     assert from_float(x, np.float32)[0] == -1.0  # floats are not clipped
     with pytest.raises(InvalidImageError):
         from_float(np.array([np.nan]), np.uint8)
+
+
+def test_voxel_size_from_ome_tiff_survives_a_round_trip(tmp_path):
+    stack = np.arange(4 * 8 * 9, dtype=np.uint16).reshape(4, 8, 9)
+    meta = {"axes": "ZYX", "PhysicalSizeX": 0.065, "PhysicalSizeY": 0.07, "PhysicalSizeZ": 0.2}
+    tifffile.imwrite(tmp_path / "in.ome.tif", stack, ome=True, metadata=meta)
+    data, info = read_image(tmp_path / "in.ome.tif")
+    assert info.voxel_size == (0.2, 0.07, 0.065) and info.voxel_unit == "µm"
+    write_image(tmp_path / "out.tif", data, info=info)
+    again, info2 = read_image(tmp_path / "out.tif")
+    assert info2.voxel_size == (0.2, 0.07, 0.065) and info2.voxel_unit == "µm"
+    np.testing.assert_array_equal(again, data)  # metadata never changes the pixels
+
+
+def test_voxel_size_from_imagej_tiff(tmp_path):
+    stack = np.zeros((3, 6, 5), np.float32)
+    tifffile.imwrite(tmp_path / "ij.tif", stack, imagej=True, resolution=(1 / 0.1, 1 / 0.125),
+                     metadata={"spacing": 0.5, "unit": "micron", "axes": "ZYX"})  # fmt: skip
+    _, info = read_image(tmp_path / "ij.tif")
+    assert info.voxel_unit == "µm"
+    np.testing.assert_allclose(info.voxel_size, (0.5, 0.125, 0.1), rtol=1e-6)
+    single = np.zeros((6, 5), np.uint8)
+    tifffile.imwrite(tmp_path / "ij2.tif", single, imagej=True, resolution=(4.0, 2.0))
+    _, info = read_image(tmp_path / "ij2.tif")
+    np.testing.assert_allclose(info.voxel_size, (0.5, 0.25))  # (dy, dx) for one plane
+
+
+def test_no_voxel_size_without_calibration(tmp_path):
+    plain = np.zeros((3, 6, 5), np.uint8)
+    tifffile.imwrite(tmp_path / "plain.tif", plain, photometric="minisblack")
+    _, info = read_image(tmp_path / "plain.tif")
+    assert info.voxel_size is None and info.voxel_unit is None
+    bad = {"axes": "ZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1}  # no z spacing
+    tifffile.imwrite(tmp_path / "noz.ome.tif", np.zeros((3, 6, 5), np.uint8), ome=True,
+                     metadata=bad)  # fmt: skip
+    _, info = read_image(tmp_path / "noz.ome.tif")
+    assert info.voxel_size is None  # incomplete calibration is not guessed

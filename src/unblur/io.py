@@ -33,6 +33,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
+from xml.etree import ElementTree
 
 import imagecodecs
 import imageio.v3 as iio
@@ -168,6 +169,14 @@ class ImageInfo:
         The EXIF block (PNG ``eXIf``, JPEG ``APP1``) with its ``Exif\\0\\0`` header, as
         stored, except that an orientation the reader already applied to the pixels is reset
         to 1 (top-left). TIFF files keep EXIF in their own tags: not read, not written.
+    voxel_size : tuple of float or None
+        Physical size of a pixel along each spatial axis of the returned array, ``(dy, dx)``
+        or, for a stack, ``(dz, dy, dx)``: read from OME-TIFF (``PhysicalSizeX/Y/Z``) or
+        ImageJ TIFF metadata (``XResolution``/``YResolution`` and ``spacing``) when every
+        axis is given, else None. :func:`write_image` stores it again in TIFF outputs
+        (as OME-TIFF metadata). Pass it to :func:`unblur.psf.widefield` as ``voxel_size``.
+    voxel_unit : str or None
+        Unit of ``voxel_size`` as the file names it (``"µm"`` by default in OME-TIFF).
     """
 
     path: str | None
@@ -179,6 +188,8 @@ class ImageInfo:
     n_pages: int
     icc_profile: bytes | None = None
     exif: bytes | None = None
+    voxel_size: tuple[float, ...] | None = None
+    voxel_unit: str | None = None
 
 
 @dataclass
@@ -189,6 +200,8 @@ class _Decoded:
     channels: bool  # last axis holds channels
     n_pages: int  # > 1: first axis holds pages
     scale_max: float | None = None  # integer value mapped to 1 (None: the dtype's maximum)
+    voxel_size: tuple[float, ...] | None = None  # physical (dz,) dy, dx of the returned array
+    voxel_unit: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,6 +452,8 @@ def read_image(
         channel_axis=-1 if channels else None,
         has_alpha=bool(has_alpha),
         n_pages=int(dec.n_pages),
+        voxel_size=dec.voxel_size,
+        voxel_unit=dec.voxel_unit,
         **_read_metadata(p, ext, rotated=ext != ".png" or arr.dtype.itemsize == 1),
     )
     return data, info
@@ -663,6 +678,7 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
                 f"cannot read {q}: unsupported TIFF image ({_detail(exc)})"
             ) from exc
         colormap = page.colormap if photometric == tifffile.PHOTOMETRIC.PALETTE else None
+        (dz, dy, dx), unit = _tiff_voxel_size(tif, page)
 
     if arr.shape != shape:
         arr = arr.reshape(shape)
@@ -697,7 +713,50 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
         elif arr.dtype.kind == "u":
             top = int(scale_max) if scale_max is not None else np.iinfo(arr.dtype).max
             arr = (top - arr).astype(arr.dtype)
-    return _Decoded(arr, channels=channels, n_pages=n_pages, scale_max=scale_max)
+    voxel = (dz, dy, dx) if n_pages > 1 else (dy, dx)
+    if any(v is None for v in voxel):
+        voxel, unit = None, None
+    return _Decoded(
+        arr,
+        channels=channels,
+        n_pages=n_pages,
+        scale_max=scale_max,
+        voxel_size=voxel,
+        voxel_unit=unit,
+    )
+
+
+def _tiff_voxel_size(tif, page) -> tuple[tuple[float | None, ...], str | None]:
+    """``((dz, dy, dx), unit)`` from OME-XML or ImageJ metadata; None where not stated."""
+    try:
+        if tif.is_ome and tif.ome_metadata:
+            root = ElementTree.fromstring(tif.ome_metadata)
+            pixels = next((e for e in root.iter() if e.tag.endswith("}Pixels")), None)
+            if pixels is not None:
+                sizes = tuple(_positive_or_none(pixels.get(f"PhysicalSize{a}")) for a in "ZYX")
+                return sizes, pixels.get("PhysicalSizeXUnit", "µm")
+        if tif.is_imagej:
+            meta = tif.imagej_metadata or {}
+            lateral = []
+            for tag in ("YResolution", "XResolution"):
+                value = page.tags.get(tag)
+                num, den = value.value if value is not None else (1, 1)
+                # ImageJ stores pixels per unit; (1, 1) is its "no calibration"
+                lateral.append(_positive_or_none(den / num) if (num, den) != (1, 1) else None)
+            unit = meta.get("unit")
+            unit = "µm" if unit in ("micron", "um", "\\u00B5m") else unit
+            return (_positive_or_none(meta.get("spacing")), *lateral), unit
+    except (ElementTree.ParseError, TypeError, ValueError, ZeroDivisionError):
+        pass  # unreadable metadata never fails the read
+    return (None, None, None), None
+
+
+def _positive_or_none(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -896,6 +955,15 @@ def _make_writer(
 
         if info is not None and _icc_fits(info.icc_profile, n_channels):
             kwargs["iccprofile"] = info.icc_profile
+        voxel = info.voxel_size if info is not None else None
+        if voxel is not None and len(voxel) == (3 if n_pages > 1 else 2):
+            unit = info.voxel_unit or "µm"
+            axes = ("ZYX" if n_pages > 1 else "YX") + ("S" if n_channels else "")
+            metadata: dict[str, Any] = {"axes": axes}
+            for name, size in zip("ZYX"[3 - len(voxel) :], voxel, strict=True):
+                metadata[f"PhysicalSize{name}"] = float(size)
+                metadata[f"PhysicalSize{name}Unit"] = unit
+            kwargs.update(ome=True, metadata=metadata)
 
         def write_tiff(fh: IO[bytes]) -> None:
             tifffile.imwrite(fh, data, **kwargs)
