@@ -12,7 +12,8 @@ import scipy.integrate
 import scipy.optimize
 import scipy.special
 
-from unblur import InvalidParameterError, psf
+import unblur
+from unblur import InvalidParameterError, InvalidPSFError, psf
 from unblur.psf.microscope import _optics, _profile, confocal, widefield
 
 J1_ZERO = 3.8317059702075125  # first zero of J1: Airy first dark ring at J1_ZERO/(2π) λ/NA
@@ -351,3 +352,50 @@ def test_widefield_psf_drives_a_3d_deconvolution(stack):
     err_blurred = float(np.mean((blurred - truth) ** 2))
     err_restored = float(np.mean((restored - truth) ** 2))
     assert err_restored < 0.5 * err_blurred
+
+
+def test_spec_strings_build_microscope_psfs():
+    from unblur.psf import parse_spec
+
+    spec = "widefield:na=1.2,wavelength=0.5,refractive_index=1.33,voxel_size=0.3x0.1,shape=9x15x15"
+    expected = widefield(na=1.2, wavelength=0.5, refractive_index=1.33, voxel_size=(0.3, 0.1),
+                         shape=(9, 15, 15))  # fmt: skip
+    np.testing.assert_array_equal(parse_spec(spec), expected)
+    # the voxel size may come from the image (a calibrated TIFF stack) instead of the spec
+    bare = ("confocal:na=1.2,excitation_wavelength=0.488,emission_wavelength=0.52,"
+            "refractive_index=1.33,shape=9x15x15")  # fmt: skip
+    got = parse_spec(bare, voxel_size=(0.3, 0.1, 0.1))
+    want = confocal(na=1.2, excitation_wavelength=0.488, emission_wavelength=0.52,
+                    refractive_index=1.33, voxel_size=(0.3, 0.1, 0.1),
+                    shape=(9, 15, 15))  # fmt: skip
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(InvalidPSFError, match="give voxel_size=DZxDXY"):
+        parse_spec(bare)
+    with pytest.raises(InvalidPSFError, match="model"):
+        parse_spec("widefield:na=0.8,wavelength=0.5,voxel_size=0.3x0.1,model=nonsense")
+
+
+def test_cli_takes_the_voxel_size_from_an_ome_tiff(tmp_path):
+    import tifffile
+    from click.testing import CliRunner
+
+    from unblur.cli import cli
+    from unblur.io import read_image
+
+    k = widefield(na=0.8, wavelength=0.5, voxel_size=(0.4, 0.1), shape=(7, 9, 9))
+    rng = np.random.default_rng(0)
+    x = np.zeros((16, 32, 32), np.float32)
+    x[tuple(rng.integers(2, [14, 30, 30], size=(40, 3)).T)] = 1.0
+    y = unblur.blur(x, k, boundary="periodic")
+    meta = {"axes": "ZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1, "PhysicalSizeZ": 0.4}
+    tifffile.imwrite(tmp_path / "stack.ome.tif", y, ome=True, metadata=meta)
+    out = tmp_path / "restored.tif"
+    spec = "widefield:na=0.8,wavelength=0.5,shape=7x9x9"
+    args = ["deconvolve", str(tmp_path / "stack.ome.tif"), "-o", str(out), "--psf", spec,
+            "-m", "richardson_lucy", "--boundary", "periodic"]  # fmt: skip
+    result = CliRunner().invoke(cli, args, prog_name="unblur")
+    assert result.exit_code == 0, result.output
+    restored, info = read_image(out)
+    assert info.voxel_size == (0.4, 0.1, 0.1)  # carried to the output
+    expected = unblur.deconvolve(y, k, method="richardson_lucy", boundary="periodic")
+    np.testing.assert_allclose(restored, expected, atol=1e-5)

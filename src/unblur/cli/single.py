@@ -58,7 +58,7 @@ def deconvolve_single(
     outputs = [output] if report_path is None else [output, report_path]
     check_outputs(outputs, inputs=sources, force=force)
     image, info = read_image(input_path)
-    k = None if psf_spec is None else psf_models.parse_spec(psf_spec)
+    k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)
     reference = None
     if reference_path is not None:

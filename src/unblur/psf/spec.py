@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError, InvalidPSFError
 from .files import from_file
+from .microscope import confocal, widefield
 from .models import airy, disk, gaussian, moffat, motion
 
 __all__ = ["MODELS", "parse_spec"]
@@ -18,33 +19,48 @@ MODELS = {
     "disk": disk,
     "airy": airy,
     "moffat": moffat,
+    "widefield": widefield,
+    "confocal": confocal,
 }
+#: models that need the voxel size (from the spec, or from the image's metadata)
+_NEEDS_VOXEL = frozenset({"widefield", "confocal"})
+#: keys taking ``AxB[xC]`` per-axis values, and keys taking text
+_PER_AXIS = frozenset({"sigma", "size", "shape", "voxel_size"})
+_TEXT = frozenset({"model"})
 
 _SPEC_HELP = (
     "expected MODEL:key=value,... (gaussian:sigma=2.5, gaussian:sigma=1.5x3,angle=30, "
-    "motion:length=21,angle=30, disk:radius=4, airy:radius=2, moffat:fwhm=4,beta=2.5) "
+    "motion:length=21,angle=30, disk:radius=4, airy:radius=2, moffat:fwhm=4,beta=2.5, "
+    "widefield:na=1.4,wavelength=0.52,refractive_index=1.518,voxel_size=0.2x0.065) "
     "or the path of a PSF image/.npy file"
 )
 
 
-def _spec_value(key: str, text: str) -> float | tuple[float, ...]:
+def _spec_value(key: str, text: str) -> float | str | tuple[float, ...]:
+    if key in _TEXT:
+        return text
     try:
-        if "x" in text and key in {"sigma", "size"}:
+        if "x" in text and key in _PER_AXIS:
             return tuple(float(part) for part in text.split("x"))
         return float(text)
     except ValueError:
         raise InvalidPSFError(f"PSF spec: {key}={text!r} is not a number") from None
 
 
-def parse_spec(spec: str) -> np.ndarray:
+def parse_spec(spec: str, *, voxel_size: tuple[float, ...] | None = None) -> np.ndarray:
     """Build a PSF from a spec string such as ``"motion:length=21,angle=30"`` or a file path.
 
     Parameters
     ----------
     spec : str
-        ``MODEL:key=value,...`` with MODEL one of gaussian, motion, disk, airy, moffat and the
-        keys of that function (``sigma`` accepts ``AxB`` for per-axis values), or a path to a
-        PSF file read with :func:`from_file`.
+        ``MODEL:key=value,...`` with MODEL one of gaussian, motion, disk, airy, moffat,
+        widefield, confocal and the keys of that function (``sigma``, ``size``, ``shape`` and
+        ``voxel_size`` accept ``AxB[xC]`` for per-axis values), or a path to a PSF file read
+        with :func:`from_file`.
+    voxel_size : tuple of float, optional
+        For ``widefield`` and ``confocal`` specs without ``voxel_size``: the image's own,
+        ``(dz, dy, dx)`` (e.g. :attr:`unblur.io.ImageInfo.voxel_size` of a calibrated TIFF
+        stack), in the unit of the wavelength.
 
     Returns
     -------
@@ -67,14 +83,21 @@ def parse_spec(spec: str) -> np.ndarray:
                 raise InvalidPSFError(f"PSF spec {text!r}: {item!r} is not key=value; {_SPEC_HELP}")
             key = key.strip().lower()
             val = _spec_value(key, value.strip())
-            if key == "size":
+            if key in ("size", "shape"):
                 if not all(float(v).is_integer() for v in np.atleast_1d(val)):
                     raise InvalidPSFError(
-                        f"PSF spec {text!r}: size={value.strip()!r} must be whole numbers"
+                        f"PSF spec {text!r}: {key}={value.strip()!r} must be whole numbers"
                     )
                 val = tuple(int(v) for v in np.atleast_1d(val))
                 val = val[0] if len(val) == 1 else val
             kwargs[key] = val
+        if model in _NEEDS_VOXEL and "voxel_size" not in kwargs:
+            if voxel_size is None or len(voxel_size) != 3:
+                raise InvalidPSFError(
+                    f"PSF spec {text!r}: give voxel_size=DZxDXY (or DZxDYxDX, in the unit of "
+                    "the wavelength); the image carries no 3-D voxel size in its metadata"
+                )
+            kwargs["voxel_size"] = tuple(float(v) for v in voxel_size)
         try:
             return MODELS[model](**kwargs)
         except TypeError as exc:
