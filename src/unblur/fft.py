@@ -106,9 +106,11 @@ def _pocketfft():
 def rfftn_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """:func:`rfftn` of ``x`` written into ``out`` (complex, the half-spectrum's shape).
 
-    For hot loops: with C-contiguous NumPy arrays of matching precision nothing is allocated
-    (pocketfft writes the transform straight into ``out``); otherwise the result of
-    :func:`rfftn` is copied in.
+    For hot loops: with NumPy arrays of matching precision (``out`` C-contiguous, ``x`` with a
+    contiguous last axis) nothing is allocated (pocketfft writes the transform straight into
+    ``out``); otherwise the result of :func:`rfftn` is copied in. ``x`` may share ``out``'s
+    memory as :meth:`unblur.operators.Convolution.real_view` lays it out (each line of ``x``
+    at the start of the same line of ``out``): pocketfft reads a line before it writes it.
     """
     pocket = _pocketfft()
     if (
@@ -117,7 +119,7 @@ def rfftn_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         and isinstance(out, np.ndarray)
         and x.dtype in (np.float32, np.float64)
         and out.dtype == np.result_type(x.dtype, np.complex64)
-        and x.flags.c_contiguous
+        and _rows_contiguous(x)
         and out.flags.c_contiguous
     ):
         return pocket.r2c(x, None, True, 0, out, _threads())
@@ -130,7 +132,8 @@ def irfftn_into(x_hat: np.ndarray, out: np.ndarray) -> np.ndarray:
 
     ``x_hat`` is overwritten (the transforms over the leading axes run in place in it), so
     nothing is allocated for C-contiguous NumPy arrays of matching precision. The result equals
-    :func:`irfftn` up to rounding (the 1/N normalisation is applied per pass).
+    :func:`irfftn` up to rounding (the 1/N normalisation is applied per pass). ``out`` may be
+    the real view of ``x_hat``'s memory (:meth:`unblur.operators.Convolution.real_view`).
     """
     pocket = _pocketfft()
     if (
@@ -140,7 +143,7 @@ def irfftn_into(x_hat: np.ndarray, out: np.ndarray) -> np.ndarray:
         and out.dtype in (np.float32, np.float64)
         and x_hat.dtype == np.result_type(out.dtype, np.complex64)
         and x_hat.flags.c_contiguous
-        and out.flags.c_contiguous
+        and _rows_contiguous(out)
         and x_hat.shape[:-1] == out.shape[:-1]
         and x_hat.shape[-1] == out.shape[-1] // 2 + 1
     ):
@@ -150,6 +153,14 @@ def irfftn_into(x_hat: np.ndarray, out: np.ndarray) -> np.ndarray:
         return pocket.c2r(x_hat, (x_hat.ndim - 1,), out.shape[-1], False, 2, out, threads)
     out[...] = irfftn(x_hat, out.shape)
     return out
+
+
+def _rows_contiguous(x: np.ndarray) -> bool:
+    """Whether ``x``'s last axis is contiguous and the other axes are laid out in C order."""
+    strides = x.strides
+    if not strides or strides[-1] != x.itemsize:
+        return False
+    return all(a >= b * n for a, b, n in zip(strides[:-1], strides[1:], x.shape[1:], strict=True))
 
 
 def rfftn_support(x: np.ndarray, shape: Sequence[int], shift: Sequence[int]) -> np.ndarray:

@@ -127,16 +127,46 @@ class Convolution:
         """An uninitialised half-spectrum array: the scratch space of :meth:`filter_into`."""
         return np.empty_like(self.otf)
 
+    def real_view(self, spectrum: np.ndarray) -> np.ndarray | None:
+        """A grid-sized real array in ``spectrum``'s memory, or ``None`` where unsupported.
+
+        Line ``i`` of the view starts where line ``i`` of the half-spectrum starts (a row of
+        ``n`` reals inside a row of ``n // 2 + 1`` complex numbers), so :meth:`filter_into`
+        can read its input from, and write its result to, the spectrum buffer itself: an
+        iterative solver then needs no separate grid array for the transforms' output. Only
+        for NumPy arrays with SciPy's pocketfft (which reads a line before writing it);
+        ``None`` otherwise (allocate a separate array then).
+        """
+        if not isinstance(spectrum, np.ndarray) or fft._pocketfft() is None:
+            return None
+        if spectrum.shape != self.spectrum_shape or not spectrum.flags.c_contiguous:
+            return None
+        return spectrum.view(self.dtype)[..., : self.shape[-1]]
+
     def filter_into(
-        self, x: np.ndarray, multiplier: np.ndarray, out: np.ndarray, spectrum: np.ndarray
+        self,
+        x: np.ndarray,
+        multiplier: np.ndarray,
+        out: np.ndarray,
+        spectrum: np.ndarray,
+        *,
+        conjugate: bool = False,
     ) -> np.ndarray:
         """:meth:`apply_multiplier` without allocating: the result goes into ``out``.
 
-        ``spectrum`` (from :meth:`spectrum_buffer`) is overwritten; ``out`` may be ``x``. For
-        iterative solvers, whose working set is then a fixed set of preallocated arrays.
+        ``spectrum`` (from :meth:`spectrum_buffer`) is overwritten; ``out`` may be ``x``, and
+        either may be :meth:`real_view` of ``spectrum``. For iterative solvers, whose working
+        set is then a fixed set of preallocated arrays. ``conjugate=True`` multiplies by the
+        complex conjugate of ``multiplier`` (``otf`` gives the adjoint :math:`H^\\top`) without
+        storing it: :math:`\\hat x \\bar m = \\overline{\\bar{\\hat x}\\, m}`, two sign flips.
         """
         fft.rfftn_into(x, spectrum)
-        np.multiply(spectrum, multiplier, out=spectrum)
+        if conjugate:
+            np.conjugate(spectrum, out=spectrum)
+            np.multiply(spectrum, multiplier, out=spectrum)
+            np.conjugate(spectrum, out=spectrum)
+        else:
+            np.multiply(spectrum, multiplier, out=spectrum)
         return fft.irfftn_into(spectrum, out)
 
     def fft_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -190,19 +190,73 @@ def _fit_spectrum(
 def _least_squares(op, y_hat: np.ndarray, regularizer) -> np.ndarray:
     r""":math:`(H^\top H + R)^{-1} H^\top y` from the spectrum ``y_hat``, which is overwritten.
 
-    :meth:`unblur.operators.Convolution.least_squares` with the gain
-    :math:`\overline{H} / \max(|H|^2 + R, \text{tiny})` built and applied in place: one
-    inverse transform and three half-spectrum passes, nothing grid-sized allocated besides the
-    result.
+    :meth:`unblur.operators.Convolution.least_squares` computed in place, in a few cheap passes
+    over the half-spectrum: the real factor :math:`1 / \max(|H|^2 + R, \text{tiny})` in one
+    real array (:math:`|H|` by ``abs``, squared, ``R`` added, inverted, all in place), then
+    :math:`Y \leftarrow \overline{\bar Y H}` (the product with :math:`\overline H` as two sign
+    flips, without a conjugated copy of the OTF) and a real-by-complex product, no complex
+    division. ``regularizer`` is a number, a half-spectrum array, or a callable that adds
+    :math:`R` into the real array given to it. The inverse transform writes into ``y_hat``'s
+    own memory where the backend allows (:meth:`~unblur.operators.Convolution.real_view`), so
+    nothing grid-sized is allocated besides one real half-spectrum: the result may be a view
+    into ``y_hat``.
     """
-    denom = op.otf_power + regularizer
-    np.maximum(denom, np.finfo(op.dtype).tiny, out=denom)
-    gain = op.otf.conj()
-    np.divide(gain, denom, out=gain)
-    del denom
-    np.multiply(y_hat, gain, out=y_hat)
-    del gain
-    return op.ifft(y_hat)
+    otf = op.otf
+    factor = np.abs(otf)
+    if factor.dtype != op.dtype:
+        factor = factor.astype(op.dtype)
+    np.multiply(factor, factor, out=factor)  # |H|^2
+    tiny = np.finfo(op.dtype).tiny
+    if callable(regularizer):
+        regularizer(factor)
+    else:
+        np.add(factor, regularizer, out=factor)
+    if callable(regularizer) or np.ndim(regularizer) or not regularizer >= tiny:
+        np.maximum(factor, tiny, out=factor)  # (a number >= tiny keeps the sum >= tiny)
+    np.reciprocal(factor, out=factor)
+    np.multiply(y_hat, factor, out=y_hat)
+    del factor
+    np.conjugate(y_hat, out=y_hat)
+    np.multiply(y_hat, otf, out=y_hat)
+    np.conjugate(y_hat, out=y_hat)  # Y conj(H) / max(|H|^2 + R, tiny)
+    out = op.real_view(y_hat)
+    if out is None:  # another backend: an allocated result
+        return op.ifft(y_hat)
+    return op.ifft_into(y_hat, out)
+
+
+def _add_difference_spectrum(grid: Sequence[int], order: int, lam: float, xp=np):
+    r"""A callable that adds :math:`\lambda R` (:func:`~unblur.operators.difference_spectrum` of
+    ``order``) into a real half-spectrum array in place.
+
+    :math:`R` is built from its per-axis terms :math:`4\sin^2(\pi f_i)` (1-D arrays,
+    broadcast), so it costs one pass per axis for ``order=1`` and three passes in all for
+    ``order=2`` (the sum of the terms scaled by :math:`\sqrt\lambda`, squared, added), in
+    the array's precision: no float64 grid, no cast.
+    """
+
+    def add(target: np.ndarray) -> np.ndarray:
+        if order == 0:
+            return np.add(target, lam, out=target)
+        terms = [
+            (4 * np.sin(np.pi * f) ** 2).astype(target.dtype)
+            for f in frequencies([int(n) for n in grid], xp=xp)
+        ]
+        if order == 1:
+            for t in terms:
+                np.add(target, lam * t, out=target)
+            return target
+        # lam (sum_i t_i)^2 = (sum_i sqrt(lam) t_i)^2: the weight goes into the 1-D terms
+        root = math.sqrt(lam)
+        total = terms[0] * root
+        for t in terms[1:]:
+            total = total + t * root  # broadcasting: the last sum has the half-spectrum's shape
+        if total.shape != target.shape:  # a 1-D grid: the single term
+            total = np.broadcast_to(total, target.shape).copy()
+        np.multiply(total, total, out=total)
+        return np.add(target, total, out=target)
+
+    return add
 
 
 @register("wiener", gpu=True)
@@ -471,8 +525,12 @@ def tikhonov(
     op = bc.operator
     grid = bc.grid_shape
     xp = array_module(image)  # numpy, or cupy for a GPU (see unblur.backend)
-    reg_power = difference_spectrum(grid, REGULARIZERS[regularizer], dtype=np.float64, xp=xp)
     y_hat = op.fft(bc.extend(image))
+    if lam is not None:  # the known weight: lam R added in place, in the image's precision
+        add = _add_difference_spectrum(grid, REGULARIZERS[regularizer], lam, xp=xp)
+        restored = _least_squares(op, y_hat, add)
+        return bc.crop(restored).astype(image.dtype, copy=False)
+    reg_power = difference_spectrum(grid, REGULARIZERS[regularizer], dtype=np.float64, xp=xp)
     if lam is None:
         y_power = _power(y_hat)
         otf_power = op.otf_power.astype(np.float64)
