@@ -23,11 +23,13 @@ parametric
 Run ``python benchmarks/levin_blind.py --help`` for the options. Targets of issue 5: mean PSNR
 >= 32.5 dB, error ratio <= 3 on every image and <= 2 on >= 90 %, <= 10 s per 255 x 255 image.
 
-Measured (all 32 pairs, 2 shared CPUs): true kernel 34.42 dB; ``free`` 29.53 dB, SSIM 0.906,
-error ratio <= 2 on 22 %, <= 3 on 59 % (max 15.8), median 1.7 s per estimate (27.42 dB before
-the Fourier kernel step and the faster edge-threshold decay). Targets not met yet: the
-kernels of the larger, long-tailed shakes (Levin's kernels 6 and 7) still come out short and
-thick.
+Measured (all 32 pairs, 2 shared CPUs, load average 2.7): true kernel 34.42 dB; ``free``
+29.73 dB, SSIM 0.907, error ratio mean 3.56, <= 2 on 19 %, <= 3 on 62 % (max 14.7), median
+5.7 s per estimate. Before the full-resolution refinement (TV latent, valid-pixel kernel step
+with a smoothness prior): 29.53 dB, <= 2 on 22 %, <= 3 on 59 % (max 15.8), 1.7 s (lighter
+load); 27.42 dB before the Fourier kernel step and the faster edge-threshold decay. Targets
+not met yet: the kernels of the larger, long-tailed shakes (Levin's kernels 6 and 7, ratios
+4-15) still come out short and thick, and the refinement does not repair their shape.
 
 References
 ----------

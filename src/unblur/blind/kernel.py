@@ -64,6 +64,29 @@ lowers the aligned L1 kernel error from 0.26 (0 px) to 0.21 (0.3 px) and 0.10 (0
 32 Levin pairs (TV restorations) the mean PSNR was 29.46 dB (0 px), 29.53 dB (0.3 px) and
 29.25 dB (0.5 px), differences within the run-to-run spread of the per-pair results.
 
+**Final refinement** at full resolution (``refine_iter`` alternations, default 3): the L0
+latent image drifts away even from the true kernel (on Levin et al. data it settles at error
+ratios of 2-3), so the pyramid's kernel is refined with a better latent image, the non-blind
+TV restoration (:func:`unblur.restore.sparse.tv`, 50 iterations, unknown boundary, automatic
+weight) with the current kernel, as in the TV alternation of Chan & Wong 1998 and Perrone &
+Favaro 2014. The kernel step then uses *all* gradients and only the pixels whose footprint lies
+inside the image (no boundary model, no taper):
+
+.. math:: \min_k \sum_d \|V(\partial_d x * k) - V\partial_d y\|^2 + \gamma_r\|k\|^2
+          + \eta\|\nabla k\|^2 ,
+
+with :math:`\gamma_r = 10` and :math:`\eta` = ``kernel_smooth`` (10); the gradient penalty
+(zero outside the support) favours connected, tail-keeping kernels over the speckle of a plain
+ℓ2 prior. It is solved by 20 conjugate-gradient steps on the normal equations, warm-started at
+the current kernel, each product two FFT convolutions; the projection then uses the lower
+``refine_threshold`` (0.03). Measured on 16 Levin pairs (two sets of 8, TV restorations): mean
+PSNR +0.23 dB on both sets, better on 11 pairs, worse on 4; on the synthetic test the aligned
+L1 kernel error drops from 0.21 to 0.16 and the restoration from 30.9 to 31.4 dB (31.8 dB with
+the true kernel). A hyper-Laplacian latent (alpha 0.8, 30 iterations) instead of TV made the
+kernels drift (ratio 2.3 -> 11 in three alternations started at the true kernel, against
+1.2 -> 1.4 with TV). The refinement does not repair a kernel whose shape the pyramid got
+wrong: Levin's kernels 6 and 7 stay at ratios 3-15.
+
 **Region**: the blur is assumed uniform, so a large image is analysed on its most textured
 square window of side ``max_side`` (default 512): the window (on a grid of quarter-window
 steps) with the largest number of strong gradients, i.e. pixels whose gradient magnitude is
@@ -85,6 +108,9 @@ L. Xu, J. Jia, "Two-phase kernel estimation for robust motion deblurring", ECCV 
 A. Levin, Y. Weiss, F. Durand, W. T. Freeman, "Understanding and evaluating blind
 deconvolution algorithms", IEEE CVPR 2009.
 Z. Hu, M.-H. Yang, "Good regions to deblur", ECCV 2012.
+T. F. Chan, C.-K. Wong, "Total variation blind deconvolution", IEEE TIP 7(3), 1998.
+D. Perrone, P. Favaro, "Total variation blind deconvolution: the devil is in the details",
+IEEE CVPR 2014.
 """
 
 from __future__ import annotations
@@ -95,13 +121,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, signal
 from skimage.transform import resize
 
 from .. import fft
 from .._validate import as_float_image
 from ..errors import InvalidImageError, InvalidParameterError
 from ..operators import Boundary, difference_spectrum
+from ..restore import sparse
 
 __all__ = ["MAX_SIDE", "MIN_KERNEL", "estimate_kernel"]
 
@@ -117,6 +144,11 @@ _KAPPA = 2.0
 _BETA_MAX = 1e5
 #: The L0 weights decay by 1.1 per iteration down to this floor (Pan et al.).
 _LAM_MIN = 1e-4
+#: Final refinement: TV latent iterations, Tikhonov weight and conjugate-gradient steps of the
+#: valid-pixel kernel step.
+_REFINE_LATENT_ITER = 50
+_REFINE_REG = 10.0
+_REFINE_CG = 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +307,69 @@ def _kernel_step(
     return np.asarray(k[np.ix_(*idx)], dtype=np.float64)
 
 
+def _valid_gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward differences inside the image only, both on the same (h-1, w-1) grid."""
+    base = x[:-1, :-1]
+    return x[1:, :-1] - base, x[:-1, 1:] - base
+
+
+def _kernel_step_valid(
+    latent: np.ndarray,
+    observed: np.ndarray,
+    k0: np.ndarray,
+    gamma: float,
+    smooth: float,
+    num_cg: int,
+) -> np.ndarray:
+    r"""Least-squares kernel on gradients over the valid pixels only, by conjugate gradients.
+
+    .. math:: \min_k \sum_d \|V(\partial_d x * k) - V\partial_d y\|^2 + \gamma\|k\|^2
+              + \eta\|\nabla k\|^2 ,
+
+    where :math:`V` keeps the observed pixels whose whole kernel footprint lies inside the
+    latent image (no boundary model at all) and :math:`\eta` = ``smooth`` penalises the
+    kernel's gradient (zero outside its support), a prior that keeps faint, long tails
+    rather than cutting them (Cho & Lee 2009 use the same kind of Tikhonov term). Solved by
+    ``num_cg`` conjugate-gradient steps on the normal equations, warm-started at ``k0``;
+    each product is an FFT convolution (``scipy.signal.fftconvolve``, ``valid`` mode).
+    """
+    m = k0.shape
+    c = [s // 2 for s in m]
+    gxs = _valid_gradients(latent)
+    gys = _valid_gradients(observed)
+    n = [gxs[0].shape[a] - m[a] + 1 for a in range(2)]
+    targets = [gy[c[0] : c[0] + n[0], c[1] : c[1] + n[1]] for gy in gys]
+    flipped = [gx[::-1, ::-1] for gx in gxs]
+
+    def normal(k: np.ndarray) -> np.ndarray:
+        out = gamma * k
+        if smooth:
+            out = out - smooth * ndimage.laplace(k, mode="constant")
+        for gx, fx in zip(gxs, flipped, strict=True):
+            r = signal.fftconvolve(gx, k, mode="valid")
+            out = out + signal.fftconvolve(fx, r, mode="valid")
+        return out
+
+    rhs = sum(
+        signal.fftconvolve(fx, t, mode="valid") for fx, t in zip(flipped, targets, strict=True)
+    )
+    k = k0.copy()
+    r = rhs - normal(k)
+    p = r.copy()
+    rr = float((r * r).sum())
+    for _ in range(num_cg):
+        if rr <= 1e-30:
+            break
+        ap = normal(p)
+        alpha = rr / float((p * ap).sum())
+        k = k + alpha * p
+        r = r - alpha * ap
+        rr_new = float((r * r).sum())
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return k
+
+
 def _seen(bc: Boundary) -> np.ndarray:
     """Grid mask of the latent gradients used by the kernel step: those inside the image.
 
@@ -371,6 +466,9 @@ def estimate_kernel(
     edge_decay: float = 2.0,
     num_iter_fine: int = 10,
     latent_blur: float = 0.3,
+    refine_iter: int = 3,
+    refine_threshold: float = 0.03,
+    kernel_smooth: float = 10.0,
     max_side: int = MAX_SIDE,
     callback: Callable[[int, np.ndarray], Any] | None = None,
     info: dict[str, Any] | None = None,
@@ -378,7 +476,9 @@ def estimate_kernel(
     r"""Estimate a free-form (camera-shake) blur kernel from a blurred grey image.
 
     Coarse-to-fine alternation of an L0-regularised latent image and a least-squares kernel
-    on gradients (Pan et al. 2014); see :mod:`unblur.blind.kernel` for the maths.
+    on gradients (Pan et al. 2014), then a few full-resolution alternations of a TV latent
+    image and a valid-pixel kernel step with a smoothness prior; see
+    :mod:`unblur.blind.kernel` for the maths.
 
     Parameters
     ----------
@@ -413,6 +513,14 @@ def estimate_kernel(
     latent_blur : float, optional
         At the finest level, the latent image is smoothed by a Gaussian of this standard
         deviation (px) before the kernel step; ``0`` turns it off (see the module notes).
+    refine_iter : int, optional
+        Alternations of the final full-resolution refinement (TV latent image, kernel on the
+        valid pixels); ``0`` turns it off (see the module notes).
+    refine_threshold : float, optional
+        The ``threshold`` of the refinement's kernel steps (lower, to keep faint tails).
+    kernel_smooth : float, optional
+        :math:`\eta`, the weight of the kernel-gradient (smoothness) penalty of the
+        refinement's kernel step.
     max_side : int, optional
         Side of the analysed window for large images.
     callback : callable, optional
@@ -466,17 +574,19 @@ def estimate_kernel(
         )
     for name, value, low in (
         ("num_iter", num_iter, 1), ("num_iter_fine", num_iter_fine, 1),
-        ("max_side", max_side, 64),
+        ("refine_iter", refine_iter, 0), ("max_side", max_side, 64),
     ):  # fmt: skip
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value!r}")
     for name, value in (("lam_grad", lam_grad), ("lam_intensity", lam_intensity),
                         ("kernel_reg", kernel_reg), ("threshold", threshold),
-                        ("min_mass", min_mass), ("latent_blur", latent_blur)):  # fmt: skip
+                        ("min_mass", min_mass), ("latent_blur", latent_blur),
+                        ("refine_threshold", refine_threshold),
+                        ("kernel_smooth", kernel_smooth)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    if threshold >= 1 or min_mass >= 1:
-        raise InvalidParameterError("threshold and min_mass must be below 1")
+    if threshold >= 1 or min_mass >= 1 or refine_threshold >= 1:
+        raise InvalidParameterError("threshold, refine_threshold and min_mass must be below 1")
     if not isinstance(edge_decay, numbers.Real) or not 1 <= edge_decay < math.inf:
         raise InvalidParameterError(f"edge_decay must be a finite number >= 1, got {edge_decay!r}")
     if lam_grad <= 0:
@@ -531,6 +641,10 @@ def estimate_kernel(
         levels.append({"kernel_shape": list(ks), "image_shape": list(ys.shape)})
         if callback is not None:
             callback(len(levels) - 1, k)
+    for _ in range(refine_iter):
+        x = sparse.tv(y, k, num_iter=_REFINE_LATENT_ITER, boundary="unknown")
+        k = _kernel_step_valid(x, y, k, _REFINE_REG, kernel_smooth, _REFINE_CG)
+        k = _recentre(_project(k, refine_threshold, min_mass))
     if wanted is None:
         k = _trim(k)
     elif k.shape != wanted:
