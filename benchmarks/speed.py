@@ -141,14 +141,22 @@ def default_boundary(method: str) -> str:
 
 
 def floor_time(grid: tuple[int, ...], dtype, repeat: int) -> list[float]:
-    """Times of ``repeat`` rfftn + irfftn pairs on ``grid`` (unblur's transforms)."""
+    """Times of ``repeat`` rfftn + irfftn pairs on ``grid`` (unblur's transforms).
+
+    Always scipy.fft's (whatever ``--fft`` chose), so ``x floor`` stays comparable across runs.
+    """
     x = np.random.default_rng(0).random(grid).astype(dtype)
-    fft.irfftn(fft.rfftn(x), grid)  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fft.irfftn(fft.rfftn(x), grid)
-        times.append(time.perf_counter() - start)
+    backend = fft.get_backend()
+    fft.set_backend("scipy")
+    try:
+        fft.irfftn(fft.rfftn(x), grid)  # warm-up
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fft.irfftn(fft.rfftn(x), grid)
+            times.append(time.perf_counter() - start)
+    finally:
+        fft.set_backend(backend)
     return times
 
 
@@ -248,6 +256,7 @@ def run(args: argparse.Namespace) -> dict:
             "skimage": skimage.__version__,
             "unblur": unblur.__version__,
             "workers": fft.get_workers(),
+            "fft_backend": fft.get_backend(),
         },
         "command": " ".join(sys.argv),
         "num_iter": NUM_ITER,
@@ -322,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         help="unblur methods, ';'-separated, each name or name:param=value,...",
     )
     parser.add_argument("--workers", type=int, default=-1, help="FFT threads (-1: all cores)")
+    parser.add_argument(
+        "--fft",
+        choices=("auto", "scipy", "pyfftw"),
+        default="scipy",
+        help="FFT backend of the methods (the floor is always scipy.fft's)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip tracemalloc runs")
     parser.add_argument(
         "--admm-max-pixels",
@@ -332,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "speed.json")
     args = parser.parse_args(argv)
     fft.set_workers(args.workers)
+    fft.set_backend(args.fft)
     result = run(args)
     print_table(result)
     args.json.parent.mkdir(parents=True, exist_ok=True)
