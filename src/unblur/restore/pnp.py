@@ -67,16 +67,13 @@ from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
 from . import register
-from .sparse import hyper_laplacian, tv
+from .sparse import _MODEL_ERROR, _percentile_range, hyper_laplacian, tv
 
 __all__ = ["DENOISERS", "available_denoisers", "pnp"]
 
 #: A denoiser: ``denoiser(x, sigma) -> x`` for a float image scaled to about [0, 1].
 Denoiser = Callable[[np.ndarray, float], np.ndarray]
 
-#: Model error of real blur as a fraction of the image's range (as in :mod:`.sparse`): the
-#: floor of the noise level that sets the penalty.
-_MODEL_ERROR = 0.006
 #: Default final denoiser level relative to the noise level, and first level relative to the
 #: final one when starting from a variational estimate (see :func:`pnp`).
 _FINAL_SCALE = 0.75
@@ -341,8 +338,7 @@ def pnp(
     op = bc.operator
 
     # normalised copy: 1st-99th percentile range -> [0, 1], the scale denoisers are tuned for
-    low, high = (float(v) for v in np.percentile(image, [1.0, 99.0]))
-    span = high - low if high > low else 1.0
+    low, span = _percentile_range(image)
     y = ((image - low) / span).astype(dtype)
     if sigma is None:
         sigma = math.hypot(estimate_noise(image) / span, _MODEL_ERROR)

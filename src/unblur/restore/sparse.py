@@ -275,8 +275,18 @@ def _shrink_groups(t: np.ndarray, alpha: float, beta: float, z: np.ndarray, isot
 
 
 # --------------------------------------------------------------------------------------------
-# parameter checks
+# automatic weight
 # --------------------------------------------------------------------------------------------
+def _percentile_range(image: np.ndarray) -> tuple[float, float]:
+    """``(low, span)``: the 1st percentile and the 1st-99th percentile range (1 if flat).
+
+    The contrast scale the automatic weights of this module and of :mod:`.pnp` work in.
+    """
+    low, high = (float(v) for v in np.percentile(image, [1.0, 99.0]))
+    span = high - low
+    return low, span if span > 0 else 1.0
+
+
 def _auto_lam(
     image: np.ndarray, scale: float, alpha: float, second_order: float, info: dict | None
 ) -> float:
@@ -296,10 +306,7 @@ def _auto_lam(
     """
     host = to_numpy(image)  # these statistics run on the CPU (one copy of a GPU image)
     sigma = estimate_noise(host)
-    low, high = np.percentile(host, [1.0, 99.0])
-    span = float(high - low)
-    if not span > 0:  # constant image: any weight gives the same answer
-        span = 1.0
+    span = _percentile_range(host)[1]  # a constant image: any weight gives the same answer
     effective = math.sqrt(sigma**2 + (_MODEL_ERROR * span) ** 2)
     lam = scale / (1.0 + second_order) * span ** (2.0 - alpha)
     lam *= (effective / span) ** _LAM_EXPONENT
