@@ -319,22 +319,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    console = Console()
-    if not console.is_terminal:  # logs and pipes: wide enough for every column
-        console = Console(width=160)
+def pair_numbers(args: argparse.Namespace, console: Console) -> list[int] | None:
+    """The pair numbers ``--quick``/``--pairs`` select, or None after printing why not.
+
+    Shared with ``levin_blind.py``; ``args`` needs ``data``, ``quick`` and ``pairs``.
+    """
     if not (args.data / "README.md").is_file():
         console.print(f"[red]Levin 2009 data not found at {args.data} (use --data)")
-        return 2
+        return None
     try:
-        numbers = (
+        return (
             list(QUICK_PAIRS)
             if args.quick
             else parse_ranges(args.pairs or f"1-{N_IMAGES * N_KERNELS}", lo=1, hi=32)
         )
     except ValueError as exc:
         console.print(f"[red]--pairs: {exc}")
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console()
+    if not console.is_terminal:  # logs and pipes: wide enough for every column
+        console = Console(width=160)
+    numbers = pair_numbers(args, console)
+    if numbers is None:
         return 2
     if args.workers is not None:
         from unblur import fft

@@ -47,8 +47,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS_DIR, fmt, machine_info, now_iso, parse_ranges, progress_bar, write_json
-from levin import BORDER, DEFAULT_DATA, MAX_SHIFT, N_IMAGES, N_KERNELS, QUICK_PAIRS, load_pairs
+from _common import RESULTS_DIR, fmt, machine_info, now_iso, progress_bar, write_json
+from levin import BORDER, DEFAULT_DATA, MAX_SHIFT, QUICK_PAIRS, load_pairs, pair_numbers
 from rich.console import Console
 from rich.table import Table
 
@@ -186,17 +186,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console() if Console().is_terminal else Console(width=160)
-    if not (args.data / "README.md").is_file():
-        console.print(f"[red]Levin 2009 data not found at {args.data} (use --data)")
-        return 2
-    try:
-        numbers = (
-            list(QUICK_PAIRS)
-            if args.quick
-            else parse_ranges(args.pairs or f"1-{N_IMAGES * N_KERNELS}", lo=1, hi=32)
-        )
-    except ValueError as exc:
-        console.print(f"[red]--pairs: {exc}")
+    numbers = pair_numbers(args, console)
+    if numbers is None:
         return 2
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = sorted(set(rows) - set(ROWS))
