@@ -8,7 +8,7 @@ The choice depends on what the input allows, not on tuning by the user:
   2009 data, ground-truth kernels: 34.4 dB mean PSNR against 31.8 dB for ``wiener`` and
   33.4 dB for ``richardson_lucy``; see the README's table) at about a second per
   255 x 255 image, and it is robust to noise because its weight follows the noise level;
-  its cost grows with the pixel count (10-20 s for one megapixel on two cores);
+  its cost grows with the pixel count (about 20 s for one megapixel, measured on two busy cores);
 * larger inputs: ``wiener`` with its automatic noise-to-signal ratio and tapered borders, one
   forward and one inverse transform, so a 100-megapixel mosaic or a large 3-D stack is
   restored in seconds; use ``method="tv"`` (or :mod:`unblur.dask` for out-of-core work) when
@@ -30,7 +30,7 @@ DEFAULT_METHOD = "tv"
 #: the method ``auto`` uses beyond :data:`AUTO_MAX_PIXELS`
 LARGE_METHOD = "wiener"
 #: pixels (voxels) per channel up to which ``auto`` runs the iterative default: about a second
-#: for a 255 x 255 image and 10-20 s at the limit (a one-megapixel image) on two cores
+#: for a 255 x 255 image and about 20 s at the limit (a one-megapixel image) on two cores
 AUTO_MAX_PIXELS = 1024 * 1024
 
 
