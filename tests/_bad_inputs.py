@@ -261,6 +261,16 @@ def _psf_file(make: Callable[[], Path]) -> Callable[[], object]:
     return call
 
 
+def _estimate(image=None, size=15, model="free", **options) -> Callable[[], object]:
+    def call():
+        import unblur
+
+        x = np.random.default_rng(_RNG_SEED).random((64, 64)) if image is None else image
+        return unblur.estimate_psf(x, size, model=model, **options)
+
+    return call
+
+
 API_CASES: list[ApiCase] = [
     ApiCase("deconvolve: image with NaN", _deconvolve(image=_nan_image()), InvalidImageError),
     ApiCase(
@@ -323,6 +333,27 @@ API_CASES: list[ApiCase] = [
     *[ApiCase(f"read_image: {what}", _read(make), error) for what, make, error in FILES],
     ApiCase("psf.from_file: image of zeros", _psf_file(lambda: _black_png()), InvalidPSFError),
     ApiCase("psf.from_file: truncated PNG", _psf_file(_truncated("rgb.png", 0.5)), ImageReadError),
+    ApiCase("estimate_psf: flat image", _estimate(image=np.full((64, 64), 0.5)), InvalidImageError),
+    ApiCase(
+        "estimate_psf: image smaller than 32 x 32",
+        _estimate(image=np.random.default_rng(_RNG_SEED).random((16, 16))),
+        InvalidImageError,
+    ),
+    ApiCase(
+        "estimate_psf: kernel larger than half the image", _estimate(size=41), InvalidParameterError
+    ),
+    ApiCase("estimate_psf: absurd kernel size", _estimate(size=10**9), InvalidParameterError),
+    ApiCase("estimate_psf: unknown model", _estimate(model="shake"), UnknownMethodError),
+    ApiCase(
+        "estimate_psf: option for a parametric model",
+        _estimate(model="motion", num_iter=3),
+        InvalidParameterError,
+    ),
+    ApiCase(
+        "estimate_psf: unknown option of the free model",
+        _estimate(model="free", iterations=3),
+        InvalidParameterError,
+    ),
 ]
 
 

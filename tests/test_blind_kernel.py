@@ -274,6 +274,25 @@ def test_refinement_improves_the_synthetic_estimate(observed, estimate):
     assert _l1_aligned(k, _shake()) < _l1_aligned(plain, _shake()) - 0.02  # 0.16 vs 0.21
 
 
+def test_estimate_psf_passes_free_options_on(observed):
+    plain = estimate_kernel(observed, 9, refine_iter=0)
+    np.testing.assert_array_equal(estimate_psf(observed, 9, model="free", refine_iter=0), plain)
+
+
+@pytest.mark.parametrize(
+    ("model", "option", "fragment"),
+    [
+        ("motion", {"num_iter": 2}, "model 'motion' takes no options"),
+        ("auto", {"refine_iter": 0}, "options are for model='free'"),
+        ("free", {"iterations": 3}, "unknown option.*iterations.*available: num_iter"),
+        ("free", {"info": {}, "callback": None, "num_iter": 0}, "num_iter must be"),
+    ],
+)
+def test_estimate_psf_options_checked(model, option, fragment):
+    with pytest.raises(InvalidParameterError, match=fragment):
+        estimate_psf(np.random.default_rng(0).random((64, 64)), 5, model=model, **option)
+
+
 @pytest.mark.parametrize(
     ("option", "fragment"),
     [

@@ -19,13 +19,14 @@ turns a colour image into grey (one kernel serves every channel) and hands it to
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._validate import as_float_image, check_channel_axis
-from ..errors import UnknownMethodError
+from ..errors import InvalidParameterError, UnknownMethodError
 from .kernel import estimate_kernel
 from .parametric import (
     PARAMETRIC_MODELS,
@@ -51,6 +52,29 @@ MODELS = ("auto", *PARAMETRIC_MODELS, "free")
 _ESTIMATORS = {"gaussian": estimate_gaussian, "motion": estimate_motion, "disk": estimate_disk}
 
 
+# The options of estimate_kernel that estimate_psf passes on (model="free").
+_FREE_OPTIONS = tuple(
+    name
+    for name, p in inspect.signature(estimate_kernel).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("callback", "info")
+)
+
+
+def _check_options(model: str, options: dict[str, Any]) -> None:
+    """Options are for ``free`` only, and must be names ``estimate_kernel`` takes."""
+    names = ", ".join(sorted(options))
+    if model != "free":
+        raise InvalidParameterError(
+            f"model {model!r} takes no options (got {names}); options are for model='free'"
+        )
+    unknown = sorted(set(options) - set(_FREE_OPTIONS))
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown option(s) for model='free': {', '.join(unknown)}; "
+            f"available: {', '.join(_FREE_OPTIONS)}"
+        )
+
+
 def estimate_psf(
     image: np.ndarray,
     size: int | None = None,
@@ -59,6 +83,7 @@ def estimate_psf(
     channel_axis: int | None = None,
     info: dict[str, Any] | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
+    **options: Any,
 ) -> np.ndarray:
     r"""Estimate the blur kernel (PSF) of an image from the image alone.
 
@@ -103,6 +128,10 @@ def estimate_psf(
         ``parameters`` (empty), ``size``, ``levels``, ``window``, ``size_estimated``.
     callback : callable, optional
         ``"free"`` only: called as ``callback(level, kernel)`` after every pyramid level.
+    **options
+        ``"free"`` only: further keyword arguments of
+        :func:`~unblur.blind.kernel.estimate_kernel` (``num_iter``, ``refine_iter``,
+        ``max_side``, ...). The parametric models take none.
 
     Returns
     -------
@@ -116,7 +145,8 @@ def estimate_psf(
     InvalidImageError
         The grey image is not 2-D, is smaller than 32 x 32, has NaN/inf, or is flat.
     InvalidParameterError
-        ``size`` is not an integer >= 3 or is larger than the image; bad ``channel_axis``.
+        ``size`` is not an integer >= 3 or is larger than the image; bad ``channel_axis``;
+        an option the model does not take.
 
     References
     ----------
@@ -140,13 +170,15 @@ def estimate_psf(
     """
     if not isinstance(model, str) or model not in MODELS:
         raise UnknownMethodError(f"unknown PSF model {model!r}; available: {', '.join(MODELS)}")
+    if options:
+        _check_options(model, options)
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
     if axis is not None:
         x = x.mean(axis=axis, dtype=np.float64).astype(x.dtype, copy=False)
     if model == "free":
         details: dict[str, Any] = {}
-        k = estimate_kernel(x, size, callback=callback, info=details)
+        k = estimate_kernel(x, size, callback=callback, info=details, **options)
         if info is not None:
             info.update(model="free", parameters={}, **details)
         return k
