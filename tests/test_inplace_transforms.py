@@ -99,9 +99,7 @@ def test_unknown_normaliser_is_constant_on_the_core(size):
     alpha[bc.region] = 1
     alpha = bc.operator.adjoint(alpha)
     margin = [p // 2 for p in k.shape]
-    core = tuple(
-        slice(sl.start + m, sl.stop - m) for sl, m in zip(bc.region, margin, strict=True)
-    )
+    core = tuple(slice(sl.start + m, sl.stop - m) for sl, m in zip(bc.region, margin, strict=True))
     np.testing.assert_allclose(alpha[core], 1.0, rtol=1e-12)
 
 
