@@ -29,10 +29,8 @@ Prints a table and writes JSON (default ``benchmarks/results/dask_memory.json``)
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -42,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine_info, write_json
 
 import unblur
 from unblur import dask as ud
@@ -255,12 +254,10 @@ def main(argv: list[str] | None = None) -> dict:
         "chunk": args.chunk,
         "workers": args.workers,
         "memory_limit": args.memory_limit,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "unblur": unblur.__version__,
+        "machine": machine_info(),
         "rows": rows,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
     print(f"wrote {args.json}")
     return result
 

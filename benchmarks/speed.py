@@ -26,22 +26,16 @@ A method is given as ``name`` or ``name:param=value,...`` (``--methods``, separa
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-import scipy
-import scipy.fft
-import skimage
+from _common import machine_info, now_iso, write_json
 from rich.console import Console
 from rich.table import Table
 from skimage import data, restoration, transform
@@ -246,18 +240,8 @@ def run(args: argparse.Namespace) -> dict:
             rows.append(row)
             console.log(_describe(row))
     return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "skimage": skimage.__version__,
-            "unblur": unblur.__version__,
-            "workers": fft.get_workers(),
-            "fft_backend": fft.get_backend(),
-        },
+        "date": now_iso(),
+        "machine": {**machine_info(), "fft_backend": fft.get_backend()},
         "command": " ".join(sys.argv),
         "num_iter": NUM_ITER,
         "rows": rows,
@@ -350,8 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     fft.set_backend(args.fft)
     result = run(args)
     print_table(result)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
 

@@ -21,16 +21,13 @@ Without a GPU, ``--device cuda`` stops with unblur's one-line message.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from _common import machine_info, now_iso, write_json
 from rich.console import Console
 from rich.table import Table
 from skimage import data, transform
@@ -101,14 +98,11 @@ def run(args: argparse.Namespace) -> dict:
         props = backend.xp.cuda.runtime.getDeviceProperties(backend.xp.cuda.Device().id)
         device_name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
     return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": now_iso(),
         "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
+            **machine_info(),
             "device": device_name,
-            "numpy": np.__version__,
             "cupy": getattr(backend.xp, "__version__", None) if backend.name == "cuda" else None,
-            "unblur": unblur.__version__,
         },
         "dtype": "float32",
         "psf": "motion(15, angle=30)",
@@ -151,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed_gpu: error: {exc}", file=sys.stderr)
         return 1
     print_table(result)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
 
