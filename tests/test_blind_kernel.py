@@ -49,6 +49,17 @@ def _l1_aligned(a: np.ndarray, b: np.ndarray, side: int = 13, reach: int = 3) ->
     )
 
 
+def _asymmetric_problem(seed: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random 48 x 40 image, an asymmetric 5 x 7 kernel and their noise-free periodic blur."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((48, 40))
+    k = np.zeros((5, 7))
+    k[1:4, 1:6] = rng.random((3, 5))
+    k[0, 6] = 0.3  # asymmetric: a flipped or shifted answer fails
+    k /= k.sum()
+    return x, k, unblur.blur(x, k, boundary="periodic")
+
+
 @pytest.fixture(scope="module")
 def sharp() -> np.ndarray:
     return data.camera()[::2, ::2][32:224, 32:224] / 255.0
@@ -97,13 +108,7 @@ def test_fourier_kernel_step_recovers_a_periodic_blur_exactly():
     Gradients carry no mean, so the kernel's mean over the grid (its sum, 1, spread over the
     grid's pixels) is what the step cannot see: it returns ``k - 1 / grid size`` exactly.
     """
-    rng = np.random.default_rng(1)
-    x = rng.random((48, 40))
-    k = np.zeros((5, 7))
-    k[1:4, 1:6] = rng.random((3, 5))
-    k[0, 6] = 0.3  # asymmetric: a flipped or shifted answer fails
-    k /= k.sum()
-    y = unblur.blur(x, k, boundary="periodic")
+    x, k, y = _asymmetric_problem(seed=1)
     gx, gy = kernel_module._grad(x), kernel_module._grad(y)
     got = kernel_module._kernel_step(gx, gy, k.shape, 1e-9)
     np.testing.assert_allclose(got + 1 / x.size, k, atol=1e-9)
@@ -216,16 +221,6 @@ def test_cli_deconvolve_with_a_free_kernel(tmp_path, observed):
 # --------------------------------------------------------------------------------------------
 # final refinement (valid-pixel kernel step)
 # --------------------------------------------------------------------------------------------
-def _asymmetric_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(2)
-    x = rng.random((48, 40))
-    k = np.zeros((5, 7))
-    k[1:4, 1:6] = rng.random((3, 5))
-    k[0, 6] = 0.3  # asymmetric: a flipped or shifted answer fails
-    k /= k.sum()
-    return x, k, unblur.blur(x, k, boundary="periodic")
-
-
 def test_valid_kernel_step_recovers_the_kernel_from_interior_pixels():
     """Noise-free data: the valid-pixel step returns the kernel itself, sum included.
 
