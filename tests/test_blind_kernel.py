@@ -90,7 +90,8 @@ def test_kernel_close_to_truth(estimate):
     delta = np.zeros((9, 9))
     delta[4, 4] = 1.0
     assert _l1_aligned(delta, _shake()) > 1.6  # what "no estimate" scores
-    assert _l1_aligned(k, _shake()) < 0.2  # measured 0.16 (0.21 without refinement)
+    # measured 0.25 (0.16 with 10 finest-level iterations, which cost 0.8 dB on Levin's data)
+    assert _l1_aligned(k, _shake()) < 0.3
 
 
 def test_restoration_close_to_true_kernel(estimate, observed, sharp):
@@ -98,7 +99,7 @@ def test_restoration_close_to_true_kernel(estimate, observed, sharp):
     with_true = score(unblur.deconvolve(observed, _shake(), method="tv"), sharp)["psnr"]
     with_est = score(unblur.deconvolve(observed, k, method="tv"), sharp)["psnr"]
     blurred = score(observed, sharp)["psnr"]
-    assert with_est > with_true - 1.0  # measured 31.4 vs 31.8 dB (30.9 unrefined)
+    assert with_est > with_true - 1.5  # measured 31.0 vs 31.8 dB
     assert with_est > blurred + 5.0  # 22.1 dB blurred
 
 
