@@ -127,6 +127,62 @@ def test_align_out_of_range_shift_is_not_found(camera):
     assert align(shifted, camera, max_shift=8)[0] == (7, 0)
 
 
+def _sampled(image, shift):
+    """``image`` sampled at ``i + shift`` by bilinear interpolation (periodic): the reference
+    of which ``image`` is the estimate displaced by ``shift``."""
+    out = image.astype(np.float64)
+    for axis, s in enumerate(shift):
+        whole, frac = divmod(s, 1.0)
+        lo = np.roll(out, -int(whole), axis=axis)
+        out = (1 - frac) * lo + frac * np.roll(lo, -1, axis=axis)
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(dy=st.integers(-20, 20), dx=st.integers(-20, 20))
+def test_align_subpixel_recovers_a_quarter_pixel_shift_exactly(camera, dy, dx):
+    shift = (dy / 4, dx / 4)
+    reference = _sampled(camera, shift)
+    found, est_crop, ref_crop = align(camera, reference, subpixel=4)
+    assert found == shift
+    assert all(isinstance(v, float) for v in found)
+    np.testing.assert_allclose(est_crop, ref_crop, atol=1e-12)
+
+
+def test_align_subpixel_crop_is_the_interpolated_estimate(camera):
+    # estimate sampled at i + (1.5, -0.25) over the documented interior (m = 15)
+    reference = _sampled(camera, (1.5, -0.25))
+    found, est_crop, _ = align(camera, reference, subpixel=4)
+    rows = 0.5 * (camera[16:114] + camera[17:115])
+    expected = 0.25 * rows[:, 14:112] + 0.75 * rows[:, 15:113]
+    assert found == (1.5, -0.25)
+    np.testing.assert_allclose(est_crop, expected, atol=1e-12)
+
+
+def test_align_subpixel_never_exceeds_max_shift_or_the_border(camera):
+    # the best match lies beyond 5 px: the search stops at the edge of its range and reads
+    # no pixel outside the estimate (an out-of-range read would raise or wrap)
+    reference = _sampled(camera, (5.5, 0.0))
+    found, est_crop, ref_crop = align(camera, reference, subpixel=4)
+    assert abs(found[0]) <= 5 and abs(found[1]) <= 5
+    assert est_crop.shape == ref_crop.shape == (98, 98)
+
+
+def test_align_subpixel_one_is_the_integer_search(camera):
+    shifted = np.roll(camera, (2, -1), axis=(0, 1))
+    assert align(shifted, camera, subpixel=1)[0] == (2, -1)
+    assert align(shifted, camera, subpixel=3)[0] == (2.0, -1.0)
+
+
+def test_score_subpixel_beats_integer_on_a_half_pixel_shift(camera):
+    reference = _sampled(camera, (0.5, 0.5))
+    whole = score(camera, reference)
+    quarter = score(camera, reference, subpixel=4)
+    assert quarter["shift"] == (0.5, 0.5)
+    assert quarter["psnr"] == math.inf
+    assert whole["psnr"] < 30
+
+
 # ----------------------------------------------------------------------------------------- score
 def test_score_of_shifted_reference_is_perfect(camera):
     result = score(np.roll(camera, (2, -5), axis=(0, 1)), camera)
@@ -186,6 +242,9 @@ def test_bad_data_range(func, data_range):
         ({"border": -2}, "border"),
         ({"border": (1, 2, 3)}, "border"),
         ({"border": 15}, "too small"),
+        ({"subpixel": 0}, "subpixel"),
+        ({"subpixel": 2.0}, "subpixel"),
+        ({"subpixel": True}, "subpixel"),
     ],
 )
 def test_align_bad_parameters(kwargs, fragment):
