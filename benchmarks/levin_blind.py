@@ -31,13 +31,14 @@ parametric
 Run ``python benchmarks/levin_blind.py --help`` for the options. Targets of issue 5: mean PSNR
 >= 32.5 dB, error ratio <= 3 on every image and <= 2 on >= 90 %, <= 10 s per 255 x 255 image.
 
-Measured (all 32 pairs, 2 shared CPUs, load average 2.7): true kernel 34.42 dB; ``free``
-29.73 dB, SSIM 0.907, error ratio mean 3.56, <= 2 on 19 %, <= 3 on 62 % (max 14.7), median
-5.7 s per estimate. Before the full-resolution refinement (TV latent, valid-pixel kernel step
-with a smoothness prior): 29.53 dB, <= 2 on 22 %, <= 3 on 59 % (max 15.8), 1.7 s (lighter
-load); 27.42 dB before the Fourier kernel step and the faster edge-threshold decay. Targets
-not met yet: the kernels of the larger, long-tailed shakes (Levin's kernels 6 and 7, ratios
-4-15) still come out short and thick, and the refinement does not repair their shape.
+Measured (all 32 pairs, 2 CPUs, load average 1.1, 3 min 31 s): true kernel 34.42 dB (34.98 at
+a quarter pixel); ``free`` 30.66 dB, SSIM 0.922, error ratio mean 2.53, <= 2 on 28 %, <= 3 on
+72 % (max 5.9), median 2.8 s per estimate; at a quarter pixel 32.71 dB, <= 2 on 75 %, <= 3 on
+88 %. Without the full-resolution refinement 30.25 dB (32.37 at a quarter pixel), 1.0 s.
+Targets not met: image 4 stays hard (its kernel 6 at a quarter-pixel ratio of 9.9, kernels 2,
+4 and 7 at 3.4-4.2), and the whole-pixel protocol charges every estimate for its sub-pixel
+offset. History: 27.42 dB before the Fourier kernel step, 29.73 dB with 10 finest-level
+iterations, 30.53 dB with centroid re-centring (the README has the details).
 
 References
 ----------
