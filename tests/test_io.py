@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 import unblur.io as uio
+from unblur import psf as unblur_psf
 from unblur.errors import ImageReadError, ImageWriteError, InvalidImageError, UnblurError
 from unblur.io import (
     MAX_PIXELS,
@@ -614,6 +615,33 @@ def test_decompression_bomb_tiff_header_refused_before_decoding(tmp_path):
     with pytest.raises(ImageReadError) as e:
         read_image(p)
     _message(e, "too large (60000 x 60000 = 3600000000 pixels")
+
+
+@pytest.mark.parametrize(
+    ("compression", "fragment"),
+    [
+        ("lzw", "needs 699052 strips or tiles, but the file lists 1"),
+        (None, "needs 973079920 bytes of samples, but the file lists 1392"),
+    ],
+)
+def test_tiff_header_declaring_more_rows_than_its_data_refused(tmp_path, compression, fragment):
+    """A flipped byte in ImageLength (24 -> 16777240 rows, under MAX_PIXELS): the file lists
+    the data of 24 rows only. Found by the fuzz test, where decoding it took seconds and 1 GB
+    of zeros; now refused before decoding."""
+    p = tmp_path / "long.tif"
+    tifffile.imwrite(p, _u16((24, 29)), compression=compression, rowsperstrip=24, metadata=None)
+    raw = bytearray(p.read_bytes())
+    with tifffile.TiffFile(p) as tif:
+        tag = tif.pages[0].tags["ImageLength"]
+        fmt = {3: "<H", 4: "<I"}[int(tag.dtype)]
+        if fmt == "<H":
+            pytest.skip("tifffile wrote a 16-bit ImageLength")
+        raw[tag.valueoffset : tag.valueoffset + 4] = struct.pack(fmt, 16777240)
+    p.write_bytes(bytes(raw))
+    for reader in (read_image, unblur_psf.from_file):
+        with pytest.raises(ImageReadError) as e:
+            reader(p)
+        _message(e, f"corrupt TIFF (a 16777240 x 29 page {fragment}")
 
 
 @pytest.mark.parametrize(

@@ -236,6 +236,39 @@ def _check_pixels(q: str, dims: Iterable[int]) -> None:
         )
 
 
+def _check_tiff_data(q: str, series: Any) -> None:
+    """Refuse TIFF pages that list less data than their declared size needs (before decoding).
+
+    A flipped bit in a tag such as the image length makes a 2 kB file declare millions of
+    rows; tifffile then decodes the few strips present and fills the rest with zeros, which
+    takes seconds and gigabytes for an image that is not there. Compressed pages must list
+    every strip or tile their geometry needs; uncompressed ones at least the bytes of their
+    samples (checked from 8 bits per sample up).
+    """
+    for page in series.pages:
+        if page is None:
+            continue
+        key = getattr(page, "keyframe", None) or page
+        offsets, counts = page.dataoffsets, page.databytecounts
+        if int(key.compression) == tifffile.COMPRESSION.NONE:
+            if key.bitspersample < 8:
+                continue
+            needed = math.prod(key.shape) * key.dtype.itemsize
+            listed = int(sum(counts))
+            what = f"{needed} bytes of samples, but the file lists {listed}"
+            short = listed < needed
+        else:
+            needed = math.prod(key.chunked)
+            what = f"{needed} strips or tiles, but the file lists {len(offsets)}"
+            short = len(offsets) < needed
+        if short:
+            size = " x ".join(str(d) for d in key.shape)
+            raise ImageReadError(
+                f"cannot read {q}: corrupt TIFF (a {size} page needs {what}; "
+                "truncated file or damaged header)"
+            )
+
+
 def _native(arr: np.ndarray) -> np.ndarray:
     return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
 
@@ -376,7 +409,8 @@ def read_image(
     ------
     ImageReadError
         The file is missing, a folder, empty, truncated or corrupt, of an unsupported type,
-        of zero size, or declares more than :data:`MAX_PIXELS` pixels.
+        of zero size, declares more than :data:`MAX_PIXELS` pixels, or (TIFF) lists less data
+        than its declared size needs.
     InvalidImageError
         The data contain NaN or infinite values, or are complex / non-numeric.
     """
@@ -658,6 +692,7 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
             _check_pixels(q, shape[: axes.index("S")] + shape[axes.index("S") + 1 :])
         else:
             _check_pixels(q, shape)
+        _check_tiff_data(q, series)
         photometric = int(page.photometric)
         if photometric == tifffile.PHOTOMETRIC.SEPARATED:
             raise ImageReadError(
