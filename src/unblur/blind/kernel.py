@@ -144,7 +144,8 @@ finest-level iterations scored 29.73 dB), so that the next attempt starts from h
   px instead of 5 (more or fewer levels) 29.43 / 29.66; ``latent_blur`` 0.5 or 0 30.34 / 30.49;
 * ``min_mass`` 0.03: 30.62 dB (32.29 at a quarter pixel) with centroid re-centring, 30.28
   (32.36) with the mass-range re-centring (30.61 / 32.61 then); ``threshold`` 0.03 (centroid
-  re-centring): 29.97 dB;
+  re-centring): 29.97 dB; ``min_mass`` 0.03 or 0 at the coarse levels only (centroid
+  re-centring): 30.42 / 31.95 and 30.28 / 32.01;
 * (with the current defaults, 30.66 / 32.71 dB at whole / quarter-pixel alignment)
   ``kernel_smooth`` 3, 30 and 100: 30.58 / 32.70, 30.69 / 32.78 and 30.26 / 32.47;
   ``latent_blur`` 0.5: 30.75 / 32.74 (both within the spread of one-option changes, not
