@@ -150,7 +150,8 @@ finest-level iterations scored 29.73 dB), so that the next attempt starts from h
   ``kernel_smooth`` 3, 30 and 100: 30.58 / 32.70, 30.69 / 32.78 and 30.26 / 32.47;
   ``latent_blur`` 0.5: 30.75 / 32.74 (both within the spread of one-option changes, not
   adopted); the refinement's TV weight at 0.5x or 2x the automatic one: 30.44 / 32.58 and
-  30.47 / 32.40; an iterative-support-detection weight (Xu & Jia 2010: a linear penalty on the
+  30.47 / 32.40; re-centring after every kernel step instead of at the end of each level:
+  30.29 / 32.54; an iterative-support-detection weight (Xu & Jia 2010: a linear penalty on the
   kernel outside its detected support) in the refinement's kernel step, at 0.05 of the
   largest right-hand side, collapsed to 16 dB and was not tuned further;
 * in the refinement, the exact non-negative least-squares kernel (accelerated projected
