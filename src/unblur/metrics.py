@@ -365,7 +365,7 @@ def align(
         _, _, frac, whole = candidate
         if frac not in sampled:
             sampled[frac] = _sample_at(est, frac) if any(frac) else est
-        diff = sampled[frac][window(whole)].astype(np.float64) - ref64
+        diff = sampled[frac][window(whole)] - ref64  # float64: ref64 sets the type
         err = float(np.vdot(diff, diff))
         if err < best_err:
             best, best_err = candidate, err
