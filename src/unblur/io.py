@@ -248,7 +248,7 @@ def _check_tiff_data(q: str, series: Any) -> None:
     for page in series.pages:
         if page is None:
             continue
-        key = getattr(page, "keyframe", None) or page
+        key = page.keyframe  # a TiffFrame shares its geometry; a TiffPage is its own
         offsets, counts = page.dataoffsets, page.databytecounts
         if int(key.compression) == tifffile.COMPRESSION.NONE:
             if key.bitspersample < 8:
