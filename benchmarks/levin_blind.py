@@ -3,9 +3,10 @@
 Each of the 32 real camera-shake photographs (4 images x 8 measured kernels) is given to a
 kernel estimator with nothing but the blurred image and the size of that pair's true kernel.
 The estimated kernel and the true kernel are then both used by the same non-blind method,
-``unblur.deconvolve(y, k, method="tv")`` unless ``--non-blind`` names another, and both restorations are scored with
-:func:`unblur.metrics.score` (clipped to [0, 1], best integer shift within +-5 px, a 10 px
-border excluded; PSNR peak 1, SSIM data range 1), exactly as in ``levin.py``.
+``unblur.deconvolve(y, k, method="tv")`` unless ``--non-blind`` names another, and both
+restorations are scored with :func:`unblur.metrics.score` (clipped to [0, 1], best integer
+shift within +-5 px, a 10 px border excluded; PSNR peak 1, SSIM data range 1), exactly as in
+``levin.py``.
 
 Levin's error ratio is the SSD of the restoration with the estimated kernel over the SSD of
 the restoration with the true kernel, on the same aligned interior; because both interiors
