@@ -156,7 +156,23 @@ finest-level iterations scored 29.73 dB), so that the next attempt starts from h
   largest right-hand side, collapsed to 16 dB and was not tuned further;
 * in the refinement, the exact non-negative least-squares kernel (accelerated projected
   gradient on the 729 x 729 normal matrix) instead of 20 warm-started conjugate-gradient steps:
-  29.29 dB (29.73 then); adding an L1 (sparsity) weight to it: 28.65 and 25.8 dB.
+  29.29 dB (29.73 then); adding an L1 (sparsity) weight to it: 28.65 and 25.8 dB;
+* (current defaults, 30.66 / 32.71 dB) the pyramid run from three starts (two-pixel horizontal,
+  two-pixel vertical, delta), the kernels averaged after whole-pixel registration, then the
+  refinement: 30.08 / 31.96 dB; the refinement's TV latent image smoothed by a Gaussian of
+  0.5 px before its kernel step: 30.54 / 32.40; a quarter-pixel registration of the final TV
+  latent image (16 Fourier shifts, the kernel re-estimated for each, the best valid-pixel fit
+  kept): the 16 fits differ by less than 0.1 %, which cannot pick a shift, and pairs 1-8 moved
+  from 30.18 / 32.99 to 30.25 / 33.00 dB at 12 s per estimate; a stopping rule for the
+  refinement cannot gain much: picking the best of 0-4 alternations for every pair with the
+  truth (an oracle) gives 30.91 / 32.99.
+
+Diagnosis of the remaining error: fitting every estimate as the true kernel convolved with a
+non-negative 3 x 3 kernel :math:`h` (after whole-pixel registration) leaves 13-37 % of the
+estimate's norm unexplained, and :math:`h` spreads over 2-4 px with its centre 0.35 / 0.26 px
+(mean absolute, rows / columns) off the middle, with a sign that the pairs of one image share.
+The estimates are about a pixel thicker than the truth and carry an image-dependent sub-pixel
+offset; the whole-pixel alignment of the benchmark charges both.
 
 What limits the estimate is the alternation, not the kernel step: one exact kernel step from
 the TV restoration made with the *true* kernel gives an error ratio of 1.08 on average (max
