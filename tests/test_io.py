@@ -835,7 +835,7 @@ def test_to_float_dtypes():
 @pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int16, np.uint16, np.int32, np.uint32])
 def test_to_float_matches_api_input_scaling(dtype):
     # one integer -> [0, 1] rule for files and for arrays passed to the API
-    from unblur._validate import as_float_image
+    from unblur._checks import as_float_image
 
     info = np.iinfo(dtype) if dtype is not np.bool_ else None
     k = np.array([0, 1] if info is None else [info.min, -1 if info.min else 7, info.max], dtype)

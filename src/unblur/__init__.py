@@ -18,9 +18,8 @@ Examples
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import metrics, psf
+from ._version import __version__
 from .api import deconvolve
 from .blind import estimate_psf
 from .errors import (
@@ -35,11 +34,6 @@ from .errors import (
 )
 from .forward import add_noise, blur
 from .restore import available_methods
-
-try:
-    __version__ = version("unblur")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
 
 __all__ = [
     "BackendUnavailableError",

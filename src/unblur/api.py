@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_image, check_channel_axis, check_psf
+from ._checks import as_float_image, check_channel_axis, check_psf
 from .backend import Backend, get_backend
 from .colour import check_color, restore_colour
 from .errors import InvalidParameterError

@@ -50,6 +50,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._checks import COLOR_MODES, check_color
 from .errors import InvalidParameterError
 
 __all__ = [
@@ -60,9 +61,6 @@ __all__ = [
     "split_alpha",
     "ycbcr_to_rgb",
 ]
-
-#: the values of ``color`` (``None`` as well: every channel, no colour meaning)
-COLOR_MODES: tuple[str, ...] = ("channels", "luminance")
 
 _KR, _KB = 0.299, 0.114
 _KG = 1.0 - _KR - _KB
@@ -82,21 +80,6 @@ _YCBCR_TO_RGB = np.array(
         [1.0, 2 - 2 * _KB, 0.0],
     ]
 )
-
-
-def check_color(color: str | None) -> str | None:
-    """Validate ``color``: one of :data:`COLOR_MODES` or None.
-
-    Raises
-    ------
-    InvalidParameterError
-        Any other value.
-    """
-    if color is None or (isinstance(color, str) and color in COLOR_MODES):
-        return color
-    raise InvalidParameterError(
-        f"unknown color {color!r}; choose one of {', '.join(map(repr, COLOR_MODES))} or None"
-    )
 
 
 def _apply(matrix: np.ndarray, image: np.ndarray, axis: int) -> np.ndarray:

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_channel_axis, check_psf, float_dtype
+from ._checks import check_channel_axis, check_psf, float_dtype
 from .api import deconvolve as _deconvolve
 from .errors import (
     ImageReadError,

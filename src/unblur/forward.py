@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import fft
-from ._validate import as_float_image, check_channel_axis, check_psf
+from ._checks import as_float_image, check_channel_axis, check_psf
 from .errors import InvalidParameterError
 from .operators import Convolution
 

@@ -41,7 +41,8 @@ import numpy as np
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
-from ._validate import scale_to_unit
+from ._checks import scale_to_unit
+from ._checks import to_float as _to_float
 from .errors import (
     ImageReadError,
     ImageWriteError,
@@ -306,13 +307,7 @@ def to_float(image: np.ndarray) -> np.ndarray:
     InvalidImageError
         Complex or non-numeric data.
     """
-    arr = _native(np.asarray(image))
-    _check_numeric(arr, "cannot convert the image to float", InvalidImageError)
-    if arr.dtype.kind != "f":
-        return scale_to_unit(arr)
-    if arr.dtype in (np.float32, np.float64):
-        return arr
-    return arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
+    return _to_float(image, error=InvalidImageError)
 
 
 def from_float(image: np.ndarray, dtype: Any) -> np.ndarray:

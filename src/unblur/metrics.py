@@ -33,6 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from ._checks import check_axis
 from .errors import InvalidImageError, InvalidParameterError
 
 __all__ = ["align", "psnr", "score", "ssim"]
@@ -207,17 +208,7 @@ def ssim(
     est, ref = _pair(estimate, reference)
     peak = _data_range(data_range)
     if channel_axis is not None:
-        try:
-            axis = int(channel_axis)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(
-                f"channel_axis must be an integer, got {channel_axis!r}"
-            ) from None
-        if not -est.ndim <= axis < est.ndim:
-            raise InvalidParameterError(
-                f"channel_axis {axis} is out of range for a {est.ndim}-D image"
-            )
-        channel_axis = axis % est.ndim
+        channel_axis = check_axis("channel_axis", channel_axis, est.ndim)
     spatial = [n for ax, n in enumerate(est.shape) if ax != channel_axis]
     if min(spatial) < 11:
         raise InvalidParameterError(

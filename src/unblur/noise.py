@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_image, check_channel_axis
+from ._checks import as_float_image, check_channel_axis
 
 __all__ = ["estimate_noise"]
 

@@ -335,7 +335,7 @@ class ConvergenceMonitor:
         channel_axis: int | None = None,
         callback: Callable[[int, np.ndarray], None] | None = None,
     ) -> None:
-        from ._validate import as_float_image, check_channel_axis
+        from ._checks import as_float_image, check_channel_axis
 
         self.reference = None if reference is None else as_float_image(reference, name="reference")
         self.channel_axis = (
@@ -495,8 +495,8 @@ def write_report(
     >>> "wiener" in text and "PSNR" in text and "http://" not in text
     True
     """
-    from . import __version__
-    from ._validate import as_float_image, check_channel_axis
+    from ._checks import as_float_image, check_channel_axis
+    from ._version import __version__
 
     target = _check_target(path, (".html", ".htm"), "report", force=force)
     y = as_float_image(blurred, name="blurred image")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import as_float_image, check_channel_axis
+from .._checks import as_float_image, check_channel_axis
 from ..errors import InvalidParameterError, UnknownMethodError
 from .kernel import estimate_kernel
 from .parametric import (

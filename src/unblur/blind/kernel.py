@@ -217,7 +217,7 @@ from scipy import ndimage, signal
 from skimage.transform import resize
 
 from .. import fft
-from .._validate import as_float_image
+from .._checks import as_float_image
 from ..errors import InvalidImageError, InvalidParameterError
 from ..operators import Boundary, difference_spectrum
 from ..restore import sparse

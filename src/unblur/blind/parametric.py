@@ -88,7 +88,7 @@ import scipy.special
 
 from .. import fft
 from .. import psf as psf_models
-from .._validate import as_float_image
+from .._checks import as_float_image
 from ..errors import InvalidImageError, InvalidParameterError
 from ..noise import estimate_noise
 

@@ -38,7 +38,8 @@ from collections.abc import Sequence
 
 import click
 
-from .. import __version__, fft
+from .. import fft
+from .._version import __version__
 from ._errors import CLIError, Group
 from ._options import parse_param
 from .blur import blur_command

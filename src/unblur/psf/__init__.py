@@ -17,7 +17,8 @@ Examples
 
 from __future__ import annotations
 
-from ._core import MAX_SIZE, centroid, normalize
+from .._checks import normalize_psf as normalize
+from ._core import MAX_SIZE, centroid
 from .files import from_array, from_file
 from .microscope import MICROSCOPE_MODELS, confocal, widefield
 from .models import airy, disk, gaussian, moffat, motion

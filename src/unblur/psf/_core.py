@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InvalidParameterError, InvalidPSFError
+from ..errors import InvalidParameterError
 
 #: Largest side length a model builds by default (a guard against absurd parameters).
 MAX_SIZE = 4097
@@ -85,34 +85,6 @@ def _bin(values: np.ndarray, oversample: int) -> np.ndarray:
 def _radial_2d(shape: Sequence[int], oversample: int) -> np.ndarray:
     y, x = _grid(shape, oversample)
     return np.hypot(y, x)
-
-
-def normalize(kernel: np.ndarray) -> np.ndarray:
-    """Return ``kernel`` as float64 divided by its sum, after checking it can be a PSF.
-
-    Raises
-    ------
-    InvalidPSFError
-        If the kernel is empty, not finite, has negative values or a sum that is not positive.
-    """
-    k = np.asarray(kernel)
-    if k.size == 0:
-        raise InvalidPSFError("PSF is empty")
-    if not np.issubdtype(k.dtype, np.number) or np.iscomplexobj(k):
-        raise InvalidPSFError(f"PSF must be a real numeric array, got dtype {k.dtype}")
-    k = k.astype(np.float64)
-    if not np.all(np.isfinite(k)):
-        raise InvalidPSFError("PSF contains NaN or infinite values")
-    if k.min() < 0:
-        raise InvalidPSFError(f"PSF has negative values (min {k.min():.3g}); a PSF must be >= 0")
-    with np.errstate(over="ignore"):
-        total = k.sum()
-    if total == math.inf:  # huge values (near the float64 maximum): scale before summing
-        k = k / k.max()
-        total = k.sum()
-    if not total > 0:
-        raise InvalidPSFError("PSF sums to zero; it must have a positive sum")
-    return k / total
 
 
 def centroid(kernel: np.ndarray) -> np.ndarray:

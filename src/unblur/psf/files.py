@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._checks import normalize_psf as normalize
 from ..errors import InvalidPSFError
-from ._core import _centre_crop_or_pad, _size_tuple, _trim, centroid, normalize
+from ..io import read_image
+from ._core import _centre_crop_or_pad, _size_tuple, _trim, centroid
 
 __all__ = ["from_array", "from_file"]
 
@@ -49,7 +51,6 @@ def from_file(
     InvalidPSFError
         Nothing is left after background removal.
     """
-    from ..io import read_image  # imported here: io is a higher layer than psf
 
     data, info = read_image(path)
     exact = np.issubdtype(np.dtype(info.dtype), np.floating)

@@ -72,9 +72,10 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
-from .._params import check_number
+from .._checks import check_number
+from .._checks import normalize_psf as normalize
 from ..errors import InvalidParameterError
-from ._core import _odd, _size_tuple, normalize
+from ._core import _odd, _size_tuple
 
 __all__ = ["MICROSCOPE_MODELS", "confocal", "widefield"]
 

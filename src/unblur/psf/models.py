@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.special
 
-from .._params import check_number
+from .._checks import check_number
+from .._checks import normalize_psf as normalize
 from ..errors import InvalidParameterError
 from ._core import (
     _bin,
@@ -18,7 +19,6 @@ from ._core import (
     _radial_2d,
     _size_tuple,
     _trim,
-    normalize,
 )
 
 __all__ = ["airy", "disk", "gaussian", "moffat", "motion"]

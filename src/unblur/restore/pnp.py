@@ -62,7 +62,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._params import check_int, check_number
+from .._checks import check_int, check_number
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary

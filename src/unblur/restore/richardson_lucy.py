@@ -68,7 +68,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._params import check_int, check_number
+from .._checks import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise

@@ -45,7 +45,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.optimize
 
-from .._params import check_number
+from .._checks import check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise

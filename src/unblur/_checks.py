@@ -1,0 +1,249 @@
+"""Input checks shared by every module: one wording for every bad value, one float conversion.
+
+This is the ground floor of the package: it imports nothing from unblur but :mod:`.errors`,
+so every other module (I/O, PSF models, operators, solvers, front ends) may use it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import InvalidImageError, InvalidParameterError, InvalidPSFError, UnblurError
+
+__all__ = [
+    "COLOR_MODES",
+    "as_float_image",
+    "check_axis",
+    "check_channel_axis",
+    "check_color",
+    "check_int",
+    "check_number",
+    "check_psf",
+    "float_dtype",
+    "normalize_psf",
+    "scale_to_unit",
+    "to_float",
+]
+
+#: the values of ``color`` (``None`` as well: every channel, no colour meaning)
+COLOR_MODES: tuple[str, ...] = ("channels", "luminance")
+
+
+# ---------------------------------------------------------------------------------------------
+# scalar parameters
+# ---------------------------------------------------------------------------------------------
+def check_number(name: str, value, *, allow_zero: bool = False) -> float:
+    """``value`` as a finite float that is > 0 (or >= 0 with ``allow_zero``).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bool, a non-number, NaN, infinity, a negative value or (without ``allow_zero``)
+        zero, naming the parameter.
+    """
+    if isinstance(value, bool):
+        raise InvalidParameterError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidParameterError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidParameterError(f"{name} must be finite and {bound}, got {number}")
+    return number
+
+
+def check_int(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (bools and floats are refused, even 3.0).
+
+    Raises
+    ------
+    InvalidParameterError
+        "<name> must be an integer >= <minimum>, got <value>".
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_axis(name: str, axis, ndim: int) -> int:
+    """``axis`` as a non-negative index into ``ndim`` dimensions (negative counts from the end).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bool, a non-integer (``1.5``, ``"1"``) or an axis out of range.
+    """
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise InvalidParameterError(f"{name} must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise InvalidParameterError(f"{name} {int(axis)} is out of range for a {ndim}-D image")
+    return int(axis) % ndim
+
+
+def check_channel_axis(ndim: int, channel_axis: int | None) -> int | None:
+    """Normalise ``channel_axis`` of a colour image to a non-negative axis index (or None).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a non-integer or out-of-range axis, or an image of fewer than 3 dimensions.
+    """
+    if channel_axis is None:
+        return None
+    axis = check_axis("channel_axis", channel_axis, ndim)
+    if ndim < 3:
+        raise InvalidParameterError(
+            "a colour image needs at least 3 dimensions (rows, cols, channels)"
+        )
+    return axis
+
+
+def check_color(color: str | None) -> str | None:
+    """Validate ``color``: one of :data:`COLOR_MODES` or None.
+
+    Raises
+    ------
+    InvalidParameterError
+        Any other value.
+    """
+    if color is None or (isinstance(color, str) and color in COLOR_MODES):
+        return color
+    raise InvalidParameterError(
+        f"unknown color {color!r}; choose one of {', '.join(map(repr, COLOR_MODES))} or None"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# arrays
+# ---------------------------------------------------------------------------------------------
+def float_dtype(dtype: np.dtype) -> np.dtype:
+    """Compute dtype for an input dtype: float64 stays float64, everything else float32."""
+    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
+
+
+def scale_to_unit(arr: np.ndarray, maxval: float | None = None) -> np.ndarray:
+    """Scale integer or boolean data to float32 on the [0, 1] scale.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Integer or boolean data.
+    maxval : float, optional
+        The integer value that maps to 1.0; by default the dtype's maximum (255 for uint8,
+        65535 for uint16, 32767 for int16, ...). Not used for booleans.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``arr / maxval``, correctly rounded (8- and 16-bit data are divided in float32,
+        which holds them exactly; wider integers in float64). Negative values of signed types
+        stay negative. Booleans become 0.0 / 1.0.
+    """
+    if arr.dtype.kind == "b":
+        return arr.astype(np.float32)
+    if maxval is None:
+        maxval = np.iinfo(arr.dtype).max
+    if arr.dtype.itemsize <= 2:
+        out = arr.astype(np.float32)
+        out /= np.float32(maxval)
+        return out
+    return (arr / float(maxval)).astype(np.float32)
+
+
+def to_float(
+    image, *, name: str = "image", error: type[UnblurError] = InvalidImageError
+) -> np.ndarray:
+    """The one conversion of image data to floating point on the [0, 1] scale.
+
+    Integer data become float32 divided by the dtype's maximum (``uint8 / 255``,
+    ``uint16 / 65535``, ``int16 / 32767``, ...) and booleans 0.0 / 1.0 (:func:`scale_to_unit`);
+    float32 and float64 are returned as they are (no copy); float16 becomes float32 and longer
+    floats float64. Byte-swapped data are brought to the native byte order. Values are not
+    checked (see :func:`as_float_image`).
+
+    Raises
+    ------
+    error
+        (:class:`~unblur.InvalidImageError` by default) for complex, object, structured or
+        other non-numeric data, naming ``name``.
+    """
+    arr = np.asarray(image)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise error(f"{name} must be real, got complex dtype {arr.dtype}")
+    if kind not in "biuf":
+        raise error(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if kind != "f":
+        return scale_to_unit(arr)
+    if arr.dtype in (np.float32, np.float64):
+        return arr
+    return arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
+
+
+def as_float_image(image, *, name: str = "image", min_ndim: int = 1) -> np.ndarray:
+    """``image`` as a finite float array (no copy when already float32/float64).
+
+    The conversion is :func:`to_float`; then the dimensions, the size and the values are
+    checked.
+
+    Raises
+    ------
+    InvalidImageError
+        Non-numeric or complex data, fewer than ``min_ndim`` dimensions, an empty array, NaN
+        or infinite values.
+    """
+    arr = to_float(image, name=name)
+    if arr.ndim < min_ndim:
+        raise InvalidImageError(f"{name} must have at least {min_ndim} dimensions, got {arr.ndim}")
+    if arr.size == 0:
+        raise InvalidImageError(f"{name} is empty (shape {arr.shape})")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidImageError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def normalize_psf(kernel) -> np.ndarray:
+    """Return ``kernel`` as float64 divided by its sum, after checking it can be a PSF.
+
+    Raises
+    ------
+    InvalidPSFError
+        If the kernel is empty, not finite, has negative values or a sum that is not positive.
+    """
+    k = np.asarray(kernel)
+    if k.size == 0:
+        raise InvalidPSFError("PSF is empty")
+    if not np.issubdtype(k.dtype, np.number) or np.iscomplexobj(k):
+        raise InvalidPSFError(f"PSF must be a real numeric array, got dtype {k.dtype}")
+    k = k.astype(np.float64)
+    if not np.all(np.isfinite(k)):
+        raise InvalidPSFError("PSF contains NaN or infinite values")
+    if k.min() < 0:
+        raise InvalidPSFError(f"PSF has negative values (min {k.min():.3g}); a PSF must be >= 0")
+    with np.errstate(over="ignore"):
+        total = k.sum()
+    if total == math.inf:  # huge values (near the float64 maximum): scale before summing
+        k = k / k.max()
+        total = k.sum()
+    if not total > 0:
+        raise InvalidPSFError("PSF sums to zero; it must have a positive sum")
+    return k / total
+
+
+def check_psf(psf, spatial_shape: tuple[int, ...]) -> np.ndarray:
+    """Validate a PSF against the spatial shape of an image; return it normalised (float64)."""
+    k = np.asarray(psf)
+    if k.ndim != len(spatial_shape):
+        raise InvalidPSFError(
+            f"PSF has {k.ndim} dimensions but the image has {len(spatial_shape)} spatial "
+            "dimensions (pass channel_axis for colour images)"
+        )
+    k = normalize_psf(k)
+    if any(p > n for p, n in zip(k.shape, spatial_shape, strict=True)):
+        raise InvalidPSFError(f"PSF of shape {k.shape} is larger than the image {spatial_shape}")
+    return k
