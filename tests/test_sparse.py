@@ -7,19 +7,13 @@ import re
 import numpy as np
 import pytest
 import scipy.ndimage
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from skimage.data import camera
 
 import unblur
 from unblur import InvalidParameterError, psf
-from unblur.operators import difference_spectrum
+from unblur.operators.differences import gradient, hessian
 from unblur.restore import get_method
 from unblur.restore.sparse import (
-    _gradient,
-    _gradient_adjoint,
-    _hessian,
-    _hessian_adjoint,
     _lp_threshold,
     _schedule,
     _shrink_lp,
@@ -109,8 +103,8 @@ def test_tv_minimises_its_energy(sharp, second_order):
     conv = unblur.operators.Convolution(k, y.shape, dtype=np.float64)
 
     def energy(x):
-        g = _gradient(x)
-        h = _hessian(g)
+        g = gradient(x)
+        h = hessian(g)
         prior = np.sum(np.sqrt((g**2).sum(0))) + second_order * np.sum(np.sqrt((h**2).sum(0)))
         return 0.5 * np.sum((conv.forward(x) - y) ** 2) + lam * prior
 
@@ -148,47 +142,6 @@ def test_3d_stack_restored():
         assert x_hat.shape == y.shape and x_hat.dtype == np.float32
         # measured: tv 41.0 dB, hyper_laplacian 40.5 dB; blurred input 31.9 dB
         assert psnr(inner(x_hat, 3), inner(crop, 3)) > psnr(inner(y, 3), inner(crop, 3)) + 7
-
-
-# --------------------------------------------------------------------------------------------
-# the finite-difference operators
-# --------------------------------------------------------------------------------------------
-shapes = st.lists(st.integers(1, 7), min_size=1, max_size=3).map(tuple)
-
-
-@settings(max_examples=40, deadline=None)
-@given(shape=shapes, seed=st.integers(0, 2**32 - 1))
-def test_gradient_and_hessian_are_adjoint(shape, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    p = rng.standard_normal((len(shape), *shape))
-    assert np.isclose(np.vdot(_gradient(x), p), np.vdot(x, _gradient_adjoint(p)), atol=1e-9)
-    h = _hessian(_gradient(x))
-    q = rng.standard_normal(h.shape)
-    assert h.shape[0] == len(shape) * (len(shape) + 1) // 2
-    assert np.isclose(np.vdot(h, q), np.vdot(x, _hessian_adjoint(q)), atol=1e-9)
-
-
-@pytest.mark.parametrize("shape", [(17,), (12, 15), (6, 7, 8)])
-def test_difference_operators_match_difference_spectrum(shape):
-    """grad^T grad and hess^T hess are the Fourier multipliers of orders 1 and 2."""
-    x = np.random.default_rng(1).standard_normal(shape)
-    x_hat = np.fft.rfftn(x)
-    gtg = _gradient_adjoint(_gradient(x))
-    np.testing.assert_allclose(
-        np.fft.rfftn(gtg), difference_spectrum(shape, 1) * x_hat, atol=1e-9 * np.abs(x_hat).max()
-    )
-    hth = _hessian_adjoint(_hessian(_gradient(x)))
-    np.testing.assert_allclose(
-        np.fft.rfftn(hth), difference_spectrum(shape, 2) * x_hat, atol=1e-8 * np.abs(x_hat).max()
-    )
-
-
-def test_gradient_is_the_forward_difference():
-    x = np.array([[0.0, 1.0, 3.0], [2.0, 2.0, 7.0]])
-    g = _gradient(x)
-    np.testing.assert_array_equal(g[0], [[2, 1, 4], [-2, -1, -4]])
-    np.testing.assert_array_equal(g[1], [[1, 2, -3], [0, 5, -5]])
 
 
 # --------------------------------------------------------------------------------------------

@@ -62,6 +62,12 @@ from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary, difference_spectrum
+from ..operators.differences import (
+    gradient,
+    gradient_adjoint,
+    hessian,
+    hessian_to_gradient_adjoint,
+)
 from . import register
 
 __all__ = ["hyper_laplacian", "tv"]
@@ -83,106 +89,6 @@ _NEWTON_STEPS = 2
 #: float32 data larger than this (in absolute value) are solved in float64: the x step's
 #: right-hand side scales as the data to the power 3 - alpha and would overflow float32.
 _FLOAT32_MAX_DATA = 1e12
-
-
-# --------------------------------------------------------------------------------------------
-# finite differences on the periodic grid
-# --------------------------------------------------------------------------------------------
-def _axis_slice(ndim: int, axis: int, sl: slice) -> tuple[slice, ...]:
-    index = [slice(None)] * ndim
-    index[axis] = sl
-    return tuple(index)
-
-
-def _diff(x: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
-    """Periodic forward difference along ``axis``: ``out[j] = x[j + 1] - x[j]``."""
-    n, nd = x.shape[axis], x.ndim
-    lo, hi = _axis_slice(nd, axis, slice(0, n - 1)), _axis_slice(nd, axis, slice(1, n))
-    first, last = _axis_slice(nd, axis, slice(0, 1)), _axis_slice(nd, axis, slice(n - 1, n))
-    np.subtract(x[hi], x[lo], out=out[lo])
-    np.subtract(x[first], x[last], out=out[last])
-    return out
-
-
-def _diff_adjoint(p: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
-    """Adjoint of :func:`_diff`: ``out[j] = p[j - 1] - p[j]`` (periodic)."""
-    n, nd = p.shape[axis], p.ndim
-    lo, hi = _axis_slice(nd, axis, slice(0, n - 1)), _axis_slice(nd, axis, slice(1, n))
-    first, last = _axis_slice(nd, axis, slice(0, 1)), _axis_slice(nd, axis, slice(n - 1, n))
-    np.subtract(p[lo], p[hi], out=out[hi])
-    np.subtract(p[last], p[first], out=out[first])
-    return out
-
-
-def _gradient(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    r""":math:`\nabla x`: forward differences along every axis, stacked on a new first axis.
-
-    Its Fourier multiplier satisfies :math:`\sum_i |D_i|^2 = \sum_i |1 - e^{-2\pi i f_i}|^2`,
-    :func:`~unblur.operators.difference_spectrum` of order 1.
-    """
-    if out is None:
-        out = array_module(x).empty((x.ndim, *x.shape), dtype=x.dtype)
-    for axis in range(x.ndim):
-        _diff(x, axis, out[axis])
-    return out
-
-
-def _gradient_adjoint(
-    p: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None
-) -> np.ndarray:
-    r""":math:`\nabla^\top p = \sum_i D_i^\top p_i` (minus a discrete divergence)."""
-    if out is None:
-        out = array_module(p).empty(p.shape[1:], dtype=p.dtype)
-    if scratch is None:
-        scratch = array_module(p).empty(p.shape[1:], dtype=p.dtype)
-    _diff_adjoint(p[0], 0, out)
-    for axis in range(1, p.shape[0]):
-        out += _diff_adjoint(p[axis], axis, scratch)
-    return out
-
-
-def _hessian_pairs(ndim: int) -> list[tuple[int, int]]:
-    """Index pairs ``(i, j)``, ``i <= j``, of the stored Hessian components."""
-    return [(i, j) for i in range(ndim) for j in range(i, ndim)]
-
-
-def _hessian(gradient: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    r"""Second differences :math:`D_j D_i x` from the gradient, for ``i <= j``.
-
-    Mixed components are scaled by :math:`\sqrt2`, so the Euclidean norm over the stored
-    components is the Frobenius norm of the (symmetric) Hessian and the operator's Fourier
-    multiplier is :math:`(\sum_i |D_i|^2)^2 = |L|^2`.
-    """
-    ndim = gradient.shape[0]
-    pairs = _hessian_pairs(ndim)
-    if out is None:
-        out = array_module(gradient).empty((len(pairs), *gradient.shape[1:]), gradient.dtype)
-    for k, (i, j) in enumerate(pairs):
-        _diff(gradient[i], j, out[k])
-        if i != j:
-            out[k] *= math.sqrt(2.0)
-    return out
-
-
-def _hessian_to_gradient_adjoint(
-    p: np.ndarray, ndim: int, out: np.ndarray, scratch: np.ndarray
-) -> np.ndarray:
-    r"""``q`` with :math:`(\nabla^2)^\top p = \nabla^\top q`, added into ``out`` (ndim, ...)."""
-    for k, (i, j) in enumerate(_hessian_pairs(ndim)):
-        _diff_adjoint(p[k], j, scratch)
-        if i != j:
-            scratch *= math.sqrt(2.0)
-        out[i] += scratch
-    return out
-
-
-def _hessian_adjoint(p: np.ndarray) -> np.ndarray:
-    r""":math:`(\nabla^2)^\top p` for the components stored by :func:`_hessian`."""
-    ndim = p.ndim - 1
-    xp = array_module(p)
-    q = xp.zeros((ndim, *p.shape[1:]), dtype=p.dtype)
-    _hessian_to_gradient_adjoint(p, ndim, q, xp.empty(p.shape[1:], dtype=p.dtype))
-    return _gradient_adjoint(q)
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,11 +267,11 @@ def _admm(
     spectrum_2 = difference_spectrum(bc.grid_shape, 2, dtype=dtype, xp=xp) if second_order else None
 
     x = bc.extend(image).astype(dtype, copy=True)
-    grad = _gradient(x)
+    grad = gradient(x)
     z1 = grad.copy()
     u1 = np.zeros_like(grad)
     if second_order:
-        hess = _hessian(grad)
+        hess = hessian(grad)
         z2 = hess.copy()
         u2 = np.zeros_like(hess)
     q = np.empty_like(grad)  # the argument of the gradient adjoint in the x step
@@ -410,8 +316,8 @@ def _admm(
         if second_order:
             np.subtract(z2, u2, out=hess)
             hess *= second_order
-            _hessian_to_gradient_adjoint(hess, ndim, q, scratch)
-        _gradient_adjoint(q, out=rhs, scratch=scratch)
+            hessian_to_gradient_adjoint(hess, ndim, q, scratch)
+        gradient_adjoint(q, out=rhs, scratch=scratch)
         rhs *= rho
         op.fft_into(rhs, rhs_hat)
         if masked:
@@ -442,11 +348,11 @@ def _admm(
 
         # ---- z steps: shrinkage of the gradient (and Hessian) plus scaled duals ------------
         beta = rho / lam
-        _gradient(x, out=grad)
+        gradient(x, out=grad)
         u1 += grad
         _shrink_groups(u1, alpha, beta, z1, isotropic)
         if second_order:
-            _hessian(grad, out=hess)
+            hessian(grad, out=hess)
             u2 += hess
             _shrink_groups(u2, alpha, beta, z2, isotropic)
 
