@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .._checks import normalize_psf as normalize
 from ._core import MAX_SIZE, centroid
+from .field import PSFField, from_function, grid
 from .files import from_array, from_file
 from .microscope import MICROSCOPE_MODELS, confocal, widefield
 from .models import airy, disk, gaussian, moffat, motion
@@ -29,13 +30,16 @@ __all__ = [
     "MAX_SIZE",
     "MICROSCOPE_MODELS",
     "MODELS",
+    "PSFField",
     "airy",
     "centroid",
     "confocal",
     "disk",
     "from_array",
     "from_file",
+    "from_function",
     "gaussian",
+    "grid",
     "moffat",
     "motion",
     "normalize",
