@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .._checks import normalize_psf as normalize
 from ._core import MAX_SIZE, centroid
+from .beads import from_beads, fwhm
 from .field import PSFField, from_function, grid
 from .files import from_array, from_file
 from .microscope import MICROSCOPE_MODELS, confocal, widefield
@@ -36,8 +37,10 @@ __all__ = [
     "confocal",
     "disk",
     "from_array",
+    "from_beads",
     "from_file",
     "from_function",
+    "fwhm",
     "gaussian",
     "grid",
     "moffat",
