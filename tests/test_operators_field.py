@@ -297,3 +297,24 @@ def test_blur_refuses_a_field_for_another_shape():
         match=r"^the PSF field was built for an image of shape \(20, 20\), not \(20, 24\)$",
     ):
         unblur.blur(np.zeros((20, 24)), field)
+
+
+def test_mean_otf_power_is_the_area_weighted_power_of_the_cells():
+    rng = np.random.default_rng(8)
+    field = psf.grid(rng.random((2, 3, 5, 5)), (20, 30))  # cells of 10 x 10 pixels: equal areas
+    op = FieldConvolution(field, (24, 36), dtype=np.float64)
+    expected = (
+        sum(Convolution(field.psfs[c], (24, 36), dtype=np.float64).otf_power for c in field.cells())
+        / 6
+    )
+    np.testing.assert_allclose(op.mean_otf_power, expected, atol=1e-14)
+    k = psf.gaussian(1.0, size=5)
+    uniform = FieldConvolution(psf.grid(np.broadcast_to(k, (2, 2, 5, 5)), (20, 30)), (20, 30))
+    np.testing.assert_allclose(
+        uniform.mean_otf_power, Convolution(k, (20, 30)).otf_power, rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        uniform.uniform().forward(np.eye(20, 30)),
+        Convolution(k, (20, 30)).forward(np.eye(20, 30)),
+        atol=1e-6,
+    )

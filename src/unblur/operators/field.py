@@ -109,8 +109,9 @@ class FieldConvolution:
     attributes ``shape``, ``dtype``, ``xp`` and ``psf`` (the area-weighted mean PSF, for the
     ``taper`` blend of :class:`~unblur.operators.Boundary`) match those of
     :class:`~unblur.operators.Convolution`; there is no OTF, since :math:`A` is not diagonal in
-    Fourier space. :meth:`preconditioner` gives the uniform convolution with the mean PSF,
-    :attr:`norm_squared_bound` an upper bound on :math:`\\|A\\|_2^2` (a safe step size).
+    Fourier space. :meth:`uniform` gives the uniform convolution with the mean PSF,
+    :attr:`mean_otf_power` the Fourier-diagonal part of :math:`A^\\top A` (a preconditioner)
+    and :attr:`norm_squared_bound` an upper bound on :math:`\\|A\\|_2^2` (a safe step).
     """
 
     def __init__(
@@ -193,13 +194,36 @@ class FieldConvolution:
         """The field's mean PSF (area-weighted): what a uniform approximation would use."""
         return self.field.mean_psf()
 
-    def preconditioner(self) -> Convolution:
+    def uniform(self) -> Convolution:
         """The uniform :class:`~unblur.operators.Convolution` of :attr:`psf` on this grid.
 
-        Its diagonal normal operator :math:`\\bar H^\\top \\bar H` approximates
-        :math:`A^\\top A`: a preconditioner for conjugate gradients on the normal equations.
+        The centre-of-mass approximation of the field, and the FFT helper (``fft``,
+        ``ifft``, ``apply_multiplier``) for Fourier multipliers on this grid such as
+        :attr:`mean_otf_power`.
         """
         return Convolution(self.psf, self.shape, dtype=self.dtype)
+
+    @functools.cached_property
+    def mean_otf_power(self) -> np.ndarray:
+        r""":math:`\sum_i a_i |\hat h_i|^2`: the cells' OTF powers averaged by their areas.
+
+        The Fourier-diagonal part of :math:`A^\top A` (exactly :math:`|\hat h|^2` for a
+        uniform field): ``1 / (mean_otf_power + rho * R)`` preconditions conjugate gradients
+        on :math:`(A^\top A + \rho R)x = b` far better than the power of the mean OTF, whose
+        near-zeros the cells do not share (docs/notes/fields.md). Computed on first use, one
+        grid-sized OTF at a time; real, in the half-spectrum shape.
+        """
+        field = self.field
+        area = [
+            field.axis_weights(a, np.arange(n)).sum(axis=1) / n
+            for a, n in enumerate(field.image_shape)
+        ]
+        total = None
+        for cell in field.cells():
+            share = float(np.prod([area[a][j] for a, j in enumerate(cell)]))
+            power = share * Convolution(field.psfs[cell], self.shape, dtype=self.dtype).otf_power
+            total = power if total is None else total + power
+        return total.astype(self.dtype, copy=False)
 
     @functools.cached_property
     def norm_squared_bound(self) -> float:
