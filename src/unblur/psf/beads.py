@@ -406,15 +406,23 @@ def _crops(
         box = tuple(slice(int(c - e), int(c + e + 1)) for c, e in zip(p, ext, strict=True))
         crop = img[box]
         crops[b] = crop - (np.median(crop[shell]) if background is None else background)
-        for ax in range(img.ndim):
-            lo, hi = list(p), list(p)
-            lo[ax] -= 1
-            hi[ax] += 1
-            a, c, d = smooth[tuple(lo)], smooth[tuple(p)], smooth[tuple(hi)]
-            curvature = a - 2 * c + d
-            if curvature < 0:
-                offsets[b, ax] = float(np.clip(0.5 * (a - d) / curvature, -0.5, 0.5))
+        offsets[b] = _vertex(smooth, p)
     return crops, offsets
+
+
+def _vertex(values: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per axis, the vertex of the parabola through ``values`` at ``p`` and its two
+    neighbours, relative to ``p`` (within half a pixel; 0 where the values are not peaked)."""
+    out = np.zeros(values.ndim)
+    for ax in range(values.ndim):
+        lo, hi = list(p), list(p)
+        lo[ax] -= 1
+        hi[ax] += 1
+        a, c, d = values[tuple(lo)], values[tuple(p)], values[tuple(hi)]
+        curvature = a - 2 * c + d
+        if curvature < 0:
+            out[ax] = float(np.clip(0.5 * (a - d) / curvature, -0.5, 0.5))
+    return out
 
 
 class _Aligner:
@@ -468,16 +476,7 @@ def _peak_offset(template: np.ndarray) -> np.ndarray:
         or np.any(p == np.array(template.shape) - 1)
     ):
         p = centre
-    out = p - centre + 0.0
-    for ax in range(template.ndim):
-        lo, hi = list(p), list(p)
-        lo[ax] -= 1
-        hi[ax] += 1
-        a, c, d = template[tuple(lo)], template[tuple(p)], template[tuple(hi)]
-        curvature = a - 2 * c + d
-        if curvature < 0:
-            out[ax] += float(np.clip(0.5 * (a - d) / curvature, -0.5, 0.5))
-    return out
+    return p - centre + _vertex(template, p)
 
 
 def _register(align: _Aligner, shifts: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
