@@ -8,8 +8,9 @@ import numpy as np
 
 from . import fft
 from ._checks import as_float_image, check_channel_axis, check_psf
-from .errors import InvalidParameterError
-from .operators import Convolution
+from .errors import InvalidParameterError, InvalidPSFError
+from .operators import Convolution, FieldConvolution
+from .psf import PSFField
 
 __all__ = ["BLUR_BOUNDARIES", "add_noise", "blur"]
 
@@ -29,9 +30,13 @@ def blur(
     ----------
     image : numpy.ndarray
         nD image. Integer images are scaled to [0, 1] first.
-    psf : numpy.ndarray
+    psf : numpy.ndarray or PSFField
         PSF with one dimension per spatial axis of the image; normalised to sum to one. Its
         centre is the pixel at index ``n // 2`` on each axis, so a centred PSF does not shift.
+        A :class:`~unblur.psf.PSFField` (:func:`unblur.psf.grid`) built for the image's spatial
+        shape blurs with a spatially varying PSF: the product convolution
+        :math:`\\sum_i h_i * (w_i x)` (:mod:`unblur.operators.field`); ``reflect`` mirrors the
+        field with the image.
     boundary : {"reflect", "periodic", "valid"}, optional
         ``periodic``: circular convolution (the image wraps around). ``reflect``: the image is
         mirrored beyond its border; same shape out. ``valid``: the physical model, no
@@ -61,8 +66,35 @@ def blur(
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
     spatial = x.shape if axis is None else x.shape[:axis] + x.shape[axis + 1 :]
+    if isinstance(psf, PSFField):
+        if psf.image_shape != spatial:
+            raise InvalidPSFError(
+                f"the PSF field was built for an image of shape {psf.image_shape}, not {spatial}"
+            )
+        return _per_channel(x, axis, lambda channel: _blur_field(channel, psf, boundary))
     k = check_psf(psf, spatial)
     return _per_channel(x, axis, lambda channel: _blur_one(channel, k, boundary))
+
+
+def _blur_field(x: np.ndarray, field: PSFField, boundary: str) -> np.ndarray:
+    """:func:`_blur_one` for a field: the same grids, the field's frame on the image."""
+    if boundary == "periodic":
+        return FieldConvolution(field, x.shape, dtype=x.dtype).forward(x)
+    kshape = field.psf_shape
+    before = [p - 1 - p // 2 for p in kshape]
+    if boundary == "reflect":
+        x = np.pad(x, [(b, p - 1 - b) for b, p in zip(before, kshape, strict=True)], "symmetric")
+    op = FieldConvolution(
+        field,
+        x.shape,
+        offset=before if boundary == "reflect" else None,
+        mirror=boundary == "reflect",
+        dtype=x.dtype,
+    )
+    out = op.forward(x)
+    return out[
+        tuple(slice(b, b + n - p + 1) for b, n, p in zip(before, x.shape, kshape, strict=True))
+    ]
 
 
 def _blur_one(x: np.ndarray, k: np.ndarray, boundary: str) -> np.ndarray:

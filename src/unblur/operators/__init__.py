@@ -11,6 +11,9 @@ Modules
     :class:`Convolution`: forward, adjoint and normal-equation solves, its OTF cached.
 :mod:`~unblur.operators.boundary`
     :class:`Boundary` and :data:`BOUNDARIES`: periodic, reflect, taper, unknown.
+:mod:`~unblur.operators.field`
+    :class:`FieldConvolution`: the product convolution of a PSF field (spatially varying
+    blur), and :func:`field_boundary`, the boundary models' grids for it.
 :mod:`~unblur.operators.differences`
     Gradient, Hessian, their adjoints and Fourier multipliers on a periodic grid.
 """
@@ -20,5 +23,14 @@ from __future__ import annotations
 from .boundary import BOUNDARIES, Boundary, _pad_reflect  # noqa: F401  (pinned tests import it)
 from .convolution import Convolution
 from .differences import difference_spectrum, frequencies
+from .field import FieldConvolution, field_boundary
 
-__all__ = ["BOUNDARIES", "Boundary", "Convolution", "difference_spectrum", "frequencies"]
+__all__ = [
+    "BOUNDARIES",
+    "Boundary",
+    "Convolution",
+    "FieldConvolution",
+    "difference_spectrum",
+    "field_boundary",
+    "frequencies",
+]

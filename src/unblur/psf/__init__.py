@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from .._checks import normalize_psf as normalize
 from ._core import MAX_SIZE, centroid
+from .beads import from_beads, fwhm
+from .field import PSFField, from_function, grid
 from .files import from_array, from_file
 from .microscope import MICROSCOPE_MODELS, confocal, widefield
 from .models import airy, disk, gaussian, moffat, motion
@@ -29,13 +31,18 @@ __all__ = [
     "MAX_SIZE",
     "MICROSCOPE_MODELS",
     "MODELS",
+    "PSFField",
     "airy",
     "centroid",
     "confocal",
     "disk",
     "from_array",
+    "from_beads",
     "from_file",
+    "from_function",
+    "fwhm",
     "gaussian",
+    "grid",
     "moffat",
     "motion",
     "normalize",
