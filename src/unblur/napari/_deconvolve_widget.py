@@ -140,7 +140,7 @@ class DeconvolveWidget(Container):
             return deconvolve(image, k, callback=step, return_info=True, **options, **params)
 
         total = 0
-        if method != "auto" and get_method(method).iterative:
+        if method != "auto" and "num_iter" in get_method(method).parameters:
             total = params.get("num_iter") or get_method(method).parameters["num_iter"].default
         shape = data.shape
 
@@ -152,6 +152,7 @@ class DeconvolveWidget(Container):
                     estimate,
                     name=f"{layer.name} (preview)",
                     colormap=layer.colormap.name,
+                    contrast_limits=layer.contrast_limits,
                     **layer_geometry(layer),
                 )
             else:

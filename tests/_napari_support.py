@@ -1,10 +1,13 @@
-"""Fixtures of the napari plugin tests: headless Qt, an X server for OpenGL, small images.
+"""Fixtures of the napari plugin tests (``test_napari_*.py`` import them from here, after
+skipping when napari or pytest-qt is not installed: ``pip install -e ".[napari-test]"``).
 
-The tests run with Qt's ``offscreen`` platform (no window appears). napari still draws its
+The tests run on Qt's ``offscreen`` platform (no window appears). napari still draws its
 canvas with OpenGL, and Qt's offscreen platform gets an OpenGL context only through an X
 display, so a private ``Xvfb`` is started for the session when ``DISPLAY`` is not set
-(``apt-get install xvfb``; without it the tests skip and say so). The test modules skip
-themselves when napari or pytest-qt is not installed (``pip install -e ".[napari-test]"``).
+(``apt-get install xvfb``; without it the tests skip and say so).
+
+Not a ``conftest.py``: the suite's modules import ``psnr`` from the top-level ``conftest``,
+which a second ``conftest`` module would shadow.
 """
 
 from __future__ import annotations
@@ -59,6 +62,14 @@ def x_display() -> str:
         pytest.skip("Xvfb did not start")
     os.environ["DISPLAY"] = f":{number}"
     return os.environ["DISPLAY"]
+
+
+def dock(viewer, cls):
+    """Dock a new ``cls(viewer)`` widget in ``viewer`` (so its layer lists fill) and return it."""
+    widget = cls(viewer)
+    viewer.window.add_dock_widget(widget, name=cls.__name__)
+    widget.reset_choices()
+    return widget
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ pytest.importorskip(
     "pytestqt", reason='pytest-qt is not installed: pip install -e ".[napari-test]"'
 )
 
+
+import _napari_support as support
+
 import unblur
 from unblur import psf
 from unblur.metrics import psnr
@@ -25,18 +28,20 @@ from unblur.napari._estimate_widget import EstimatePSFWidget
 from unblur.napari._psf_widget import PSFWidget
 from unblur.napari._sample import blurred_stack
 
+# the shared fixtures (a second conftest.py would shadow the suite's own `conftest` module)
+x_display, viewer, run, notifications = (
+    support.x_display,
+    support.viewer,
+    support.run,
+    support.notifications,
+)
+sharp, blurred, dock = support.sharp, support.blurred, support.dock
+
 #: PSNR gains (dB over the blurred input) the restored layers must reach; measured: 2-D
 #: camera, Gaussian sigma 2 + 1 % noise, auto (tv): +3.5 dB; the sample stack (widefield,
 #: Poisson), Richardson-Lucy 20 iterations: +2.3 dB
 GAIN_2D = 3.0
 GAIN_3D = 1.5
-
-
-def dock(viewer, cls):
-    widget = cls(viewer)
-    viewer.window.add_dock_widget(widget, name=cls.__name__)
-    widget.reset_choices()
-    return widget
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The plugin as napari sees it: manifest, dock widgets by name, sample data, reader and
 writer, and a screenshot of a real napari window (``docs/napari.png``).
 
-``UNBLUR_UPDATE_DOCS=1 .venv/bin/python -m pytest tests/napari -k screenshot`` refreshes the
-screenshot in the README.
+``UNBLUR_UPDATE_DOCS=1 .venv/bin/python -m pytest tests/test_napari_plugin.py -k screenshot``
+refreshes the screenshot in the README.
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ pytest.importorskip(
     "pytestqt", reason='pytest-qt is not installed: pip install -e ".[napari-test]"'
 )
 
+
+import _napari_support as support
 import npe2
 from PIL import Image
 
 from unblur.napari import _sample
 
-ROOT = Path(__file__).resolve().parents[2]
+# the shared fixtures (a second conftest.py would shadow the suite's own `conftest` module)
+x_display, viewer = support.x_display, support.viewer
+
+ROOT = Path(__file__).resolve().parents[1]
 DOCS_SCREENSHOT = ROOT / "docs" / "napari.png"
 WIDGETS = ["PSF", "Deconvolve", "Estimate PSF", "Compare"]
 
@@ -95,7 +100,7 @@ def test_reader_declines_other_files():
 def test_screenshot_of_the_plugin_in_a_real_window(x_display, tmp_path):
     out = tmp_path / "napari.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": x_display}
-    script = Path(__file__).with_name("napari_window.py")
+    script = Path(__file__).with_name("_napari_window.py")
     proc = subprocess.run(
         [sys.executable, str(script), str(out)],
         env=env,
