@@ -170,7 +170,7 @@ def test_deconvolve_colour_layer(viewer, run):
     assert psnr(np.clip(out.data, 0, 1), rgb) > psnr(y, rgb)
 
 
-def test_deconvolve_dask_layer_gives_the_numpy_result(viewer, run, blurred):
+def test_deconvolve_dask_and_multiscale_layers_give_the_numpy_result(viewer, run, blurred):
     da = pytest.importorskip("dask.array")
     image = viewer.add_image(da.from_array(blurred, chunks=32), name="lazy")
     w = dock(viewer, DeconvolveWidget)
@@ -180,7 +180,16 @@ def test_deconvolve_dask_layer_gives_the_numpy_result(viewer, run, blurred):
     run(w)
     out = viewer.layers[-1]
     assert isinstance(out.data, np.ndarray)
-    np.testing.assert_allclose(out.data, unblur.deconvolve(blurred, psf.gaussian(2.0), "wiener"))
+    expected = unblur.deconvolve(blurred, psf.gaussian(2.0), "wiener")
+    np.testing.assert_allclose(out.data, expected)
+    # a multiscale layer is restored at its full resolution
+    levels = [da.from_array(blurred, chunks=32), da.from_array(blurred[::2, ::2], chunks=32)]
+    w.image.value = viewer.add_image(levels, name="pyramid", multiscale=True, scale=(2.0, 2.0))
+    run(w)
+    out = viewer.layers[-1]
+    assert out.name == "pyramid restored (wiener)" and not out.multiscale
+    assert tuple(out.scale) == (2.0, 2.0)
+    np.testing.assert_allclose(out.data, expected)
 
 
 def test_cancel_stops_a_running_job_and_adds_no_layer(viewer, qtbot, blurred):
