@@ -558,3 +558,28 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert 'data-clip="inset(0px 0px 0px 25%)"' in body
     assert "notDefinedAnywhere" in re.search(r'data-js-error="([^"]*)"', dom).group(1)
     assert any("notDefinedAnywhere" in line for line in console_errors(stderr))
+
+
+# --------------------------------------------------------------------------------------------
+# the page template: package data
+# --------------------------------------------------------------------------------------------
+def test_page_template_files_are_package_data_and_inlined(report):
+    import fnmatch
+    import tomllib
+
+    from unblur.report import page as page_module
+
+    folder = Path(page_module.__file__).parent / "templates"
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == sorted(page_module.TEMPLATES)
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    globs = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]
+    shipped = globs["unblur.report"]
+    for name in files:  # every template file is in the wheel
+        assert any(fnmatch.fnmatch(f"templates/{name}", g) for g in shipped), name
+    _, text = report
+    for name in ("report.css", "guard.js", "report.js"):  # inlined whole, placeholders filled
+        assert page_module.template(name) in text
+    assert "${" not in text_only(text)
+    with pytest.raises(ValueError, match="unknown report template"):
+        page_module.template("../../../etc/passwd")
