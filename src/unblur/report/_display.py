@@ -104,7 +104,7 @@ def png_uri(img: np.ndarray) -> str:
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(img)).save(buffer, format="PNG", compress_level=9)
+    Image.fromarray(np.ascontiguousarray(img)).save(buffer, format="PNG", compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

@@ -98,7 +98,11 @@ class ConvergenceMonitor:
     ) -> None:
         from .._checks import as_float_image, check_channel_axis
 
-        self.reference = None if reference is None else as_float_image(reference, name="reference")
+        self.reference = (
+            None
+            if reference is None
+            else as_float_image(reference, name="reference", check_range=False)
+        )
         self.channel_axis = (
             None
             if self.reference is None
@@ -109,23 +113,46 @@ class ConvergenceMonitor:
         self.callback = callback
         self.traces: list[Trace] = []
         self._previous: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None
+        self._channel_reference: np.ndarray | None = None
 
     def __call__(self, iteration: int, estimate: np.ndarray) -> None:
         """Record one iteration (see the class documentation), then call the wrapped callback."""
-        from ..metrics import psnr
-
         x = np.asarray(estimate)
         if not self.traces or iteration <= self.traces[-1].iterations[-1]:
             self.traces.append(Trace([], [], []))
             self._previous = None
+            self._channel_reference = None
         trace = self.traces[-1]
         if self._previous is not None and self._previous.shape == x.shape:
-            diff = np.linalg.norm((x - self._previous).ravel().astype(np.float64))
-            norm = np.linalg.norm(x.ravel().astype(np.float64))
-            change = float(diff / max(norm, np.finfo(np.float64).tiny))
+            diff = self._difference(x, self._previous)
+            norm = math.sqrt(_sum_of_squares(x))
+            change = math.sqrt(_sum_of_squares(diff)) / max(norm, np.finfo(np.float64).tiny)
             trace.relative_change.append(change if math.isfinite(change) else 0.0)
         trace.iterations.append(int(iteration))
         if self.reference is not None:
+            ref = self._reference_for(x.shape)
+            mse = _sum_of_squares(self._difference(x, ref)) / x.size
+            with np.errstate(divide="ignore"):
+                trace.psnr.append(float(10 * np.log10(1.0 / mse)) if mse > 0 else math.inf)
+        if self._previous is None or self._previous.shape != x.shape:
+            self._previous = x.copy()
+        else:
+            np.copyto(self._previous, x)
+        if self.callback is not None:
+            self.callback(iteration, estimate)
+
+    def _difference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``a - b`` (float32, or float64 if either is), into a buffer kept between calls."""
+        dtype = np.result_type(a.dtype, b.dtype, np.float32)
+        if self._buffer is None or self._buffer.shape != a.shape or self._buffer.dtype != dtype:
+            self._buffer = np.empty(a.shape, dtype)
+        return np.subtract(a, b, out=self._buffer)
+
+    def _reference_for(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The reference (the channel being restored, taken once per channel) of ``shape``."""
+        ref = self._channel_reference
+        if ref is None:
             ref = self.reference
             if self.channel_axis is not None:
                 channel = len(self.traces) - 1
@@ -135,12 +162,24 @@ class ConvergenceMonitor:
                         f"{channel + 1} is being restored"
                     )
                 ref = np.take(ref, channel, axis=self.channel_axis)
-            if ref.shape != x.shape:
-                raise InvalidParameterError(
-                    f"the reference has shape {ref.shape} per channel but the estimate has shape "
-                    f"{x.shape}"
-                )
-            trace.psnr.append(psnr(x.astype(np.float64), ref.astype(np.float64)))
-        self._previous = x.copy()
-        if self.callback is not None:
-            self.callback(iteration, estimate)
+            self._channel_reference = ref
+        if ref.shape != shape:
+            raise InvalidParameterError(
+                f"the reference has shape {ref.shape} per channel but the estimate has shape "
+                f"{shape}"
+            )
+        return ref
+
+
+def _sum_of_squares(a: np.ndarray) -> float:
+    """:math:`\\sum_i a_i^2` in the array's precision (float32 or float64), without BLAS.
+
+    ``np.linalg.norm`` calls BLAS, whose idle threads then spin and compete with the
+    restoration's own threads: with it the monitor doubled the CPU time of a run. ``einsum``
+    without ``optimize`` uses NumPy's own vectorised loops (their partial sums keep the relative
+    error near 1e-7 in float32 for a million values, measured).
+    """
+    flat = a.reshape(-1)
+    if flat.dtype not in (np.float32, np.float64):
+        flat = flat.astype(np.float64)
+    return float(np.einsum("i,i->", flat, flat))
