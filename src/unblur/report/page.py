@@ -182,8 +182,8 @@ def write_report(
     from .._version import __version__
 
     target = check_target(path, (".html", ".htm"), "report", force=force)
-    y = as_float_image(blurred, name="blurred image")
-    x = as_float_image(restored, name="restored image")
+    y = as_float_image(blurred, name="blurred image", check_range=False)
+    x = as_float_image(restored, name="restored image", check_range=False)
     if x.shape != y.shape:
         raise InvalidParameterError(
             f"the restored image has shape {x.shape} but the blurred one has shape {y.shape}"
@@ -191,13 +191,13 @@ def write_report(
     axis = check_channel_axis(y.ndim, channel_axis)
     ref = None
     if reference is not None:
-        ref = as_float_image(reference, name="reference")
+        ref = as_float_image(reference, name="reference", check_range=False)
         if ref.shape != x.shape:
             raise InvalidParameterError(
                 f"the reference has shape {shape_text(ref.shape)} but the restored image has shape "
                 f"{shape_text(x.shape)}; give the sharp image of the same size"
             )
-    k = as_float_image(psf, name="PSF")
+    k = as_float_image(psf, name="PSF", check_range=False)
     if convergence is not None and not isinstance(convergence, ConvergenceMonitor):
         raise InvalidParameterError(
             f"convergence must be a ConvergenceMonitor, got {type(convergence).__name__}"
