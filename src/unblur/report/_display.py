@@ -108,22 +108,6 @@ def png_uri(img: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def figure_uri(fig, dpi: int = 100) -> str:
-    """A matplotlib figure as a PNG data URI, reduced to a 256-colour palette (4-5x smaller).
-
-    Plots use few colours (a colour map has 256), so the palette loses nothing visible.
-    """
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    with Image.open(io.BytesIO(buffer.getvalue())) as rendered:
-        palette = rendered.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
-    buffer = io.BytesIO()
-    palette.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def img_tag(uri: str, alt: str, *, id_: str | None = None, pixelated: bool = False) -> str:
     attrs = f" id='{html.escape(id_)}'" if id_ else ""
     cls = " class='px'" if pixelated else ""

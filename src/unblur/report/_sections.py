@@ -11,7 +11,6 @@ import numpy as np
 
 from ..errors import InvalidParameterError
 from ._display import (
-    figure_uri,
     grey_plane,
     img_tag,
     png_uri,
@@ -19,11 +18,13 @@ from ._display import (
     table_html,
     value_text,
 )
+from ._svg import Series, colour_bar, colour_map, line_plot
 from .figures import psf_preview
 from .monitor import ConvergenceMonitor
 
-#: Channel names used in the report for 3-channel images.
+#: Channel names used in the report for 3-channel images, and their line colours.
 _RGB = ("red", "green", "blue")
+_RGB_COLOURS = ("#d62728", "#2ca02c", "#1f77b4")
 #: Largest side of a spectrum as drawn (larger spectra are averaged down in blocks).
 _SPECTRUM_SIDE = 384
 
@@ -120,26 +121,29 @@ def section_quality(metrics: dict[str, tuple[float, float | None]]) -> str:
 
 
 def section_psf(k: np.ndarray) -> str:
-    from matplotlib.figure import Figure
-
     centre = tuple(n // 2 for n in k.shape)
-    fig = Figure(figsize=(4.6, 3.0), layout="constrained")
-    ax = fig.subplots()
     names = ["rows (axis 0)", "columns (axis 1)"] if k.ndim == 2 else None
+    series = []
     for a in range(k.ndim):
         index = list(centre)
         index[a] = slice(None)
         profile = k[tuple(index)]
         offsets = np.arange(k.shape[a]) - centre[a]
-        label = names[a] if names else f"axis {a}"
-        style = ("-", "--", ":")[a % 3]
-        ax.plot(offsets, profile, style, marker=".", markersize=3, linewidth=1.2, label=label)
-    ax.set_xlabel("offset from the centre (px)")
-    ax.set_ylabel("PSF value")
-    ax.set_title("profiles through the centre", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    profile_uri = figure_uri(fig)
+        series.append(
+            Series(
+                offsets.tolist(),
+                profile.tolist(),
+                label=names[a] if names else f"axis {a}",
+                dash=(None, "6 3", "2 3")[a % 3],
+                markers=True,
+            )
+        )
+    plot = line_plot(
+        series,
+        title="profiles through the centre",
+        xlabel="offset from the centre (px)",
+        ylabel="PSF value",
+    )
     preview = psf_preview(k, max_size=384)
     view = "maximum projection over the leading axes; " if k.ndim > 2 else ""
     return (
@@ -147,7 +151,7 @@ def section_psf(k: np.ndarray) -> str:
         f"<figure>{img_tag(png_uri(preview), 'PSF, enlarged', pixelated=True)}"
         f"<figcaption>PSF {html.escape(shape_text(k.shape))}, sum {float(k.sum()):.4g} "
         f"({view}peak shown white, nearest-neighbour enlargement)</figcaption></figure>"
-        f"<figure>{img_tag(profile_uri, 'PSF profiles through the centre')}"
+        f"<figure>{plot}"
         "<figcaption>Central row and column (one line per axis)</figcaption></figure>"
         "</div></section>"
     )
@@ -165,8 +169,6 @@ def log_spectrum(a: np.ndarray) -> np.ndarray:
 
 
 def section_spectra(y: np.ndarray, x: np.ndarray, axis: int | None) -> str:
-    from matplotlib.figure import Figure
-
     plane_y, note = grey_plane(y, axis)
     plane_x, _ = grey_plane(x, axis)
     log_y, log_x = log_spectrum(plane_y), log_spectrum(plane_x)
@@ -174,27 +176,25 @@ def section_spectra(y: np.ndarray, x: np.ndarray, axis: int | None) -> str:
     bottom = min(float(np.percentile(log_y, 1)), float(np.percentile(log_x, 1)))
     if not bottom < top:
         bottom = top - 1
-    fig = Figure(figsize=(8.4, 3.7), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for ax, data, name in ((axes[0], log_y, "input"), (axes[1], log_x, "restored")):
-        shown = ax.imshow(data, cmap="magma", vmin=bottom, vmax=top, interpolation="nearest")
-        ax.set_title(f"{name}: log$_{{10}}$ |FFT|", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.colorbar(shown, ax=list(axes), shrink=0.85)
+    figures = [
+        f"<figure>{img_tag(png_uri(colour_map(data, bottom, top)), f'{name} spectrum', id_=id_)}"
+        f"<figcaption>{name}: log<sub>10</sub> |FFT|</figcaption></figure>"
+        for data, name, id_ in ((log_y, "input", "spectrum-input"),
+                                (log_x, "restored", "spectrum-restored"))
+    ]  # fmt: skip
     caption = "Zero frequency at the centre; Hann window; shared colour scale"
     if note:
         caption += f"; {note}"
+    bar = colour_bar(bottom, top, label="log10 |FFT|")
     return (
-        "<section id='spectra'><h2>Spectra</h2>"
-        f"<figure class='wide'>{img_tag(figure_uri(fig), 'log-magnitude spectra')}"
-        f"<figcaption>{html.escape(caption)}</figcaption></figure></section>"
+        "<section id='spectra'><h2>Spectra</h2><div class='spectra'>"
+        + "".join(figures)
+        + f"<figure class='bar'>{bar}</figure></div>"
+        f"<p class='note'>{html.escape(caption)}</p></section>"
     )
 
 
 def section_convergence(monitor: ConvergenceMonitor | None, method: str) -> str:
-    from matplotlib.figure import Figure
-
     head = "<section id='convergence'><h2>Convergence</h2>"
     traces = [] if monitor is None else [t for t in monitor.traces if t.iterations]
     if not traces:
@@ -204,34 +204,35 @@ def section_convergence(monitor: ConvergenceMonitor | None, method: str) -> str:
             else "Not recorded (iterative methods only; pass a ConvergenceMonitor as callback)."
         )
         return head + f"<p class='note'>{html.escape(text)} ({html.escape(method)})</p></section>"
-    with_psnr = any(t.psnr for t in traces)
-    fig = Figure(figsize=(8.4, 3.3), layout="constrained")
-    axes = fig.subplots(1, 2 if with_psnr else 1, squeeze=False)[0]
-    names = (
+    names: list[str | None] = (
         list(_RGB)
         if len(traces) == 3
         else [f"channel {i}" for i in range(len(traces))]
         if len(traces) > 1
         else [None]
     )
-    colours = ["tab:red", "tab:green", "tab:blue"] if len(traces) == 3 else [None] * len(traces)
-    for trace, name, colour in zip(traces, names, colours, strict=True):
-        if trace.relative_change:
-            values = np.maximum(np.asarray(trace.relative_change), 1e-16)
-            axes[0].semilogy(trace.iterations[1:], values, color=colour, label=name, lw=1.2)
-        if with_psnr and trace.psnr:
-            values = np.asarray(trace.psnr, dtype=np.float64)
-            values = np.where(np.isfinite(values), values, np.nan)  # identical: off the plot
-            axes[1].plot(trace.iterations, values, color=colour, label=name, lw=1.2)
-    axes[0].set_title("relative change $\\|x_k - x_{k-1}\\| / \\|x_k\\|$", fontsize=9)
-    axes[0].set_xlabel("iteration")
-    if with_psnr:
-        axes[1].set_title("PSNR against the reference (dB)", fontsize=9)
-        axes[1].set_xlabel("iteration")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        if len(traces) > 1:
-            ax.legend(fontsize=8)
+    colours = list(_RGB_COLOURS) if len(traces) == 3 else [None] * len(traces)
+    change = [
+        Series(t.iterations[1:], t.relative_change, label=n, colour=c)
+        for t, n, c in zip(traces, names, colours, strict=True)
+        if t.relative_change
+    ]
+    plots = [
+        line_plot(
+            change,
+            title="relative change \u2016x\u2096 \u2212 x\u2096\u208b\u2081\u2016 / "
+            "\u2016x\u2096\u2016",
+            xlabel="iteration",
+            log_y=True,
+        )
+    ]
+    if any(t.psnr for t in traces):
+        psnr = [
+            Series(t.iterations, t.psnr, label=n, colour=c)
+            for t, n, c in zip(traces, names, colours, strict=True)
+            if t.psnr
+        ]
+        plots.append(line_plot(psnr, title="PSNR against the reference (dB)", xlabel="iteration"))
     last = traces[-1]
     summary = f"{len(last.iterations)} iterations"
     if len(traces) > 1:
@@ -244,8 +245,9 @@ def section_convergence(monitor: ConvergenceMonitor | None, method: str) -> str:
         summary += f"; final PSNR {text} dB" + (" (per channel)" if len(finals) > 1 else "")
     return (
         head
-        + f"<figure class='wide'>{img_tag(figure_uri(fig), 'convergence curves')}"
-        + f"<figcaption>{html.escape(summary)}</figcaption></figure></section>"
+        + f"<div class='grid g{len(plots)}'>"
+        + "".join(f"<figure>{p}</figure>" for p in plots)
+        + f"</div><p class='note'>{html.escape(summary)}</p></section>"
     )
 
 
