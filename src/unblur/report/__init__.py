@@ -3,8 +3,8 @@
 The package is split by concern:
 
 :mod:`unblur.report.figures`
-    matplotlib figures shared with the demo: :func:`psf_preview`, :class:`Panel`,
-    :func:`save_grid`.
+    figures shared with the demo: :func:`psf_preview`, :class:`Panel` and :func:`save_grid`
+    (matplotlib), :class:`Tile` and :func:`save_mosaic` (images at their own pixels).
 :mod:`unblur.report.monitor`
     the runtime monitor: :class:`ConvergenceMonitor` records how an iterative restoration
     converges while it runs (:class:`Trace` per channel).
@@ -21,7 +21,7 @@ Every public name is importable from :mod:`unblur.report` itself.
 from __future__ import annotations
 
 from ._display import REPORT_MAX_SIDE
-from .figures import Panel, psf_preview, save_grid
+from .figures import Panel, Tile, psf_preview, save_grid, save_mosaic
 from .monitor import ConvergenceMonitor, Trace
 from .page import write_report
 
@@ -29,8 +29,10 @@ __all__ = [
     "REPORT_MAX_SIDE",
     "ConvergenceMonitor",
     "Panel",
+    "Tile",
     "Trace",
     "psf_preview",
     "save_grid",
+    "save_mosaic",
     "write_report",
 ]

@@ -20,7 +20,7 @@ from ..errors import InvalidParameterError, InvalidPSFError
 from ..io import atomic_write
 from ._files import check_target
 
-__all__ = ["Panel", "psf_preview", "save_grid"]
+__all__ = ["Panel", "Tile", "psf_preview", "save_grid", "save_mosaic"]
 
 
 def psf_preview(
@@ -205,3 +205,229 @@ def _draw(ax, panel: Panel) -> None:
         raise InvalidParameterError(f"a panel must be 2-D or colour, got shape {img.shape}")
     if panel.title:
         ax.set_title(panel.title, fontsize=8)
+
+
+# --------------------------------------------------------------------------------------------
+# mosaics: images at their own pixels (no resampling by a plotting library)
+# --------------------------------------------------------------------------------------------
+#: gap between tiles and around the figure, in pixels
+_GAP = 10
+_TITLE_PX = 15
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One cell of a mosaic: an image, shown whole at half size beside a crop at 1:1.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        2-D grey or ``(rows, cols, 3)`` colour image in [0, 1] (clipped for display), or
+        ``uint8``.
+    title : str
+        First line above the tile (e.g. the method).
+    subtitle : str
+        Second line (e.g. PSNR and time).
+    detail : tuple of int, optional
+        ``(row, col, height, width)`` of a region shown at 1:1 beside the whole, which is then
+        shown at half size with the region outlined. Without it the whole is shown at 1:1.
+    pixelated : bool
+        Enlarge by pixel replication to the row's height (for PSF previews).
+    """
+
+    image: np.ndarray
+    title: str = ""
+    subtitle: str = ""
+    detail: tuple[int, int, int, int] | None = None
+    pixelated: bool = False
+
+
+def _font(size: int, bold: bool = False):
+    """DejaVu Sans (shipped with matplotlib) at ``size`` pixels, or Pillow's default font."""
+    from PIL import ImageFont
+
+    try:
+        import matplotlib
+
+        name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf" / name), size)
+    except (ImportError, OSError):  # pragma: no cover - matplotlib is a dependency
+        return ImageFont.load_default(size)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[-1] == 4:
+        a = a[..., :3]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] != 3):
+        raise InvalidParameterError(f"a tile must be 2-D grey or RGB, got shape {a.shape}")
+    if a.dtype == np.uint8:
+        return a
+    return np.round(np.clip(np.asarray(a, np.float64), 0, 1) * 255).astype(np.uint8)
+
+
+def _half(a: np.ndarray) -> np.ndarray:
+    """2x2 block means (the last odd row / column dropped)."""
+    h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
+    small = a[:h, :w].astype(np.float64).reshape(h // 2, 2, w // 2, 2, *a.shape[2:]).mean((1, 3))
+    return np.round(small).astype(np.uint8)
+
+
+def _tile_pictures(tile: Tile, height: int) -> list[np.ndarray]:
+    """The pictures of a tile (whole, and its 1:1 detail), as uint8 RGB arrays."""
+    a = _to_uint8(tile.image)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=-1)
+    if tile.pixelated:
+        f = max(1, height // max(a.shape[:2]))
+        return [np.repeat(np.repeat(a, f, axis=0), f, axis=1)]
+    if tile.detail is None:
+        return [a]
+    r, c, h, w = tile.detail
+    crop = a[r : r + h, c : c + w]
+    whole = _half(a).copy()
+    r2, c2 = r // 2, c // 2
+    r3, c3 = (
+        min(r2 + max(1, h // 2), whole.shape[0]) - 1,
+        min(c2 + max(1, w // 2), whole.shape[1]) - 1,
+    )
+    for value, inset in ((255, 0), (0, 1)):  # a white frame with a black one inside: grey
+        top, left, bottom, right = r2 + inset, c2 + inset, r3 - inset, c3 - inset
+        if bottom > top and right > left:
+            whole[[top, bottom], left : right + 1] = value
+            whole[top : bottom + 1, [left, right]] = value
+    return [whole, crop]
+
+
+def save_mosaic(
+    path: str | os.PathLike,
+    rows: Sequence[tuple[str, Sequence[Tile]]],
+    *,
+    title: str,
+    per_line: int = 4,
+    force: bool = False,
+) -> Path:
+    """Compose labelled rows of tiles into one PNG, every image at its own pixels, atomically.
+
+    Each row is ``(label, tiles)``: the label is written above the row, its tiles follow left
+    to right, ``per_line`` to a line. A tile with a ``detail`` shows the whole image at half
+    size (2x2 means), the region outlined, beside the region at 1:1; a ``pixelated`` tile (a
+    PSF preview) is enlarged to the height of the other pictures, so every picture of a line
+    has the same height. Text is DejaVu Sans (shipped with matplotlib); nothing is resampled
+    by a plotting library, so what the PNG shows at 100 % is what the arrays hold.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output ``.png`` file; its folder must exist.
+    rows : sequence of (str, sequence of Tile)
+        The labelled rows.
+    title : str
+        Title over the figure.
+    per_line : int, optional
+        Most tiles on one line.
+    force : bool, optional
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ImageWriteError
+        ``path`` exists (without ``force``), is not a ``.png``, or its folder is missing.
+    InvalidParameterError
+        No tile, or a tile image that is not 2-D grey or RGB.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from unblur.report.figures import Tile, save_mosaic
+    >>> img = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "m.png"
+    >>> _ = save_mosaic(out, [("ramp", [Tile(img, "a", detail=(0, 0, 32, 32))])], title="t")
+    >>> out.read_bytes()[:4] == b"\\x89PNG"
+    True
+    """
+    from PIL import Image, ImageDraw
+
+    target = check_target(path, (".png",), "figure", force=force)
+    if not any(tiles for _, tiles in rows):
+        raise InvalidParameterError("save_mosaic needs at least one tile")
+    font, bold, big = _font(13), _font(13, bold=True), _font(17, bold=True)
+    lines: list[tuple[str | None, list[tuple[Tile, list[np.ndarray]]]]] = []
+    for label, tiles in rows:
+        heights = [max(p.shape[0] for p in _tile_pictures(t, 1)) for t in tiles if not t.pixelated]
+        height = max(heights, default=128)
+        drawn = [(t, _tile_pictures(t, height)) for t in tiles]
+        for i in range(0, len(drawn), per_line):
+            lines.append((label if i == 0 else None, drawn[i : i + per_line]))
+
+    def tile_width(pictures: list[np.ndarray]) -> int:
+        return sum(p.shape[1] for p in pictures) + 4 * (len(pictures) - 1)
+
+    width = 2 * _GAP + max(
+        sum(tile_width(p) for _, p in line) + _GAP * (len(line) - 1) for _, line in lines
+    )
+    heading = _wrap(title, big, width - 2 * _GAP, " ")
+    texts = [
+        [(t.title, _wrap(t.subtitle, font, max(tile_width(p), 60), " · ")) for t, p in line]
+        for _, line in lines
+    ]
+    height = 12 + 22 * len(heading)
+    for (label, line), text in zip(lines, texts, strict=True):
+        n = max(len(sub) for _, sub in text)
+        height += (24 if label else 0) + _TITLE_PX * (1 + n) + 8
+        height += max(p.shape[0] for _, ps in line for p in ps) + _GAP
+    canvas = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    y = 8
+    for text_line in heading:
+        draw.text((_GAP, y), text_line, fill=(25, 25, 25), font=big)
+        y += 22
+    y += 4
+    for (label, line), text in zip(lines, texts, strict=True):
+        if label:
+            draw.text((_GAP, y + 4), label, fill=(25, 25, 25), font=bold)
+            draw.line((_GAP, y + 21, width - _GAP, y + 21), fill=(208, 208, 208))
+            y += 24
+        x = _GAP
+        text_h = _TITLE_PX * (1 + max(len(sub) for _, sub in text)) + 8
+        line_h = max(p.shape[0] for _, ps in line for p in ps)
+        for (_, pictures), (name, sub) in zip(line, text, strict=True):
+            draw.text((x, y + 2), name, fill=(25, 25, 25), font=bold)
+            for i, s in enumerate(sub):
+                draw.text((x, y + 3 + _TITLE_PX * (i + 1)), s, fill=(90, 90, 90), font=font)
+            px = x
+            for p in pictures:
+                canvas.paste(Image.fromarray(p), (px, y + text_h))
+                px += p.shape[1] + 4
+            x += tile_width(pictures) + _GAP
+        y += text_h + line_h + _GAP
+    pixels = np.asarray(canvas)
+    grey = bool(
+        (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()
+    )
+    picture = canvas.convert("L") if grey else canvas
+
+    def write(f) -> None:
+        picture.save(f, format="PNG", optimize=True)
+
+    atomic_write(target, write, force=force)
+    return target
+
+
+def _wrap(text: str, font, width: int, separator: str) -> list[str]:
+    """``text`` split at ``separator`` into lines of at most ``width`` pixels (when possible)."""
+    if not text:
+        return []
+    lines: list[str] = []
+    for part in text.split(separator):
+        if lines and font.getlength(lines[-1] + separator + part) <= width:
+            lines[-1] += separator + part
+        else:
+            lines.append(part)
+    return lines
