@@ -324,6 +324,13 @@ def test_demo_command_table(tmp_path, monkeypatch):
                     "note": "",
                 },
                 {"scenario": "classic", "case": "gaussian", "method": "inverse", **row},
+                {
+                    "scenario": "colour",
+                    "case": "color=luminance",
+                    "method": "hyper_laplacian",
+                    **row,
+                    "psnr": 27.46,
+                },
                 {"scenario": "photo", "case": "blind", "method": "pnp", **skipped},
             ],
         }
@@ -337,9 +344,10 @@ def test_demo_command_table(tmp_path, monkeypatch):
     assert result.stderr == ""  # not a terminal: no progress display
     lines = result.stdout.splitlines()
     cells = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if "│" in line]
-    assert ["classic", "gaussian", "blurred", "20.0", "0.600", ""] in cells
-    assert ["", "", "inverse", "inf", "1.000", "0.250"] in cells
-    assert ["photo", "blind", "pnp", "", "", "skipped (slow)"] in cells
+    assert ["classic: gaussian", "blurred", "20.0", "0.600", ""] in cells
+    assert ["", "inverse", "inf", "1.000", "0.25"] in cells
+    assert ["photo: blind", "pnp", "", "", "skipped"] in cells
+    assert ["colour, luminance", "hyper_laplacian", "27.5", "1.000", "0.25"] in cells
     assert max(map(len, lines)) <= 80  # nothing wraps
     assert f"wrote {tmp_path / DEMO_FIGURE}" in result.stdout
     assert f"wrote {tmp_path / GALLERY_INDEX}" in result.stdout

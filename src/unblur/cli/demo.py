@@ -20,7 +20,7 @@ def _num(value: float | None, spec: str) -> str:
 def _short_note(note: str) -> str:
     """A note short enough for the table's last column (the index keeps the whole note)."""
     if note.startswith("skipped"):
-        return "skipped (slow)"
+        return "skipped"
     if note.startswith("failed"):
         return "failed"
     return ""
@@ -117,6 +117,16 @@ def demo_command(
     _print_table(result, quick)
 
 
+def _case_label(row: dict) -> str:
+    """One short label for the scenario and its case: "noise 2%", "colour, luminance"."""
+    scenario, case = row["scenario"], str(row["case"])
+    if case.startswith(scenario):
+        return case
+    if case.startswith("color="):
+        return f"{scenario}, {case.removeprefix('color=')}"
+    return f"{scenario}: {case}"
+
+
 def _print_table(result: dict, quick: bool) -> None:
     from rich.table import Table
 
@@ -125,28 +135,27 @@ def _print_table(result: dict, quick: bool) -> None:
         caption="blurred: the degraded input (the baseline); details in index.md",
     )
     for col, justify in (
-        ("scenario", "left"),
         ("case", "left"),
         ("method", "left"),
-        ("PSNR (dB)", "right"),
+        ("PSNR dB", "right"),
         ("SSIM", "right"),
-        ("time (s)", "right"),
+        ("time s", "right"),
     ):
         table.add_column(col, justify=justify, no_wrap=True)
     previous = None
     for r in result["rows"]:
-        key = (r["scenario"], r["case"])
+        label = _case_label(r)
+        if previous is not None and label != previous:
+            table.add_section()
         table.add_row(
-            r["scenario"] if key != previous else "",
-            r["case"] if key != previous else "",
+            label if label != previous else "",
             r["method"],
             _num(r["psnr"], ".1f"),
             _num(r["ssim"], ".3f"),
-            _num(r["seconds"], ".3f") if r["seconds"] is not None else _short_note(r["note"]),
+            _num(r["seconds"], ".2f") if r["seconds"] is not None else _short_note(r["note"]),
             style="dim" if r["method"] == "blurred" else None,
-            end_section=False,
         )
-        previous = key
+        previous = label
     stdout_console().print(table)
     for path in result["figures"].values():
         click.echo(f"wrote {path}")
