@@ -19,13 +19,13 @@ Run ``python benchmarks/report_overhead.py`` (about 10 minutes on 2 busy cores) 
 Measured on the 2-core machine under a load of about 12 (CPU-time ratios, report with the
 reference; medians of 3 runs, the state before the fix of 2 runs, in separate runs):
 
-==========================  ===========  =========  =================
+==========================  ============  =========  =================
 case                        CPU s, plain  before     after
-==========================  ===========  =========  =================
-512 x 512 colour, tv        6.6-7.1      3.35       1.21
-1024 x 1024 colour, tv      29.4-29.6    1.88       1.14 (wall 1.01)
-1024 x 1024 grey, RL 30 it  1.8-1.9      3.20       1.60
-==========================  ===========  =========  =================
+==========================  ============  =========  =================
+512 x 512 colour, tv        6.6-7.1       3.35       1.21
+1024 x 1024 colour, tv      29.4-29.6     1.88       1.14 (wall 1.01)
+1024 x 1024 grey, RL 30 it  1.8-1.9       3.20       1.60
+==========================  ============  =========  =================
 
 Before: ``np.linalg.norm`` in the monitor woke BLAS threads that spun against the FFT threads
 (the doubling), matplotlib imported and three figures rendered, PNGs at zlib level 9. What
