@@ -122,7 +122,9 @@ def test_demo_runs_every_registered_method_and_skips_failures(tmp_path, monkeypa
         raise InvalidParameterError("cannot do this")
 
     monkeypatch.setitem(METHODS, "_failing", Method("_failing", failing, "always fails"))
-    monkeypatch.setattr("unblur.demo.available_methods", lambda: ["_failing", "inverse", "wiener"])
+    monkeypatch.setattr(
+        "unblur.demo.classic.available_methods", lambda: ["_failing", "inverse", "wiener"]
+    )
     (tmp_path / DEMO_FIGURE).write_bytes(b"old")
     rows = run_demo(tmp_path, force=True)  # default methods: every registered one
     assert [(r["scenario"], r["method"]) for r in rows] == [
@@ -200,13 +202,13 @@ def test_gallery_rows_measure_every_method_against_a_baseline(quick_gallery):
 
 def test_gallery_reports_progress_before_every_step(tmp_path, monkeypatch):
     events, restored = [], []
-    real = unblur.demo.deconvolve
+    real = unblur.demo._common.deconvolve
 
     def recording(*args, **kwargs):
         restored.append(len(events))  # how many progress events came before this run
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("unblur.demo.deconvolve", recording)
+    monkeypatch.setattr("unblur.demo._common.deconvolve", recording)
     run_gallery(tmp_path, methods=["wiener"], quick=True,
                 progress=lambda done, total, text: events.append((done, total, text)))  # fmt: skip
     total = events[0][1]
@@ -223,7 +225,7 @@ def test_gallery_reports_progress_before_every_step(tmp_path, monkeypatch):
 
 
 def test_gallery_skips_slow_methods_and_refuses_overwrite(tmp_path, monkeypatch):
-    monkeypatch.setattr("unblur.demo.SLOW_METHOD_SECONDS", 0.0)  # every method is "slow"
+    monkeypatch.setattr("unblur.demo._common.SLOW_METHOD_SECONDS", 0.0)  # every method is "slow"
     result = run_gallery(tmp_path, methods=["wiener"], quick=True)
     notes = [(r["scenario"], r["case"], r["note"]) for r in result["rows"]
              if r["method"] == "wiener"]  # fmt: skip
@@ -245,7 +247,7 @@ def test_photo_restored_without_streaks():
     With the demo's raised weight they go (measured: 0.0054 -> 0.0009 on the full image).
     """
     from unblur.blind import estimate_psf
-    from unblur.demo import _blind_weight
+    from unblur.demo.gallery import _blind_weight
 
     y = data.clock().astype(np.float64) / 255
     k = estimate_psf(y, model="motion")
