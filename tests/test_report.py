@@ -199,11 +199,13 @@ def test_page_is_self_contained(report):
     assert "http://" not in page and "https://" not in page
     assert "<link" not in page and "@import" not in page and "url(" not in page
     links = resource_links(page)
-    assert len(links) == 7
+    assert len(links) == 6
     for link in links:
         assert link.startswith("data:image/png;base64,"), link[:60]
     uris = DATA_URI.findall(page)
-    assert len(uris) == 7  # blurred, restored, reference, PSF, profiles, spectra, convergence
+    assert len(uris) == 6  # blurred, restored, reference, PSF, the two spectra
+    # the plots are inline SVG: PSF profiles, relative change, PSNR, the spectra's colour bar
+    assert text_only(page).count("<svg ") == 4
     for _, uri in uris:
         with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as img:
             img.load()
@@ -255,7 +257,8 @@ def test_convergence_monitor_records_the_run(report, scene, rl_run):
     assert trace.psnr[-1] == pytest.approx(psnr(restored, x), abs=1e-6)
     assert trace.psnr[-1] > trace.psnr[0]
     part = section(report[1], "convergence")
-    assert "data:image/png;base64," in part
+    lines = re.findall(r"<polyline points='([^']*)'", part)
+    assert [len(p.split()) for p in lines] == [11, 12]  # one point per recorded value
     assert f"12 iterations; final relative change {trace.relative_change[-1]:.3g}" in part
     assert f"final PSNR {trace.psnr[-1]:.2f} dB" in part
 
@@ -558,3 +561,52 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert 'data-clip="inset(0px 0px 0px 25%)"' in body
     assert "notDefinedAnywhere" in re.search(r'data-js-error="([^"]*)"', dom).group(1)
     assert any("notDefinedAnywhere" in line for line in console_errors(stderr))
+
+
+# --------------------------------------------------------------------------------------------
+# the page template: package data
+# --------------------------------------------------------------------------------------------
+def test_page_template_files_are_package_data_and_inlined(report):
+    import fnmatch
+    import tomllib
+
+    from unblur.report import page as page_module
+
+    folder = Path(page_module.__file__).parent / "templates"
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == sorted(page_module.TEMPLATES)
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    globs = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]
+    shipped = globs["unblur.report"]
+    for name in files:  # every template file is in the wheel
+        assert any(fnmatch.fnmatch(f"templates/{name}", g) for g in shipped), name
+    _, text = report
+    for name in ("report.css", "guard.js", "report.js"):  # inlined whole, placeholders filled
+        assert page_module.template(name) in text
+    assert "${" not in text_only(text)
+    with pytest.raises(ValueError, match="unknown report template"):
+        page_module.template("../../../etc/passwd")
+
+
+# --------------------------------------------------------------------------------------------
+# the inline SVG charts
+# --------------------------------------------------------------------------------------------
+def test_svg_ticks_and_points_are_placed_exactly():
+    from unblur.report._svg import Series, _log_ticks, colour_map, line_plot, nice_ticks
+
+    assert nice_ticks(0, 0.93) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(1, 12) == [0.0, 5.0, 10.0, 15.0]
+    assert nice_ticks(-3, 3) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    assert _log_ticks(2e-4, 0.3) == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    assert _log_ticks(0.02, 0.09) == [0.01, 0.02, 0.05, 0.1]
+    # x 0..10 and y 0..1 fill the plot area: (0, 0) is its bottom-left corner, (10, 1) top-right
+    svg = line_plot([Series([0, 5, 10], [0, float("nan"), 1], label="a<b")], title="t",
+                    xlabel="x", width=440, height=280)  # fmt: skip
+    runs = re.findall(r"<polyline points='([^']*)'", svg)
+    assert runs == ["62.0,236.0", "428.0,26.0"]  # split at the NaN
+    assert "a&lt;b" in svg and "a<b" not in svg
+    log = line_plot([Series([1, 2, 3], [1e-3, 0.0, 1e-1])], title="t", xlabel="x", log_y=True)
+    assert len(re.findall("<polyline", log)) == 2  # zero is off a log axis
+    rgb = colour_map(np.array([-1.0, 0.0, 1.0, 2.0]), 0.0, 1.0)
+    assert rgb.dtype == np.uint8 and rgb[0].tolist() == rgb[1].tolist() == [0, 0, 4]
+    assert rgb[2].tolist() == rgb[3].tolist() == [252, 253, 191]

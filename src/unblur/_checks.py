@@ -7,6 +7,9 @@ so every other module (I/O, PSF models, operators, solvers, front ends) may use 
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 
 import numpy as np
 
@@ -14,6 +17,8 @@ from .errors import InvalidImageError, InvalidParameterError, InvalidPSFError, U
 
 __all__ = [
     "COLOR_MODES",
+    "FLOAT_WARN_ABOVE",
+    "ValueRangeWarning",
     "as_float_image",
     "check_axis",
     "check_channel_axis",
@@ -29,6 +34,39 @@ __all__ = [
 
 #: the values of ``color`` (``None`` as well: every channel, no colour meaning)
 COLOR_MODES: tuple[str, ...] = ("channels", "luminance")
+#: a float image whose maximum exceeds this is warned about: it is not on the [0, 1] scale
+FLOAT_WARN_ABOVE = 1.5
+#: integer data whose largest magnitude is below this share of the dtype's maximum are warned
+#: about: after the division by the maximum they are (nearly) black
+INT_WARN_SHARE = 1 / 256
+
+
+class ValueRangeWarning(UserWarning):
+    """The image's values do not fit the [0, 1] scale unblur works on.
+
+    Raised (as a warning) for integer arrays that use less than 1/256 of their dtype's range
+    (``int64`` holding 0-255: divided by the dtype's maximum they come back black) and for float
+    images whose maximum exceeds :data:`FLOAT_WARN_ABOVE` (0-255 stored as float: restored on
+    that scale, where the automatic parameters are not tuned).
+    """
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _warn(message: str) -> None:
+    """A :class:`ValueRangeWarning` attributed to the first caller outside unblur.
+
+    Nested library calls that check the same image then report the same place and message,
+    which Python's default warning filter shows once.
+    """
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is the frame that called _warn
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR + os.sep
+    ):
+        level += 1
+        frame = frame.f_back
+    warnings.warn(message, ValueRangeWarning, stacklevel=level)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,16 +197,36 @@ def to_float(
     """The one conversion of image data to floating point on the [0, 1] scale.
 
     Integer data become float32 divided by the dtype's maximum (``uint8 / 255``,
-    ``uint16 / 65535``, ``int16 / 32767``, ...) and booleans 0.0 / 1.0 (:func:`scale_to_unit`);
-    float32 and float64 are returned as they are (no copy); float16 becomes float32 and longer
-    floats float64. Byte-swapped data are brought to the native byte order. Values are not
-    checked (see :func:`as_float_image`).
+    ``uint16 / 65535``, ``int16 / 32767``, ...), as scikit-image's ``img_as_float`` does, and
+    booleans 0.0 / 1.0 (:func:`scale_to_unit`); float32 and float64 are returned as they are (no
+    copy); float16 becomes float32 and longer floats float64. Byte-swapped data are brought to
+    the native byte order. Float values are not checked (see :func:`as_float_image`).
+
+    Warns
+    -----
+    ValueRangeWarning
+        Integer data wider than 8 bits whose largest magnitude is below 1/256 of the dtype's
+        maximum (``int64`` holding 0-255 becomes values below 3e-17): the warning says how to
+        convert them.
 
     Raises
     ------
     error
         (:class:`~unblur.InvalidImageError` by default) for complex, object, structured or
         other non-numeric data, naming ``name``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from unblur._checks import ValueRangeWarning, to_float
+    >>> to_float(np.array([0, 255], dtype=np.uint8))
+    array([0., 1.], dtype=float32)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     out = to_float(np.array([0, 255], dtype=np.int32))
+    >>> caught[0].category is ValueRangeWarning, float(out.max()) < 1e-6
+    (True, True)
     """
     arr = np.asarray(image)
     kind = arr.dtype.kind
@@ -179,17 +237,54 @@ def to_float(
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     if kind != "f":
+        if kind in "iu" and arr.dtype.itemsize > 1 and arr.size:
+            _check_integer_range(arr, name)
         return scale_to_unit(arr)
     if arr.dtype in (np.float32, np.float64):
         return arr
     return arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
 
 
-def as_float_image(image, *, name: str = "image", min_ndim: int = 1) -> np.ndarray:
+def _check_integer_range(arr: np.ndarray, name: str) -> None:
+    """Warn when integer data use less than :data:`INT_WARN_SHARE` of their dtype's range."""
+    top = np.iinfo(arr.dtype).max
+    low, high = int(arr.min()), int(arr.max())
+    largest = max(abs(low), abs(high))
+    if 0 < largest < top * INT_WARN_SHARE:
+        _warn(
+            f"{name} has dtype {arr.dtype} but its values ({low} to {high}) use less than 1/256 "
+            f"of that dtype's range; it is divided by {top} (as scikit-image does) and becomes "
+            f"nearly black. Convert it first: for 8-bit data, {name}.astype(np.uint8) or "
+            f"{name} / 255."
+        )
+
+
+def as_float_image(
+    image, *, name: str = "image", min_ndim: int = 1, check_range: bool = True
+) -> np.ndarray:
     """``image`` as a finite float array (no copy when already float32/float64).
 
     The conversion is :func:`to_float`; then the dimensions, the size and the values are
     checked.
+
+    Parameters
+    ----------
+    image : array_like
+        Image data: integers (scaled by their dtype's maximum), booleans or floats.
+    name : str, optional
+        The name used in messages.
+    min_ndim : int, optional
+        Fewest dimensions accepted.
+    check_range : bool, optional
+        Warn when float data exceed :data:`FLOAT_WARN_ABOVE` (off for arrays that need not be
+        images on [0, 1], such as PSFs or restorations).
+
+    Warns
+    -----
+    ValueRangeWarning
+        Float data above :data:`FLOAT_WARN_ABOVE` (with ``check_range``): unblur works on the
+        [0, 1] scale; an image in 0-255 is restored on its own scale, where the automatic
+        parameters are not tuned, and the output is not rescaled. See also :func:`to_float`.
 
     Raises
     ------
@@ -197,13 +292,23 @@ def as_float_image(image, *, name: str = "image", min_ndim: int = 1) -> np.ndarr
         Non-numeric or complex data, fewer than ``min_ndim`` dimensions, an empty array, NaN
         or infinite values.
     """
+    floating = np.asarray(image).dtype.kind == "f"
     arr = to_float(image, name=name)
     if arr.ndim < min_ndim:
         raise InvalidImageError(f"{name} must have at least {min_ndim} dimensions, got {arr.ndim}")
     if arr.size == 0:
         raise InvalidImageError(f"{name} is empty (shape {arr.shape})")
-    if not np.all(np.isfinite(arr)):
+    high = float(arr.max())  # NaN propagates through max and min: one pass each, no mask
+    low = float(arr.min())
+    if not (math.isfinite(high) and math.isfinite(low)):
         raise InvalidImageError(f"{name} contains NaN or infinite values")
+    if check_range and floating and high > FLOAT_WARN_ABOVE:
+        _warn(
+            f"{name} has float values up to {high:.4g}, above {FLOAT_WARN_ABOVE}: unblur expects "
+            f"images on the [0, 1] scale (its automatic parameters assume it) and restores "
+            f"this one on its own scale. Divide it by its peak first (e.g. {name} / 255 for "
+            "8-bit data)."
+        )
     return arr
 
 
@@ -236,8 +341,34 @@ def normalize_psf(kernel) -> np.ndarray:
 
 
 def check_psf(psf, spatial_shape: tuple[int, ...]) -> np.ndarray:
-    """Validate a PSF against the spatial shape of an image; return it normalised (float64)."""
+    """Validate a PSF against the spatial shape of an image; return it normalised (float64).
+
+    Raises
+    ------
+    InvalidPSFError
+        ``psf`` is None, a string (a spec such as ``"gaussian:sigma=2"``), a scalar or another
+        non-array value; has a different number of dimensions than the image's spatial ones;
+        is larger than the image; or is not a PSF (see :func:`normalize_psf`).
+    """
+    if psf is None:
+        raise InvalidPSFError(
+            "psf is None; pass the PSF as an array, e.g. unblur.psf.gaussian(sigma=2), or "
+            "estimate it first with unblur.estimate_psf(image)"
+        )
+    if isinstance(psf, str | bytes):
+        text = psf if isinstance(psf, str) else psf.decode("utf-8", "replace")
+        raise InvalidPSFError(
+            f"psf must be an array, got the string {text!r}; make the array with "
+            f"unblur.psf.parse_spec({text!r}) (or unblur.psf.from_file(path) for a file)"
+        )
+    if isinstance(psf, dict | set) or callable(psf):
+        raise InvalidPSFError(f"psf must be an array, got a {type(psf).__name__}")
     k = np.asarray(psf)
+    if k.ndim == 0:
+        raise InvalidPSFError(
+            f"psf must be an array with one dimension per spatial axis of the image, got the "
+            f"{type(psf).__name__} {psf!r}"
+        )
     if k.ndim != len(spatial_shape):
         raise InvalidPSFError(
             f"PSF has {k.ndim} dimensions but the image has {len(spatial_shape)} spatial "

@@ -1,0 +1,135 @@
+"""Display conversions for the report: images to 8-bit pictures and PNG data URIs, text."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+#: Largest side, in pixels, of the images embedded in the report (larger ones are averaged down).
+REPORT_MAX_SIDE = 1024
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    return "\u00d7".join(map(str, shape))
+
+
+def seconds_text(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "n/a"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def value_text(value: Any) -> str:
+    """A short, readable text for a parameter value (arrays summarised, floats to 6 digits)."""
+    if isinstance(value, np.ndarray) and value.size > 8:
+        return f"array {shape_text(value.shape)} {value.dtype}"
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple):
+        inner = ", ".join(value_text(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return str(value)
+
+
+def slice_to_2d(a: np.ndarray, colour: bool) -> tuple[np.ndarray, str]:
+    """The central 2-D plane of an nD image (channels last when ``colour``), and a note."""
+    spatial = a.ndim - (1 if colour else 0)
+    if spatial == 1:  # a 1-D signal: show it as a band of identical rows
+        return np.repeat(a[None], max(1, min(32, a.shape[0] // 8)), axis=0), "1-D signal"
+    if spatial == 2:
+        return a, ""
+    lead = tuple(n // 2 for n in a.shape[: spatial - 2])
+    where = ", ".join(f"axis {i} = {c}" for i, c in enumerate(lead))
+    return a[lead], f"central slice ({where})"
+
+
+def display_image(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
+    """An 8-bit picture of an image for the page: 2-D grey or RGB, at most REPORT_MAX_SIDE."""
+    notes = []
+    colour = axis is not None
+    if colour:
+        a = np.moveaxis(a, axis, -1)
+    a, note = slice_to_2d(a, colour)
+    if note:
+        notes.append(note)
+    if colour:
+        channels = a.shape[-1]
+        if channels in (3, 4):
+            a = a[..., :3]
+            if channels == 4:
+                notes.append("4th channel not shown")
+        elif channels == 1:
+            a = a[..., 0]
+        else:
+            a = a.mean(axis=-1)
+            notes.append(f"mean of {channels} channels")
+    factor = math.ceil(max(a.shape[:2]) / REPORT_MAX_SIDE)
+    if factor > 1:
+        h, w = (a.shape[0] // factor) * factor, (a.shape[1] // factor) * factor
+        a = a[:h, :w].reshape(h // factor, factor, w // factor, factor, *a.shape[2:]).mean((1, 3))
+        notes.append(f"shown averaged down {factor}\u00d7")
+    notes.append("values clipped to [0, 1]")
+    return np.round(np.clip(a, 0, 1) * 255).astype(np.uint8), "; ".join(notes)
+
+
+def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
+    """The full-resolution grey 2-D plane whose spectrum is shown (a central crop if large)."""
+    colour = axis is not None
+    if colour:
+        a = np.moveaxis(a, axis, -1)
+    a, note = slice_to_2d(a, colour)
+    if colour:
+        a = a.mean(axis=-1)
+    notes = [note] if note else []
+    if colour:
+        notes.append("mean of the channels")
+    if max(a.shape) > REPORT_MAX_SIDE:
+        start = [max(0, (n - REPORT_MAX_SIDE) // 2) for n in a.shape]
+        a = a[tuple(slice(s, s + REPORT_MAX_SIDE) for s in start)]
+        notes.append(f"central {shape_text(a.shape)} crop")
+    return np.asarray(a, np.float64), "; ".join(notes)
+
+
+def png_uri(img: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buffer, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def img_tag(uri: str, alt: str, *, id_: str | None = None, pixelated: bool = False) -> str:
+    attrs = f" id='{html.escape(id_)}'" if id_ else ""
+    cls = " class='px'" if pixelated else ""
+    return f"<img{attrs}{cls} src='{uri}' alt='{html.escape(alt)}'>"
+
+
+def table_html(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], *, header: bool = True
+) -> str:
+    esc = html.escape
+    head = (
+        "<thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in columns) + "</tr></thead>"
+        if header
+        else ""
+    )
+    cells = "".join(
+        "<tr>"
+        + "".join(
+            f"<th scope='row'>{esc(c)}</th>" if j == 0 else f"<td>{esc(c)}</td>"
+            for j, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table>{head}<tbody>{cells}</tbody></table>"

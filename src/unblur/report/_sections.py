@@ -1,0 +1,301 @@
+"""The sections of the HTML report, each a function returning its HTML fragment."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ._display import (
+    grey_plane,
+    img_tag,
+    png_uri,
+    shape_text,
+    table_html,
+    value_text,
+)
+from ._svg import Series, colour_bar, colour_map, line_plot
+from .figures import psf_preview
+from .monitor import ConvergenceMonitor
+
+#: Channel names used in the report for 3-channel images, and their line colours.
+_RGB = ("red", "green", "blue")
+_RGB_COLOURS = ("#d62728", "#2ca02c", "#1f77b4")
+#: Largest side of a spectrum as drawn (larger spectra are averaged down in blocks).
+_SPECTRUM_SIDE = 384
+
+
+def quality(
+    y: np.ndarray, x: np.ndarray, ref: np.ndarray, axis: int | None
+) -> dict[str, tuple[float, float | None]]:
+    """PSNR and SSIM (None when the image is smaller than the SSIM window) of input and output."""
+    from ..metrics import psnr, ssim
+
+    out = {}
+    for name, est in (("input", y), ("restored", x)):
+        value_psnr = psnr(est, ref, data_range=1.0)
+        try:
+            value_ssim = ssim(est, ref, data_range=1.0, channel_axis=axis)
+        except InvalidParameterError:  # smaller than the 7 or 11 px window
+            value_ssim = None
+        out[name] = (value_psnr, value_ssim)
+    return out
+
+
+def db_text(value: float) -> str:
+    return "\u221e (identical)" if math.isinf(value) else f"{value:.2f} dB"
+
+
+def section_images(
+    images: Sequence[tuple[str, str, np.ndarray]],
+    note: str,
+    size: tuple[int, int],
+    metrics: dict[str, tuple[float, float | None]] | None,
+) -> str:
+    esc = html.escape
+    small = max(size) < 512  # enlarge small images with visible pixels
+    figures = []
+    for id_, caption, img in images:
+        extra = ""
+        if metrics is not None and id_ != "img-reference":
+            which = "input" if id_ == "img-blurred" else "restored"
+            extra = f" &middot; PSNR {esc(db_text(metrics[which][0]))}"
+        figures.append(
+            f"<figure>{img_tag(png_uri(img), caption, id_=id_, pixelated=small)}"
+            f"<figcaption>{esc(caption)}{extra}</figcaption></figure>"
+        )
+    h, w = size
+    compare = (
+        f"<div id='compare' class='compare' hidden style='aspect-ratio: {w} / {h}; "
+        f"max-width: {max(w, 512) if small else w}px'>"
+        f"<img class='c-before{' px' if small else ''}' alt='blurred input'>"
+        f"<img class='c-after{' px' if small else ''}' alt='restored'>"
+        "<div class='c-line' aria-hidden='true'></div>"
+        "<span class='c-tag c-left' aria-hidden='true'>input</span>"
+        "<span class='c-tag c-right' aria-hidden='true'>restored</span>"
+        "<input type='range' min='0' max='100' step='1' value='50' "
+        "aria-label='Comparison slider: share of the image shown restored (right part)'>"
+        "</div>"
+    )
+    hint = (
+        "<p class='hint' id='compare-hint' hidden>Drag the slider (or focus it and use the arrow "
+        "keys): input on the left, restoration on the right.</p>"
+    )
+    return (
+        "<section id='images'><h2>Before and after</h2>"
+        + compare
+        + hint
+        + f"<div class='grid g{len(images)}'>"
+        + "".join(figures)
+        + "</div>"
+        + f"<p class='note'>{esc(note)}</p></section>"
+    )
+
+
+def section_quality(metrics: dict[str, tuple[float, float | None]]) -> str:
+    rows = []
+    for name in ("input", "restored"):
+        value_psnr, value_ssim = metrics[name]
+        rows.append(
+            (
+                "blurred input" if name == "input" else "restored",
+                db_text(value_psnr),
+                "n/a (image smaller than the SSIM window)"
+                if value_ssim is None
+                else f"{value_ssim:.4f}",
+            )
+        )
+    gain = metrics["restored"][0] - metrics["input"][0]
+    gain_text = "" if not math.isfinite(gain) else f"<p>PSNR gain: <b>{gain:+.2f} dB</b></p>"
+    return (
+        "<section id='quality'><h2>Quality against the reference</h2>"
+        + table_html(("image", "PSNR", "SSIM"), rows)
+        + gain_text
+        + "<p class='note'>Peak 1, on the arrays as computed (no clipping, no alignment); SSIM "
+        "with the Gaussian window of Wang et al. (2004).</p></section>"
+    )
+
+
+def section_psf(k: np.ndarray) -> str:
+    centre = tuple(n // 2 for n in k.shape)
+    names = ["rows (axis 0)", "columns (axis 1)"] if k.ndim == 2 else None
+    series = []
+    for a in range(k.ndim):
+        index = list(centre)
+        index[a] = slice(None)
+        profile = k[tuple(index)]
+        offsets = np.arange(k.shape[a]) - centre[a]
+        series.append(
+            Series(
+                offsets.tolist(),
+                profile.tolist(),
+                label=names[a] if names else f"axis {a}",
+                dash=(None, "6 3", "2 3")[a % 3],
+                markers=True,
+            )
+        )
+    plot = line_plot(
+        series,
+        title="profiles through the centre",
+        xlabel="offset from the centre (px)",
+        ylabel="PSF value",
+    )
+    preview = psf_preview(k, max_size=384)
+    view = "maximum projection over the leading axes; " if k.ndim > 2 else ""
+    return (
+        "<section id='psf'><h2>Point-spread function</h2><div class='grid g2'>"
+        f"<figure>{img_tag(png_uri(preview), 'PSF, enlarged', pixelated=True)}"
+        f"<figcaption>PSF {html.escape(shape_text(k.shape))}, sum {float(k.sum()):.4g} "
+        f"({view}peak shown white, nearest-neighbour enlargement)</figcaption></figure>"
+        f"<figure>{plot}"
+        "<figcaption>Central row and column (one line per axis)</figcaption></figure>"
+        "</div></section>"
+    )
+
+
+def log_spectrum(a: np.ndarray) -> np.ndarray:
+    window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1])) if min(a.shape) > 1 else 1
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft2((a - a.mean()) * window)))
+    factor = math.ceil(max(spectrum.shape) / _SPECTRUM_SIDE)
+    if factor > 1:  # the panel is ~400 px wide: average blocks instead of dropping samples
+        h, w = (n // factor * factor for n in spectrum.shape)
+        spectrum = spectrum[:h, :w].reshape(h // factor, factor, w // factor, factor).mean((1, 3))
+    floor = max(float(spectrum.max()) * 1e-12, np.finfo(np.float64).tiny)
+    return np.log10(np.maximum(spectrum, floor))
+
+
+def section_spectra(y: np.ndarray, x: np.ndarray, axis: int | None) -> str:
+    plane_y, note = grey_plane(y, axis)
+    plane_x, _ = grey_plane(x, axis)
+    log_y, log_x = log_spectrum(plane_y), log_spectrum(plane_x)
+    top = max(float(log_y.max()), float(log_x.max()))
+    bottom = min(float(np.percentile(log_y, 1)), float(np.percentile(log_x, 1)))
+    if not bottom < top:
+        bottom = top - 1
+    figures = [
+        f"<figure>{img_tag(png_uri(colour_map(data, bottom, top)), f'{name} spectrum', id_=id_)}"
+        f"<figcaption>{name}: log<sub>10</sub> |FFT|</figcaption></figure>"
+        for data, name, id_ in ((log_y, "input", "spectrum-input"),
+                                (log_x, "restored", "spectrum-restored"))
+    ]  # fmt: skip
+    caption = "Zero frequency at the centre; Hann window; shared colour scale"
+    if note:
+        caption += f"; {note}"
+    bar = colour_bar(bottom, top, label="log10 |FFT|")
+    return (
+        "<section id='spectra'><h2>Spectra</h2><div class='spectra'>"
+        + "".join(figures)
+        + f"<figure class='bar'>{bar}</figure></div>"
+        f"<p class='note'>{html.escape(caption)}</p></section>"
+    )
+
+
+def section_convergence(monitor: ConvergenceMonitor | None, method: str) -> str:
+    head = "<section id='convergence'><h2>Convergence</h2>"
+    traces = [] if monitor is None else [t for t in monitor.traces if t.iterations]
+    if not traces:
+        text = (
+            "No iterations were recorded: the method is direct (one closed-form solve)."
+            if monitor is not None
+            else "Not recorded (iterative methods only; pass a ConvergenceMonitor as callback)."
+        )
+        return head + f"<p class='note'>{html.escape(text)} ({html.escape(method)})</p></section>"
+    names: list[str | None] = (
+        list(_RGB)
+        if len(traces) == 3
+        else [f"channel {i}" for i in range(len(traces))]
+        if len(traces) > 1
+        else [None]
+    )
+    colours = list(_RGB_COLOURS) if len(traces) == 3 else [None] * len(traces)
+    change = [
+        Series(t.iterations[1:], t.relative_change, label=n, colour=c)
+        for t, n, c in zip(traces, names, colours, strict=True)
+        if t.relative_change
+    ]
+    plots = [
+        line_plot(
+            change,
+            title="relative change \u2016x\u2096 \u2212 x\u2096\u208b\u2081\u2016 / "
+            "\u2016x\u2096\u2016",
+            xlabel="iteration",
+            log_y=True,
+        )
+    ]
+    if any(t.psnr for t in traces):
+        psnr = [
+            Series(t.iterations, t.psnr, label=n, colour=c)
+            for t, n, c in zip(traces, names, colours, strict=True)
+            if t.psnr
+        ]
+        plots.append(line_plot(psnr, title="PSNR against the reference (dB)", xlabel="iteration"))
+    last = traces[-1]
+    summary = f"{len(last.iterations)} iterations"
+    if len(traces) > 1:
+        summary += f" per channel ({len(traces)} channels)"
+    if last.relative_change:
+        summary += f"; final relative change {last.relative_change[-1]:.3g}"
+    finals = [t.psnr[-1] for t in traces if t.psnr]
+    if finals:
+        text = ", ".join("\u221e" if math.isinf(v) else f"{v:.2f}" for v in finals)
+        summary += f"; final PSNR {text} dB" + (" (per channel)" if len(finals) > 1 else "")
+    return (
+        head
+        + f"<div class='grid g{len(plots)}'>"
+        + "".join(f"<figure>{p}</figure>" for p in plots)
+        + f"</div><p class='note'>{html.escape(summary)}</p></section>"
+    )
+
+
+def parameter_source(
+    name: str, value: Any, given: Collection[str], defaults: dict[str, Any]
+) -> str:
+    if name in given:
+        return "given"
+    if name in defaults:
+        default = defaults[name]
+        try:
+            same = default is value or bool(default == value)
+        except Exception:  # arrays and other values without a plain truth value
+            same = False
+        if same:
+            return "default"
+    return "automatic"
+
+
+def section_parameters(method: str, parameters: Mapping[str, Any], given) -> str:
+    import inspect
+
+    from ..errors import UnknownMethodError
+    from ..restore import get_method
+
+    rows: list[tuple[str, ...]]
+    if given is None:
+        columns: tuple[str, ...] = ("parameter", "value")
+        rows = [(str(n), value_text(v)) for n, v in parameters.items()]
+    else:
+        try:
+            declared = get_method(method).parameters
+        except UnknownMethodError:
+            declared = {}
+        defaults = {
+            n: p.default for n, p in declared.items() if p.default is not inspect.Parameter.empty
+        }
+        given = set(given)
+        columns = ("parameter", "value", "source")
+        rows = [
+            (str(n), value_text(v), parameter_source(n, v, given, defaults))
+            for n, v in parameters.items()
+        ]
+    if not rows:
+        return "<section id='parameters'><h2>Parameters</h2><p class='note'>none</p></section>"
+    return (
+        "<section id='parameters'><h2>Parameters</h2>"
+        + table_html(columns, rows)
+        + "<p class='note'>Every parameter of the run, the ones chosen automatically included."
+        "</p></section>"
+    )

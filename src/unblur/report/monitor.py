@@ -1,0 +1,185 @@
+"""The runtime monitor: how an iterative restoration converges, recorded while it runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+
+__all__ = ["ConvergenceMonitor", "Trace"]
+
+
+@dataclass
+class Trace:
+    """The convergence record of one restored channel (or of the whole grey image).
+
+    Attributes
+    ----------
+    iterations : list of int
+        The iteration numbers reported by the method's callback, in order.
+    relative_change : list of float
+        :math:`\\|x_k - x_{k-1}\\| / \\|x_k\\|` for ``iterations[1:]`` (none for the first).
+    psnr : list of float
+        PSNR (dB) of each estimate against the reference, one per iteration; empty without a
+        reference.
+
+    Examples
+    --------
+    >>> from unblur.report import Trace
+    >>> Trace(iterations=[1, 2], relative_change=[0.25], psnr=[])
+    Trace(iterations=[1, 2], relative_change=[0.25], psnr=[])
+    """
+
+    iterations: list[int]
+    relative_change: list[float]
+    psnr: list[float]
+
+
+class ConvergenceMonitor:
+    r"""A ``callback(iteration, estimate)`` that records how an iterative restoration converges.
+
+    Pass it as ``callback`` to :func:`unblur.deconvolve` (it may wrap another callback, such
+    as a progress bar) and then as ``convergence`` to :func:`write_report`. For every iteration
+    :math:`k` it records the relative change
+
+    .. math:: r_k = \frac{\lVert x_k - x_{k-1} \rVert_2}{\max(\lVert x_k \rVert_2, \epsilon)}
+
+    (from the second iteration on; :math:`\epsilon` is the smallest normal float64, so an
+    all-zero estimate gives 0, never NaN) and, when a reference is given, the PSNR of
+    :math:`x_k` against it (peak 1). Colour images are restored channel by channel: an
+    iteration number that does not increase starts the record of the next channel, compared
+    with the matching channel of the reference.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray, optional
+        The sharp image, with the shape of the image being restored (channels included).
+    channel_axis : int, optional
+        The channel axis of ``reference`` (as given to :func:`unblur.deconvolve`).
+    callback : callable, optional
+        Another ``callback(iteration, estimate)`` to call after recording (e.g. a progress bar).
+
+    Attributes
+    ----------
+    traces : list of Trace
+        One record per channel restored so far (one for a grey image or a stack).
+
+    References
+    ----------
+    A. Levin, Y. Weiss, F. Durand, W. T. Freeman, "Understanding and evaluating blind
+    deconvolution algorithms", IEEE CVPR 2009 (PSNR against the sharp image as the measure of
+    a restoration).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import unblur
+    >>> from unblur import psf
+    >>> from unblur.report import ConvergenceMonitor
+    >>> x = np.random.default_rng(0).random((32, 32))
+    >>> k = psf.gaussian(sigma=1.0)
+    >>> monitor = ConvergenceMonitor(reference=x)
+    >>> x_hat = unblur.deconvolve(unblur.blur(x, k), k, "landweber", num_iter=5, callback=monitor)
+    >>> trace = monitor.traces[0]
+    >>> trace.iterations, len(trace.relative_change), len(trace.psnr)
+    ([1, 2, 3, 4, 5], 4, 5)
+    """
+
+    def __init__(
+        self,
+        reference: np.ndarray | None = None,
+        *,
+        channel_axis: int | None = None,
+        callback: Callable[[int, np.ndarray], None] | None = None,
+    ) -> None:
+        from .._checks import as_float_image, check_channel_axis
+
+        self.reference = (
+            None
+            if reference is None
+            else as_float_image(reference, name="reference", check_range=False)
+        )
+        self.channel_axis = (
+            None
+            if self.reference is None
+            else check_channel_axis(self.reference.ndim, channel_axis)
+        )
+        if callback is not None and not callable(callback):
+            raise InvalidParameterError(f"callback must be callable, got {callback!r}")
+        self.callback = callback
+        self.traces: list[Trace] = []
+        self._previous: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None
+        self._channel_reference: np.ndarray | None = None
+
+    def __call__(self, iteration: int, estimate: np.ndarray) -> None:
+        """Record one iteration (see the class documentation), then call the wrapped callback."""
+        x = np.asarray(estimate)
+        if not self.traces or iteration <= self.traces[-1].iterations[-1]:
+            self.traces.append(Trace([], [], []))
+            self._previous = None
+            self._channel_reference = None
+        trace = self.traces[-1]
+        if self._previous is not None and self._previous.shape == x.shape:
+            diff = self._difference(x, self._previous)
+            norm = math.sqrt(_sum_of_squares(x))
+            change = math.sqrt(_sum_of_squares(diff)) / max(norm, np.finfo(np.float64).tiny)
+            trace.relative_change.append(change if math.isfinite(change) else 0.0)
+        trace.iterations.append(int(iteration))
+        if self.reference is not None:
+            ref = self._reference_for(x.shape)
+            mse = _sum_of_squares(self._difference(x, ref)) / x.size
+            with np.errstate(divide="ignore"):
+                trace.psnr.append(float(10 * np.log10(1.0 / mse)) if mse > 0 else math.inf)
+        if self._previous is None or self._previous.shape != x.shape:
+            self._previous = x.copy()
+        else:
+            np.copyto(self._previous, x)
+        if self.callback is not None:
+            self.callback(iteration, estimate)
+
+    def _difference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``a - b`` (float32, or float64 if either is), into a buffer kept between calls."""
+        dtype = np.result_type(a.dtype, b.dtype, np.float32)
+        if self._buffer is None or self._buffer.shape != a.shape or self._buffer.dtype != dtype:
+            self._buffer = np.empty(a.shape, dtype)
+        return np.subtract(a, b, out=self._buffer)
+
+    def _reference_for(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The reference (the channel being restored, taken once per channel) of ``shape``."""
+        ref = self._channel_reference
+        if ref is None:
+            ref = self.reference
+            if self.channel_axis is not None:
+                channel = len(self.traces) - 1
+                if channel >= ref.shape[self.channel_axis]:
+                    raise InvalidParameterError(
+                        f"the reference has {ref.shape[self.channel_axis]} channels, but channel "
+                        f"{channel + 1} is being restored"
+                    )
+                ref = np.take(ref, channel, axis=self.channel_axis)
+            self._channel_reference = ref
+        if ref.shape != shape:
+            raise InvalidParameterError(
+                f"the reference has shape {ref.shape} per channel but the estimate has shape "
+                f"{shape}"
+            )
+        return ref
+
+
+def _sum_of_squares(a: np.ndarray) -> float:
+    """:math:`\\sum_i a_i^2` in the array's precision (float32 or float64), without BLAS.
+
+    ``np.linalg.norm`` calls BLAS, whose idle threads then spin and compete with the
+    restoration's own threads: with it the monitor doubled the CPU time of a run. ``einsum``
+    without ``optimize`` uses NumPy's own vectorised loops (their partial sums keep the relative
+    error near 1e-7 in float32 for a million values, measured).
+    """
+    flat = a.reshape(-1)
+    if flat.dtype not in (np.float32, np.float64):
+        flat = flat.astype(np.float64)
+    return float(np.einsum("i,i->", flat, flat))
