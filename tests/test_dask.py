@@ -337,7 +337,9 @@ def test_work_shipped_to_workers_pickles(tmp_path, observed):
     graph = dict(lazy.__dask_graph__())
     restored = pickle.loads(pickle.dumps(graph))
     assert len(restored) == len(graph)
-    writer = ud._RawWriter(str(tmp_path / "x.npy"), 128, observed.shape, np.float32)
+    from unblur.dask.files import _RawWriter
+
+    writer = _RawWriter(str(tmp_path / "x.npy"), 128, observed.shape, np.float32)
     assert pickle.loads(pickle.dumps(writer)).shape == observed.shape
 
 

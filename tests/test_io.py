@@ -649,8 +649,8 @@ def test_decompression_bomb_png_header(tmp_path, monkeypatch, depth, colour):
     def no_decoding(*args, **kwargs):
         raise AssertionError("the pixel data must not be decoded")
 
-    monkeypatch.setattr(uio.imagecodecs, "png_decode", no_decoding)
-    monkeypatch.setattr(uio.iio, "imread", no_decoding)
+    monkeypatch.setattr(imagecodecs, "png_decode", no_decoding)
+    monkeypatch.setattr(iio, "imread", no_decoding)
     (tmp_path / "bomb.png").write_bytes(_png(100_000, 100_000, depth, colour, b"\x00" * 1000))
     with pytest.raises(ImageReadError) as e:
         read_image(tmp_path / "bomb.png")
@@ -770,8 +770,8 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
         fh.write(b"partial data")
         raise OSError("disk full")
 
-    monkeypatch.setattr(uio.iio, "imwrite", broken_writer)
-    monkeypatch.setattr(uio.tifffile, "imwrite", broken_writer)
+    monkeypatch.setattr(iio, "imwrite", broken_writer)
+    monkeypatch.setattr(tifffile, "imwrite", broken_writer)
     for name in ("out.png", "out.tif"):
         with pytest.raises(ImageWriteError) as e:
             write_image(tmp_path / name, np.zeros((4, 4)))

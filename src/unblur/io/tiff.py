@@ -1,0 +1,167 @@
+"""TIFF files (multi-page, OME and ImageJ included) through tifffile and imagecodecs."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from typing import Any
+from xml.etree import ElementTree
+
+import numpy as np
+import tifffile
+
+from ..errors import ImageReadError
+from ._common import _Decoded, _detail, _quiet_codec_log
+from .limits import _check_pixels
+
+# TIFF compressions whose YCbCr data tifffile converts to RGB (OJPEG, JPEG, ALT_JPEG, JPEG_LOSSY)
+_TIFF_JPEG = {6, 7, 33007, 34892}
+
+
+def _check_tiff_data(q: str, series: Any) -> None:
+    """Refuse TIFF pages that list less data than their declared size needs (before decoding).
+
+    A flipped bit in a tag such as the image length makes a 2 kB file declare millions of
+    rows; tifffile then decodes the few strips present and fills the rest with zeros, which
+    takes seconds and gigabytes for an image that is not there. Compressed pages must list
+    every strip or tile their geometry needs; uncompressed ones at least the bytes of their
+    samples (checked from 8 bits per sample up).
+    """
+    for page in series.pages:
+        if page is None:
+            continue
+        key = page.keyframe  # a TiffFrame shares its geometry; a TiffPage is its own
+        offsets, counts = page.dataoffsets, page.databytecounts
+        if int(key.compression) == tifffile.COMPRESSION.NONE:
+            if key.bitspersample < 8:
+                continue
+            needed = math.prod(key.shape) * key.dtype.itemsize
+            listed = int(sum(counts))
+            what = f"{needed} bytes of samples, but the file lists {listed}"
+            short = listed < needed
+        else:
+            needed = math.prod(key.chunked)
+            what = f"{needed} strips or tiles, but the file lists {len(offsets)}"
+            short = len(offsets) < needed
+        if short:
+            size = " x ".join(str(d) for d in key.shape)
+            raise ImageReadError(
+                f"cannot read {q}: corrupt TIFF (a {size} page needs {what}; "
+                "truncated file or damaged header)"
+            )
+
+
+def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
+    with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
+        if not tif.series:
+            raise ImageReadError(
+                f"cannot read {q}: not a valid TIFF image (truncated or corrupt: no readable image)"
+            )
+        series = tif.series[0]
+        axes = series.axes
+        shape = tuple(series.shape)
+        page = series.keyframe
+        if "S" in axes:
+            _check_pixels(q, shape[: axes.index("S")] + shape[axes.index("S") + 1 :])
+        else:
+            _check_pixels(q, shape)
+        _check_tiff_data(q, series)
+        photometric = int(page.photometric)
+        if photometric == tifffile.PHOTOMETRIC.SEPARATED:
+            raise ImageReadError(
+                f"cannot read {q}: CMYK TIFF images are not supported; convert to RGB first"
+            )
+        if photometric == tifffile.PHOTOMETRIC.YCBCR and int(page.compression) not in _TIFF_JPEG:
+            raise ImageReadError(  # tifffile would return the Y, Cb, Cr samples as they are
+                f"cannot read {q}: YCbCr TIFF images are only supported with JPEG compression; "
+                "convert to RGB first"
+            )
+        bits = int(page.bitspersample)
+        try:
+            arr = series.asarray()
+        except (ValueError, NotImplementedError) as exc:  # e.g. an unknown compression
+            if not any(w in str(exc) for w in ("not supported", "not a known", "imagecodecs")):
+                raise
+            raise ImageReadError(
+                f"cannot read {q}: unsupported TIFF image ({_detail(exc)})"
+            ) from exc
+        colormap = page.colormap if photometric == tifffile.PHOTOMETRIC.PALETTE else None
+        (dz, dy, dx), unit = _tiff_voxel_size(tif, page)
+
+    if arr.shape != shape:
+        arr = arr.reshape(shape)
+    # canonical layout: (..., Y, X[, S])
+    order = [i for i, a in enumerate(axes) if a not in "YXS"]
+    if "Y" in axes and "X" in axes:
+        order += [axes.index("Y"), axes.index("X")]
+    else:  # unknown axis names: assume the last two non-sample axes are rows and columns
+        order = [i for i, a in enumerate(axes) if a != "S"]
+    if "S" in axes:
+        order.append(axes.index("S"))
+    arr = np.transpose(arr, order)
+    channels = "S" in axes and arr.shape[-1] > 1
+    if "S" in axes and not channels:
+        arr = arr[..., 0]
+    spatial = arr.shape[-3:-1] if channels else arr.shape[-2:]
+    tail = arr.shape[-1:] if channels else ()
+    leading = arr.shape[: arr.ndim - len(spatial) - len(tail)]
+    n_pages = math.prod(leading)
+    arr = arr.reshape((n_pages, *spatial, *tail)) if n_pages > 1 else arr.reshape(spatial + tail)
+
+    scale_max = None
+    if colormap is not None and not channels:
+        # palette: indices -> 16-bit RGB through the colour map
+        arr = np.take(np.asarray(colormap).T, arr.astype(np.intp), axis=0, mode="raise")
+        channels = True
+    elif arr.dtype.kind in "ui" and 1 < bits < arr.dtype.itemsize * 8:
+        scale_max = float(2**bits - 1)  # e.g. 12-bit packed data in uint16
+    if photometric == tifffile.PHOTOMETRIC.MINISWHITE and not channels:
+        if arr.dtype.kind == "b":
+            arr = ~arr
+        elif arr.dtype.kind == "u":
+            top = int(scale_max) if scale_max is not None else np.iinfo(arr.dtype).max
+            arr = (top - arr).astype(arr.dtype)
+    voxel = (dz, dy, dx) if n_pages > 1 else (dy, dx)
+    if any(v is None for v in voxel):
+        voxel, unit = None, None
+    return _Decoded(
+        arr,
+        channels=channels,
+        n_pages=n_pages,
+        scale_max=scale_max,
+        voxel_size=voxel,
+        voxel_unit=unit,
+    )
+
+
+def _tiff_voxel_size(tif, page) -> tuple[tuple[float | None, ...], str | None]:
+    """``((dz, dy, dx), unit)`` from OME-XML or ImageJ metadata; None where not stated."""
+    try:
+        if tif.is_ome and tif.ome_metadata:
+            root = ElementTree.fromstring(tif.ome_metadata)
+            pixels = next((e for e in root.iter() if e.tag.endswith("}Pixels")), None)
+            if pixels is not None:
+                sizes = tuple(_positive_or_none(pixels.get(f"PhysicalSize{a}")) for a in "ZYX")
+                return sizes, pixels.get("PhysicalSizeXUnit", "µm")
+        if tif.is_imagej:
+            meta = tif.imagej_metadata or {}
+            lateral = []
+            for tag in ("YResolution", "XResolution"):
+                value = page.tags.get(tag)
+                num, den = value.value if value is not None else (1, 1)
+                # ImageJ stores pixels per unit; (1, 1) is its "no calibration"
+                lateral.append(_positive_or_none(den / num) if (num, den) != (1, 1) else None)
+            unit = meta.get("unit")
+            unit = "µm" if unit in ("micron", "um", "\\u00B5m") else unit
+            return (_positive_or_none(meta.get("spacing")), *lateral), unit
+    except (ElementTree.ParseError, TypeError, ValueError, ZeroDivisionError):
+        pass  # unreadable metadata never fails the read
+    return (None, None, None), None
+
+
+def _positive_or_none(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
