@@ -1,8 +1,7 @@
-"""Input and output files: overwrite checks, writable formats, alpha channels."""
+"""Input and output files: the output-safety checks, writable formats, alpha channels."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,28 +11,30 @@ from ._errors import CLIError
 
 
 def same_path(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` are (or would be) the same file."""
+    """Whether ``a`` and ``b`` are (or would be) the same file (links and spellings included)."""
+    from ..io import same_file
+
+    return same_file(a, b)
+
+
+def psf_files(psf_spec: str | None) -> list[Path]:
+    """``[Path(psf_spec)]`` when the ``--psf`` value names a file (an input to protect)."""
+    if psf_spec is None:
+        return []
     try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.realpath(a) == os.path.realpath(b)
+        path = Path(psf_spec)
+        return [path] if path.exists() else []
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        return []
 
 
 def check_outputs(outputs: Sequence[Path], *, inputs: Sequence[Path], force: bool) -> None:
-    """Fail early (before any work) for outputs that would overwrite something."""
-    for i, out in enumerate(outputs):
-        for src in inputs:
-            if same_path(out, src):
-                raise CLIError(
-                    f"refusing to overwrite the input {str(out)!r}; choose another output"
-                )
-        for other in outputs[:i]:
-            if same_path(out, other):
-                raise CLIError(f"two outputs are the same file {str(out)!r}")
-        if (out.exists() or out.is_symlink()) and not force:
-            raise CLIError(f"{str(out)!r} exists; use --force to overwrite it")
+    """Fail early (before any work) for outputs that would break the output-safety rule:
+    an input (image, PSF, reference) overwritten, a folder replaced, a file replaced without
+    ``--force`` (see :mod:`unblur.io.outputs`)."""
+    from ..io import check_outputs as check
+
+    check(outputs, inputs=inputs, force=force)
 
 
 def check_writable(outputs: Sequence[Path]) -> None:

@@ -19,7 +19,8 @@ rounding (``np.rint``), so integer data round-trip exactly.
 
 Layout: :mod:`.readers` (:func:`read_image`, PNG / Pillow / ``.npy``), :mod:`.tiff`,
 :mod:`.metadata` (ICC profiles, EXIF), :mod:`.convert` (:func:`to_float`,
-:func:`from_float`), :mod:`.writers` (:func:`write_image`), :mod:`.atomic` (atomic files) and
+:func:`from_float`), :mod:`.writers` (:func:`write_image`), :mod:`.atomic` (atomic files,
+temporary names, signals), :mod:`.outputs` (the output-safety rule, :class:`OutputSet`) and
 :mod:`.limits` (:data:`MAX_PIXELS`); every public name is importable from ``unblur.io``.
 """
 
@@ -31,11 +32,12 @@ from ._common import (
     SUPPORTED_WRITE_EXTENSIONS,
     ImageInfo,
 )
-from .atomic import atomic_write
+from .atomic import atomic_write, sweep_temp_files, temp_files_removed_on_signals
 from .convert import from_float, to_float
 from .limits import MAX_PIXELS
+from .outputs import OutputSet, check_outputs, same_file
 from .readers import read_image
-from .writers import write_image
+from .writers import encode_image, write_image
 
 __all__ = [
     "JPEG_QUALITY",
@@ -43,9 +45,15 @@ __all__ = [
     "SUPPORTED_READ_EXTENSIONS",
     "SUPPORTED_WRITE_EXTENSIONS",
     "ImageInfo",
+    "OutputSet",
     "atomic_write",
+    "check_outputs",
+    "encode_image",
     "from_float",
     "read_image",
+    "same_file",
+    "sweep_temp_files",
+    "temp_files_removed_on_signals",
     "to_float",
     "write_image",
 ]

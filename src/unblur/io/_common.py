@@ -134,6 +134,40 @@ class ImageInfo:
     voxel_unit: str | None = None
 
 
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file declares, read without decoding its pixels (:func:`read_header`).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Shape of the array :func:`read_image` would return (channels last, pages first).
+    dtype : numpy.dtype
+        The stored data type (before the conversion to float).
+    channel_axis : int or None
+        ``-1`` for colour images, else None.
+    n_pages : int
+        Pages of a stack (1 for a single image).
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    channel_axis: int | None
+    n_pages: int
+
+    @property
+    def n_pixels(self) -> int:
+        """Pixels (voxels) per channel."""
+        n = 1
+        for s in self.shape[:-1] if self.channel_axis is not None else self.shape:
+            n *= int(s)
+        return n
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.shape[-1]) if self.channel_axis is not None else 1
+
+
 @dataclass
 class _Decoded:
     """What a format reader hands back: native data plus their layout."""
@@ -148,6 +182,26 @@ class _Decoded:
 
 # ---------------------------------------------------------------------------------------------
 # small helpers
+
+
+def _as_path(path, q: str | None = None):
+    """``path`` (str, bytes or path-like) as a :class:`pathlib.Path`, or a clear error."""
+    import pathlib
+
+    from ..errors import ImageReadError, InvalidParameterError
+
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str | os.PathLike):
+        raise InvalidParameterError(f"a file path must be a str or path-like, got {path!r}")
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if "\x00" in text:
+        raise ImageReadError(f"cannot read {_q(text)}: a path cannot contain a NUL character")
+    if not text:
+        raise ImageReadError("cannot read '': the path is empty")
+    return pathlib.Path(text)
 
 
 def _q(path: str | os.PathLike[str]) -> str:

@@ -10,9 +10,9 @@ from xml.etree import ElementTree
 import numpy as np
 import tifffile
 
-from ..errors import ImageReadError
-from ._common import _Decoded, _detail, _quiet_codec_log
-from .limits import _check_pixels
+from ..errors import ImageReadError, InvalidImageError
+from ._common import ImageHeader, _Decoded, _detail, _quiet_codec_log
+from .limits import _check_decoding, _check_pixels
 
 # TIFF compressions whose YCbCr data tifffile converts to RGB (OJPEG, JPEG, ALT_JPEG, JPEG_LOSSY)
 _TIFF_JPEG = {6, 7, 33007, 34892}
@@ -51,7 +51,53 @@ def _check_tiff_data(q: str, series: Any) -> None:
             )
 
 
-def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
+def _layout(axes: str, shape: tuple[int, ...]) -> tuple[list[int], tuple[int, ...], bool, int]:
+    """How a series of ``axes`` and ``shape`` maps to read_image's canonical layout
+    ``(pages, Y, X[, S])``: the transposition order, the final shape, whether the last axis
+    holds channels, and the page count."""
+    order = [i for i, a in enumerate(axes) if a not in "YXS"]
+    if "Y" in axes and "X" in axes:
+        order += [axes.index("Y"), axes.index("X")]
+    else:  # unknown axis names: assume the last two non-sample axes are rows and columns
+        order = [i for i, a in enumerate(axes) if a != "S"]
+    if "S" in axes:
+        order.append(axes.index("S"))
+    moved = tuple(shape[i] for i in order)
+    channels = "S" in axes and moved[-1] > 1
+    if "S" in axes and not channels:
+        moved = moved[:-1]
+    spatial = moved[-3:-1] if channels else moved[-2:]
+    tail = moved[-1:] if channels else ()
+    n_pages = math.prod(moved[: len(moved) - len(spatial) - len(tail)])
+    final = (n_pages, *spatial, *tail) if n_pages > 1 else (*spatial, *tail)
+    return order, tuple(int(n) for n in final), channels, int(n_pages)
+
+
+def _check_series(q: str, series) -> None:
+    """The checks of a TIFF series made from its header: size, data listed, colour model."""
+    axes, shape, page = series.axes, tuple(series.shape), series.keyframe
+    if "S" in axes:
+        _check_pixels(q, shape[: axes.index("S")] + shape[axes.index("S") + 1 :])
+    else:
+        _check_pixels(q, shape)
+    _check_tiff_data(q, series)
+    photometric = int(page.photometric)
+    if photometric == tifffile.PHOTOMETRIC.SEPARATED:
+        raise ImageReadError(
+            f"cannot read {q}: CMYK TIFF images are not supported; convert to RGB first"
+        )
+    if photometric == tifffile.PHOTOMETRIC.YCBCR and int(page.compression) not in _TIFF_JPEG:
+        raise ImageReadError(  # tifffile would return the Y, Cb, Cr samples as they are
+            f"cannot read {q}: YCbCr TIFF images are only supported with JPEG compression; "
+            "convert to RGB first"
+        )
+    if np.dtype(series.dtype).kind not in "biuf":
+        raise InvalidImageError(
+            f"cannot read {q}: TIFF samples of type {np.dtype(series.dtype)} are not supported"
+        )
+
+
+def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded | ImageHeader:
     with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
         if not tif.series:
             raise ImageReadError(
@@ -61,21 +107,16 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
         axes = series.axes
         shape = tuple(series.shape)
         page = series.keyframe
-        if "S" in axes:
-            _check_pixels(q, shape[: axes.index("S")] + shape[axes.index("S") + 1 :])
-        else:
-            _check_pixels(q, shape)
-        _check_tiff_data(q, series)
+        _check_series(q, series)
         photometric = int(page.photometric)
-        if photometric == tifffile.PHOTOMETRIC.SEPARATED:
-            raise ImageReadError(
-                f"cannot read {q}: CMYK TIFF images are not supported; convert to RGB first"
-            )
-        if photometric == tifffile.PHOTOMETRIC.YCBCR and int(page.compression) not in _TIFF_JPEG:
-            raise ImageReadError(  # tifffile would return the Y, Cb, Cr samples as they are
-                f"cannot read {q}: YCbCr TIFF images are only supported with JPEG compression; "
-                "convert to RGB first"
-            )
+        order, final, channels, n_pages = _layout(axes, shape)
+        dtype = np.dtype(series.dtype)
+        palette = photometric == tifffile.PHOTOMETRIC.PALETTE and not channels
+        if palette:  # indices become 16-bit RGB
+            final, dtype = (*final, 3), np.dtype(np.uint16)
+        _check_decoding(q, math.prod(final), max(dtype.itemsize, np.dtype(series.dtype).itemsize))
+        if header_only:
+            return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages)
         bits = int(page.bitspersample)
         try:
             arr = series.asarray()
@@ -85,28 +126,15 @@ def _read_tiff(p: pathlib.Path, q: str) -> _Decoded:
             raise ImageReadError(
                 f"cannot read {q}: unsupported TIFF image ({_detail(exc)})"
             ) from exc
-        colormap = page.colormap if photometric == tifffile.PHOTOMETRIC.PALETTE else None
+        colormap = page.colormap if palette else None
         (dz, dy, dx), unit = _tiff_voxel_size(tif, page)
 
     if arr.shape != shape:
         arr = arr.reshape(shape)
-    # canonical layout: (..., Y, X[, S])
-    order = [i for i, a in enumerate(axes) if a not in "YXS"]
-    if "Y" in axes and "X" in axes:
-        order += [axes.index("Y"), axes.index("X")]
-    else:  # unknown axis names: assume the last two non-sample axes are rows and columns
-        order = [i for i, a in enumerate(axes) if a != "S"]
-    if "S" in axes:
-        order.append(axes.index("S"))
     arr = np.transpose(arr, order)
-    channels = "S" in axes and arr.shape[-1] > 1
     if "S" in axes and not channels:
         arr = arr[..., 0]
-    spatial = arr.shape[-3:-1] if channels else arr.shape[-2:]
-    tail = arr.shape[-1:] if channels else ()
-    leading = arr.shape[: arr.ndim - len(spatial) - len(tail)]
-    n_pages = math.prod(leading)
-    arr = arr.reshape((n_pages, *spatial, *tail)) if n_pages > 1 else arr.reshape(spatial + tail)
+    arr = arr.reshape(final[:-1] if palette else final)
 
     scale_max = None
     if colormap is not None and not channels:

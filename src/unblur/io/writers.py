@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
 from collections.abc import Callable, Iterable
@@ -24,9 +23,9 @@ from ._common import (
     _native,
     _q,
 )
-from .atomic import _atomic_write
 from .convert import from_float
 from .metadata import _icc_fits, _png_with_metadata
+from .outputs import OutputSet
 
 # ---------------------------------------------------------------------------------------------
 # writer
@@ -59,9 +58,10 @@ def write_image(
         Output dtype, overriding ``info``: ``uint8``/``uint16`` for PNG, ``uint8`` for JPEG and
         BMP, integer or float types for TIFF and ``.npy``.
     force : bool, default False
-        Replace an existing file, even an input.
+        Replace an existing file (never an input, never a folder).
     inputs : iterable of path-like
-        Files that must not be overwritten (the inputs of the computation) unless ``force``.
+        Files that must never be overwritten, even with ``force``: the inputs of the
+        computation (see :mod:`unblur.io.outputs` for the rule).
 
     Returns
     -------
@@ -74,27 +74,57 @@ def write_image(
     are written unclipped. Defaults without ``dtype``/``info``: PNG uint8 (uint16 for uint16
     input), JPEG/BMP uint8, TIFF the input's float dtype (float32; float64 stays float64) or
     the input's integer dtype, ``.npy`` the array as it is. The data go to a temporary file
-    in the output folder, are flushed to disk and then renamed over the target, so a failed
-    write never leaves a partial file.
+    in the output folder, are flushed to disk and then moved onto the target, so a failed
+    write never leaves a partial file; without ``force`` a file that appeared at ``path``
+    meanwhile is not replaced.
 
     Raises
     ------
     ImageWriteError
-        Unsupported extension or dtype, missing output folder, target exists or is an input
-        (without ``force``), or the encoder / file system failed.
+        Unsupported extension or dtype, missing output folder, target is an input or a
+        folder, exists (without ``force``), or the encoder / file system failed.
     InvalidImageError
         NaN or infinite values, complex / non-numeric data, an empty or unsuitable shape.
     """
     target = pathlib.Path(os.fspath(path))
-    q = _q(path)
+    _check_extension(target)
+    with OutputSet([path], inputs=inputs, force=force) as outputs:
+        outputs.write(target, encode_image(target, image, info=info, dtype=dtype))
+        outputs.commit()
+    return target
+
+
+def _check_extension(target: pathlib.Path) -> str:
     ext = target.suffix.lower()
     if ext not in SUPPORTED_WRITE_EXTENSIONS:
         raise ImageWriteError(
-            f"cannot write {q}: unsupported file type {ext or '(no extension)'!r} "
+            f"cannot write {_q(target)}: unsupported file type {ext or '(no extension)'!r} "
             f"(supported: {', '.join(SUPPORTED_WRITE_EXTENSIONS)})"
         )
-    _check_target(target, q, force=force, inputs=inputs)
+    return ext
 
+
+def encode_image(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    *,
+    info: ImageInfo | None = None,
+    dtype: str | np.dtype | None = None,
+) -> Callable[[IO[bytes]], None]:
+    """Check ``image`` for the format of ``path`` and return the function that encodes it.
+
+    The checks and conversions of :func:`write_image`, without writing: the returned
+    ``writer(fileobj)`` writes the encoded file into an open binary file, e.g. for
+    :meth:`unblur.io.OutputSet.write` (a run with several outputs).
+
+    Raises
+    ------
+    ImageWriteError, InvalidImageError
+        As :func:`write_image`, for the extension, the dtype and the data.
+    """
+    target = pathlib.Path(os.fspath(path))
+    q = _q(path)
+    ext = _check_extension(target)
     arr = _native(np.asarray(image))
     _check_numeric(arr, f"cannot write {q}", InvalidImageError)
     if arr.size == 0:
@@ -105,38 +135,7 @@ def write_image(
     out_dtype = _output_dtype(ext, arr, info, dtype, q)
     if arr.dtype != out_dtype:
         arr = from_float(arr, out_dtype)
-    writer = _make_writer(ext, arr, info, q)
-    _atomic_write(target, q, writer, force=force)
-    return target
-
-
-def _check_target(
-    target: pathlib.Path, q: str, *, force: bool, inputs: Iterable[str | os.PathLike[str]]
-) -> None:
-    if target.is_dir():
-        raise ImageWriteError(f"cannot write {q}: it is a folder")
-    parent = target.parent
-    if not parent.exists():
-        raise ImageWriteError(f"cannot write {q}: output folder {_q(parent)} does not exist")
-    if not parent.is_dir():
-        raise ImageWriteError(f"cannot write {q}: {_q(parent)} is not a folder")
-    if force:
-        return
-    for source in inputs:
-        if _same_file(target, pathlib.Path(os.fspath(source))):
-            raise ImageWriteError(
-                f"refusing to overwrite {q} (it is an input; pass force=True / --force)"
-            )
-    if target.exists() or target.is_symlink():
-        raise ImageWriteError(f"{q} exists; pass force=True (--force) to overwrite")
-
-
-def _same_file(a: pathlib.Path, b: pathlib.Path) -> bool:
-    with contextlib.suppress(OSError):
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    norm = os.path.normcase
-    return norm(os.path.realpath(a)) == norm(os.path.realpath(b))
+    return _make_writer(ext, arr, info, q)
 
 
 def _output_dtype(
