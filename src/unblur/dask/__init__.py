@@ -32,8 +32,9 @@ block, or neighbouring blocks would solve different problems. With ``fix_paramet
 reports, and passes them to every block.
 
 Layout: :mod:`.chunked` (:func:`deconvolve`, :func:`default_overlap`), :mod:`.tasks` (running
-blocks with progress: :func:`compute`) and :mod:`.files` (:func:`from_file`, :func:`to_file`,
-:func:`deconvolve_file`); every public name is importable from ``unblur.dask``.
+blocks with progress: :func:`compute`), :mod:`.readers` (:func:`from_file`), :mod:`.writers`
+(:func:`to_file`) and :mod:`.files` (:func:`deconvolve_file`); every public name is importable
+from ``unblur.dask``.
 
 References
 ----------
@@ -46,9 +47,12 @@ from __future__ import annotations
 from .chunked import OVERLAP_FACTOR as OVERLAP_FACTOR
 from .chunked import TARGET_CHUNK_PIXELS as TARGET_CHUNK_PIXELS
 from .chunked import deconvolve, default_overlap
-from .files import WRITE_SUFFIXES as WRITE_SUFFIXES
-from .files import deconvolve_file, from_file, to_file
+from .files import MAX_BLOCKS as MAX_BLOCKS
+from .files import deconvolve_file
+from .readers import from_file
 from .tasks import ProgressCallback as ProgressCallback
 from .tasks import compute
+from .writers import WRITE_SUFFIXES as WRITE_SUFFIXES
+from .writers import to_file
 
 __all__ = ["compute", "deconvolve", "deconvolve_file", "default_overlap", "from_file", "to_file"]

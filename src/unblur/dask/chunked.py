@@ -247,6 +247,8 @@ def deconvolve(
             raise InvalidParameterError(
                 f"overlap {depth} is smaller than the PSF half-width {half}; seams would show"
             )
+    # context beyond the image's own extent adds nothing (and Dask refuses it)
+    depth = tuple(min(d, n) for d, n in zip(depth, spatial, strict=True))
 
     # blocks: requested or default side per spatial axis, channels whole
     if chunks is None:

@@ -73,13 +73,17 @@ def _layout(axes: str, shape: tuple[int, ...]) -> tuple[list[int], tuple[int, ..
     return order, tuple(int(n) for n in final), channels, int(n_pages)
 
 
-def _check_series(q: str, series) -> None:
-    """The checks of a TIFF series made from its header: size, data listed, colour model."""
+def _check_series(q: str, series, *, max_pixels: bool = True) -> None:
+    """The checks of a TIFF series made from its header: size (against MAX_PIXELS unless
+    ``max_pixels`` is False: chunked work reads what does not fit), data listed, colour
+    model, sample type."""
     axes, shape, page = series.axes, tuple(series.shape), series.keyframe
-    if "S" in axes:
+    if max_pixels and "S" in axes:
         _check_pixels(q, shape[: axes.index("S")] + shape[axes.index("S") + 1 :])
-    else:
+    elif max_pixels:
         _check_pixels(q, shape)
+    elif math.prod(shape) == 0:
+        raise ImageReadError(f"cannot read {q}: the image has zero size (shape {shape})")
     _check_tiff_data(q, series)
     photometric = int(page.photometric)
     if photometric == tifffile.PHOTOMETRIC.SEPARATED:
