@@ -64,3 +64,26 @@ def with_alpha(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     if alpha is None:
         return image
     return np.concatenate([image, alpha.astype(image.dtype, copy=False)], axis=-1)
+
+
+def check_restore_memory(path: Path, method: str) -> None:
+    """Refuse, from the file's header and before decoding it, an image whose restoration with
+    ``method`` would not fit in the memory available (the way out: ``--chunks``)."""
+    from ..errors import InvalidImageError
+    from ..io import read_header
+    from ..io.limits import check_memory, restore_memory
+    from ..restore.auto import choose_method
+
+    header = read_header(path)
+    spatial = header.shape[:-1] if header.channel_axis is not None else header.shape
+    name = choose_method(spatial)[0] if method == "auto" else method
+    channels = header.n_channels
+    itemsize = 8 if header.dtype == np.float64 else 4
+    needed = restore_memory(header.n_pixels, channels, itemsize, name)
+    size = "x".join(map(str, header.shape))
+    check_memory(
+        needed,
+        f"restoring {str(path)!r} ({size}) with {name}",
+        hint="restore it block by block with --chunks (.npy, .tif and .zarr files)",
+        error=InvalidImageError,
+    )

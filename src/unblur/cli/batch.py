@@ -21,7 +21,13 @@ from .. import fft
 from ..errors import UnblurError
 from ._errors import CLIError, os_message
 from ._estimate import estimate_psf, estimate_text
-from ._files import check_outputs, psf_files, split_alpha, with_alpha
+from ._files import (
+    check_outputs,
+    check_restore_memory,
+    psf_files,
+    split_alpha,
+    with_alpha,
+)
 from ._output import echo_json, params_text, progress_bar, stderr_console, stdout_console
 
 
@@ -126,6 +132,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
     threads = contextlib.nullcontext() if job.fft_workers is None else fft.workers(job.fft_workers)
     try:
         with threads:
+            check_restore_memory(job.source, job.method)  # before decoding
             image, info = read_image(job.source)
             colour, alpha, axis = split_alpha(image, info)
             k, notes = job.psf, []

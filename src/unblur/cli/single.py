@@ -12,7 +12,7 @@ import numpy as np
 
 from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
-from ._files import psf_files, split_alpha, with_alpha
+from ._files import check_restore_memory, psf_files, split_alpha, with_alpha
 from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
 
 logger = logging.getLogger("unblur")
@@ -125,6 +125,7 @@ def _restore(
     from ..io import encode_image, read_image
 
     output = staged.outputs[0]
+    check_restore_memory(input_path, method)  # from the header, before decoding
     image, info = read_image(input_path)
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)

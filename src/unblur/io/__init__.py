@@ -30,13 +30,14 @@ from ._common import (
     JPEG_QUALITY,
     SUPPORTED_READ_EXTENSIONS,
     SUPPORTED_WRITE_EXTENSIONS,
+    ImageHeader,
     ImageInfo,
 )
 from .atomic import atomic_write, sweep_temp_files, temp_files_removed_on_signals
 from .convert import from_float, to_float
 from .limits import MAX_PIXELS
 from .outputs import OutputSet, check_outputs, same_file
-from .readers import read_image
+from .readers import read_header, read_image
 from .writers import encode_image, write_image
 
 __all__ = [
@@ -44,12 +45,14 @@ __all__ = [
     "MAX_PIXELS",
     "SUPPORTED_READ_EXTENSIONS",
     "SUPPORTED_WRITE_EXTENSIONS",
+    "ImageHeader",
     "ImageInfo",
     "OutputSet",
     "atomic_write",
     "check_outputs",
     "encode_image",
     "from_float",
+    "read_header",
     "read_image",
     "same_file",
     "sweep_temp_files",

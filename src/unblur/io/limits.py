@@ -23,7 +23,14 @@ from collections.abc import Iterable
 
 from ..errors import ImageReadError, UnblurError
 
-__all__ = ["MAX_PIXELS", "check_memory", "format_bytes", "memory_budget"]
+__all__ = [
+    "MAX_PIXELS",
+    "WORKING_BYTES_PER_PIXEL",
+    "check_memory",
+    "format_bytes",
+    "memory_budget",
+    "restore_memory",
+]
 
 #: Largest number of pixels (rows x columns x pages, channels not counted) that
 #: :func:`~unblur.io.read_image` accepts. The size a file declares is checked before any pixel
@@ -184,5 +191,32 @@ def _check_decoding(q: str, n_values: int, itemsize: int) -> None:
     check_memory(
         n_values * (2 * itemsize + 4),
         f"cannot read {q}: decoding it",
-        hint="a smaller image, or UNBLUR_MAX_MEMORY if more memory is free",
+        hint="cut it into smaller files, or restore it block by block (--chunks, unblur.dask)",
     )
+
+
+#: Peak working memory of each restoration method, in bytes per pixel of one float32
+#: channel (float64 doubles it), with the default parameters: measured with tracemalloc on
+#: 512 x 512 and 1024 x 1024 images (see docs/notes/limits.md), rounded up. A method not
+#: listed is assumed to need as much as the hungriest one.
+WORKING_BYTES_PER_PIXEL: dict[str, int] = {
+    "inverse": 28,
+    "richardson_lucy": 28,
+    "landweber": 32,
+    "tikhonov": 48,
+    "wiener": 80,
+    "tv": 160,
+    "hyper_laplacian": 160,
+    "pnp": 170,
+}
+
+
+def restore_memory(n_pixels: int, n_channels: int, itemsize: int, method: str) -> int:
+    """Estimated peak memory of restoring an image in memory, in bytes.
+
+    The image is held three times whole (as read, as floats, restored) and one channel at a
+    time is restored with the method's working memory (:data:`WORKING_BYTES_PER_PIXEL`).
+    """
+    size = max(int(itemsize), 4)
+    per_pixel = WORKING_BYTES_PER_PIXEL.get(method, max(WORKING_BYTES_PER_PIXEL.values()))
+    return int(n_pixels * n_channels * size * 3 + n_pixels * per_pixel * size / 4)

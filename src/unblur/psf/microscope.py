@@ -75,7 +75,7 @@ import scipy.special
 from .._checks import check_number
 from .._checks import normalize_psf as normalize
 from ..errors import InvalidParameterError
-from ._core import _odd, _size_tuple
+from ._core import _odd, _size_tuple, check_psf_size
 
 __all__ = ["MICROSCOPE_MODELS", "confocal", "widefield"]
 
@@ -95,6 +95,8 @@ _RADIAL_PER_AIRY = 100
 _NODES_BASE = 24
 _NODES_PER_RADIAN = 0.6
 _MAX_NODES = 2048
+#: Largest sub-pixel sampling per axis.
+_MAX_OVERSAMPLE = 16
 
 
 @dataclass(frozen=True)
@@ -348,22 +350,53 @@ def _unfold(quadrant: np.ndarray) -> np.ndarray:
 
 
 def _shape(shape, default: tuple[int, int, int]) -> tuple[int, int, int]:
-    """Odd (z, y, x) side lengths from ``shape`` (an int or three), or ``default``."""
+    """Odd (z, y, x) side lengths from ``shape`` (an int or three), or ``default``; refused
+    before allocation beyond :data:`~unblur.psf.MAX_PSF_PIXELS` voxels."""
     if shape is None:
-        return _size_tuple(None, default)
+        return _size_tuple(None, default, what="shape or a coarser voxel_size")
     sizes = (shape,) * 3 if np.isscalar(shape) else tuple(shape)
     if len(sizes) != 3:
         raise InvalidParameterError(f"shape must be an int or 3 ints (z, y, x), got {shape!r}")
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 or n % 2 == 0:
             raise InvalidParameterError(f"shape must be positive odd integers, got {shape!r}")
-    return tuple(int(n) for n in sizes)
+    return check_psf_size(sizes, what="shape")
 
 
 def _check_oversample(oversample) -> int:
-    if isinstance(oversample, bool) or int(oversample) != oversample or oversample < 1:
-        raise InvalidParameterError(f"oversample must be an integer >= 1, got {oversample!r}")
+    if (
+        isinstance(oversample, bool)
+        or not isinstance(oversample, int | np.integer)
+        or not 1 <= oversample <= _MAX_OVERSAMPLE
+    ):
+        raise InvalidParameterError(
+            f"oversample must be an integer from 1 to {_MAX_OVERSAMPLE}, got {oversample!r}"
+        )
     return int(oversample)
+
+
+def _check_render_memory(
+    optics: _Optics, voxel: tuple[float, float, float], shape: tuple[int, int, int], oversample
+) -> None:
+    """Refuse, before allocation, a rendering whose arrays would not fit in memory: the
+    sub-pixel planes of one quadrant and the radial profile (Bessel matrix and fields)."""
+    from ..io.limits import check_memory
+
+    _, dy, dx = voxel
+    nz, ny, nx = shape
+    qy, qx = (ny // 2 + 1) * oversample, (nx // 2 + 1) * oversample
+    airy_radius = 0.61 * optics.wavelength / optics.na
+    r_max = math.hypot(dy * (ny // 2 + 1), dx * (nx // 2 + 1))
+    dr = min(min(dy, dx) / (_RADIAL_PER_PIXEL * oversample), airy_radius / _RADIAL_PER_AIRY)
+    n_r = r_max / dr + 2
+    planes = 8.0 * qy * qx * (nz + 4)
+    profile = n_r * (8.0 * _MAX_NODES + 32.0 * nz)
+    check_memory(
+        2 * (planes + profile),  # confocal renders two
+        f"building a {nz} x {ny} x {nx} microscope PSF",
+        hint="give a smaller shape or oversample, or a coarser voxel_size",
+        error=InvalidParameterError,
+    )
 
 
 def widefield(
@@ -463,6 +496,7 @@ def widefield(
     voxel = _voxel_size(voxel_size)
     oversample = _check_oversample(oversample)
     dims = _shape(shape, _default_shape(optics, voxel))
+    _check_render_memory(optics, voxel, dims, oversample)
     z0 = _peak_z([optics], _z_scale(optics)) if centre else 0.0
     quadrant = _render(optics, voxel, dims, oversample, z0)
     return normalize(_unfold(_bin_lateral(quadrant, oversample)))
@@ -537,6 +571,7 @@ def confocal(
     voxel = _voxel_size(voxel_size)
     oversample = _check_oversample(oversample)
     dims = _shape(shape, _default_shape(emission, voxel))
+    _check_render_memory(emission, voxel, dims, oversample)
     z0 = _peak_z([excitation, emission], _z_scale(emission)) if centre else 0.0
     h_em = _render(emission, voxel, dims, oversample, z0)
     h_ex = _render(excitation, voxel, dims, oversample, z0)
