@@ -9,9 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_channel_axis, check_psf, float_dtype
+from .._checks import (
+    as_array,
+    check_bool,
+    check_channel_axis,
+    check_number,
+    check_psf,
+    check_text,
+    float_dtype,
+)
 from ..api import deconvolve as _deconvolve
-from ..errors import InvalidImageError, InvalidParameterError
+from ..errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from ..operators import BOUNDARIES
 from ..restore import get_method
 from ..restore.auto import DEFAULT_METHOD, choose_method
@@ -49,14 +57,18 @@ def default_overlap(psf: np.ndarray, factor: float = OVERLAP_FACTOR) -> tuple[in
     >>> default_overlap(psf.gaussian(2.0))   # a 17 x 17 PSF: half-width 8
     (24, 24)
     """
-    if not math.isfinite(factor) or factor <= 0:
-        raise InvalidParameterError(f"overlap factor must be > 0, got {factor}")
-    return tuple(max(1, math.ceil(factor * (int(p) // 2))) for p in np.shape(psf))
+    factor = check_number("overlap factor", factor)
+    k = as_array(psf, name="PSF", error=InvalidPSFError)
+    # an overlap beyond any image is clamped to the image later; keep the numbers finite here
+    return tuple(max(1, math.ceil(min(factor * (int(p) // 2), 2.0**62))) for p in k.shape)
 
 
 def _per_axis(name: str, value, ndim: int) -> tuple[int, ...]:
     """An int or one int per spatial axis, each a non-negative integer."""
-    values = (value,) * ndim if np.isscalar(value) else tuple(value)
+    try:
+        values = (value,) * ndim if np.isscalar(value) else tuple(value)
+    except TypeError:
+        values = ()
     if len(values) != ndim:
         raise InvalidParameterError(
             f"{name} must be an int or one int per spatial axis ({ndim}), got {value!r}"
@@ -102,7 +114,7 @@ def _restore_block(
 def _chunk_boundary(method_name: str, boundary: str | None) -> str | None:
     """The boundary model each block is solved with."""
     if boundary is not None:
-        if boundary not in BOUNDARIES:
+        if check_text("boundary", boundary) not in BOUNDARIES:
             raise InvalidParameterError(
                 f"unknown boundary {boundary!r}; choose one of {', '.join(BOUNDARIES)}"
             )
@@ -219,16 +231,17 @@ def deconvolve(
             raise InvalidParameterError(
                 f"{reserved} is not available with unblur.dask (blocks run on workers)"
             )
+    check_text("method", method)
+    check_bool("fix_parameters", fix_parameters)
     if not isinstance(array, da.Array):
-        array = np.asarray(array)
-        if array.dtype == object or not (
-            np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
-        ):
-            raise InvalidImageError(f"image must be a numeric array, got dtype {array.dtype}")
-        array = da.from_array(array, chunks=array.shape)
+        array = as_array(array)
+        if array.ndim:
+            array = da.from_array(array, chunks=array.shape)
     if np.issubdtype(array.dtype, np.complexfloating):
         raise InvalidImageError(f"image must be real, got complex dtype {array.dtype}")
-    if array.size == 0:
+    if array.dtype.kind not in "biuf":
+        raise InvalidImageError(f"image must be a numeric array, got dtype {array.dtype}")
+    if array.ndim == 0 or array.size == 0:
         raise InvalidImageError(f"image is empty (shape {array.shape})")
     axis = check_channel_axis(array.ndim, channel_axis)
     spatial_axes = [a for a in range(array.ndim) if a != axis]

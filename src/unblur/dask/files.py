@@ -100,11 +100,11 @@ def deconvolve_file(
     if any(s == 0 for s in sides):
         raise InvalidParameterError(f"chunks must be positive integers, got {chunks!r}")
     sides = tuple(min(s, n) for s, n in zip(sides, spatial, strict=True))
-    _check_blocks(source, spatial, sides)
     out = pathlib.Path(target)
     if out.suffix.lower() != ".zarr":
         dtype = np.dtype(np.float64 if probe.dtype == np.float64 else np.float32)
         check_disk_space(out, math.prod(probe.shape) * dtype.itemsize)
+    _check_blocks(source, spatial, sides)
     # read in the blocks that will be restored (no rechunking of large blocks)
     side = iter(sides)
     read_chunks = tuple(-1 if a == axis else next(side) for a in range(probe.ndim))

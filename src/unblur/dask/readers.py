@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ImageReadError, UnblurError
+from ..errors import ImageReadError, InvalidParameterError, UnblurError
 from .tasks import _require_dask
 
 #: Zarr codecs that decode into Python objects (the pickle codec runs code from the file)
@@ -254,7 +254,11 @@ def from_file(path: str | os.PathLike, chunks: int | Sequence[int] | str | None 
     try:
         if suffix == ".zarr":
             lazy, own = _lazy_zarr(p, q)
-            chunks = own if chunks is None else chunks
+            chunks = (
+                tuple(min(c, max(n, 1)) for c, n in zip(own, lazy.shape, strict=True))
+                if chunks is None
+                else chunks
+            )
         elif suffix == ".npy":
             lazy = _lazy_npy(p, q)
         elif suffix in (".tif", ".tiff"):
@@ -263,12 +267,38 @@ def from_file(path: str | os.PathLike, chunks: int | Sequence[int] | str | None 
             from ..io import read_image
 
             image, _ = read_image(p)
-            return da.from_array(image, chunks="auto" if chunks is None else chunks)
+            return da.from_array(image, chunks=check_read_chunks(chunks, image.shape))
     except UnblurError:
         raise
     except (OSError, ValueError, KeyError, IndexError) as exc:
         raise ImageReadError(f"cannot read {q}: {_detail(exc)}") from None
     meta = np.empty((0,) * lazy.ndim, dtype=lazy.dtype)
-    return da.from_array(
-        lazy, chunks="auto" if chunks is None else chunks, asarray=True, lock=False, meta=meta
+    chunks = check_read_chunks(chunks, lazy.shape)
+    return da.from_array(lazy, chunks=chunks, asarray=True, lock=False, meta=meta)
+
+
+def check_read_chunks(chunks, shape: Sequence[int]):
+    """Dask read chunks: ``None``/``"auto"``, or one int (or one per axis), each >= 1 or -1
+    (the whole axis); sides beyond the array are clamped to it."""
+    if chunks is None or (isinstance(chunks, str) and chunks == "auto"):
+        return "auto"
+    try:
+        values = (chunks,) * len(shape) if np.isscalar(chunks) else tuple(chunks)
+    except TypeError:
+        values = ()
+
+    def valid(v) -> bool:
+        return (
+            isinstance(v, int | np.integer)
+            and not isinstance(v, bool | np.bool_)
+            and (v >= 1 or v == -1)
+        )
+
+    if len(values) != len(shape) or not all(valid(v) for v in values):
+        raise InvalidParameterError(
+            f"chunks must be 'auto', a positive integer or one per axis ({len(shape)}), "
+            f"got {chunks!r}"
+        )
+    return tuple(
+        -1 if v == -1 else min(int(v), max(n, 1)) for v, n in zip(values, shape, strict=True)
     )

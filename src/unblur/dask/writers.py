@@ -142,23 +142,38 @@ def to_file(
     >>> float(np.load(path).sum())
     24.0
     """
+    from .._checks import as_array, check_bool, check_callable
+    from ..errors import InvalidImageError, InvalidParameterError
     from ..io import check_outputs, sweep_temp_files
+    from ..io._common import _as_path
     from ..io.atomic import commit, discard, temp_path
 
     da = _require_dask()
+    target = _as_path(path, "write")
+    q = _quote(target)
+    overwrite = check_bool("overwrite", overwrite)
+    check_callable("progress", progress)
+    if isinstance(inputs, str | bytes | os.PathLike) or not isinstance(inputs, Iterable):
+        raise InvalidParameterError(f"inputs must be a list of paths, got {inputs!r}")
     if not isinstance(array, da.Array):
-        array = da.from_array(np.asarray(array))
-    target = pathlib.Path(path)
-    q = _quote(path)
+        array = as_array(array)
+        if array.ndim == 0 or array.size == 0:
+            raise InvalidImageError(f"cannot write {q}: the image is empty (shape {array.shape})")
+        array = da.from_array(array, chunks=array.shape)
+    if array.dtype.kind not in "biuf" or array.ndim == 0 or 0 in array.shape:
+        raise InvalidImageError(
+            f"cannot write {q}: expected a non-empty array of numbers, got {array.dtype} "
+            f"of shape {array.shape}"
+        )
     suffix = target.suffix.lower()
     if suffix not in WRITE_SUFFIXES:
         raise ImageWriteError(
             f"cannot write {q}: unblur.dask writes {', '.join(WRITE_SUFFIXES)} files"
         )
-    refuse_existing(path, overwrite)
+    refuse_existing(target, overwrite)
     if not target.parent.is_dir():
         raise ImageWriteError(f"cannot write {q}: no such folder {_quote(target.parent)}")
-    check_outputs([path], inputs=inputs, force=overwrite)
+    check_outputs([target], inputs=inputs, force=overwrite)
     if suffix != ".zarr":
         check_disk_space(target, array.nbytes)
     sweep_temp_files(target.parent)
@@ -194,7 +209,7 @@ def to_file(
             del mm
             writer = _RawWriter(str(tmp), offset, array.shape, array.dtype)
         _run_blocks(_block_tasks(array, writer), progress)
-        commit(tmp, target, force=overwrite, name=path).finish()
+        commit(tmp, target, force=overwrite).finish()
     except OSError as exc:
         raise ImageWriteError(f"cannot write {q}: {exc.strerror or exc}") from None
     finally:

@@ -184,11 +184,12 @@ class _Decoded:
 # small helpers
 
 
-def _as_path(path, q: str | None = None):
-    """``path`` (str, bytes or path-like) as a :class:`pathlib.Path`, or a clear error."""
+def _as_path(path, verb: str = "read"):
+    """``path`` (str, bytes or path-like) as a :class:`pathlib.Path`, or a clear error
+    (``"cannot <verb> ..."``)."""
     import pathlib
 
-    from ..errors import ImageReadError, InvalidParameterError
+    from ..errors import ImageReadError, ImageWriteError, InvalidParameterError
 
     if isinstance(path, bytes):
         path = os.fsdecode(path)
@@ -198,9 +199,11 @@ def _as_path(path, q: str | None = None):
     if isinstance(text, bytes):
         text = os.fsdecode(text)
     if "\x00" in text:
-        raise ImageReadError(f"cannot read {_q(text)}: a path cannot contain a NUL character")
+        error = ImageReadError if verb == "read" else ImageWriteError
+        raise error(f"cannot {verb} {_q(text)}: a path cannot contain a NUL character")
     if not text:
-        raise ImageReadError("cannot read '': the path is empty")
+        error = ImageReadError if verb == "read" else ImageWriteError
+        raise error(f"cannot {verb} '': the path is empty")
     return pathlib.Path(text)
 
 

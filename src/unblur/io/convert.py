@@ -64,8 +64,8 @@ def from_float(image: np.ndarray, dtype: Any) -> np.ndarray:
     """
     try:
         dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise InvalidParameterError(f"unknown dtype {dtype!r}") from exc
+    except Exception:  # TypeError, ValueError, even SyntaxError for some strings
+        raise InvalidParameterError(f"unknown dtype {dtype!r}") from None
     if dt.kind not in "biuf":
         raise InvalidParameterError(f"cannot convert an image to dtype {dt}; need int or float")
     x = to_float(image)
@@ -79,7 +79,7 @@ def from_float(image: np.ndarray, dtype: Any) -> np.ndarray:
     work = np.float64 if dt.itemsize >= 4 else np.result_type(x.dtype, np.float32)
     hi = float(info.max)
     lo = 0.0 if info.min == 0 else info.min / hi
-    y = np.clip(x, lo, 1.0).astype(work, copy=True)
+    y = np.array(np.clip(x, lo, 1.0), dtype=work)  # an array even for 0-d data
     y *= hi
     np.rint(y, out=y)
     if int(hi) > info.max:  # 64-bit maxima are not representable in float64

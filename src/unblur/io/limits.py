@@ -76,7 +76,7 @@ def format_bytes(n: float) -> str:
 
 
 def _parse_bytes(text: str) -> int | None:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text.upper())
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)I?B?\s*", text.upper())
     if match is None:
         return None
     return int(float(match[1]) * _UNITS[match[2]])
@@ -185,11 +185,16 @@ def check_memory(
         )
 
 
-def _check_decoding(q: str, n_values: int, itemsize: int) -> None:
-    """Refuse to decode ``n_values`` samples of ``itemsize`` bytes when the decoded data, a
-    copy and their float32 conversion would not fit in memory."""
+def _check_decoding(q: str, n_values: int, dtype, *, copies: int = 2) -> None:
+    """Refuse to decode ``n_values`` samples of ``dtype`` when the decoded data (``copies``
+    times: the decoder's buffer, a rearranged copy) and their float32 conversion (integers
+    only) would not fit in memory."""
+    import numpy as np
+
+    dtype = np.dtype(dtype)
+    needed = n_values * dtype.itemsize * copies + (0 if dtype.kind == "f" else n_values * 4)
     check_memory(
-        n_values * (2 * itemsize + 4),
+        needed,
         f"cannot read {q}: decoding it",
         hint="cut it into smaller files, or restore it block by block (--chunks, unblur.dask)",
     )

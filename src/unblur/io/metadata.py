@@ -36,10 +36,11 @@ def _read_metadata(p: pathlib.Path, ext: str, *, rotated: bool) -> dict[str, byt
             with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
                 icc = tif.pages.first.iccprofile
         else:
-            with warnings.catch_warnings(), _quiet_pillow_log(), Image.open(p) as im:
-                warnings.simplefilter("ignore")
-                icc = im.info.get("icc_profile")
-                exif = im.info.get("exif")
+            with warnings.catch_warnings(), _quiet_pillow_log():
+                warnings.simplefilter("ignore")  # before opening: Pillow parses EXIF there
+                with Image.open(p) as im:
+                    icc = im.info.get("icc_profile")
+                    exif = im.info.get("exif")
     if isinstance(exif, bytes) and exif:
         if not exif.startswith(_EXIF_HEADER):
             exif = _EXIF_HEADER + exif

@@ -23,8 +23,9 @@ import pathlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO
 
-from ..errors import ImageWriteError
-from ._common import _q
+from .._checks import check_bool
+from ..errors import ImageWriteError, InvalidParameterError
+from ._common import _as_path, _q
 from .atomic import (
     _exists,
     _exists_error,
@@ -51,6 +52,16 @@ def same_file(a: PathLike, b: PathLike) -> bool:
             return os.path.samefile(a, b)
     norm = os.path.normcase
     return norm(os.path.realpath(a)) == norm(os.path.realpath(b))
+
+
+def _paths(values, name: str) -> list:
+    """``values`` as a list of path-likes (not one path, not a non-iterable)."""
+    if isinstance(values, str | bytes | os.PathLike):
+        raise InvalidParameterError(f"{name} must be a list of paths, got the one path {values!r}")
+    try:
+        return list(values)
+    except TypeError:
+        raise InvalidParameterError(f"{name} must be a list of paths, got {values!r}") from None
 
 
 def _inside(path: PathLike, folder: PathLike) -> bool:
@@ -81,8 +92,10 @@ def check_outputs(
         An output is an input or inside an input folder, is a folder, is named twice, exists
         (without ``force``), or its folder does not exist.
     """
-    sources = [os.fspath(s) for s in inputs]
-    targets = [pathlib.Path(os.fspath(o)) for o in outputs]
+    check_bool("force", force)
+    sources = [os.fspath(_as_path(s)) for s in _paths(inputs, "inputs")]
+    outputs = _paths(outputs, "outputs")
+    targets = [_as_path(o, "write") for o in outputs]
     for i, (out, name) in enumerate(zip(targets, outputs, strict=True)):
         q = _q(name)
         for source in sources:
@@ -134,10 +147,13 @@ class OutputSet:
     def __init__(
         self, outputs: Sequence[PathLike], *, inputs: Iterable[PathLike] = (), force: bool = False
     ) -> None:
-        self.outputs = [pathlib.Path(os.fspath(o)) for o in outputs]
-        self._names = {p: os.fspath(o) for p, o in zip(self.outputs, outputs, strict=True)}
-        self.inputs = [os.fspath(s) for s in inputs]
-        self.force = bool(force)
+        outputs = _paths(outputs, "outputs")
+        self.outputs = [_as_path(o, "write") for o in outputs]
+        self._names = {
+            p: os.fsdecode(os.fspath(o)) for p, o in zip(self.outputs, outputs, strict=True)
+        }
+        self.inputs = [os.fspath(_as_path(s)) for s in _paths(inputs, "inputs")]
+        self.force = check_bool("force", force)
         check_outputs(list(self._names.values()), inputs=self.inputs, force=self.force)
         for folder in {o.parent for o in self.outputs}:
             sweep_temp_files(folder)

@@ -14,7 +14,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .._checks import scale_to_unit
+from .._checks import check_bool, scale_to_unit
 from ..errors import ImageReadError, InvalidImageError, UnblurError
 from ._common import (
     _FORMAT_NAMES,
@@ -90,6 +90,7 @@ def read_image(
     InvalidImageError
         The data contain NaN or infinite values, or are complex / non-numeric.
     """
+    as_gray = check_bool("as_gray", as_gray)
     p, q, ext = _open_checks(path)
     dec = _decode(p, q, ext, header_only=False)
     arr = _native(dec.array)
@@ -238,7 +239,7 @@ def _read_npy(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
         raise ImageReadError(f"cannot read {q}: it holds a single number, not an image")
     channels = len(shape) in (3, 4) and shape[-1] <= 4
     _check_pixels(q, shape[:-1] if channels else shape)
-    _check_decoding(q, math.prod(shape), dtype.itemsize)
+    _check_decoding(q, math.prod(shape), dtype, copies=1)  # np.load reads straight in
     stack = (len(shape) == 3 and not channels) or len(shape) == 4
     n_pages = shape[0] if stack else 1
     if header_only:
@@ -258,7 +259,7 @@ def _read_png(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
     if depth != 16 or colour not in _PNG_SAMPLES:
         return _read_pillow(p, q, "PNG", header_only)
     samples = _PNG_SAMPLES[colour]
-    _check_decoding(q, height * width * samples, 2)
+    _check_decoding(q, height * width * samples, np.uint16)
     if header_only:
         shape = (height, width) if samples == 1 else (height, width, samples)
         return ImageHeader(shape, np.dtype(np.uint16), -1 if samples > 1 else None, 1)
@@ -302,7 +303,7 @@ def _read_pillow(p: pathlib.Path, q: str, fmt: str, header_only: bool) -> _Decod
         else:
             raise ImageReadError(f"cannot read {q}: unsupported {fmt} pixel mode {mode!r}")
         bands, dtype = _PIL_LAYOUT.get(target or mode, (1, np.dtype(np.uint8)))
-        _check_decoding(q, n_frames * height * width * bands, dtype.itemsize)
+        _check_decoding(q, n_frames * height * width * bands, dtype)
         if header_only:
             shape = (height, width) + ((bands,) if bands > 1 else ())
             shape = (n_frames, *shape) if n_frames > 1 else shape

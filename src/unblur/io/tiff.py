@@ -118,7 +118,7 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
         palette = photometric == tifffile.PHOTOMETRIC.PALETTE and not channels
         if palette:  # indices become 16-bit RGB
             final, dtype = (*final, 3), np.dtype(np.uint16)
-        _check_decoding(q, math.prod(final), max(dtype.itemsize, np.dtype(series.dtype).itemsize))
+        _check_decoding(q, math.prod(final), dtype)
         if header_only:
             return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages)
         bits = int(page.bitspersample)

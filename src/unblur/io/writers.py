@@ -12,13 +12,15 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from ..errors import ImageWriteError, InvalidImageError
+from .._checks import as_array
+from ..errors import ImageWriteError, InvalidImageError, InvalidParameterError
 from ._common import (
     _FORMAT_NAMES,
     _WRITE_DTYPES,
     JPEG_QUALITY,
     SUPPORTED_WRITE_EXTENSIONS,
     ImageInfo,
+    _as_path,
     _check_numeric,
     _native,
     _q,
@@ -86,7 +88,7 @@ def write_image(
     InvalidImageError
         NaN or infinite values, complex / non-numeric data, an empty or unsuitable shape.
     """
-    target = pathlib.Path(os.fspath(path))
+    target = _as_path(path, "write")
     _check_extension(target)
     with OutputSet([path], inputs=inputs, force=force) as outputs:
         outputs.write(target, encode_image(target, image, info=info, dtype=dtype))
@@ -122,10 +124,12 @@ def encode_image(
     ImageWriteError, InvalidImageError
         As :func:`write_image`, for the extension, the dtype and the data.
     """
-    target = pathlib.Path(os.fspath(path))
-    q = _q(path)
+    target = _as_path(path, "write")
+    q = _q(target)
     ext = _check_extension(target)
-    arr = _native(np.asarray(image))
+    if info is not None and not isinstance(info, ImageInfo):
+        raise InvalidParameterError(f"info must be an ImageInfo from read_image, got {info!r}")
+    arr = _native(as_array(image, name=f"cannot write {q}: the image"))
     _check_numeric(arr, f"cannot write {q}", InvalidImageError)
     if arr.size == 0:
         raise InvalidImageError(f"cannot write {q}: the image is empty (shape {arr.shape})")
@@ -146,7 +150,7 @@ def _output_dtype(
     if dtype is not None:
         try:
             dt = np.dtype(dtype)
-        except TypeError:
+        except Exception:  # TypeError, ValueError, even SyntaxError for some strings
             raise ImageWriteError(f"cannot write {q}: unknown dtype {dtype!r}") from None
         if dt.name not in allowed:
             raise ImageWriteError(

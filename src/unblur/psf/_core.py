@@ -7,13 +7,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._checks import normalize_psf
 from ..errors import InvalidParameterError
 
 #: Largest side length a model builds by default (a guard against absurd parameters).
 MAX_SIZE = 4097
-#: Most pixels (voxels) of any PSF, default or explicit ``size`` alike: a 8193 x 8193 PSF,
-#: or 405 x 405 x 405 (0.5 GB of float64). Beyond it the PSF is refused before allocation.
-MAX_PSF_PIXELS = 1 << 26
+#: Most pixels (voxels) of any PSF, default or explicit ``size`` alike: the largest default
+#: 2-D PSF (4097 x 4097), or 256 x 256 x 256 (134 MB of float64). Beyond it the PSF is
+#: refused before allocation.
+MAX_PSF_PIXELS = MAX_SIZE * MAX_SIZE
 #: Most dimensions of a PSF (NumPy's own limit is 64).
 MAX_NDIM = 32
 #: Bytes a model needs per PSF pixel while it builds it (coordinates, intermediate products).
@@ -81,7 +83,10 @@ def _size_tuple(
         return check_psf_size(shape, what=what)
     if isinstance(size, str | bytes):
         raise InvalidParameterError(f"size must be positive integers, got {size!r}")
-    sizes = (size,) * len(default) if np.isscalar(size) else tuple(np.ravel(size).tolist())
+    try:
+        sizes = (size,) * len(default) if np.isscalar(size) else tuple(np.ravel(size).tolist())
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"size must be positive integers, got {size!r}") from None
     if len(sizes) != len(default):
         raise InvalidParameterError(f"size must have {len(default)} entries, got {size!r}")
     out = []
@@ -161,8 +166,14 @@ def _radial_2d(shape: Sequence[int], oversample: int) -> np.ndarray:
 
 
 def centroid(kernel: np.ndarray) -> np.ndarray:
-    """Centre of mass of ``kernel`` in pixel indices, one entry per axis."""
-    k = np.asarray(kernel, dtype=np.float64)
+    """Centre of mass of ``kernel`` in pixel indices, one entry per axis.
+
+    Raises
+    ------
+    InvalidPSFError
+        For a kernel that is not a finite, real, non-negative array with a positive sum.
+    """
+    k = normalize_psf(kernel)
     with np.errstate(over="ignore"):
         total = k.sum()
     if not math.isfinite(float(total) * max(k.shape, default=1)):

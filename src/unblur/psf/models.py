@@ -84,7 +84,10 @@ def gaussian(
         if ndim > MAX_NDIM:
             raise InvalidParameterError(f"ndim must be at most {MAX_NDIM}, got {ndim}")
     try:
-        sig = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
+        sig = np.atleast_1d(np.asarray(sigma))
+        if sig.dtype.kind not in "iuf":
+            raise TypeError
+        sig = sig.astype(np.float64)
     except (TypeError, ValueError, OverflowError):
         raise InvalidParameterError(
             f"sigma must be a number or a sequence of numbers, got {sigma!r}"
