@@ -376,3 +376,34 @@ def test_a_corrupt_exif_block_is_read_quietly(files):
     assert result.exit_code == 0, result.output
     assert result.stderr == "", result.stderr
     assert [str(w.message) for w in caught] == []
+
+
+def test_stacks_and_colour_read_from_npy_are_explained(files):
+    """An animated GIF and a .npy of shape (N, 3, 3) used to get "pass channel_axis for colour
+    images", which a command-line user cannot do."""
+    import imageio.v3 as iio
+
+    iio.imwrite("anim.gif", (np.random.default_rng(0).random((5, 40, 40)) * 255).astype(np.uint8))
+    np.save("stack.npy", np.zeros((6, 3, 3), np.float32))
+    result = invoke("deconvolve", "anim.gif", "-o", "out.tif", "--psf", SPEC)
+    assert_error(result, "'anim.gif' is a stack of 5 pages of 40x40 with 3 colour channels, so the "
+                 "PSF needs 3 axes, but it has 2; give a 3-D PSF file")  # fmt: skip
+    result = invoke("deconvolve", "anim.gif", "-o", "out.tif")
+    assert_error(result, "the PSF can be estimated for a single 2-D image only: give --psf")
+    result = invoke("deconvolve", "stack.npy", "-o", "out.npy", "--psf", SPEC)
+    assert_error(result, "'stack.npy' is a 6x3 image with 3 colour channels (a last axis of at "
+                 "most 4 is read as colour channels)")  # fmt: skip
+    assert not Path("out.tif").exists() and not Path("out.npy").exists()
+
+
+def test_compare_is_exact_for_huge_values(files):
+    """PSNR used to print inf (the truth is about -6000 dB) and SSIM nan."""
+    x = np.load("a.npy").astype(np.float64)
+    np.save("huge.npy", x * 1e300)
+    np.save("huge2.npy", x * 0.9e300)
+    result = invoke("compare", "huge2.npy", "huge.npy", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    expected = 20 * np.log10(1.0) - 10 * (np.log10(np.mean((0.1 * x) ** 2)) + 600)
+    assert report["psnr"] == pytest.approx(expected, rel=1e-12)
+    assert report["ssim"] is not None and 0 < report["ssim"] <= 1

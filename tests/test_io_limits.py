@@ -36,7 +36,7 @@ def _tiff_bomb(path: Path) -> None:
 
 def _png_bomb(path: Path) -> None:
     """A PNG header declaring 20000 x 20000 16-bit RGBA (3.2 GB decoded), a few bytes of data."""
-    from _bad_inputs import png_header_only
+    from unblur._bad_inputs import png_header_only
 
     path.write_bytes(png_header_only(20000, 20000, depth=16, colour=6))
 

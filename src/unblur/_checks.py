@@ -181,9 +181,9 @@ def as_array(value, *, name: str = "image", error: type[UnblurError] = InvalidIm
     """
     try:
         arr = np.asarray(value)
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise error(
-            f"{name} must be an array of numbers: {' '.join(str(exc).split())[:100]}"
+            f"{name} must be an array of numbers (not ragged), got {_short(value)}"
         ) from None
     if arr.dtype == object:
         raise error(f"{name} must be an array of numbers, got {_short(value)}")
@@ -243,9 +243,9 @@ def to_float(
     """
     try:
         arr = np.asarray(image)
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise error(
-            f"{name} must be an array of numbers: {' '.join(str(exc).split())[:100]}"
+            f"{name} must be an array of numbers (not ragged), got {_short(image)}"
         ) from None
     kind = arr.dtype.kind
     if kind == "c":

@@ -87,3 +87,43 @@ def check_restore_memory(path: Path, method: str) -> None:
         hint="restore it block by block with --chunks (.npy, .tif and .zarr files)",
         error=InvalidImageError,
     )
+
+
+def layout_text(path: Path, info, shape) -> str:
+    """How a read image is laid out, in words a command-line user can act on:
+    ``"a stack of 5 pages of 40x40"``, ``"a 6x3 image with 3 colour channels"``."""
+    colour = info.channel_axis is not None
+    spatial = tuple(shape[:-1] if colour else shape)
+    channels = f" with {shape[-1]} colour channels" if colour else ""
+    if info.n_pages > 1:
+        text = f"a stack of {info.n_pages} pages of {'x'.join(map(str, spatial[1:]))}{channels}"
+    else:
+        text = f"a {'x'.join(map(str, spatial))} image{channels}"
+    if colour and path.suffix.lower() == ".npy":
+        text += " (a last axis of at most 4 is read as colour channels)"
+    return text
+
+
+def check_psf_fits(path: Path, info, shape, k: np.ndarray | None) -> None:
+    """One clear line when the PSF (or estimating one) does not suit the image as it was
+    read: a stack (animated GIF, multi-page TIFF) needs a PSF with as many axes, colour is
+    read from a last axis of at most 4 entries, and the PSF must fit inside the image."""
+    spatial = tuple(shape[:-1] if info.channel_axis is not None else shape)
+    what = f"{str(path)!r} is {layout_text(path, info, shape)}"
+    if k is None:
+        if len(spatial) != 2:
+            raise CLIError(
+                f"{what}; the PSF can be estimated for a single 2-D image only: give --psf "
+                f"(a {len(spatial)}-D PSF file)"
+            )
+        return
+    if k.ndim != len(spatial):
+        raise CLIError(
+            f"{what}, so the PSF needs {len(spatial)} axes, but it has {k.ndim}; give a "
+            f"{len(spatial)}-D PSF file (.npy or .tif), or restore the pages as separate files"
+        )
+    if any(p > n for p, n in zip(k.shape, spatial, strict=True)):
+        raise CLIError(
+            f"the PSF ({'x'.join(map(str, k.shape))}) is larger than the image: {what}; give "
+            "a smaller PSF"
+        )

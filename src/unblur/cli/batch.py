@@ -23,6 +23,7 @@ from ._errors import CLIError, os_message
 from ._estimate import estimate_psf, estimate_text
 from ._files import (
     check_outputs,
+    check_psf_fits,
     check_restore_memory,
     psf_files,
     split_alpha,
@@ -135,6 +136,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
             check_restore_memory(job.source, job.method)  # before decoding
             image, info = read_image(job.source)
             colour, alpha, axis = split_alpha(image, info)
+            check_psf_fits(job.source, info, image.shape, job.psf)
             k, notes = job.psf, []
             if k is None:
                 k, estimate = estimate_psf(colour, axis, job.psf_size, job.psf_model)

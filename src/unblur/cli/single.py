@@ -12,7 +12,7 @@ import numpy as np
 
 from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
-from ._files import check_restore_memory, psf_files, split_alpha, with_alpha
+from ._files import check_psf_fits, check_restore_memory, psf_files, split_alpha, with_alpha
 from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
 
 logger = logging.getLogger("unblur")
@@ -129,6 +129,7 @@ def _restore(
     image, info = read_image(input_path)
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)
+    check_psf_fits(input_path, info, image.shape, k)
     reference = None
     if reference_path is not None:
         reference, reference_info = read_image(reference_path)

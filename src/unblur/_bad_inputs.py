@@ -3,8 +3,13 @@
 
 Every case builds its files in the current folder (the test and the script ``chdir`` into an
 empty temporary folder first) under fixed names, so the messages, which quote the paths, are
-the same on every machine. An API case is a function that must raise ``error``; a CLI case is
-the argument list of ``unblur`` that must exit with status 1 and one ``unblur: error:`` line.
+the same on every machine; the memory budget is pinned too (:data:`MEMORY_BUDGET`, given as
+``UNBLUR_MAX_MEMORY``), so messages about memory are. An API case is a function that must
+raise ``error``; a CLI case is the argument list of ``unblur`` that must exit with status 1
+and one ``unblur: error:`` line, leave every file there as it was and run no payload.
+
+Not part of the public API: a private module of the package so that the documentation script
+and the tests share it without importing from each other's folders.
 """
 
 from __future__ import annotations
@@ -30,16 +35,22 @@ __all__ = [
     "API_CASES",
     "CLI_CASES",
     "FILES",
+    "MEMORY_BUDGET",
     "ApiCase",
     "CliCase",
     "png_chunk",
     "png_header_only",
     "run_api_case",
     "run_cli_case",
+    "snapshot",
     "valid_files",
 ]
 
 _RNG_SEED = 7
+
+#: the memory budget the cases run with (``UNBLUR_MAX_MEMORY``): messages about memory then
+#: read the same on every machine with at least this much free
+MEMORY_BUDGET = "1G"
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,6 +201,18 @@ FILES: list[tuple[str, Callable[[], Path], type[UnblurError]]] = [
     (".npy with NaN", _npy("nan.npy", _nan_array()), InvalidImageError),
     (".npy of strings", _npy("strings.npy", np.array([["a", "b"]])), InvalidImageError),
     (".npy cut to half", _truncated("float.npy", 0.5), ImageReadError),
+    (
+        "structured .npy (records could hold pickles)",
+        _npy("records.npy", np.zeros((8, 8), dtype=[("a", "<f4"), ("b", "<i4")])),
+        InvalidImageError,
+    ),
+    ("525 kB zlib TIFF declaring 22528 x 22528", lambda: _tiff_bomb(), ImageReadError),
+    (
+        "PNG header declaring 20000 x 20000 16-bit RGBA",
+        _write("big16.png", png_header_only(20000, 20000, depth=16, colour=6)),
+        ImageReadError,
+    ),
+    ("CMYK TIFF", lambda: _cmyk_tiff(), ImageReadError),
 ]
 
 
@@ -203,6 +226,127 @@ def _jpeg_bomb() -> Path:
     data[sof + 5 : sof + 9] = struct.pack(">HH", 65500, 65500)
     Path("bomb.jpg").write_bytes(bytes(data))
     return Path("bomb.jpg")
+
+
+def _tiff_bomb() -> Path:
+    """A valid 525 kB zlib TIFF of 22528 x 22528 zeros (507 MB decoded, 2 GB as floats)."""
+    import tifffile
+
+    zeros = np.zeros((1024, 1024), np.uint8)
+    tiles = (zeros for _ in range(22 * 22))
+    tifffile.imwrite("bomb.tif", tiles, shape=(22528, 22528), dtype=np.uint8,
+                     tile=(1024, 1024), compression="zlib")  # fmt: skip
+    return Path("bomb.tif")
+
+
+def _sparse_npy(name: str, shape: tuple[int, ...]) -> Callable[[], Path]:
+    """A float32 ``.npy`` of ``shape`` that takes no disk space (a sparse file of zeros)."""
+
+    def make() -> Path:
+        with open(name, "wb") as fh:
+            header = {"descr": "<f4", "fortran_order": False, "shape": shape}
+            np.lib.format.write_array_header_1_0(fh, header)
+            fh.truncate(fh.tell() + int(np.prod(shape)) * 4)
+        return Path(name)
+
+    return make
+
+
+def _cmyk_tiff() -> Path:
+    import tifffile
+
+    tifffile.imwrite("cmyk.tif", np.zeros((40, 40, 4), np.uint8), photometric="separated")
+    return Path("cmyk.tif")
+
+
+def _tiff_cut(name: str, **options) -> Callable[[], Path]:
+    """A 64 x 64 float32 TIFF (``options`` for tifffile) cut to half its size."""
+
+    def make() -> Path:
+        import tifffile
+
+        data = np.random.default_rng(_RNG_SEED).random((64, 64)).astype(np.float32)
+        tifffile.imwrite(name, data, **options)
+        Path(name).write_bytes(Path(name).read_bytes()[: Path(name).stat().st_size // 2])
+        return Path(name)
+
+    return make
+
+
+class _Payload:
+    """Unpickling this would create the file ``PWNED``: proof that code from a file ran."""
+
+    def __reduce__(self):
+        return (open, ("PWNED", "w"))
+
+
+def _pickled_zarr() -> Path:
+    """A Zarr (v2) store of dtype object whose chunk is a pickle with a payload."""
+    import json
+    import pickle
+
+    store = Path("evil.zarr")
+    store.mkdir()
+    meta = {
+        "zarr_format": 2,
+        "shape": [8, 8],
+        "chunks": [8, 8],
+        "dtype": "|O",
+        "compressor": None,
+        "fill_value": 0,
+        "order": "C",
+        "filters": [{"id": "pickle", "protocol": 5}],
+    }
+    (store / ".zarray").write_text(json.dumps(meta))
+    (store / "0.0").write_bytes(pickle.dumps(np.array([_Payload()] * 64, dtype=object)))
+    return store
+
+
+def _corrupt_zarr() -> Path:
+    """A Zarr array whose (Zstandard-compressed) chunk was overwritten with garbage."""
+    import zarr
+
+    z = zarr.create_array("bad.zarr", shape=(64, 64), chunks=(32, 32), dtype="f4")
+    z[:] = np.random.default_rng(_RNG_SEED).random((64, 64))
+    chunk = next(p for p in sorted(Path("bad.zarr").rglob("*")) if p.is_file() and p.name == "0")
+    chunk.write_bytes(b"\x28\xb5\x2f\xfd" + b"garbage" * 20)
+    return Path("bad.zarr")
+
+
+def _huge_zarr() -> Path:
+    """A Zarr array declaring 10^7 x 10^7 pixels (no chunk written)."""
+    import zarr
+
+    zarr.create_array("huge.zarr", shape=(10**7, 10**7), chunks=(1000, 1000), dtype="f4")
+    return Path("huge.zarr")
+
+
+def _animated_gif() -> Path:
+    import imageio.v3 as iio
+
+    frames = (np.random.default_rng(_RNG_SEED).random((5, 40, 40)) * 255).astype(np.uint8)
+    iio.imwrite("anim.gif", frames)
+    return Path("anim.gif")
+
+
+def _with_psf_file() -> Path:
+    np.save("k.npy", np.ones((3, 3)) / 9)
+    return _good_png()
+
+
+def _store_with_inputs() -> Path:
+    """A folder ``store.zarr`` holding the image and the PSF of a chunked run."""
+    store = Path("store.zarr")
+    store.mkdir()
+    np.save(store / "img.npy", np.random.default_rng(_RNG_SEED).random((64, 64)))
+    np.save(store / "k.npy", np.ones((3, 3)) / 9)
+    return store
+
+
+def _folder_of_notes() -> Path:
+    Path("results.tif").mkdir()
+    (Path("results.tif") / "notes.txt").write_text("my notes")
+    return _good_png()
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,6 +401,46 @@ def _psf_file(make: Callable[[], Path]) -> Callable[[], object]:
         from unblur.psf import from_file
 
         return from_file(make())
+
+    return call
+
+
+def _noise(**kwargs) -> Callable[[], object]:
+    def call():
+        import unblur
+
+        return unblur.add_noise(np.full((8, 8), 0.5), **kwargs)
+
+    return call
+
+
+def _model(name: str, *args, **kwargs) -> Callable[[], object]:
+    def call():
+        from unblur import psf
+
+        return getattr(psf, name)(*args, **kwargs)
+
+    return call
+
+
+def _read_path(path) -> Callable[[], object]:
+    def call():
+        from unblur.io import read_image
+
+        return read_image(path)
+
+    return call
+
+
+def _set_workers(n) -> Callable[[], object]:
+    def call():
+        from unblur import fft
+
+        old = fft.get_workers()
+        try:
+            fft.set_workers(n)
+        finally:
+            fft.set_workers(old)
 
     return call
 
@@ -354,6 +538,39 @@ API_CASES: list[ApiCase] = [
         _estimate(model="free", iterations=3),
         InvalidParameterError,
     ),
+    ApiCase("deconvolve: method=['tv']", _deconvolve(method=["tv"]), InvalidParameterError),
+    ApiCase("deconvolve: callback=5", _deconvolve(method="tv", callback=5), InvalidParameterError),
+    ApiCase(
+        "deconvolve: clip='yes'",
+        _deconvolve(method="richardson_lucy", clip="yes"),
+        InvalidParameterError,
+    ),
+    ApiCase("deconvolve: channel_axis=1.5", _deconvolve(channel_axis=1.5), InvalidParameterError),
+    ApiCase("deconvolve: channel_axis=True", _deconvolve(channel_axis=True), InvalidParameterError),
+    ApiCase("deconvolve: ragged PSF list", _deconvolve(psf=[[1, 2], [3]]), InvalidPSFError),
+    ApiCase("add_noise: poisson=1e30", _noise(poisson=1e30), InvalidParameterError),
+    ApiCase("add_noise: rng='x'", _noise(rng="x"), InvalidParameterError),
+    ApiCase("add_noise: rng=-1", _noise(rng=-1), InvalidParameterError),
+    ApiCase("add_noise: gaussian='x'", _noise(gaussian="x"), InvalidParameterError),
+    ApiCase(
+        "psf.motion: angle=inf", _model("motion", 5, angle=float("inf")), InvalidParameterError
+    ),
+    ApiCase("psf.moffat: beta=1e308", _model("moffat", 2, beta=1e308), InvalidParameterError),
+    ApiCase("psf.gaussian: ndim=0", _model("gaussian", 2, ndim=0), InvalidParameterError),
+    ApiCase("parse_spec: size=30001", _spec("gaussian:sigma=1,size=30001"), InvalidPSFError),
+    ApiCase("parse_spec: ndim=12", _spec("gaussian:sigma=2,ndim=12"), InvalidPSFError),
+    ApiCase("parse_spec: angle=nan", _spec("gaussian:sigma=2,angle=nan"), InvalidPSFError),
+    ApiCase("parse_spec: length=1e8, size=5", _spec("motion:length=1e8,size=5"), InvalidPSFError),
+    ApiCase(
+        "parse_spec: widefield voxel_size=0.005x0.005",
+        _spec("widefield:na=1.4,wavelength=0.52,refractive_index=1.518,voxel_size=0.005x0.005"),
+        InvalidPSFError,
+    ),
+    ApiCase("read_image: b'..' (a folder)", _read_path(b".."), ImageReadError),
+    ApiCase("read_image: 3", _read_path(3), InvalidParameterError),
+    ApiCase("read_image: None", _read_path(None), InvalidParameterError),
+    ApiCase("read_image: a path with NUL", _read_path("a\x00b.png"), ImageReadError),
+    ApiCase("fft.set_workers(0)", _set_workers(0), InvalidParameterError),
 ]
 
 
@@ -433,6 +650,151 @@ CLI_CASES: list[CliCase] = [
         lambda: (_good_png(), Path("out.png").write_bytes(b"x"))[0],
         lambda p: ["deconvolve", str(p), "-o", "out.png", "--psf", "gaussian:sigma=1"],
     ),
+    CliCase(
+        "deconvolve: Zarr store whose chunk is a pickle with a payload",
+        _pickled_zarr,
+        lambda p: ["deconvolve", str(p), "-o", "out.npy", "--psf", "gaussian:sigma=1"],
+    ),
+    CliCase(
+        "deconvolve --chunks: truncated raw TIFF",
+        _tiff_cut("raw.tif"),
+        lambda p: [
+            "deconvolve",
+            str(p),
+            "-o",
+            "out.npy",
+            "--psf",
+            "gaussian:sigma=1",
+            "--chunks",
+            "32",
+        ],
+    ),
+    CliCase(
+        "deconvolve --chunks: truncated zlib TIFF",
+        _tiff_cut("zlib.tif", compression="zlib", rowsperstrip=8),
+        lambda p: [
+            "deconvolve",
+            str(p),
+            "-o",
+            "out.npy",
+            "--psf",
+            "gaussian:sigma=1",
+            "--chunks",
+            "32",
+            "-m",
+            "wiener",
+        ],
+    ),
+    CliCase(
+        "deconvolve --chunks: corrupt Zarr chunk",
+        _corrupt_zarr,
+        lambda p: [
+            "deconvolve",
+            str(p),
+            "-o",
+            "out.npy",
+            "--psf",
+            "gaussian:sigma=1",
+            "-m",
+            "wiener",
+        ],
+    ),
+    CliCase(
+        "deconvolve --chunks: Zarr declaring 10^7 x 10^7",
+        _huge_zarr,
+        lambda p: [
+            "deconvolve",
+            str(p),
+            "-o",
+            "out.zarr",
+            "--psf",
+            "gaussian:sigma=1",
+            "--chunks",
+            "64",
+        ],
+    ),
+    CliCase(
+        "deconvolve --chunks: CMYK TIFF",
+        _cmyk_tiff,
+        lambda p: [
+            "deconvolve",
+            str(p),
+            "-o",
+            "out.npy",
+            "--psf",
+            "gaussian:sigma=1",
+            "--chunks",
+            "32",
+        ],
+    ),
+    CliCase(
+        "deconvolve: 4000 x 4000 .npy, too large to restore in memory",
+        _sparse_npy("large.npy", (4000, 4000)),
+        lambda p: ["deconvolve", str(p), "-o", "out.npy", "--psf", "gaussian:sigma=1"],
+    ),
+    CliCase(
+        "deconvolve: animated GIF with a 2-D PSF",
+        _animated_gif,
+        lambda p: ["deconvolve", str(p), "-o", "out.png", "--psf", "gaussian:sigma=1"],
+    ),
+    CliCase(
+        "deconvolve: .npy of shape (6, 3, 3)",
+        _npy("stack.npy", np.zeros((6, 3, 3), np.float32)),
+        lambda p: ["deconvolve", str(p), "-o", "out.npy", "--psf", "gaussian:sigma=1"],
+    ),
+    CliCase(
+        "deconvolve --force: output is the --psf file",
+        _with_psf_file,
+        lambda p: ["deconvolve", str(p), "-o", "k.npy", "--psf", "k.npy", "--force"],
+    ),
+    CliCase(
+        "deconvolve --force: output is ./ the --psf file",
+        _with_psf_file,
+        lambda p: ["deconvolve", str(p), "-o", "./k.npy", "--psf", "k.npy", "--force"],
+    ),
+    CliCase(
+        "deconvolve --chunks --force: output is the folder holding the inputs",
+        _store_with_inputs,
+        lambda p: [
+            "deconvolve",
+            f"{p}/img.npy",
+            "-o",
+            str(p),
+            "--psf",
+            f"{p}/k.npy",
+            "--chunks",
+            "16",
+            "--force",
+        ],
+    ),
+    CliCase(
+        "deconvolve --force: output is a folder of notes",
+        _folder_of_notes,
+        lambda p: [
+            "deconvolve",
+            str(p),
+            "-o",
+            "results.tif",
+            "--psf",
+            "gaussian:sigma=1",
+            "--force",
+        ],
+    ),
+    CliCase(
+        "blur --force: output is the --psf file",
+        _with_psf_file,
+        lambda p: ["blur", str(p), "-o", "k.npy", "--psf", "k.npy", "--force"],
+    ),
+    CliCase(
+        "psf: gaussian:sigma=1,size=30001",
+        lambda: None,
+        lambda p: ["psf", "gaussian:sigma=1,size=30001", "-o", "k.npy"],
+    ),
+    CliCase(
+        "psf: gaussian:sigma=2,ndim=12",
+        lambda: None,
+        lambda p: ["psf", "gaussian:sigma=2,ndim=12", "-o", "k.npy"],
+    ),
 ]
 
 
@@ -444,21 +806,45 @@ def run_api_case(case: ApiCase) -> tuple[str, str]:
 
     Any other outcome (no exception, or one that is not an UnblurError) raises AssertionError.
     """
+    import os
+
+    old = os.environ.get("UNBLUR_MAX_MEMORY")
+    os.environ["UNBLUR_MAX_MEMORY"] = MEMORY_BUDGET
     try:
         case.call()
     except UnblurError as exc:
         return type(exc).__name__, str(exc)
+    finally:
+        if old is None:
+            del os.environ["UNBLUR_MAX_MEMORY"]
+        else:
+            os.environ["UNBLUR_MAX_MEMORY"] = old
     raise AssertionError(f"{case.description}: no error raised")
 
 
 def run_cli_case(case: CliCase) -> tuple[list[str], object]:
     """Run ``unblur ARGS`` of ``case`` in-process in the current folder.
 
-    Returns the argument list and click's ``Result`` (``exit_code``, ``stderr``, ...).
+    Returns the argument list and click's ``Result`` (``exit_code``, ``stderr``, ...), with
+    ``result.files_before`` and ``result.files_after``: every path under the current folder
+    and the bytes of its files, before and after the command.
     """
     from click.testing import CliRunner
 
     from unblur.cli import cli
 
     args = case.args(case.prepare())
-    return args, CliRunner().invoke(cli, args, prog_name="unblur")
+    before = snapshot(Path("."))
+    env = {"UNBLUR_MAX_MEMORY": MEMORY_BUDGET}
+    result = CliRunner(env=env).invoke(cli, args, prog_name="unblur")
+    result.files_before, result.files_after = before, snapshot(Path("."))
+    return args, result
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder`` with the bytes of its files (None for folders)."""
+    return {
+        str(p.relative_to(folder)): (None if p.is_dir() else p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if not (p.is_file() and p.stat().st_size > 1 << 24)  # sparse giants: name only
+    }
