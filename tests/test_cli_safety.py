@@ -407,3 +407,61 @@ def test_compare_is_exact_for_huge_values(files):
     expected = 20 * np.log10(1.0) - 10 * (np.log10(np.mean((0.1 * x) ** 2)) + 600)
     assert report["psnr"] == pytest.approx(expected, rel=1e-12)
     assert report["ssim"] is not None and 0 < report["ssim"] <= 1
+
+
+def test_a_suffix_with_a_path_separator_is_a_usage_error(files):
+    """`--suffix '/../x'` used to end in "unexpected AttributeError"."""
+    (files / "raw").mkdir()
+    np.save("raw/a.npy", np.load("a.npy"))
+    np.save("raw/b.npy", np.load("a.npy"))
+    before = listing(files)
+    result = invoke("deconvolve", "raw", "-o", "out", "--psf", SPEC, "--suffix", "/../x")
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --suffix: '/../x' must not contain a path separator" in result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+    assert listing(files) == before
+
+
+def test_a_stopped_batch_leaves_no_worker_and_no_temporary_file(tmp_path):
+    (tmp_path / "raw").mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(4):
+        np.save(tmp_path / "raw" / f"f{i}.npy", rng.random((256, 256)).astype(np.float32))
+    pytest.importorskip("psutil")
+    slow = ["-m", "richardson_lucy", "-p", "num_iter=5000", "--jobs", "2"]
+    args = [sys.executable, "-m", "unblur", "deconvolve", "raw", "-o", "out", "--psf", SPEC, *slow]
+    run = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    children: list[int] = []
+    while time.monotonic() < deadline and len(children) < 2:  # the workers are busy
+        children = _workers_of(run.pid)
+        time.sleep(0.05)
+    assert len(children) == 2
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.decode().strip().endswith("unblur: error: stopped by SIGTERM")
+    assert all(not _alive(pid) for pid in children)
+    assert not [p for p in (tmp_path / "out").iterdir() if ".unblur-tmp-" in p.name]
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The worker processes of the batch run ``pid``: the children of its fork server."""
+    import psutil
+
+    try:
+        servers = [
+            c for c in psutil.Process(pid).children() if "forkserver" in " ".join(c.cmdline())
+        ]
+        return [w.pid for server in servers for w in server.children()]
+    except psutil.Error:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
