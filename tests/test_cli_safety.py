@@ -465,3 +465,15 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+@pytest.mark.parametrize("extra", [["--overlap", "100000"], ["--chunks", "99999999999999999999"]])
+def test_oversized_chunks_and_overlaps_are_clamped_to_the_image(files, extra):
+    """Both used to end in "unexpected ..."; an overlap or a block beyond the image adds
+    nothing, so they are clamped to it and the result is the whole-image one."""
+    chunks = [] if extra[0] == "--chunks" else ["--chunks", "16"]
+    result = invoke("deconvolve", "a.npy", "-o", "out.npy", "--psf", SPEC, *FAST, *chunks, *extra)
+    assert result.exit_code == 0, result.output
+    whole = unblur.deconvolve(np.load("a.npy"), psf.gaussian(1.0), "inverse", epsilon=0.01,
+                              boundary="reflect")  # fmt: skip
+    np.testing.assert_allclose(np.load("out.npy"), whole, atol=1e-5)

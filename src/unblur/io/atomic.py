@@ -215,12 +215,22 @@ def commit(
     renamed onto an empty folder made exclusively. With ``force`` an existing file is
     replaced; an existing folder never is.
 
+    Parameters
+    ----------
+    tmp : path-like
+        The finished temporary file or folder (from :func:`temp_path`).
+    target : path-like
+        Where it goes.
+    force : bool
+        Replace an existing file.
+    name : path-like, optional
+        ``target`` as the user spelled it, for messages.
+
     Returns
     -------
     callable
         ``undo()`` puts back what ``target`` was before (for a run whose later output failed);
         ``undo.finish()`` drops the backup of a replaced file once the run has succeeded.
-        ``name``: the target as the user spelled it, for messages.
 
     Raises
     ------
