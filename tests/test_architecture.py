@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"dask", "report"},
     {"demo"},
     {"cli", "napari"},
-    {"__init__", "__main__"},
+    {"__init__", "__main__", "_bad_inputs"},
 ]
 RANK = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
 

@@ -7,7 +7,8 @@
   never a hang (a thread with a time limit guards every call).
 * :func:`unblur.psf.parse_spec` on arbitrary text and on structured ``MODEL:key=value`` specs
   with odd keys and values: a normalised PSF or one ``UnblurError``.
-* Every case of ``tests/_bad_inputs.py`` (API and ``unblur deconvolve``) gives its error, and
+* Every case of ``unblur._bad_inputs`` (API and command line) gives its error, leaves every
+  file as it was and runs no payload, and
   ``docs/bad_inputs.md`` is what ``docs/make_bad_inputs.py`` writes from them.
 """
 
@@ -21,7 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _bad_inputs import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from unblur import psf as upsf
+from unblur._bad_inputs import (
     API_CASES,
     CLI_CASES,
     png_header_only,
@@ -29,10 +34,6 @@ from _bad_inputs import (
     run_cli_case,
     valid_files,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from unblur import psf as upsf
 from unblur.errors import ImageReadError, UnblurError
 from unblur.io import read_image
 from unblur.psf import parse_spec
@@ -329,7 +330,8 @@ def test_cli_bad_input(case, tmp_path, monkeypatch):
     assert lines[0].startswith("unblur: error: "), lines[0]
     assert "unexpected" not in lines[0] and "Traceback" not in result.output
     assert result.stdout == ""
-    assert not Path("out.png").exists() or Path("out.png").read_bytes() == b"x"
+    assert result.files_after == result.files_before  # nothing written, replaced or removed
+    assert not Path("PWNED").exists()  # no payload ran
 
 
 def test_bad_inputs_table_is_up_to_date():

@@ -649,8 +649,8 @@ def test_decompression_bomb_png_header(tmp_path, monkeypatch, depth, colour):
     def no_decoding(*args, **kwargs):
         raise AssertionError("the pixel data must not be decoded")
 
-    monkeypatch.setattr(uio.imagecodecs, "png_decode", no_decoding)
-    monkeypatch.setattr(uio.iio, "imread", no_decoding)
+    monkeypatch.setattr(imagecodecs, "png_decode", no_decoding)
+    monkeypatch.setattr(iio, "imread", no_decoding)
     (tmp_path / "bomb.png").write_bytes(_png(100_000, 100_000, depth, colour, b"\x00" * 1000))
     with pytest.raises(ImageReadError) as e:
         read_image(tmp_path / "bomb.png")
@@ -676,7 +676,7 @@ def test_write_existing_output_without_force(tmp_path):
     p.write_bytes(b"original")
     with pytest.raises(ImageWriteError) as e:
         write_image(p, np.zeros((4, 4)))
-    _message(e, "exists; pass force=True (--force) to overwrite")
+    _message(e, "exists; use --force (force=True) to overwrite")
     assert p.read_bytes() == b"original"
     assert sorted(os.listdir(tmp_path)) == ["out.png"]
 
@@ -689,8 +689,10 @@ def test_write_refuses_input_with_other_spelling(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ImageWriteError) as e:
         write_image("./a/../a/x.png", np.ones((4, 4)), inputs=[str(src)])
-    msg = _message(e, "(it is an input; pass force=True / --force)")
-    assert msg.startswith("refusing to overwrite './a/../a/x.png'")
+    msg = _message(e, "(the image, a PSF or the reference); choose another output")
+    assert msg.startswith("refusing to overwrite the input './a/../a/x.png'")
+    with pytest.raises(ImageWriteError):  # force does not lift it
+        write_image("./a/../a/x.png", np.ones((4, 4)), inputs=[str(src)], force=True)
     assert src.read_bytes() == before
 
 
@@ -700,7 +702,7 @@ def test_write_refuses_input_through_symlink(tmp_path):
     link.symlink_to(src)
     with pytest.raises(ImageWriteError) as e:
         write_image(link, np.ones((4, 4)), inputs=[src])
-    _message(e, "it is an input")
+    _message(e, "refusing to overwrite the input")
 
 
 def test_write_force_overwrites(tmp_path):
@@ -708,8 +710,9 @@ def test_write_force_overwrites(tmp_path):
     write_image(p, np.zeros((4, 4)))
     write_image(p, np.ones((4, 4)), force=True)
     assert np.array_equal(read_image(p)[0], np.ones((4, 4), np.float32))
-    write_image(p, np.zeros((4, 4)), force=True, inputs=[p])  # force allows replacing an input
-    assert read_image(p)[0].max() == 0
+    with pytest.raises(ImageWriteError, match="refusing to overwrite the input"):  # never an input
+        write_image(p, np.zeros((4, 4)), force=True, inputs=[p])
+    assert read_image(p)[0].min() == 1
     assert sorted(os.listdir(tmp_path)) == ["out.png"]
 
 
@@ -725,7 +728,8 @@ def test_write_to_a_folder(tmp_path):
     (tmp_path / "d.png").mkdir()
     with pytest.raises(ImageWriteError) as e:
         write_image(tmp_path / "d.png", np.zeros((4, 4)), force=True)
-    _message(e, "it is a folder")
+    _message(e, "it is a folder, and unblur never removes a folder")
+    assert (tmp_path / "d.png").is_dir()
 
 
 def test_write_unknown_extension(tmp_path):
@@ -770,8 +774,8 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
         fh.write(b"partial data")
         raise OSError("disk full")
 
-    monkeypatch.setattr(uio.iio, "imwrite", broken_writer)
-    monkeypatch.setattr(uio.tifffile, "imwrite", broken_writer)
+    monkeypatch.setattr(iio, "imwrite", broken_writer)
+    monkeypatch.setattr(tifffile, "imwrite", broken_writer)
     for name in ("out.png", "out.tif"):
         with pytest.raises(ImageWriteError) as e:
             write_image(tmp_path / name, np.zeros((4, 4)))

@@ -308,7 +308,7 @@ def test_voxels_follow_the_radial_profile_at_pixel_centres():
         (dict(model="vectorial"), "unknown microscope model"),
         (dict(ns=1.33), "only apply to model='gibson_lanni'"),
         (dict(model="gibson_lanni", zp=-1.0), "zp must be finite and >= 0"),
-        (dict(oversample=0), "oversample must be an integer >= 1"),
+        (dict(oversample=0), "oversample must be an integer from 1 to 16"),
     ],
 )
 def test_invalid_parameters_raise_one_line_errors(kwargs, message):

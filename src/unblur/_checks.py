@@ -19,13 +19,17 @@ __all__ = [
     "COLOR_MODES",
     "FLOAT_WARN_ABOVE",
     "ValueRangeWarning",
+    "as_array",
     "as_float_image",
     "check_axis",
+    "check_bool",
+    "check_callable",
     "check_channel_axis",
     "check_color",
     "check_int",
     "check_number",
     "check_psf",
+    "check_text",
     "float_dtype",
     "normalize_psf",
     "scale_to_unit",
@@ -106,6 +110,53 @@ def check_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_bool(name: str, value) -> bool:
+    """``value`` as a bool: ``True``/``False`` (NumPy's too), nothing else.
+
+    Raises
+    ------
+    InvalidParameterError
+        "<name> must be True or False, got <value>" for ``"yes"``, 1, an array, ...
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise InvalidParameterError(f"{name} must be True or False, got {_short(value)}")
+
+
+def check_text(name: str, value, *, allow_none: bool = False) -> str | None:
+    """``value`` as a str (or None with ``allow_none``).
+
+    Raises
+    ------
+    InvalidParameterError
+        "<name> must be a name (a str), got <value>".
+    """
+    if isinstance(value, str) or (allow_none and value is None):
+        return value
+    raise InvalidParameterError(f"{name} must be a name (a str), got {_short(value)}")
+
+
+def check_callable(name: str, value):
+    """``value`` if it is callable or None.
+
+    Raises
+    ------
+    InvalidParameterError
+        "<name> must be a function (callable), got <value>".
+    """
+    if value is None or callable(value):
+        return value
+    raise InvalidParameterError(f"{name} must be a function (callable), got {_short(value)}")
+
+
+def _short(value) -> str:
+    """``repr(value)`` cut to one short line, for messages."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_axis(name: str, axis, ndim: int) -> int:
     """``axis`` as a non-negative index into ``ndim`` dimensions (negative counts from the end).
 
@@ -157,6 +208,26 @@ def check_color(color: str | None) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # arrays
 # ---------------------------------------------------------------------------------------------
+def as_array(value, *, name: str = "image", error: type[UnblurError] = InvalidImageError):
+    """``np.asarray(value)``, with a clear error for what NumPy cannot make an array of (ragged
+    nested lists, for example) or only as an array of Python objects.
+
+    Raises
+    ------
+    error
+        (:class:`~unblur.InvalidImageError` by default) naming ``name``.
+    """
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        raise error(
+            f"{name} must be an array of numbers (not ragged), got {_short(value)}"
+        ) from None
+    if arr.dtype == object:
+        raise error(f"{name} must be an array of numbers, got {_short(value)}")
+    return arr
+
+
 def float_dtype(dtype: np.dtype) -> np.dtype:
     """Compute dtype for an input dtype: float64 stays float64, everything else float32."""
     return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
@@ -228,7 +299,12 @@ def to_float(
     >>> caught[0].category is ValueRangeWarning, float(out.max()) < 1e-6
     (True, True)
     """
-    arr = np.asarray(image)
+    try:
+        arr = np.asarray(image)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        raise error(
+            f"{name} must be an array of numbers (not ragged), got {_short(image)}"
+        ) from None
     kind = arr.dtype.kind
     if kind == "c":
         raise error(f"{name} must be real, got complex dtype {arr.dtype}")
@@ -320,7 +396,7 @@ def normalize_psf(kernel) -> np.ndarray:
     InvalidPSFError
         If the kernel is empty, not finite, has negative values or a sum that is not positive.
     """
-    k = np.asarray(kernel)
+    k = as_array(kernel, name="PSF", error=InvalidPSFError)
     if k.size == 0:
         raise InvalidPSFError("PSF is empty")
     if not np.issubdtype(k.dtype, np.number) or np.iscomplexobj(k):
@@ -363,7 +439,7 @@ def check_psf(psf, spatial_shape: tuple[int, ...]) -> np.ndarray:
         )
     if isinstance(psf, dict | set) or callable(psf):
         raise InvalidPSFError(f"psf must be an array, got a {type(psf).__name__}")
-    k = np.asarray(psf)
+    k = as_array(psf, name="PSF", error=InvalidPSFError)
     if k.ndim == 0:
         raise InvalidPSFError(
             f"psf must be an array with one dimension per spatial axis of the image, got the "

@@ -9,7 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_float_image, check_channel_axis, check_psf
+from ._checks import (
+    as_float_image,
+    check_bool,
+    check_callable,
+    check_channel_axis,
+    check_psf,
+    check_text,
+)
 from .backend import Backend, get_backend
 from .colour import check_color, restore_colour
 from .errors import InvalidParameterError
@@ -100,6 +107,7 @@ def deconvolve(
     >>> bool(np.allclose(x_hat, x, atol=1e-6))
     True
     """
+    _check_arguments(method, boundary, callback, return_info, device, params)
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
     color = check_color(color)
@@ -148,6 +156,17 @@ def deconvolve(
         "parameters": settings,
         "seconds": elapsed,
     }
+
+
+def _check_arguments(method, boundary, callback, return_info, device, params: dict) -> None:
+    """The types of :func:`deconvolve`'s own arguments (the methods check their values)."""
+    check_text("method", method)
+    check_text("boundary", boundary, allow_none=True)
+    check_text("device", device)
+    check_callable("callback", callback)
+    check_bool("return_info", return_info)
+    if "clip" in params:
+        check_bool("clip", params["clip"])
 
 
 def _device_backend(device: str, method: Method) -> Backend:

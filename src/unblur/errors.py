@@ -20,7 +20,16 @@ __all__ = [
 
 
 class UnblurError(ValueError):
-    """Base class of every input error raised by unblur."""
+    """Base class of every input error raised by unblur.
+
+    The message is always one line: whitespace runs (the newlines of an array's repr, for
+    example) are collapsed to single spaces.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (" ".join(args[0].split()),)
+        super().__init__(*args)
 
 
 class InvalidImageError(UnblurError):

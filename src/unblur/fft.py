@@ -33,41 +33,85 @@ __all__ = [
     "workers",
 ]
 
-_workers: int = -1  # scipy convention: -1 means all cores
+_workers: int = -1  # the default (set_workers); scipy convention: -1 means all cores
+#: active ``workers(n)`` blocks: thread id -> its stack of counts, and the order they began
+_overrides: dict[int, list[tuple[int, int]]] = {}
+_order = iter(range(1 << 62))
+#: most threads one transform may use
+_MAX_WORKERS = 1 << 12
+_overrides_lock = threading.Lock()
 
 
 def get_workers() -> int:
-    """Return the number of threads each transform uses (``-1``: all cores)."""
-    return _workers
+    """Return the number of threads each transform uses (``-1``: all cores).
+
+    Inside a :func:`workers` block that count, in the thread that opened it; in other threads
+    the count of the most recent block still open in any thread (so Dask's worker threads
+    follow the block their caller opened); otherwise the default of :func:`set_workers`.
+    """
+    own = _overrides.get(threading.get_ident())
+    if own:
+        return own[-1][1]
+    with _overrides_lock:
+        latest = max((s[-1] for s in _overrides.values() if s), default=None)
+    return _workers if latest is None else latest[1]
+
+
+def _check_workers(n) -> int:
+    if n is None:
+        return -1
+    if (
+        isinstance(n, bool | np.bool_)
+        or not isinstance(n, int | np.integer)
+        or n == 0
+        or not -1 <= n <= _MAX_WORKERS
+    ):
+        raise InvalidParameterError(
+            f"workers must be a positive integer (at most {_MAX_WORKERS}) or -1, got {n!r}"
+        )
+    return int(n)
 
 
 def set_workers(n: int | None) -> None:
-    """Set the number of threads used by every transform.
+    """Set the number of threads used by every transform (the default outside any
+    :func:`workers` block).
 
     Parameters
     ----------
     n : int or None
         Positive thread count, ``-1`` (or ``None``) for all cores. The environment variable
         ``UNBLUR_WORKERS`` sets the default at import time.
+
+    Raises
+    ------
+    InvalidParameterError
+        (a ``ValueError``) for anything else.
     """
     global _workers
-    if n is None:
-        n = -1
-    n = int(n)
-    if n == 0 or n < -1:
-        raise ValueError(f"workers must be a positive integer or -1, got {n}")
-    _workers = n
+    _workers = _check_workers(n)
 
 
 @contextlib.contextmanager
 def workers(n: int | None) -> Iterator[None]:
-    """Context manager that sets the transform thread count temporarily."""
-    old = _workers
-    set_workers(n)
+    """Context manager that sets the transform thread count temporarily.
+
+    Thread-safe: blocks opened by several threads at once, in any order, each see their own
+    count, and when the last one closes the default is back (see :func:`get_workers`).
+    """
+    n = _check_workers(n)
+    ident = threading.get_ident()
+    with _overrides_lock:
+        entry = (next(_order), n)
+        _overrides.setdefault(ident, []).append(entry)
     try:
         yield
     finally:
-        set_workers(old)
+        with _overrides_lock:
+            stack = _overrides.get(ident, [])
+            if entry in stack:
+                stack.remove(entry)
+            if not stack:
+                _overrides.pop(ident, None)
 
 
 def fast_shape(shape: Sequence[int]) -> tuple[int, ...]:
@@ -85,7 +129,7 @@ def rfftn(x: np.ndarray, shape: Sequence[int] | None = None) -> np.ndarray:
         grid = x.shape if shape is None else tuple(int(n) for n in shape)
         if x.dtype in _REAL and len(grid) == x.ndim and _use_pyfftw(grid, x.dtype):
             return _pyfftw_rfftn(x, grid).copy()
-        return scipy.fft.rfftn(x, s=shape, workers=_workers)
+        return scipy.fft.rfftn(x, s=shape, workers=get_workers())
     return backend_of(x).fft.rfftn(x, s=None if shape is None else tuple(shape))
 
 
@@ -95,13 +139,14 @@ def irfftn(x_hat: np.ndarray, shape: Sequence[int]) -> np.ndarray:
         grid = tuple(int(n) for n in shape)
         if _pyfftw_spectrum_ok(x_hat, grid) and _use_pyfftw(grid, _real_of(x_hat.dtype)):
             return _pyfftw_irfftn(x_hat, grid).copy()
-        return scipy.fft.irfftn(x_hat, s=tuple(shape), workers=_workers)
+        return scipy.fft.irfftn(x_hat, s=tuple(shape), workers=get_workers())
     return backend_of(x_hat).fft.irfftn(x_hat, s=tuple(shape))
 
 
 def _threads() -> int:
     """The worker count as a positive number of threads (scipy's ``-1``: all cores)."""
-    return _workers if _workers > 0 else max(1, (os.cpu_count() or 1) + 1 + _workers)
+    n = get_workers()
+    return n if n > 0 else max(1, (os.cpu_count() or 1) + 1 + n)
 
 
 def _pocketfft():
@@ -217,9 +262,9 @@ def rfftn_support(x: np.ndarray, shape: Sequence[int], shift: Sequence[int]) -> 
         grown[(*index, slice(s, s + head))] = out[(*index, slice(0, head))]
         grown[(*index, slice(0, p - head))] = out[(*index, slice(head, p))]
         if ax == x.ndim - 1:
-            out = scipy.fft.rfft(grown, axis=ax, workers=_workers)
+            out = scipy.fft.rfft(grown, axis=ax, workers=get_workers())
         else:
-            out = scipy.fft.fft(grown, axis=ax, workers=_workers, overwrite_x=True)
+            out = scipy.fft.fft(grown, axis=ax, workers=get_workers(), overwrite_x=True)
     return out
 
 
@@ -310,11 +355,11 @@ def _measure(grid: tuple[int, ...], dtype: np.dtype, runs: int = 3) -> tuple[flo
 
     x = np.random.default_rng(0).standard_normal(grid).astype(dtype)
     _pyfftw_irfftn(_pyfftw_rfftn(x, grid), grid)  # plans (not timed) and warms up
-    scipy.fft.irfftn(scipy.fft.rfftn(x, workers=_workers), s=grid, workers=_workers)
+    scipy.fft.irfftn(scipy.fft.rfftn(x, workers=get_workers()), s=grid, workers=get_workers())
     best = [np.inf, np.inf]
     for _ in range(runs):
         t0 = time.perf_counter()
-        scipy.fft.irfftn(scipy.fft.rfftn(x, workers=_workers), s=grid, workers=_workers)
+        scipy.fft.irfftn(scipy.fft.rfftn(x, workers=get_workers()), s=grid, workers=get_workers())
         t1 = time.perf_counter()
         _pyfftw_irfftn(_pyfftw_rfftn(x, grid), grid)
         t2 = time.perf_counter()

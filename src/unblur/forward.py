@@ -7,7 +7,14 @@ from collections.abc import Callable
 import numpy as np
 
 from . import fft
-from ._checks import as_float_image, check_channel_axis, check_psf
+from ._checks import (
+    as_float_image,
+    check_bool,
+    check_channel_axis,
+    check_number,
+    check_psf,
+    check_text,
+)
 from .errors import InvalidParameterError, InvalidPSFError
 from .operators import Convolution, FieldConvolution
 from .psf import PSFField
@@ -59,7 +66,7 @@ def blur(
     >>> bool(np.isclose(y.sum(), 1)), y.dtype
     (True, dtype('float32'))
     """
-    if boundary not in BLUR_BOUNDARIES:
+    if check_text("boundary", boundary) not in BLUR_BOUNDARIES:
         raise InvalidParameterError(
             f"unknown boundary {boundary!r} for blur; choose one of {', '.join(BLUR_BOUNDARIES)}"
         )
@@ -124,6 +131,21 @@ def _per_channel(
     return np.stack(channels, axis=axis)
 
 
+#: Largest mean count NumPy's Poisson sampler accepts (about 9.2e18), with a margin.
+_MAX_POISSON_RATE = 1e18
+
+
+def _generator(rng) -> np.random.Generator:
+    """``rng`` (None, a seed >= 0, a Generator or a BitGenerator) as a Generator."""
+    if rng is None or isinstance(rng, np.random.Generator | np.random.BitGenerator):
+        return np.random.default_rng(rng)
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool | np.bool_) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise InvalidParameterError(
+        f"rng must be None, a seed (an integer >= 0) or a numpy.random.Generator, got {rng!r}"
+    )
+
+
 def add_noise(
     image: np.ndarray,
     *,
@@ -162,15 +184,25 @@ def add_noise(
     0.01
     """
     x = as_float_image(image)
-    gen = np.random.default_rng(rng)
-    if gaussian is None or not np.isfinite(gaussian) or gaussian < 0:
-        raise InvalidParameterError(f"gaussian noise sigma must be >= 0, got {gaussian}")
+    gaussian = check_number("gaussian noise sigma", gaussian, allow_zero=True)
+    if gaussian > np.finfo(x.dtype).max / 1e3:
+        raise InvalidParameterError(
+            f"gaussian noise sigma {gaussian:g} is too large for {x.dtype} data"
+        )
+    if poisson is not None:
+        poisson = check_number("poisson photon count", poisson)
+    clip = check_bool("clip", clip)
+    gen = _generator(rng)
     out = x.copy()
     if poisson is not None:
-        if not np.isfinite(poisson) or poisson <= 0:
-            raise InvalidParameterError(f"poisson photon count must be > 0, got {poisson}")
         if out.min() < -1e-6:
             raise InvalidParameterError("Poisson noise needs a non-negative image")
+        peak = float(out.max()) * poisson
+        if not peak < _MAX_POISSON_RATE:
+            raise InvalidParameterError(
+                f"poisson={poisson:g} photons at intensity 1 gives counts up to {peak:.3g}, "
+                f"more than can be drawn ({_MAX_POISSON_RATE:.0e}); give a smaller count"
+            )
         # rounding in an FFT blur can leave values of about -1e-17: they count as zero
         rate = np.clip(out.astype(np.float64), 0, None) * poisson
         out = (gen.poisson(rate) / poisson).astype(x.dtype)

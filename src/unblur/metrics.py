@@ -28,12 +28,13 @@ visibility to structural similarity", IEEE TIP 13(4), 2004, pp. 600-612.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from skimage.metrics import structural_similarity
 
-from ._checks import check_axis
+from ._checks import as_array, check_axis, check_bool
 from .errors import InvalidImageError, InvalidParameterError
 
 __all__ = ["align", "psnr", "score", "ssim"]
@@ -48,7 +49,7 @@ SSIM_SETTINGS = {"gaussian_weights": True, "sigma": 1.5, "use_sample_covariance"
 # --------------------------------------------------------------------------------------------
 def _as_real(arr, name: str) -> np.ndarray:
     """``arr`` as a finite, real, non-empty numeric array (no copy, no rescaling)."""
-    a = np.asarray(arr)
+    a = as_array(arr, name=name)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
         raise InvalidImageError(f"{name} must be a numeric array, got dtype {a.dtype}")
     if np.iscomplexobj(a):
@@ -65,11 +66,30 @@ def _as_real(arr, name: str) -> np.ndarray:
 def _pair(estimate, reference) -> tuple[np.ndarray, np.ndarray]:
     est = _as_real(estimate, "estimate")
     ref = _as_real(reference, "reference")
+    if est.ndim == 0:
+        raise InvalidImageError(f"estimate must be an array, got the number {est!r}")
     if est.shape != ref.shape:
         raise InvalidParameterError(
             f"estimate and reference must have the same shape, got {est.shape} and {ref.shape}"
         )
     return est, ref
+
+
+def _log10_mse(est: np.ndarray, ref: np.ndarray) -> float:
+    r""":math:`\log_{10}` of the mean squared error, without overflow or underflow whatever
+    the magnitudes (-inf for identical arrays): values beyond 1e150 (or below 1e-150) are
+    scaled by their largest magnitude first."""
+    a = est.astype(np.float64, copy=False)
+    b = ref.astype(np.float64, copy=False)
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))))
+    if scale == 0:
+        return -math.inf
+    if 1e-150 < scale < 1e150:  # squares of differences stay finite and normal
+        mse = float(np.mean(np.square(a - b)))
+        return math.log10(mse) if mse > 0 else -math.inf
+    d = a / scale - b / scale
+    mse = float(np.mean(d * d))
+    return math.log10(mse) + 2 * math.log10(scale) if mse > 0 else -math.inf
 
 
 def _data_range(value) -> float:
@@ -84,7 +104,10 @@ def _data_range(value) -> float:
 
 def _per_axis(name: str, value, ndim: int) -> tuple[int, ...]:
     """A non-negative integer, or one per axis, as a tuple of ``ndim`` ints."""
-    values = (value,) * ndim if np.isscalar(value) else tuple(value)
+    try:
+        values = (value,) * ndim if np.isscalar(value) else tuple(value)
+    except TypeError:
+        values = ()
     if len(values) != ndim:
         raise InvalidParameterError(f"{name} must be an int or {ndim} ints, got {value!r}")
     out = []
@@ -143,8 +166,10 @@ def psnr(estimate: np.ndarray, reference: np.ndarray, *, data_range: float = 1.0
     """
     est, ref = _pair(estimate, reference)
     peak = _data_range(data_range)
-    with np.errstate(divide="ignore"):
-        return float(peak_signal_noise_ratio(ref, est, data_range=peak))
+    log_mse = _log10_mse(est, ref)
+    if log_mse == -math.inf:
+        return math.inf
+    return 20 * math.log10(peak) - 10 * log_mse
 
 
 def ssim(
@@ -214,14 +239,26 @@ def ssim(
         raise InvalidParameterError(
             f"SSIM needs at least 11 px along every spatial axis, got shape {est.shape}"
         )
-    value = structural_similarity(
-        ref.astype(np.float64, copy=False),
-        est.astype(np.float64, copy=False),
-        data_range=peak,
-        channel_axis=channel_axis,
-        **SSIM_SETTINGS,
+    a = ref.astype(np.float64, copy=False)
+    b = est.astype(np.float64, copy=False)
+    # SSIM(x, y; R) = SSIM(x / s, y / s; R / s): huge values are scaled so that the local
+    # products stay finite
+    top = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), peak)
+    if top > 1e100:
+        s = top / 1e50
+        a, b, peak = a / s, b / s, peak / s
+    with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
+        _, local = structural_similarity(
+            a, b, data_range=peak, channel_axis=channel_axis, full=True, **SSIM_SETTINGS
+        )
+    # where the constants underflowed, 0/0 marks windows flat and equal in both images
+    local = np.where(np.isnan(local), 1.0, local)
+    pad = (11 - 1) // 2  # scikit-image averages away from the window's half-width border
+    crop = tuple(
+        slice(None) if ax == channel_axis else slice(pad, n - pad)
+        for ax, n in enumerate(local.shape)
     )
-    return float(value)
+    return float(np.mean(local[crop], dtype=np.float64))
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,7 +462,7 @@ def score(
     (inf, 1.0, (1, 4))
     """
     est, ref = _pair(estimate, reference)
-    if clip:
+    if check_bool("clip", clip):
         est = np.clip(est, 0.0, 1.0)
     shift, est_crop, ref_crop = align(
         est, ref, max_shift=max_shift, border=border, subpixel=subpixel

@@ -4,8 +4,13 @@ A thin layer over the library: every command parses its options, reads files wit
 :mod:`unblur.io`, calls the public API and writes the result atomically. Problems with the
 input (a missing or corrupt file, a bad PSF spec, an unknown method or parameter, an output that
 exists) end the command with one line ``unblur: error: <message>`` on stderr and exit status 1;
-misused options give click's usage message and exit status 2. No command leaves a partial
-output file behind, and no command ever overwrites one of its inputs.
+misused options give click's usage message and exit status 2. Every command follows one
+output-safety rule (:mod:`unblur.io.outputs`): no input (image, PSF file, reference) is ever
+overwritten, however it is spelled, not even with ``--force``; an existing folder is never
+removed; a file that appears at an output path during the run is not replaced without
+``--force``; an image and its report (a PSF and its preview) are written together or not at
+all. No command leaves a partial file behind: temporary files are removed on errors, Ctrl-C
+and SIGTERM (exit status 143), and what a killed run left is removed by the next one.
 
 Examples
 --------

@@ -30,8 +30,15 @@ class Group(click.Group):
     """A group that turns every error of its commands into one line (see :class:`CLIError`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from ..io import temp_files_removed_on_signals
+        from ..io.atomic import Terminated
+
         try:
-            return super().invoke(ctx)
+            with temp_files_removed_on_signals():  # SIGTERM: temporary files removed, exit 143
+                return super().invoke(ctx)
+        except Terminated as exc:
+            click.echo(f"unblur: error: stopped by {exc.name}", err=True)
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except UnblurError as exc:

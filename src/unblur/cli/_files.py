@@ -1,8 +1,7 @@
-"""Input and output files: overwrite checks, writable formats, alpha channels."""
+"""Input and output files: the output-safety checks, writable formats, alpha channels."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,28 +11,30 @@ from ._errors import CLIError
 
 
 def same_path(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` are (or would be) the same file."""
+    """Whether ``a`` and ``b`` are (or would be) the same file (links and spellings included)."""
+    from ..io import same_file
+
+    return same_file(a, b)
+
+
+def psf_files(psf_spec: str | None) -> list[Path]:
+    """``[Path(psf_spec)]`` when the ``--psf`` value names a file (an input to protect)."""
+    if psf_spec is None:
+        return []
     try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.realpath(a) == os.path.realpath(b)
+        path = Path(psf_spec)
+        return [path] if path.exists() else []
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        return []
 
 
 def check_outputs(outputs: Sequence[Path], *, inputs: Sequence[Path], force: bool) -> None:
-    """Fail early (before any work) for outputs that would overwrite something."""
-    for i, out in enumerate(outputs):
-        for src in inputs:
-            if same_path(out, src):
-                raise CLIError(
-                    f"refusing to overwrite the input {str(out)!r}; choose another output"
-                )
-        for other in outputs[:i]:
-            if same_path(out, other):
-                raise CLIError(f"two outputs are the same file {str(out)!r}")
-        if (out.exists() or out.is_symlink()) and not force:
-            raise CLIError(f"{str(out)!r} exists; use --force to overwrite it")
+    """Fail early (before any work) for outputs that would break the output-safety rule:
+    an input (image, PSF, reference) overwritten, a folder replaced, a file replaced without
+    ``--force`` (see :mod:`unblur.io.outputs`)."""
+    from ..io import check_outputs as check
+
+    check(outputs, inputs=inputs, force=force)
 
 
 def check_writable(outputs: Sequence[Path]) -> None:
@@ -63,3 +64,66 @@ def with_alpha(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     if alpha is None:
         return image
     return np.concatenate([image, alpha.astype(image.dtype, copy=False)], axis=-1)
+
+
+def check_restore_memory(path: Path, method: str) -> None:
+    """Refuse, from the file's header and before decoding it, an image whose restoration with
+    ``method`` would not fit in the memory available (the way out: ``--chunks``)."""
+    from ..errors import InvalidImageError
+    from ..io import read_header
+    from ..io.limits import check_memory, restore_memory
+    from ..restore.auto import choose_method
+
+    header = read_header(path)
+    spatial = header.shape[:-1] if header.channel_axis is not None else header.shape
+    name = choose_method(spatial)[0] if method == "auto" else method
+    channels = header.n_channels
+    itemsize = 8 if header.dtype == np.float64 else 4
+    needed = restore_memory(header.n_pixels, channels, itemsize, name)
+    size = "x".join(map(str, header.shape))
+    check_memory(
+        needed,
+        f"restoring {str(path)!r} ({size}) with {name}",
+        hint="restore it block by block with --chunks (.npy, .tif and .zarr files)",
+        error=InvalidImageError,
+    )
+
+
+def layout_text(path: Path, info, shape) -> str:
+    """How a read image is laid out, in words a command-line user can act on:
+    ``"a stack of 5 pages of 40x40"``, ``"a 6x3 image with 3 colour channels"``."""
+    colour = info.channel_axis is not None
+    spatial = tuple(shape[:-1] if colour else shape)
+    channels = f" with {shape[-1]} colour channels" if colour else ""
+    if info.n_pages > 1:
+        text = f"a stack of {info.n_pages} pages of {'x'.join(map(str, spatial[1:]))}{channels}"
+    else:
+        text = f"a {'x'.join(map(str, spatial))} image{channels}"
+    if colour and path.suffix.lower() == ".npy":
+        text += " (a last axis of at most 4 is read as colour channels)"
+    return text
+
+
+def check_psf_fits(path: Path, info, shape, k: np.ndarray | None) -> None:
+    """One clear line when the PSF (or estimating one) does not suit the image as it was
+    read: a stack (animated GIF, multi-page TIFF) needs a PSF with as many axes, colour is
+    read from a last axis of at most 4 entries, and the PSF must fit inside the image."""
+    spatial = tuple(shape[:-1] if info.channel_axis is not None else shape)
+    what = f"{str(path)!r} is {layout_text(path, info, shape)}"
+    if k is None:
+        if len(spatial) != 2:
+            raise CLIError(
+                f"{what}; the PSF can be estimated for a single 2-D image only: give --psf "
+                f"(a {len(spatial)}-D PSF file)"
+            )
+        return
+    if k.ndim != len(spatial):
+        raise CLIError(
+            f"{what}, so the PSF needs {len(spatial)} axes, but it has {k.ndim}; give a "
+            f"{len(spatial)}-D PSF file (.npy or .tif), or restore the pages as separate files"
+        )
+    if any(p > n for p, n in zip(k.shape, spatial, strict=True)):
+        raise CLIError(
+            f"the PSF ({'x'.join(map(str, k.shape))}) is larger than the image: {what}; give "
+            "a smaller PSF"
+        )

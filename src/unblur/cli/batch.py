@@ -5,6 +5,7 @@ A file that fails becomes an error row of the summary and does not stop the othe
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import time
@@ -20,7 +21,14 @@ from .. import fft
 from ..errors import UnblurError
 from ._errors import CLIError, os_message
 from ._estimate import estimate_psf, estimate_text
-from ._files import check_outputs, split_alpha, with_alpha
+from ._files import (
+    check_outputs,
+    check_psf_fits,
+    check_restore_memory,
+    psf_files,
+    split_alpha,
+    with_alpha,
+)
 from ._output import echo_json, params_text, progress_bar, stderr_console, stdout_console
 
 
@@ -100,6 +108,7 @@ class _Job:
     force: bool
     fft_workers: int | None  # FFT threads in the worker; None: leave as is
     color: str = "channels"
+    inputs: tuple[Path, ...] = ()  # files never to overwrite (the PSF file)
 
 
 def _failed_row(job: _Job, message: str) -> dict[str, Any]:
@@ -116,8 +125,6 @@ def _failed_row(job: _Job, message: str) -> dict[str, Any]:
 
 def _run_job(job: _Job) -> dict[str, Any]:
     """Restore one file of a batch. Never raises: a failure becomes the row's message."""
-    import contextlib
-
     from ..api import deconvolve
     from ..io import read_image, write_image
 
@@ -126,8 +133,10 @@ def _run_job(job: _Job) -> dict[str, Any]:
     threads = contextlib.nullcontext() if job.fft_workers is None else fft.workers(job.fft_workers)
     try:
         with threads:
+            check_restore_memory(job.source, job.method)  # before decoding
             image, info = read_image(job.source)
             colour, alpha, axis = split_alpha(image, info)
+            check_psf_fits(job.source, info, image.shape, job.psf)
             k, notes = job.psf, []
             if k is None:
                 k, estimate = estimate_psf(colour, axis, job.psf_size, job.psf_model)
@@ -149,7 +158,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
                 info=info,
                 dtype=job.dtype,
                 force=job.force,
-                inputs=[job.source],
+                inputs=[job.source, *job.inputs],
             )
         notes.append(params_text(run["parameters"]))
         row.update(
@@ -181,34 +190,33 @@ def _pool_context():
 
 
 def _run_batch(jobs: list[_Job], n_procs: int, console) -> list[dict[str, Any]]:
-    """Run the jobs (in ``n_procs`` processes when more than one) behind a progress bar."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
+    """Run the jobs (in ``n_procs`` processes when more than one) behind a progress bar.
+
+    A worker process that dies (killed, out of memory) fails the file it was restoring only;
+    a new process takes its place and the other files go on.
+    """
+    from ._pool import death_message, run_pool
 
     rows: list[dict[str, Any]] = [{} for _ in jobs]
     progress = progress_bar(console, "restoring", "{task.completed}/{task.total} files")
     with progress:
         task = progress.add_task("files", total=len(jobs))
+
+        def on_result(index: int, row: dict[str, Any]) -> None:
+            rows[index] = row
+            progress.advance(task)
+
+        def on_death(index: int, exitcode: int | None) -> dict[str, Any]:
+            why = death_message(exitcode)
+            return _failed_row(jobs[index], f"its worker process died ({why}; out of memory?)")
+
         if n_procs == 1:
             for i, job in enumerate(jobs):
-                rows[i] = _run_job(job)
-                progress.advance(task)
-            return rows
-        with ProcessPoolExecutor(max_workers=n_procs, mp_context=_pool_context()) as pool:
-            futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
-            try:
-                for future in as_completed(futures):
-                    i = futures[future]
-                    try:
-                        rows[i] = future.result()
-                    except BrokenProcessPool:
-                        rows[i] = _failed_row(jobs[i], "its worker process died (out of memory?)")
-                    except Exception as exc:  # e.g. the job could not be sent to the worker
-                        rows[i] = _failed_row(jobs[i], f"unexpected {type(exc).__name__}: {exc}")
-                    progress.advance(task)
-            except BaseException:  # Ctrl-C: drop what has not started (outputs are atomic)
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+                on_result(i, _run_job(job))
+        else:
+            run_pool(
+                _run_job, jobs, n_procs, _pool_context(), on_result=on_result, on_death=on_death
+            )
     return rows
 
 
@@ -274,12 +282,22 @@ def deconvolve_batch(
             "for the outputs"
         )
     suffix = "_unblur" if suffix is None else suffix
-    if os.sep in suffix or (os.altsep and os.altsep in suffix):
-        raise click.BadParameter(f"{suffix!r} must not contain a path separator", "--suffix")
+    if os.sep in suffix or (os.altsep and os.altsep in suffix) or "\0" in suffix:
+        raise click.BadParameter(
+            f"{suffix!r} must not contain a path separator", param_hint="--suffix"
+        )
+    protected = psf_files(psf_spec)
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec)
     targets = [_target(folder, source, suffix, out_format) for source in sources]
-    check_outputs(targets, inputs=sources, force=force)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        check_outputs(targets, inputs=[*sources, *protected], force=force)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # the empty folder made just now
+        raise
 
     cores = _cpu_count()
     n_procs = max(1, min(jobs or min(4, cores), len(sources)))
@@ -300,6 +318,7 @@ def deconvolve_batch(
             force,
             workers if n_procs > 1 else None,
             color,
+            tuple(protected),
         )
         for source, target in zip(sources, targets, strict=True)
     ]

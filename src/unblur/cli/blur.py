@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ._files import check_outputs, split_alpha, with_alpha
+from ._files import psf_files, split_alpha, with_alpha
 from ._options import dtype_option, force_option, json_option, output_option
 from ._output import echo_json, shape_text
 
@@ -69,9 +69,9 @@ def blur_command(
     """
     from .. import psf as psf_models
     from ..forward import add_noise, blur
-    from ..io import read_image, write_image
+    from ..io import OutputSet, encode_image, read_image
 
-    check_outputs([output], inputs=[input_path], force=force)
+    staged = OutputSet([output], inputs=[input_path, *psf_files(psf_spec)], force=force)
     image, info = read_image(input_path)
     k = psf_models.parse_spec(psf_spec)
     colour, alpha, axis = split_alpha(image, info)
@@ -88,7 +88,9 @@ def blur_command(
             )
         ]
     y = with_alpha(y, alpha)
-    write_image(output, y, info=info, dtype=dtype, force=force, inputs=[input_path])
+    with staged:
+        staged.write(output, encode_image(output, y, info=info, dtype=dtype))
+        staged.commit()
     if as_json:
         echo_json(
             {

@@ -13,7 +13,7 @@ import numpy as np
 from .. import fft
 from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, psf_fields
-from ._files import check_outputs
+from ._files import check_outputs, psf_files
 from ._output import echo_json, params_text, progress_bar, stderr_console
 
 
@@ -62,7 +62,8 @@ def deconvolve_chunked(
     from .. import dask as unblur_dask
     from .. import psf as psf_models
 
-    check_outputs([output], inputs=[input_path], force=force)
+    protected = [input_path, *psf_files(psf_spec)]
+    check_outputs([output], inputs=protected, force=force)
     if output.suffix.lower() not in unblur_dask.WRITE_SUFFIXES:
         raise CLIError(
             f"cannot write {str(output)!r} block by block: give a "
@@ -98,6 +99,7 @@ def deconvolve_chunked(
             overwrite=force,
             progress=on_block,
             info=run,
+            inputs=protected[1:],
             **params,
         )
     seconds = time.perf_counter() - start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ import numpy as np
 from ..blind import MODELS as PSF_MODELS
 from ._errors import CLIError
 from ._estimate import estimate_psf
-from ._files import check_outputs, check_writable, split_alpha
+from ._files import check_outputs, check_writable, psf_files, split_alpha
 from ._options import (
     MODEL_HELP,
     force_option,
@@ -31,31 +32,37 @@ def _targets(output: Path, preview: Path | None, no_preview: bool) -> tuple[Path
     return target, [output] if target is None else [output, target]
 
 
-def write_psf(k: np.ndarray, output: Path, preview: Path | None, *, force: bool) -> None:
+def write_psf(
+    k: np.ndarray,
+    output: Path,
+    preview: Path | None,
+    *,
+    force: bool,
+    inputs: Sequence[Path] = (),
+) -> None:
     """Save a PSF as ``unblur psf`` does: exact floats in .npy/.tif, else scaled to the peak.
 
-    The preview (nearest-neighbour enlargement) is written after the PSF; if it fails, a PSF
-    file this call created is removed again, so no half of the result is left behind.
+    The PSF and its preview (nearest-neighbour enlargement) are moved into place together,
+    once both are written: a failed preview leaves no PSF file, and an existing PSF file is
+    replaced (with ``force``) only when the preview succeeded too. ``inputs`` are never
+    overwritten.
     """
-    from ..io import write_image
+    from ..io import OutputSet, encode_image
     from ..report import psf_preview
 
     exact = output.suffix.lower() in (".npy", ".tif", ".tiff")
     if not exact and k.ndim != 2:
         raise CLIError(f"a {k.ndim}-D PSF can only be saved as .npy or .tif, not {output.name!r}")
-    if exact:
-        write_image(output, k, force=force)
-    else:
-        dtype = "uint16" if output.suffix.lower() == ".png" else None
-        write_image(output, k / k.max(), dtype=dtype, force=force)
-    if preview is not None:
-        existed = preview.exists()
-        try:
-            write_image(preview, psf_preview(k), force=force)
-        except BaseException:
-            if not existed:
-                output.unlink(missing_ok=True)
-            raise
+    outputs = [output] if preview is None else [output, preview]
+    with OutputSet(outputs, inputs=inputs, force=force) as staged:
+        if exact:
+            staged.write(output, encode_image(output, k))
+        else:
+            dtype = "uint16" if output.suffix.lower() == ".png" else None
+            staged.write(output, encode_image(output, k / k.max(), dtype=dtype))
+        if preview is not None:
+            staged.write(preview, encode_image(preview, psf_preview(k)))
+        staged.commit()
 
 
 def _echo_written(k: np.ndarray, output: Path, preview: Path | None) -> None:
@@ -96,11 +103,10 @@ def psf_command(
     from .. import psf as psf_models
 
     target_preview, outputs = _targets(output, preview, no_preview)
-    spec_path = Path(spec)
-    check_outputs(outputs, inputs=[spec_path] if spec_path.is_file() else [], force=force)
-
+    inputs = psf_files(spec)
+    check_outputs(outputs, inputs=inputs, force=force)
     k = psf_models.parse_spec(spec)
-    write_psf(k, output, target_preview, force=force)
+    write_psf(k, output, target_preview, force=force, inputs=inputs)
     if as_json:
         echo_json(
             {"psf": spec, "shape": list(k.shape), "output": output, "preview": target_preview}
@@ -160,7 +166,7 @@ def estimate_psf_command(
     image, info = read_image(input_path)
     colour, _, axis = split_alpha(image, info)
     k, summary = estimate_psf(colour, axis, size, model, console=stderr_console())
-    write_psf(k, output, target_preview, force=force)
+    write_psf(k, output, target_preview, force=force, inputs=[input_path])
     if as_json:
         data = {n: v for n, v in summary.items() if n not in ("shape", "size")}
         echo_json(

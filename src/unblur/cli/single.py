@@ -12,7 +12,7 @@ import numpy as np
 
 from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
-from ._files import check_outputs, split_alpha, with_alpha
+from ._files import check_psf_fits, check_restore_memory, psf_files, split_alpha, with_alpha
 from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
 
 logger = logging.getLogger("unblur")
@@ -49,17 +49,87 @@ def deconvolve_single(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Restore one image (the PSF given or estimated); ``chosen``: the method ``method`` runs."""
+    """Restore one image (the PSF given or estimated); ``chosen``: the method ``method`` runs.
+
+    The output (and the report) are written only when all of them are ready: a failed report
+    leaves an existing output as it was, even with ``--force``.
+    """
+    from ..io import OutputSet
+
+    sources = [input_path, *psf_files(psf_spec)]
+    if reference_path is not None:
+        sources.append(reference_path)
+    outputs = [output] if report_path is None else [output, report_path]
+    with OutputSet(outputs, inputs=sources, force=force) as staged:
+        run, k, estimate = _restore(
+            input_path,
+            staged,
+            psf_spec=psf_spec,
+            psf_model=psf_model,
+            psf_size=psf_size,
+            method=method,
+            chosen=chosen,
+            boundary=boundary,
+            color=color,
+            params=params,
+            dtype=dtype,
+            report_path=report_path,
+            reference_path=reference_path,
+            device=device,
+        )
+        staged.commit()  # the image and its report, or neither
+    logger.info("parameters: %s", run["parameters"])
+    if as_json:
+        echo_json(
+            {
+                "input": str(input_path),
+                "output": str(output),
+                **psf_fields(psf_spec, k, estimate),
+                **run,
+                **({} if report_path is None else {"report": str(report_path)}),
+            }
+        )
+        return
+    echo_estimate(estimate)
+    click.echo(
+        f"wrote {output} (method {run['method']}, {run['seconds']:.2f} s; "
+        f"{params_text(run['parameters'])})"
+    )
+    if report_path is not None:
+        click.echo(f"wrote {report_path} (report)")
+
+
+def _restore(
+    input_path: Path,
+    staged,
+    *,
+    psf_spec: str | None,
+    psf_model: str,
+    psf_size: int | tuple[int, ...] | None,
+    method: str,
+    chosen,
+    boundary: str | None,
+    color: str,
+    params: dict[str, Any],
+    dtype: str | None,
+    report_path: Path | None,
+    reference_path: Path | None,
+    device: str,
+) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None]:
+    """Read, restore and stage the output (and the report) in ``staged`` (an OutputSet).
+
+    Returns the run's info, the PSF and the PSF estimate (or None).
+    """
     from .. import psf as psf_models
     from ..api import deconvolve
-    from ..io import read_image, write_image
+    from ..io import encode_image, read_image
 
-    sources = [input_path] if reference_path is None else [input_path, reference_path]
-    outputs = [output] if report_path is None else [output, report_path]
-    check_outputs(outputs, inputs=sources, force=force)
+    output = staged.outputs[0]
+    check_restore_memory(input_path, method)  # from the header, before decoding
     image, info = read_image(input_path)
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)
+    check_psf_fits(input_path, info, image.shape, k)
     reference = None
     if reference_path is not None:
         reference, reference_info = read_image(reference_path)
@@ -107,16 +177,7 @@ def deconvolve_single(
             device=device,
             **params,
         )
-    existed = output.exists()
-    write_image(
-        output,
-        with_alpha(restored, alpha),
-        info=info,
-        dtype=dtype,
-        force=force,
-        inputs=[input_path],
-    )
-    logger.info("parameters: %s", run["parameters"])
+    staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
     if report_path is not None:
         from ..report import write_report
 
@@ -126,41 +187,18 @@ def deconvolve_single(
             details["reference"] = str(reference_path)
         if run["auto"]:
             details["method choice"] = "automatic (-m auto)"
-        try:
-            write_report(
-                report_path,
-                blurred=colour,
-                restored=restored,
-                psf=k,
-                method=run["method"],
-                parameters=run["parameters"],
-                seconds=run["seconds"],
-                channel_axis=axis,
-                reference=reference,
-                convergence=monitor,
-                given=set(params) | ({"boundary"} if boundary is not None else set()),
-                details=details,
-                force=force,
-            )
-        except BaseException:
-            if not existed:  # never leave half of the result behind
-                output.unlink(missing_ok=True)
-            raise
-    if as_json:
-        echo_json(
-            {
-                "input": str(input_path),
-                "output": str(output),
-                **psf_fields(psf_spec, k, estimate),
-                **run,
-                **({} if report_path is None else {"report": str(report_path)}),
-            }
+        write_report(
+            staged.path(report_path),
+            blurred=colour,
+            restored=restored,
+            psf=k,
+            method=run["method"],
+            parameters=run["parameters"],
+            seconds=run["seconds"],
+            channel_axis=axis,
+            reference=reference,
+            convergence=monitor,
+            given=set(params) | ({"boundary"} if boundary is not None else set()),
+            details=details,
         )
-        return
-    echo_estimate(estimate)
-    click.echo(
-        f"wrote {output} (method {run['method']}, {run['seconds']:.2f} s; "
-        f"{params_text(run['parameters'])})"
-    )
-    if report_path is not None:
-        click.echo(f"wrote {report_path} (report)")
+    return run, k, estimate

@@ -7,47 +7,125 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._checks import normalize_psf
 from ..errors import InvalidParameterError
 
 #: Largest side length a model builds by default (a guard against absurd parameters).
 MAX_SIZE = 4097
+#: Most pixels (voxels) of any PSF, default or explicit ``size`` alike: the largest default
+#: 2-D PSF (4097 x 4097), or 256 x 256 x 256 (134 MB of float64). Beyond it the PSF is
+#: refused before allocation.
+MAX_PSF_PIXELS = MAX_SIZE * MAX_SIZE
+#: Most dimensions of a PSF (NumPy's own limit is 64).
+MAX_NDIM = 32
+#: Bytes a model needs per PSF pixel while it builds it (coordinates, intermediate products).
+_BYTES_PER_PIXEL = 48
 #: Most sub-pixel samples an oversampled model (disk, airy, moffat) evaluates: for larger PSFs
 #: ``oversample`` is lowered (a 4001 x 4001 disk at 8 x 8 would take 8 GB per array).
 MAX_SAMPLES = 1 << 24
 
 
-def _size_tuple(size: int | Sequence[int] | None, default: Sequence[int]) -> tuple[int, ...]:
-    """Odd side lengths from ``size`` (int or per-axis), or ``default`` when None."""
+def _sides_text(shape: Sequence[int]) -> str:
+    return " x ".join(str(n) if n < 10**9 else f"~1e{len(str(n)) - 1}" for n in shape)
+
+
+def check_psf_size(shape: Sequence[int], *, what: str = "size") -> tuple[int, ...]:
+    """Refuse, before allocation, a PSF of more than :data:`MAX_PSF_PIXELS` pixels or one
+    whose construction would not fit in the memory available; the message names ``what``
+    (the parameter to make smaller)."""
+    from ..io.limits import check_memory
+
+    shape = tuple(int(n) for n in shape)
+    n = math.prod(shape)
+    if n > MAX_PSF_PIXELS:
+        raise InvalidParameterError(
+            f"a PSF of {_sides_text(shape)} = {n} pixels is too large (the limit is "
+            f"MAX_PSF_PIXELS = {MAX_PSF_PIXELS}); give a smaller {what}"
+        )
+    check_memory(
+        n * _BYTES_PER_PIXEL,
+        f"building a PSF of {_sides_text(shape)} pixels",
+        hint=f"give a smaller {what}",
+        error=InvalidParameterError,
+    )
+    return shape
+
+
+def _whole(value) -> int | None:
+    """``value`` as an int when it is a whole real number (not a bool), else None."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(number) or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _size_tuple(
+    size: int | Sequence[int] | None,
+    default: Sequence[int],
+    *,
+    what: str = "size or smaller parameters",
+) -> tuple[int, ...]:
+    """Odd side lengths from ``size`` (int or per-axis), or ``default`` when None; refused
+    before allocation when too large (:func:`check_psf_size`; ``what`` names the way out for
+    a default size)."""
     if size is None:
         shape = tuple(int(n) for n in default)
         if max(shape) > MAX_SIZE:
-            sides = ", ".join(str(n) if n < 10**9 else f"~1e{len(str(n)) - 1}" for n in shape)
             raise InvalidParameterError(
-                f"PSF would be ({sides}) pixels; parameters too large (max side {MAX_SIZE})"
+                f"PSF would be ({_sides_text(shape)}) pixels; parameters too large "
+                f"(max side {MAX_SIZE})"
             )
-        return shape
-    sizes = (size,) * len(default) if np.isscalar(size) else tuple(size)
+        return check_psf_size(shape, what=what)
+    if isinstance(size, str | bytes):
+        raise InvalidParameterError(f"size must be positive integers, got {size!r}")
+    try:
+        sizes = (size,) * len(default) if np.isscalar(size) else tuple(np.ravel(size).tolist())
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"size must be positive integers, got {size!r}") from None
     if len(sizes) != len(default):
         raise InvalidParameterError(f"size must have {len(default)} entries, got {size!r}")
     out = []
     for n in sizes:
-        if int(n) != n or n < 1:
+        whole = _whole(n)
+        if whole is None or whole < 1:
             raise InvalidParameterError(f"size must be positive integers, got {size!r}")
-        if n % 2 == 0:
+        if whole % 2 == 0:
             raise InvalidParameterError(f"size must be odd so the PSF has a centre, got {size!r}")
-        out.append(int(n))
-    return tuple(out)
+        out.append(whole)
+    return check_psf_size(out)
+
+
+def check_angle(angle) -> float:
+    """``angle`` (degrees) as a finite float.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bool, a non-number, NaN or infinity.
+    """
+    if isinstance(angle, bool | np.bool_):
+        raise InvalidParameterError(f"angle must be a number of degrees, got {angle!r}")
+    try:
+        value = float(angle)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidParameterError(f"angle must be a number of degrees, got {angle!r}") from None
+    if not math.isfinite(value):
+        raise InvalidParameterError(f"angle must be a finite number of degrees, got {value}")
+    return value
 
 
 def _oversample(shape: Sequence[int], oversample: int) -> int:
     """``oversample`` checked (an integer >= 1) and lowered so that the sub-sampled grid of
     ``shape`` holds at most :data:`MAX_SAMPLES` samples."""
-    try:
-        valid = not isinstance(oversample, bool) and float(oversample).is_integer()
-    except (TypeError, ValueError):
-        valid = False
-    if not valid or oversample < 1:
+    whole = _whole(oversample)
+    if whole is None or whole < 1:
         raise InvalidParameterError(f"oversample must be an integer >= 1, got {oversample!r}")
+    oversample = whole
     fit = math.isqrt(MAX_SAMPLES // max(math.prod(shape), 1))
     return max(1, min(int(oversample), fit))
 
@@ -88,8 +166,14 @@ def _radial_2d(shape: Sequence[int], oversample: int) -> np.ndarray:
 
 
 def centroid(kernel: np.ndarray) -> np.ndarray:
-    """Centre of mass of ``kernel`` in pixel indices, one entry per axis."""
-    k = np.asarray(kernel, dtype=np.float64)
+    """Centre of mass of ``kernel`` in pixel indices, one entry per axis.
+
+    Raises
+    ------
+    InvalidPSFError
+        For a kernel that is not a finite, real, non-negative array with a positive sum.
+    """
+    k = normalize_psf(kernel)
     with np.errstate(over="ignore"):
         total = k.sum()
     if not math.isfinite(float(total) * max(k.shape, default=1)):

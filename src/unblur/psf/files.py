@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._checks import as_array, check_number
 from .._checks import normalize_psf as normalize
-from ..errors import InvalidPSFError
+from ..errors import InvalidParameterError, InvalidPSFError
 from ..io import read_image
 from ._core import _centre_crop_or_pad, _size_tuple, _trim, centroid
 
@@ -73,11 +74,22 @@ def from_array(
     name: str | os.PathLike = "array",
 ) -> np.ndarray:
     """Clean an array into a PSF (see :func:`from_file`), in any number of dimensions."""
-    k = np.asarray(data, dtype=np.float64)
+    label = f"PSF from {os.fspath(name)!r}"
+    k = as_array(data, name=label, error=InvalidPSFError)
+    if k.dtype.kind not in "biuf":
+        raise InvalidPSFError(f"{label} must be real numbers, got dtype {k.dtype}")
+    k = k.astype(np.float64)
     if k.ndim == 0 or k.size == 0:
-        raise InvalidPSFError(f"PSF from {os.fspath(name)!r} is empty")
+        raise InvalidPSFError(f"{label} is empty")
     if not np.all(np.isfinite(k)):
-        raise InvalidPSFError(f"PSF from {os.fspath(name)!r} contains NaN or infinite values")
+        raise InvalidPSFError(f"{label} contains NaN or infinite values")
+    if background is not None:
+        background = check_number("background", background, allow_zero=True)
+    threshold = check_number("threshold", threshold, allow_zero=True)
+    if threshold >= 1:
+        raise InvalidParameterError(
+            f"threshold must be below 1 (a fraction of the peak), got {threshold}"
+        )
     if background is None:
         border = np.concatenate(
             [np.take(k, idx, axis=ax).ravel() for ax in range(k.ndim) for idx in (0, -1)]

@@ -72,10 +72,10 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
-from .._checks import check_number
+from .._checks import check_bool, check_number
 from .._checks import normalize_psf as normalize
 from ..errors import InvalidParameterError
-from ._core import _odd, _size_tuple
+from ._core import _odd, _size_tuple, check_psf_size
 
 __all__ = ["MICROSCOPE_MODELS", "confocal", "widefield"]
 
@@ -91,10 +91,22 @@ _DEFAULT_TI0 = 150.0
 #: many per Airy radius 0.61 λ/NA, for the linear interpolation onto the voxel grid.
 _RADIAL_PER_PIXEL = 8
 _RADIAL_PER_AIRY = 100
+#: ... but at most this many samples of the radial profile in all (reached only for voxels of
+#: many wavelengths, where 4096 samples still put dozens in each Airy radius)
+_MAX_RADIAL = 4096
 #: Gauss-Legendre nodes: a base plus this many per radian of oscillation of the integrand.
 _NODES_BASE = 24
 _NODES_PER_RADIAN = 0.6
 _MAX_NODES = 2048
+#: Largest sub-pixel sampling per axis.
+_MAX_OVERSAMPLE = 16
+#: Physical ranges: the smallest numerical aperture, the largest refractive index, and the
+#: range of voxel size / wavelength (both in the same unit) a PSF can be sampled at
+_MIN_NA = 1e-3
+_MAX_INDEX = 10.0
+_VOXEL_PER_WAVELENGTH = (1e-3, 20.0)
+#: longest thickness or depth (Gibson-Lanni) in wavelengths: 1e6 is half a metre of glass
+_MAX_LENGTH_PER_WAVELENGTH = 1e6
 
 
 @dataclass(frozen=True)
@@ -258,6 +270,10 @@ def _optics(
     na = check_number("na", na)
     wavelength = check_number("wavelength", wavelength)
     ni = check_number("refractive_index", refractive_index)
+    if na < _MIN_NA:
+        raise InvalidParameterError(f"na must be at least {_MIN_NA}, got {na:g}")
+    if ni > _MAX_INDEX:
+        raise InvalidParameterError(f"refractive_index must be at most {_MAX_INDEX}, got {ni:g}")
     if na >= ni:
         raise InvalidParameterError(
             f"na must be smaller than the immersion refractive_index {ni}, got {na}"
@@ -276,6 +292,14 @@ def _optics(
     tg0 = tg if tg0 is None else check_number("tg0", tg0, allow_zero=True)
     ti0 = _DEFAULT_TI0 if ti0 is None else check_number("ti0", ti0, allow_zero=True)
     zp = 0.0 if zp is None else check_number("zp", zp, allow_zero=True)
+    for name, index in (("ns", ns), ("ng", ng), ("ng0", ng0), ("ni0", ni0)):
+        if index > _MAX_INDEX:
+            raise InvalidParameterError(f"{name} must be at most {_MAX_INDEX}, got {index:g}")
+    for name, length in (("tg", tg), ("tg0", tg0), ("ti0", ti0), ("zp", zp)):
+        if length > _MAX_LENGTH_PER_WAVELENGTH * wavelength:
+            raise InvalidParameterError(
+                f"{name} must be at most {_MAX_LENGTH_PER_WAVELENGTH:g} wavelengths, got {length:g}"
+            )
     return _Optics(model, na, wavelength, ni, ns, ng, ng0, ni0, tg, tg0, ti0, zp)
 
 
@@ -318,6 +342,7 @@ def _render(
     # radial profile on a fine grid, then linear interpolation (all planes at once)
     r_max = float(r.max())
     dr = min(min(dy, dx) / (_RADIAL_PER_PIXEL * oversample), airy_radius / _RADIAL_PER_AIRY)
+    dr = max(dr, r_max / _MAX_RADIAL)  # voxels of many wavelengths: bounded work
     n_r = math.ceil(r_max / dr) + 2
     radii = dr * np.arange(n_r)
     profile = _profile(optics, radii, z)  # (n_r, nz)
@@ -348,22 +373,68 @@ def _unfold(quadrant: np.ndarray) -> np.ndarray:
 
 
 def _shape(shape, default: tuple[int, int, int]) -> tuple[int, int, int]:
-    """Odd (z, y, x) side lengths from ``shape`` (an int or three), or ``default``."""
+    """Odd (z, y, x) side lengths from ``shape`` (an int or three), or ``default``; refused
+    before allocation beyond :data:`~unblur.psf.MAX_PSF_PIXELS` voxels."""
     if shape is None:
-        return _size_tuple(None, default)
-    sizes = (shape,) * 3 if np.isscalar(shape) else tuple(shape)
+        return _size_tuple(None, default, what="shape or a coarser voxel_size")
+    try:
+        sizes = (shape,) * 3 if np.isscalar(shape) else tuple(shape)
+    except TypeError:
+        sizes = ()
     if len(sizes) != 3:
         raise InvalidParameterError(f"shape must be an int or 3 ints (z, y, x), got {shape!r}")
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 or n % 2 == 0:
             raise InvalidParameterError(f"shape must be positive odd integers, got {shape!r}")
-    return tuple(int(n) for n in sizes)
+    return check_psf_size(sizes, what="shape")
 
 
 def _check_oversample(oversample) -> int:
-    if isinstance(oversample, bool) or int(oversample) != oversample or oversample < 1:
-        raise InvalidParameterError(f"oversample must be an integer >= 1, got {oversample!r}")
+    if (
+        isinstance(oversample, bool)
+        or not isinstance(oversample, int | np.integer)
+        or not 1 <= oversample <= _MAX_OVERSAMPLE
+    ):
+        raise InvalidParameterError(
+            f"oversample must be an integer from 1 to {_MAX_OVERSAMPLE}, got {oversample!r}"
+        )
     return int(oversample)
+
+
+def _check_sampling(optics: _Optics, voxel: tuple[float, float, float]) -> None:
+    """Refuse voxel sizes absurdly far from the wavelength (a unit mix-up, usually)."""
+    low, high = _VOXEL_PER_WAVELENGTH
+    for size in voxel:
+        ratio = size / optics.wavelength
+        if not low <= ratio <= high:
+            raise InvalidParameterError(
+                f"voxel_size {size:g} is {ratio:.3g} wavelengths ({optics.wavelength:g}); give "
+                f"both in the same unit, between {low:g} and {high:g} wavelengths"
+            )
+
+
+def _check_render_memory(
+    optics: _Optics, voxel: tuple[float, float, float], shape: tuple[int, int, int], oversample
+) -> None:
+    """Refuse, before allocation, a rendering whose arrays would not fit in memory: the
+    sub-pixel planes of one quadrant and the radial profile (Bessel matrix and fields)."""
+    from ..io.limits import check_memory
+
+    _, dy, dx = voxel
+    nz, ny, nx = shape
+    qy, qx = (ny // 2 + 1) * oversample, (nx // 2 + 1) * oversample
+    airy_radius = 0.61 * optics.wavelength / optics.na
+    r_max = math.hypot(dy * (ny // 2 + 1), dx * (nx // 2 + 1))
+    dr = min(min(dy, dx) / (_RADIAL_PER_PIXEL * oversample), airy_radius / _RADIAL_PER_AIRY)
+    n_r = min(r_max / dr, _MAX_RADIAL) + 2
+    planes = 8.0 * qy * qx * (nz + 4)
+    profile = n_r * (8.0 * _MAX_NODES + 32.0 * nz)
+    check_memory(
+        2 * (planes + profile),  # confocal renders two
+        f"building a {nz} x {ny} x {nx} microscope PSF",
+        hint="give a smaller shape or oversample, or a coarser voxel_size",
+        error=InvalidParameterError,
+    )
 
 
 def widefield(
@@ -461,9 +532,11 @@ def widefield(
     """
     optics = _optics(model, na, wavelength, refractive_index, ns, ng, ng0, ni0, tg, tg0, ti0, zp)
     voxel = _voxel_size(voxel_size)
+    _check_sampling(optics, voxel)
     oversample = _check_oversample(oversample)
     dims = _shape(shape, _default_shape(optics, voxel))
-    z0 = _peak_z([optics], _z_scale(optics)) if centre else 0.0
+    _check_render_memory(optics, voxel, dims, oversample)
+    z0 = _peak_z([optics], _z_scale(optics)) if check_bool("centre", centre) else 0.0
     quadrant = _render(optics, voxel, dims, oversample, z0)
     return normalize(_unfold(_bin_lateral(quadrant, oversample)))
 
@@ -535,8 +608,13 @@ def confocal(
     emission = _optics(model, na, emission_wavelength, refractive_index, **params)
     excitation = _optics(model, na, excitation_wavelength, refractive_index, **params)
     voxel = _voxel_size(voxel_size)
+    _check_sampling(emission, voxel)
+    _check_sampling(excitation, voxel)
     oversample = _check_oversample(oversample)
     dims = _shape(shape, _default_shape(emission, voxel))
+    for optics in (excitation, emission):
+        _check_render_memory(optics, voxel, dims, oversample)
+    centre = check_bool("centre", centre)
     z0 = _peak_z([excitation, emission], _z_scale(emission)) if centre else 0.0
     h_em = _render(emission, voxel, dims, oversample, z0)
     h_ex = _render(excitation, voxel, dims, oversample, z0)

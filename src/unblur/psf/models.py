@@ -8,10 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.special
 
-from .._checks import check_number
+from .._checks import check_int, check_number
 from .._checks import normalize_psf as normalize
 from ..errors import InvalidParameterError
 from ._core import (
+    MAX_NDIM,
     _bin,
     _grid,
     _odd,
@@ -19,9 +20,17 @@ from ._core import (
     _radial_2d,
     _size_tuple,
     _trim,
+    check_angle,
 )
 
 __all__ = ["airy", "disk", "gaussian", "moffat", "motion"]
+
+#: Smallest standard deviation used: a narrower Gaussian samples to the same delta.
+_MIN_SIGMA = 1e-3
+#: Longest motion blur, in pixels.
+MAX_MOTION_LENGTH = 1e6
+#: Largest Moffat index (the profile is then a Gaussian to within 1e-4).
+MAX_MOFFAT_BETA = 1e4
 
 
 def gaussian(
@@ -70,19 +79,36 @@ def gaussian(
     >>> gaussian((1.0, 3.0), angle=45).shape
     (19, 19)
     """
-    sig = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
-    if sig.ndim != 1 or sig.size == 0:
+    if ndim is not None:
+        ndim = check_int("ndim", ndim)
+        if ndim > MAX_NDIM:
+            raise InvalidParameterError(f"ndim must be at most {MAX_NDIM}, got {ndim}")
+    try:
+        sig = np.atleast_1d(np.asarray(sigma))
+        if sig.dtype.kind not in "iuf":
+            raise TypeError
+        sig = sig.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidParameterError(
+            f"sigma must be a number or a sequence of numbers, got {sigma!r}"
+        ) from None
+    if sig.ndim != 1 or sig.size == 0 or sig.size > MAX_NDIM:
         raise InvalidParameterError(f"sigma must be a number or a sequence, got {sigma!r}")
     if sig.size == 1:
-        sig = np.repeat(sig, 2 if ndim is None else int(ndim))
+        sig = np.repeat(sig, 2 if ndim is None else ndim)
     elif ndim is not None and ndim != sig.size:
         raise InvalidParameterError(f"sigma has {sig.size} entries but ndim={ndim}")
     for s in sig:
         check_number("sigma", s)
+    # a narrower Gaussian samples to the same delta (exp(-0.5 / 1e-6) is 0 in float64), and
+    # its precision matrix would overflow
+    sig = np.maximum(sig, _MIN_SIGMA)
+    truncate = check_number("truncate", truncate)
+    angle = check_angle(angle)
     d = sig.size
     if angle and d != 2:
         raise InvalidParameterError("angle applies to 2-D Gaussians only")
-    theta = math.radians(float(angle))
+    theta = math.radians(angle)
     with np.errstate(over="ignore"):  # sigma near 1e308: infinite, refused by _odd below
         cov = np.diag(sig**2)
     if d == 2 and angle:
@@ -132,14 +158,24 @@ def motion(
     (1, 11)
     """
     length = check_number("length", length)
-    if length < 1:
-        raise InvalidParameterError(f"length must be >= 1 pixel, got {length}")
-    theta = math.radians(float(angle))
+    if not 1 <= length <= MAX_MOTION_LENGTH:
+        raise InvalidParameterError(
+            f"length must be between 1 and {MAX_MOTION_LENGTH:g} pixels, got {length}"
+        )
+    theta = math.radians(check_angle(angle))
     dy, dx = -math.sin(theta), math.cos(theta)  # rows grow downwards
     half = length / 2
     shape = _size_tuple(size, [_odd(abs(half * dy) + 1), _odd(abs(half * dx) + 1)])
     n_samples = max(2, math.ceil(8 * length))
-    t = (np.arange(n_samples) + 0.5) / n_samples * 2 - 1  # symmetric in (-1, 1)
+    # only the samples within a pixel of the box (the others add nothing): a long motion in
+    # a small explicit ``size`` costs the box, not the length
+    reach = [half] + [
+        ((n - 1) / 2 + 1) / abs(d) for n, d in zip(shape, (dy, dx), strict=True) if abs(d) > 1e-12
+    ]
+    t_max = min(reach) / half
+    first = max(0, math.floor((n_samples * (1 - t_max) - 1) / 2))
+    last = min(n_samples - 1, math.ceil((n_samples * (1 + t_max) - 1) / 2))
+    t = (np.arange(first, last + 1) + 0.5) / n_samples * 2 - 1  # symmetric in (-1, 1)
     rows = (shape[0] - 1) / 2 + t * half * dy
     cols = (shape[1] - 1) / 2 + t * half * dx
     k = np.zeros(shape)
@@ -225,6 +261,7 @@ def airy(
     (15, 15)
     """
     radius = check_number("radius", radius)
+    rings = check_int("rings", rings)
     # zeros of J1 are spaced by about pi: ring m sits near (m + 0.22) * pi
     half = radius * (rings + 0.25) * math.pi / _AIRY_FIRST_ZERO
     shape = _size_tuple(size, [_odd(half)] * 2)
@@ -272,6 +309,11 @@ def moffat(
     beta = check_number("beta", beta)
     if beta <= 1:
         raise InvalidParameterError(f"beta must be > 1 for a finite-energy Moffat, got {beta}")
+    if beta > MAX_MOFFAT_BETA:
+        raise InvalidParameterError(
+            f"beta must be at most {MAX_MOFFAT_BETA:g} (larger values are a Gaussian: use "
+            f"gaussian), got {beta:g}"
+        )
     if (alpha is None) == (fwhm is None):
         raise InvalidParameterError("give exactly one of alpha and fwhm")
     if fwhm is not None:

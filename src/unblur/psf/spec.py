@@ -27,6 +27,8 @@ _NEEDS_VOXEL = frozenset({"widefield", "confocal"})
 #: keys taking ``AxB[xC]`` per-axis values, and keys taking text
 _PER_AXIS = frozenset({"sigma", "size", "shape", "voxel_size"})
 _TEXT = frozenset({"model"})
+#: keys taking whole numbers (``ndim=3`` is read as 3.0 first)
+_WHOLE = frozenset({"ndim", "oversample", "rings"})
 
 _SPEC_HELP = (
     "expected MODEL:key=value,... (gaussian:sigma=2.5, gaussian:sigma=1.5x3,angle=30, "
@@ -90,6 +92,8 @@ def parse_spec(spec: str, *, voxel_size: tuple[float, ...] | None = None) -> np.
                     )
                 val = tuple(int(v) for v in np.atleast_1d(val))
                 val = val[0] if len(val) == 1 else val
+            elif key in _WHOLE and isinstance(val, float) and val.is_integer():
+                val = int(val)
             kwargs[key] = val
         if model in _NEEDS_VOXEL and "voxel_size" not in kwargs:
             if voxel_size is None or len(voxel_size) != 3:

@@ -1,0 +1,112 @@
+"""ICC colour profiles and EXIF blocks: read from image files, written into PNG and JPEG."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pathlib
+import struct
+import warnings
+import zlib
+from collections.abc import Iterator
+
+import tifffile
+from PIL import Image
+
+from ._common import _quiet_codec_log
+
+# ---------------------------------------------------------------------------------------------
+# metadata: ICC profile and EXIF
+
+_EXIF_HEADER = b"Exif\x00\x00"
+_ORIENTATION = 0x0112
+
+
+def _read_metadata(p: pathlib.Path, ext: str, *, rotated: bool) -> dict[str, bytes | None]:
+    """``icc_profile`` and ``exif`` of an image file (None where absent or unreadable).
+
+    ``rotated``: the pixels were decoded with the EXIF orientation applied (Pillow path), so
+    the orientation carried over is reset to 1.
+    """
+    icc = exif = None
+    if ext == ".npy":
+        return {"icc_profile": None, "exif": None}
+    with contextlib.suppress(Exception):  # metadata never make a readable image unreadable
+        if ext in (".tif", ".tiff"):
+            with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
+                icc = tif.pages.first.iccprofile
+        else:
+            with warnings.catch_warnings(), _quiet_pillow_log():
+                warnings.simplefilter("ignore")  # before opening: Pillow parses EXIF there
+                with Image.open(p) as im:
+                    icc = im.info.get("icc_profile")
+                    exif = im.info.get("exif")
+    if isinstance(exif, bytes) and exif:
+        if not exif.startswith(_EXIF_HEADER):
+            exif = _EXIF_HEADER + exif
+        if rotated:
+            exif = _exif_upright(exif)
+    return {
+        "icc_profile": bytes(icc) if icc else None,
+        "exif": exif if isinstance(exif, bytes) and len(exif) > len(_EXIF_HEADER) else None,
+    }
+
+
+@contextlib.contextmanager
+def _quiet_pillow_log() -> Iterator[None]:
+    """Hide Pillow's debug records (chunk by chunk) while the metadata are read."""
+    log = logging.getLogger("PIL")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _exif_upright(exif: bytes) -> bytes:
+    """``exif`` with an IFD0 orientation tag set to 1, patched in place (else unchanged)."""
+    tiff = exif[len(_EXIF_HEADER) :]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return exif
+    (ifd,) = struct.unpack(order + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return exif
+    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    for i in range(count):
+        at = ifd + 2 + 12 * i
+        if at + 12 > len(tiff):
+            break
+        tag, kind, n = struct.unpack(order + "HHI", tiff[at : at + 8])
+        if tag == _ORIENTATION and kind == 3 and n == 1:  # SHORT, stored in the entry itself
+            patched = tiff[: at + 8] + struct.pack(order + "H", 1) + tiff[at + 10 :]
+            return _EXIF_HEADER + patched
+    return exif
+
+
+def _icc_fits(icc: bytes | None, n_channels: int) -> bool:
+    """Whether an ICC profile's colour space (header bytes 16-20) suits the output's channels."""
+    if not icc or len(icc) < 20:
+        return False
+    space = icc[16:20]
+    return space == b"RGB " if n_channels in (3, 4) else space == b"GRAY"
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
+
+
+def _png_with_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """Insert ``iCCP`` and ``eXIf`` chunks right after IHDR (8 + 25 bytes) of a PNG."""
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif.removeprefix(_EXIF_HEADER))
+    return png[:33] + extra + png[33:]

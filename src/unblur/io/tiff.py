@@ -1,0 +1,199 @@
+"""TIFF files (multi-page, OME and ImageJ included) through tifffile and imagecodecs."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from typing import Any
+from xml.etree import ElementTree
+
+import numpy as np
+import tifffile
+
+from ..errors import ImageReadError, InvalidImageError
+from ._common import ImageHeader, _Decoded, _detail, _quiet_codec_log
+from .limits import _check_decoding, _check_pixels
+
+# TIFF compressions whose YCbCr data tifffile converts to RGB (OJPEG, JPEG, ALT_JPEG, JPEG_LOSSY)
+_TIFF_JPEG = {6, 7, 33007, 34892}
+
+
+def _check_tiff_data(q: str, series: Any) -> None:
+    """Refuse TIFF pages that list less data than their declared size needs (before decoding).
+
+    A flipped bit in a tag such as the image length makes a 2 kB file declare millions of
+    rows; tifffile then decodes the few strips present and fills the rest with zeros, which
+    takes seconds and gigabytes for an image that is not there. Compressed pages must list
+    every strip or tile their geometry needs; uncompressed ones at least the bytes of their
+    samples (checked from 8 bits per sample up).
+    """
+    for page in series.pages:
+        if page is None:
+            continue
+        key = page.keyframe  # a TiffFrame shares its geometry; a TiffPage is its own
+        offsets, counts = page.dataoffsets, page.databytecounts
+        if int(key.compression) == tifffile.COMPRESSION.NONE:
+            if key.bitspersample < 8:
+                continue
+            needed = math.prod(key.shape) * key.dtype.itemsize
+            listed = int(sum(counts))
+            what = f"{needed} bytes of samples, but the file lists {listed}"
+            short = listed < needed
+        else:
+            needed = math.prod(key.chunked)
+            what = f"{needed} strips or tiles, but the file lists {len(offsets)}"
+            short = len(offsets) < needed
+        if short:
+            size = " x ".join(str(d) for d in key.shape)
+            raise ImageReadError(
+                f"cannot read {q}: corrupt TIFF (a {size} page needs {what}; "
+                "truncated file or damaged header)"
+            )
+
+
+def _layout(axes: str, shape: tuple[int, ...]) -> tuple[list[int], tuple[int, ...], bool, int]:
+    """How a series of ``axes`` and ``shape`` maps to read_image's canonical layout
+    ``(pages, Y, X[, S])``: the transposition order, the final shape, whether the last axis
+    holds channels, and the page count."""
+    order = [i for i, a in enumerate(axes) if a not in "YXS"]
+    if "Y" in axes and "X" in axes:
+        order += [axes.index("Y"), axes.index("X")]
+    else:  # unknown axis names: assume the last two non-sample axes are rows and columns
+        order = [i for i, a in enumerate(axes) if a != "S"]
+    if "S" in axes:
+        order.append(axes.index("S"))
+    moved = tuple(shape[i] for i in order)
+    channels = "S" in axes and moved[-1] > 1
+    if "S" in axes and not channels:
+        moved = moved[:-1]
+    spatial = moved[-3:-1] if channels else moved[-2:]
+    tail = moved[-1:] if channels else ()
+    n_pages = math.prod(moved[: len(moved) - len(spatial) - len(tail)])
+    final = (n_pages, *spatial, *tail) if n_pages > 1 else (*spatial, *tail)
+    return order, tuple(int(n) for n in final), channels, int(n_pages)
+
+
+def _check_series(q: str, series, *, max_pixels: bool = True) -> None:
+    """The checks of a TIFF series made from its header: size (against MAX_PIXELS unless
+    ``max_pixels`` is False: chunked work reads what does not fit), data listed, colour
+    model, sample type."""
+    axes, shape, page = series.axes, tuple(series.shape), series.keyframe
+    if max_pixels and "S" in axes:
+        _check_pixels(q, shape[: axes.index("S")] + shape[axes.index("S") + 1 :])
+    elif max_pixels:
+        _check_pixels(q, shape)
+    elif math.prod(shape) == 0:
+        raise ImageReadError(f"cannot read {q}: the image has zero size (shape {shape})")
+    _check_tiff_data(q, series)
+    photometric = int(page.photometric)
+    if photometric == tifffile.PHOTOMETRIC.SEPARATED:
+        raise ImageReadError(
+            f"cannot read {q}: CMYK TIFF images are not supported; convert to RGB first"
+        )
+    if photometric == tifffile.PHOTOMETRIC.YCBCR and int(page.compression) not in _TIFF_JPEG:
+        raise ImageReadError(  # tifffile would return the Y, Cb, Cr samples as they are
+            f"cannot read {q}: YCbCr TIFF images are only supported with JPEG compression; "
+            "convert to RGB first"
+        )
+    if np.dtype(series.dtype).kind not in "biuf":
+        raise InvalidImageError(
+            f"cannot read {q}: TIFF samples of type {np.dtype(series.dtype)} are not supported"
+        )
+
+
+def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded | ImageHeader:
+    with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
+        if not tif.series:
+            raise ImageReadError(
+                f"cannot read {q}: not a valid TIFF image (truncated or corrupt: no readable image)"
+            )
+        series = tif.series[0]
+        axes = series.axes
+        shape = tuple(series.shape)
+        page = series.keyframe
+        _check_series(q, series)
+        photometric = int(page.photometric)
+        order, final, channels, n_pages = _layout(axes, shape)
+        dtype = np.dtype(series.dtype)
+        palette = photometric == tifffile.PHOTOMETRIC.PALETTE and not channels
+        if palette:  # indices become 16-bit RGB
+            final, dtype = (*final, 3), np.dtype(np.uint16)
+        _check_decoding(q, math.prod(final), dtype)
+        if header_only:
+            return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages)
+        bits = int(page.bitspersample)
+        try:
+            arr = series.asarray()
+        except (ValueError, NotImplementedError) as exc:  # e.g. an unknown compression
+            if not any(w in str(exc) for w in ("not supported", "not a known", "imagecodecs")):
+                raise
+            raise ImageReadError(
+                f"cannot read {q}: unsupported TIFF image ({_detail(exc)})"
+            ) from exc
+        colormap = page.colormap if palette else None
+        (dz, dy, dx), unit = _tiff_voxel_size(tif, page)
+
+    if arr.shape != shape:
+        arr = arr.reshape(shape)
+    arr = np.transpose(arr, order)
+    if "S" in axes and not channels:
+        arr = arr[..., 0]
+    arr = arr.reshape(final[:-1] if palette else final)
+
+    scale_max = None
+    if colormap is not None and not channels:
+        # palette: indices -> 16-bit RGB through the colour map
+        arr = np.take(np.asarray(colormap).T, arr.astype(np.intp), axis=0, mode="raise")
+        channels = True
+    elif arr.dtype.kind in "ui" and 1 < bits < arr.dtype.itemsize * 8:
+        scale_max = float(2**bits - 1)  # e.g. 12-bit packed data in uint16
+    if photometric == tifffile.PHOTOMETRIC.MINISWHITE and not channels:
+        if arr.dtype.kind == "b":
+            arr = ~arr
+        elif arr.dtype.kind == "u":
+            top = int(scale_max) if scale_max is not None else np.iinfo(arr.dtype).max
+            arr = (top - arr).astype(arr.dtype)
+    voxel = (dz, dy, dx) if n_pages > 1 else (dy, dx)
+    if any(v is None for v in voxel):
+        voxel, unit = None, None
+    return _Decoded(
+        arr,
+        channels=channels,
+        n_pages=n_pages,
+        scale_max=scale_max,
+        voxel_size=voxel,
+        voxel_unit=unit,
+    )
+
+
+def _tiff_voxel_size(tif, page) -> tuple[tuple[float | None, ...], str | None]:
+    """``((dz, dy, dx), unit)`` from OME-XML or ImageJ metadata; None where not stated."""
+    try:
+        if tif.is_ome and tif.ome_metadata:
+            root = ElementTree.fromstring(tif.ome_metadata)
+            pixels = next((e for e in root.iter() if e.tag.endswith("}Pixels")), None)
+            if pixels is not None:
+                sizes = tuple(_positive_or_none(pixels.get(f"PhysicalSize{a}")) for a in "ZYX")
+                return sizes, pixels.get("PhysicalSizeXUnit", "µm")
+        if tif.is_imagej:
+            meta = tif.imagej_metadata or {}
+            lateral = []
+            for tag in ("YResolution", "XResolution"):
+                value = page.tags.get(tag)
+                num, den = value.value if value is not None else (1, 1)
+                # ImageJ stores pixels per unit; (1, 1) is its "no calibration"
+                lateral.append(_positive_or_none(den / num) if (num, den) != (1, 1) else None)
+            unit = meta.get("unit")
+            unit = "µm" if unit in ("micron", "um", "\\u00B5m") else unit
+            return (_positive_or_none(meta.get("spacing")), *lateral), unit
+    except (ElementTree.ParseError, TypeError, ValueError, ZeroDivisionError):
+        pass  # unreadable metadata never fails the read
+    return (None, None, None), None
+
+
+def _positive_or_none(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
