@@ -14,8 +14,8 @@ from .backend import Backend, get_backend
 from .colour import check_color, restore_colour
 from .errors import InvalidParameterError
 from .operators import BOUNDARIES
-from .restore import Method, available_methods, get_method
-from .restore.auto import DEFAULT_METHOD, choose_method
+from .restore import Method, available_methods, get_method, resolve
+from .restore.auto import DEFAULT_METHOD
 
 __all__ = ["DEFAULT_METHOD", "deconvolve"]
 
@@ -105,20 +105,11 @@ def deconvolve(
     color = check_color(color)
     spatial = x.shape if axis is None else x.shape[:axis] + x.shape[axis + 1 :]
     k = check_psf(psf, spatial)
-    reason = None
-    if method == "auto":
-        name, reason = choose_method(spatial)
-    else:
-        name = method
-    chosen = get_method(name)
+    resolved = resolve(method, spatial, params)
+    name, chosen, reason = resolved.name, resolved.method, resolved.reason
+    params = resolved.params
     backend = _device_backend(device, chosen)
     accepted = chosen.parameters
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise InvalidParameterError(
-            f"method {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(accepted)}"
-        )
     if boundary is not None:
         if boundary not in BOUNDARIES:
             raise InvalidParameterError(
@@ -142,7 +133,7 @@ def deconvolve(
     settings.update(info)
     return restored, {
         "method": name,
-        "auto": method == "auto",
+        "auto": resolved.auto,
         "device": backend.name,
         **({"reason": reason} if reason is not None else {}),
         "parameters": settings,

@@ -4,18 +4,14 @@ The choice depends on what the input allows, not on tuning by the user:
 
 * up to :data:`AUTO_MAX_PIXELS` pixels (voxels) per channel: ``tv``, total variation with a
   second-order term solved by ADMM with the unknown-boundary model, its weight set from the
-  estimated noise level. It is the best default measured on real camera shake (Levin et al.
-  2009 data, ground-truth kernels: 34.4 dB mean PSNR against 31.8 dB for ``wiener`` and
-  33.4 dB for ``richardson_lucy``; see the README's table) at about a second per
-  255 x 255 image, and it is robust to noise because its weight follows the noise level;
-  its cost grows with the pixel count (about 20 s for one megapixel, measured on two busy cores);
+  estimated noise level: the best default measured on real camera shake (the README's table);
 * larger inputs: ``wiener`` with its automatic noise-to-signal ratio and tapered borders, one
-  forward and one inverse transform, so a 100-megapixel mosaic or a large 3-D stack is
-  restored in seconds; use ``method="tv"`` (or :mod:`unblur.dask` for out-of-core work) when
-  the time is worth it.
+  forward and one inverse transform; use ``method="tv"`` (or :mod:`unblur.dask` for
+  out-of-core work) when the time is worth it.
 
 The method chosen and the reason are written to the ``info`` returned by
-:func:`unblur.deconvolve` (``return_info=True``) and logged on the ``unblur`` logger.
+:func:`unblur.deconvolve` (``return_info=True``) and logged on the ``unblur`` logger. The
+measurements behind the choice are in ``docs/notes/restore_defaults.md``.
 """
 
 from __future__ import annotations

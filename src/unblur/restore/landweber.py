@@ -15,13 +15,9 @@ restored first, the noise-dominated high frequencies last. The classic stopping 
 here by default, is Morozov's discrepancy principle: stop once the misfit has fallen to the
 noise level, beyond which the iteration fits noise.
 
-Defaults, measured on the 32 real camera-shake photographs of Levin et al. (2009) (integer
-shift within 5 px, 10 px border; blurred input 22.91 dB) and on the same images blurred
-synthetically (``valid`` convolution plus 1 % Gaussian noise; input 22.78 dB):
-``boundary="unknown"`` (32.11 dB, against 29.39 periodic, 31.35 reflect, 31.76 taper);
-step 1.9; the discrepancy principle (32.11 and 28.29 dB) rather than a fixed count (50
-iterations: 32.34 dB on the real data but 25.94 dB, some images worse than their input, with
-1 % noise).
+The defaults (unknown boundary, step 1.9, the discrepancy principle) were chosen on the
+Levin et al. (2009) photographs and synthetic blur of them; the measurements are in
+``docs/notes/restore_defaults.md``.
 
 References
 ----------
@@ -48,7 +44,9 @@ from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
 from . import register
-from .richardson_lucy import _dot, _frame
+from ._common import frame as _frame
+from ._loop import IterationLoop
+from ._loop import dot as _dot
 
 __all__ = ["landweber"]
 
@@ -210,8 +208,8 @@ def landweber(
         target = (discrepancy * sigma) ** 2 * count
 
     change = math.inf
-    iterations = 0
-    for k in range(num_iter):
+    loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
+    for _ in loop:
         residual = op.filter_into(x, otf, work, spectrum)  # H x
         inside = residual[region]
         np.subtract(inside, data, out=inside)  # H x - y on the observed pixels...
@@ -220,25 +218,20 @@ def landweber(
         if discrepancy is not None:
             misfit = _dot(residual, residual)
             if misfit <= target:
+                loop.stop("discrepancy")
                 break  # x already fits the data to the noise level
         update = op.filter_into(residual, step_adjoint, work, spectrum)  # tau H^T M (Hx - y)
         np.subtract(x, update, out=new)
         if nonneg:
             np.maximum(new, 0, out=new)
-        iterations = k + 1
         if tol is not None:
             np.subtract(new, x, out=update)
             norm = math.sqrt(_dot(new, new))
             change = math.sqrt(_dot(update, update))
             change = change / norm if norm > 0 else 0.0
             x, new = new, x
-        if callback is not None:
-            callback(iterations, bc.crop(x).copy())
-        if tol is not None and change < tol:
+        if loop.done(x, change=change if tol is not None else None):
             break
 
-    if info is not None:
-        info["iterations"] = iterations
-        if tol is not None:
-            info["relative_change"] = change
+    loop.report(info)
     return bc.crop(x).copy()  # not a view that keeps the whole grid alive

@@ -28,21 +28,9 @@ This module adds three things to the plain iteration:
   :math:`|\nabla x|_\varepsilon = \sqrt{|\nabla x|^2 + \varepsilon^2}`, which stops the noise
   amplification of late (or accelerated) iterations while keeping edges.
 
-Defaults, chosen on the 32 real camera-shake photographs of Levin et al. (2009) (integer shift
-within 5 px, 10 px border, PSNR against the sharp image; blurred input 22.91 dB,
-``skimage.restoration.richardson_lucy`` with 30 iterations 29.14 dB) and on the same images
-blurred synthetically (``valid`` convolution plus 1 % Gaussian noise; input 22.78 dB):
-
-* ``boundary="unknown"``: 30 accelerated, unregularised iterations give 32.33 dB against
-  29.03 (periodic), 31.10 (reflect) and 31.42 (taper);
-* ``acceleration=True``: 32.33 dB against 31.02 dB for 30 plain iterations (plain RL needs about
-  100 iterations for 32.6 dB);
-* ``regularization`` automatic, :math:`\lambda = 0.7\,\hat\sigma / \max y` from the noise level
-  :math:`\hat\sigma` of :func:`unblur.noise.estimate_noise`, with :math:`\varepsilon = 0.1
-  \max y`: 33.38 dB on the real data (the best fixed weight, 0.002, gives 33.42 dB) and
-  29.99 dB on the synthetic data (best fixed weight, 0.01: 29.98 dB), where unregularised
-  accelerated RL falls to 23.02 dB. A fixed weight cannot serve both: 0.002 gives 27.85 dB on
-  the synthetic data, 0.01 too much smoothing on the real data.
+The defaults (unknown boundary, acceleration, an automatic TV weight from the noise level)
+were chosen on the real camera-shake photographs of Levin et al. (2009) and on synthetic blur
+of the same scenes; the measurements are in ``docs/notes/restore_defaults.md``.
 
 References
 ----------
@@ -72,8 +60,11 @@ from .._checks import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary
+from ..operators import Boundary, differences
 from . import register
+from ._common import frame as _frame
+from ._loop import IterationLoop
+from ._loop import dot as _dot
 
 __all__ = ["richardson_lucy"]
 
@@ -163,10 +154,9 @@ class _TotalVariation:
     on each side): :meth:`divide` divides the RL correction by the denominator block by block,
     so the term costs a few block-sized scratch arrays (about 1/64 of the grid), not grid-sized
     ones. Within a block, differences along an axis are taken on the flattened (C-ordered)
-    arrays with the offset of that axis, which is several times faster than strided slices
-    for the inner axes; the pairs that straddle two lines are then reset to zero, as Neumann
-    boundaries require. The gradient is not stored: each component is recomputed (one
-    subtraction) when it is needed again.
+    arrays (:func:`unblur.operators.differences.difference` with ``periodic=False``). The
+    gradient is not stored: each component is recomputed (one subtraction) when it is needed
+    again.
     """
 
     #: target number of elements per block (whole rows; at least one row)
@@ -184,15 +174,16 @@ class _TotalVariation:
         # at least the smallest normal float: for data near 1e-30, epsilon**2 underflows float32
         eps2 = max(self.epsilon**2, float(np.finfo(dtype).tiny))
         axes = [ax for ax, n in enumerate(shape) if n > 1]
-        offsets = [math.prod(shape[ax + 1 :]) for ax in axes]
         row = math.prod(shape[1:])
         block = max(self.block_elements, math.prod(shape) // 64)
         rows = max(1, min(shape[0], block // max(row, 1)))
-        # scratch for rows+1 rows (the block and the row before it): gradient, norm, plain
-        grad = np.empty_like(v, shape=(rows + 1, *shape[1:]))
+        # scratch for the block and the rows before and after it: gradient, norm, plain,
+        # divergence
+        grad = np.empty_like(v, shape=(rows + 2, *shape[1:]))
         norm = np.empty_like(grad)
         spare = np.empty_like(grad)
-        setup = (eps2, axes, offsets, rows, grad, norm, spare)
+        adjoint = np.empty_like(grad)
+        setup = (eps2, axes, rows, grad, norm, spare, adjoint)
         self._setup = ((shape, dtype), setup)
         return setup
 
@@ -208,7 +199,7 @@ class _TotalVariation:
 
     def _block(self, v: np.ndarray, start: int, stop: int, den: np.ndarray) -> np.ndarray:
         """The (floored) denominator on rows ``start:stop`` of ``v``, written into ``den``."""
-        eps2, axes, offsets, _, grad_buf, norm_buf, spare_buf = self._setup[1]
+        eps2, axes, _, grad_buf, norm_buf, spare_buf, adjoint_buf = self._setup[1]
         n0 = v.shape[0]
         lo = max(start - 1, 0)  # the row before the block: its p_0 enters the divergence
         count = stop - lo
@@ -216,19 +207,17 @@ class _TotalVariation:
         vblock = v[lo : min(stop + 1, n0)]
 
         def difference(i: int) -> np.ndarray:
-            """Forward difference along the i-th non-trivial axis on rows lo:stop, into grad."""
+            """Forward difference along the i-th non-trivial axis on rows lo:stop, into grad.
+
+            Neumann: zero across the grid's last sample. Along the first axis the block reads
+            the row after it (when there is one), so only the grid's last row is zero.
+            """
             ax = axes[i]
             if ax == 0:
-                inner = vblock.shape[0] - 1  # rows with a successor inside vblock
-                np.subtract(vblock[1:], vblock[:-1], out=grad[:inner])
-                if inner < count:
-                    grad[inner:] = 0  # the grid's last row
-            else:
-                s = offsets[i]
-                flat = vblock[:count].reshape(-1)
-                np.subtract(flat[s:], flat[:-s], out=grad.reshape(-1)[:-s])
-                grad[(slice(None),) * ax + (slice(-1, None),)] = 0
-            return grad
+                return differences.difference(
+                    vblock, 0, grad_buf[: vblock.shape[0]], periodic=False
+                )[:count]
+            return differences.difference(vblock[:count], ax, grad, periodic=False)
 
         for i in range(len(axes)):
             g = difference(i)
@@ -242,17 +231,17 @@ class _TotalVariation:
         np.divide(self.weight, norm, out=norm)  # lambda / |grad v|
         skip = start - lo  # 1 when the block has a row before it, else 0
         plain = self._plain(spare_buf[: stop - start], start, stop)
-        den_flat = den.reshape(-1)
-        for i, s in enumerate(offsets):
+        # den = alpha + sum_i D_i^T p_i = alpha - lambda div(grad v / |grad v|), accumulated
+        # on rows lo:stop (the row before the block supplies p_0[j - 1]); only rows
+        # start:stop are kept
+        full = adjoint_buf[:count]
+        full[:skip] = 0
+        full[skip:] = plain
+        for i in range(len(axes)):
             p = difference(i)
             np.multiply(p, norm, out=p)  # p = lambda grad v / |grad v|, zero on the last sample
-            # den = alpha - sum_i (p_i[j] - p_i[j - s]); p_i[j - s] is zero where it wraps
-            np.subtract(plain if i == 0 else den, p[skip:], out=den)
-            if axes[i] == 0:
-                np.add(den[1 - skip :], p[: count - 1], out=den[1 - skip :])
-            else:
-                p_flat = p[skip:].reshape(-1)
-                np.add(den_flat[s:], p_flat[:-s], out=den_flat[s:])
+            differences.add_difference_adjoint(p, axes[i], full, periodic=False)
+        den[...] = full[skip:]
         if not axes:
             den[...] = plain
         if self.floor is not None:
@@ -265,7 +254,7 @@ class _TotalVariation:
         return den
 
     def _blocks(self, v: np.ndarray):
-        rows = self._prepare(v)[3]
+        rows = self._prepare(v)[2]
         for start in range(0, v.shape[0], rows):
             yield start, min(start + rows, v.shape[0])
 
@@ -280,7 +269,7 @@ class _TotalVariation:
         den_buf = None
         for start, stop in self._blocks(v):
             if den_buf is None:
-                den_buf = np.empty_like(self._setup[1][4])
+                den_buf = np.empty_like(self._setup[1][3])
             den = self._block(v, start, stop, den_buf[: stop - start])
             target = out[start:stop]
             np.divide(target, den, out=target)
@@ -564,8 +553,8 @@ def richardson_lucy(
         grad_norm2 = grad_previous_norm2 = 0.0  # <g_{k-1}, g_{k-1}>, <g_{k-2}, g_{k-2}>
         overlap = 0.0  # <g_{k-1}, g_{k-2}>
     change = math.inf
-    iterations = 0
-    for k in range(num_iter):
+    loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
+    for k in loop:
         if acceleration:
             v = x
             if k >= 2:
@@ -589,21 +578,15 @@ def richardson_lucy(
             if tol is not None:
                 np.subtract(new, x, out=spare)
             np.copyto(x, new)
-        iterations = k + 1
         if tol is not None:
             # ``spare`` holds x_{k+1} - x_k: the stopping rule costs two dot products
             norm = math.sqrt(_dot(x, x))
             change = math.sqrt(_dot(spare, spare))
             change = change / norm if norm > 0 else 0.0
-        if callback is not None:
-            callback(iterations, bc.crop(x).copy())
-        if tol is not None and change < tol:
+        if loop.done(x, change=change if tol is not None else None):
             break
 
-    if info is not None:
-        info["iterations"] = iterations
-        if tol is not None:
-            info["relative_change"] = change
+    loop.report(info)
     del spare, grad  # (the transform buffers live as long as ``step``)
     out = bc.crop(x).copy()  # not a view that keeps the whole grid alive
     del x
@@ -611,18 +594,3 @@ def richardson_lucy(
     if clip:
         np.clip(out, 0, 1, out=out)
     return out.astype(out_dtype, copy=False)
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    """:math:`\\langle a, b \\rangle` of two contiguous arrays (BLAS, no copy)."""
-    return float(np.vdot(a.reshape(-1), b.reshape(-1)))
-
-
-def _frame(grid: tuple[int, ...], region: tuple[slice, ...]) -> list[tuple[slice, ...]]:
-    """Slices that together cover the grid outside ``region`` (one slab per face)."""
-    bands = []
-    for ax, sl in enumerate(region):
-        before = (*region[:ax], slice(0, sl.start))
-        after = (*region[:ax], slice(sl.stop, grid[ax]))
-        bands += [b for b in (before, after) if b[ax].start != b[ax].stop]
-    return bands

@@ -16,21 +16,9 @@ second-order term, :math:`s = 0.5` by default, removes the staircasing of pure T
 :math:`s = 0`); :func:`hyper_laplacian` takes :math:`0 < \alpha \le 1`, the heavy-tailed
 derivative statistics of natural images.
 
-The splitting (Almeida & Figueiredo 2013) introduces :math:`v = Hx` (only when there are
-unobserved pixels), :math:`z = \nabla x` and :math:`z_2 = \nabla^2 x`; scaled ADMM with penalty
-:math:`\rho` then alternates
-
-* an :math:`x` step, the quadratic problem
-  :math:`(\rho_v H^\top H + \rho\,\nabla^\top\nabla + \rho s\,\nabla^{2\top}\nabla^2)\,x = \ldots`
-  solved exactly in Fourier (every operator is a circular convolution on the grid;
-  :math:`\rho_v = \rho` with the split, and the data term enters directly, :math:`\rho_v = 1`,
-  without it);
-* a :math:`v` step, diagonal in space,
-  :math:`v = (M y + \rho\,(Hx + u_v)) / (M + \rho)`: observed pixels are pulled towards the
-  data, the others are free, so nothing wraps around the grid;
-* a :math:`z` step, one small problem per pixel: group soft thresholding for :math:`\alpha = 1`,
-  the hyper-Laplacian shrinkage of Krishnan & Fergus (2009) otherwise
-  (see :func:`_shrink_lp`).
+Both are solved by the scaled ADMM of :mod:`unblur.restore._admm` (the splitting of Almeida &
+Figueiredo 2013, which leaves the pixels beyond the frame free with ``boundary="unknown"``)
+with the proximal maps of :mod:`unblur.restore._priors`; this module sets their parameters.
 
 References
 ----------
@@ -58,17 +46,14 @@ from collections.abc import Callable
 import numpy as np
 
 from .._checks import check_int, check_number
-from ..backend import array_module, to_numpy
+from ..backend import to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary, difference_spectrum
-from ..operators.differences import (
-    gradient,
-    gradient_adjoint,
-    hessian,
-    hessian_to_gradient_adjoint,
-)
 from . import register
+from ._admm import admm
+from ._common import MODEL_ERROR, percentile_range
+from ._priors import lp_threshold as _lp_threshold  # noqa: F401  (tests import it from here)
+from ._priors import shrink_lp as _shrink_lp  # noqa: F401
 
 __all__ = ["hyper_laplacian", "tv"]
 
@@ -78,121 +63,13 @@ __all__ = ["hyper_laplacian", "tv"]
 _TV_LAM_SCALE = 0.345
 _HL_LAM_SCALE = 0.28
 _LAM_EXPONENT = 4.0 / 3.0
-#: Model error of real blur (the PSF is never exact), as a fraction of the image's range: the
-#: floor of the effective noise level, 1.5/255 on an image spanning the whole [0, 1].
-_MODEL_ERROR = 0.006
 #: Default ADMM penalty of :func:`tv` relative to ``lam`` (:math:`\rho = \beta\lambda`).
 _TV_BETA = 100.0
-#: Newton steps of the hyper-Laplacian shrinkage (after one fixed-point step): enough for a
-#: relative accuracy of about 1e-5.
-_NEWTON_STEPS = 2
-#: float32 data larger than this (in absolute value) are solved in float64: the x step's
-#: right-hand side scales as the data to the power 3 - alpha and would overflow float32.
-_FLOAT32_MAX_DATA = 1e12
-
-
-# --------------------------------------------------------------------------------------------
-# shrinkage
-# --------------------------------------------------------------------------------------------
-def _lp_threshold(alpha: float, beta: float) -> tuple[float, float]:
-    r"""Threshold :math:`\tau` of the :math:`\ell_\alpha` shrinkage and the root there.
-
-    For :math:`f(w) = |w|^\alpha + \frac\beta2 (w - v)^2` the minimiser is zero when
-    :math:`|v| \le \tau` and the largest root of
-    :math:`w - |v| + \frac\alpha\beta w^{\alpha-1} = 0` otherwise, with (Zuo et al. 2013)
-
-    .. math:: w_\tau = \big(2(1-\alpha)/\beta\big)^{1/(2-\alpha)}, \qquad
-              \tau = w_\tau + \frac\alpha\beta w_\tau^{\alpha-1}.
-    """
-    c = 1.0 / beta
-    w_tau = (2.0 * c * (1.0 - alpha)) ** (1.0 / (2.0 - alpha))
-    return w_tau + c * alpha * w_tau ** (alpha - 1.0), w_tau
-
-
-def _shrink_lp(v: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    r"""Solve :math:`\min_w |w|^\alpha + \frac\beta2 (w - v)^2` elementwise.
-
-    For :math:`\alpha = 1` this is soft thresholding at :math:`1/\beta`. For
-    :math:`0 < \alpha < 1` the problem is the hyper-Laplacian subproblem of Krishnan & Fergus
-    (2009): below the threshold :math:`\tau` of :func:`_lp_threshold` the answer is zero,
-    above it the largest root of :math:`g(w) = w - |v| + \frac\alpha\beta w^{\alpha-1}`, found
-    by one fixed-point step from :math:`|v|` (Zuo et al. 2013) and Newton steps. :math:`g` is
-    convex on :math:`w > 0` and the iterates start right of the root, so Newton's method
-    decreases monotonically onto it. Only entries above the threshold are iterated and the
-    iterates are kept at or above :math:`w_\tau > 0` (the root is never smaller), so no power
-    of zero and no division by zero is ever taken.
-    """
-    mag = np.abs(v)
-    if alpha == 1.0:
-        return np.sign(v) * np.maximum(mag - 1.0 / beta, 0)
-    return np.sign(v) * _shrink_magnitude(mag, alpha, beta)
-
-
-def _shrink_magnitude(mag: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    """:func:`_shrink_lp` for non-negative ``mag`` (returns a new array of its dtype)."""
-    dtype = mag.dtype
-    if alpha == 1.0:
-        return np.maximum(mag - dtype.type(1.0 / beta), 0)
-    tau, w_tau = _lp_threshold(alpha, beta)
-    out = np.zeros_like(mag)
-    above = mag > dtype.type(tau)
-    s = mag[above]  # only these have a non-zero minimiser (often well under half)
-    if s.size == 0:
-        return out
-    ca = dtype.type(alpha / beta)
-    am1 = dtype.type(alpha - 1.0)
-    w = np.power(s, am1)  # one fixed-point step: w = s - (alpha/beta) s^(alpha-1) >= root
-    w *= -ca
-    w += s
-    np.maximum(w, dtype.type(w_tau), out=w)
-    p = np.empty_like(w)
-    g = np.empty_like(w)
-    for _ in range(_NEWTON_STEPS):
-        np.power(w, am1, out=p)  # w^(alpha-1)
-        p *= ca
-        np.subtract(w, s, out=g)
-        g += p  # g(w) = w - s + (alpha/beta) w^(alpha-1)
-        p *= am1
-        p /= w
-        p += 1  # g'(w) = 1 + (alpha/beta)(alpha-1) w^(alpha-2) > 0 right of the root
-        g /= p
-        w -= g
-        np.maximum(w, dtype.type(w_tau), out=w)  # the root is never below w_tau
-    out[above] = w
-    return out
-
-
-def _shrink_groups(t: np.ndarray, alpha: float, beta: float, z: np.ndarray, isotropic: bool):
-    r"""Proximal step of :math:`\|\cdot\|^\alpha` with weight :math:`1/\beta` on ``t``.
-
-    With ``isotropic`` the norm is Euclidean over the first axis (a radial shrinkage of the
-    vector at each pixel); otherwise every component is shrunk on its own. Writes the minimiser
-    into ``z`` and the residual ``t - z`` (the new scaled dual) into ``t``.
-    """
-    if isotropic:
-        mag = np.sqrt(np.einsum("i...,i...->...", t, t))
-        factor = _shrink_magnitude(mag, alpha, beta)
-        np.maximum(mag, np.finfo(t.dtype).tiny, out=mag)
-        factor /= mag  # zero wherever the magnitude is zero: the shrinkage maps 0 to 0
-        np.multiply(t, factor, out=z)
-    else:
-        z[...] = _shrink_lp(t, alpha, beta)
-    t -= z
 
 
 # --------------------------------------------------------------------------------------------
 # automatic weight
 # --------------------------------------------------------------------------------------------
-def _percentile_range(image: np.ndarray) -> tuple[float, float]:
-    """``(low, span)``: the 1st percentile and the 1st-99th percentile range (1 if flat).
-
-    The contrast scale the automatic weights of this module and of :mod:`.pnp` work in.
-    """
-    low, high = (float(v) for v in np.percentile(image, [1.0, 99.0]))
-    span = high - low
-    return low, span if span > 0 else 1.0
-
-
 def _auto_lam(
     image: np.ndarray, scale: float, alpha: float, second_order: float, info: dict | None
 ) -> float:
@@ -212,166 +89,13 @@ def _auto_lam(
     """
     host = to_numpy(image)  # these statistics run on the CPU (one copy of a GPU image)
     sigma = estimate_noise(host)
-    span = _percentile_range(host)[1]  # a constant image: any weight gives the same answer
-    effective = math.sqrt(sigma**2 + (_MODEL_ERROR * span) ** 2)
+    span = percentile_range(host)[1]  # a constant image: any weight gives the same answer
+    effective = math.sqrt(sigma**2 + (MODEL_ERROR * span) ** 2)
     lam = scale / (1.0 + second_order) * span ** (2.0 - alpha)
     lam *= (effective / span) ** _LAM_EXPONENT
     if info is not None:
         info["noise_sigma"] = sigma
     return lam
-
-
-def _relative(difference: np.ndarray, reference: np.ndarray) -> float:
-    r""":math:`\|d\| / \|r\|` (zero when both vanish)."""
-    diff = math.sqrt(float(np.vdot(difference.ravel(), difference.ravel())))
-    norm = math.sqrt(float(np.vdot(reference.ravel(), reference.ravel())))
-    return diff / norm if norm > 0 else (0.0 if diff == 0 else math.inf)
-
-
-# --------------------------------------------------------------------------------------------
-# the solver both methods share
-# --------------------------------------------------------------------------------------------
-def _admm(
-    image: np.ndarray,
-    psf: np.ndarray,
-    *,
-    lam: float,
-    second_order: float,
-    alpha: float,
-    isotropic: bool,
-    betas: Callable[[int], float],
-    num_iter: int,
-    boundary: str,
-    tol: float | None,
-    callback: Callable[[int, np.ndarray], None] | None,
-    info: dict | None,
-) -> np.ndarray:
-    r"""Scaled ADMM for the energy of the module docstring; penalty :math:`\rho_k = \beta_k\lambda`.
-
-    ``betas(k)`` gives the penalty of iteration ``k`` relative to ``lam`` (the
-    :math:`\beta` of the shrinkage); when it changes, the scaled duals are rescaled so the
-    unscaled multipliers carry over (Boyd et al. 2011, §3.4.1).
-    """
-    out_dtype = image.dtype
-    if out_dtype == np.float32 and float(abs(image).max()) > _FLOAT32_MAX_DATA:
-        image = image.astype(np.float64)  # rho * D^T z grows as the data cubed: float32 overflows
-    dtype = image.dtype
-    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
-    op = bc.operator
-    ndim = image.ndim
-    masked = bc.mask is not None
-    region = bc.region
-    otf, otf_conj = op.otf, op.otf.conj()
-    xp = array_module(image)
-    spectrum_1 = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
-    spectrum_2 = difference_spectrum(bc.grid_shape, 2, dtype=dtype, xp=xp) if second_order else None
-
-    x = bc.extend(image).astype(dtype, copy=True)
-    grad = gradient(x)
-    z1 = grad.copy()
-    u1 = np.zeros_like(grad)
-    if second_order:
-        hess = hessian(grad)
-        z2 = hess.copy()
-        u2 = np.zeros_like(hess)
-    q = np.empty_like(grad)  # the argument of the gradient adjoint in the x step
-    scratch = np.empty_like(x)
-    rhs = np.empty_like(x)
-    if masked:
-        v = op.forward(x)
-        uv = np.zeros_like(x)
-        data = np.empty_like(x)  # rho (v - u_v)
-    else:
-        data_hat = otf_conj * op.fft(x)  # H^T y in Fourier, y the extended observation
-    previous = np.empty_like(x) if tol is not None else None
-    # transforms write into these (allocated once): the x step's spectrum, the data's (or
-    # the v step's) spectrum
-    rhs_hat = op.spectrum_buffer()
-    aux_hat = op.spectrum_buffer() if masked else None
-    if masked:
-        v_region = v[region]  # views into v, whose buffer is reused every iteration
-
-    rho_prev = None
-    inv_denominator = None
-    change = math.inf
-    iterations = 0
-    for k in range(num_iter):
-        rho = betas(k) * lam
-        if rho != rho_prev:
-            if rho_prev is not None:  # keep the unscaled multipliers rho * u
-                ratio = rho_prev / rho
-                u1 *= ratio
-                if second_order:
-                    u2 *= ratio
-                if masked:
-                    uv *= ratio
-            denominator = (rho if masked else 1.0) * op.otf_power + rho * spectrum_1
-            if second_order:
-                denominator += (rho * second_order) * spectrum_2
-            inv_denominator = (1.0 / np.maximum(denominator, np.finfo(dtype).tiny)).astype(dtype)
-            rho_prev = rho
-
-        # ---- x step: (rho_v H^T H + rho D^T D + rho s D2^T D2) x = rho_v H^T d + ... --------
-        np.subtract(z1, u1, out=q)
-        if second_order:
-            np.subtract(z2, u2, out=hess)
-            hess *= second_order
-            hessian_to_gradient_adjoint(hess, ndim, q, scratch)
-        gradient_adjoint(q, out=rhs, scratch=scratch)
-        rhs *= rho
-        op.fft_into(rhs, rhs_hat)
-        if masked:
-            np.subtract(v, uv, out=data)
-            data *= rho
-            op.fft_into(data, aux_hat)
-            aux_hat *= otf_conj
-            rhs_hat += aux_hat
-        else:
-            rhs_hat += data_hat
-        rhs_hat *= inv_denominator
-        if previous is not None:
-            x, previous = previous, x
-        if masked:
-            np.copyto(aux_hat, rhs_hat)  # the inverse transform overwrites its input
-        x = op.ifft_into(rhs_hat, x)
-
-        # ---- v step (unknown boundary): data on observed pixels, free elsewhere -----------
-        if masked:
-            aux_hat *= otf
-            op.ifft_into(aux_hat, v)
-            v += uv  # t = Hx + u_v
-            uv[...] = v  # keep t; v = t outside the observation
-            v_region *= rho  # v = (y + rho t) / (1 + rho) on the observed pixels
-            v_region += image
-            v_region /= 1.0 + rho
-            uv -= v  # u_v = t - v
-
-        # ---- z steps: shrinkage of the gradient (and Hessian) plus scaled duals ------------
-        beta = rho / lam
-        gradient(x, out=grad)
-        u1 += grad
-        _shrink_groups(u1, alpha, beta, z1, isotropic)
-        if second_order:
-            hessian(grad, out=hess)
-            u2 += hess
-            _shrink_groups(u2, alpha, beta, z2, isotropic)
-
-        iterations = k + 1
-        if previous is not None:
-            np.subtract(x, previous, out=previous)  # x_{k-1} is not needed any more
-            change = _relative(previous, x)
-            if alpha == 1.0:  # convex: the split z = grad x must also be met (primal residual)
-                change = max(change, _relative(grad - z1, grad))
-        if callback is not None:
-            callback(iterations, bc.crop(x).copy())
-        if tol is not None and change < tol and betas(k + 1) == betas(k):
-            break
-
-    if info is not None:
-        info["iterations"] = iterations
-        if tol is not None:
-            info["relative_change"] = change
-    return bc.crop(x).astype(out_dtype, copy=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,7 +210,7 @@ def tv(
         info["lam"] = lam
         info["rho"] = rho
     beta = rho / lam
-    return _admm(
+    return admm(
         image,
         psf,
         lam=lam,
@@ -639,7 +363,7 @@ def hyper_laplacian(
     def betas(k: int) -> float:
         return schedule[min(k, len(schedule) - 1)]
 
-    return _admm(
+    return admm(
         image,
         psf,
         lam=lam,
