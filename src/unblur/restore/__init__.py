@@ -139,7 +139,8 @@ def resolve(
     Parameters
     ----------
     method : str
-        A registered name or ``"auto"``.
+        A registered name, ``"auto"`` (the strongest default) or ``"fast"`` (one transform
+        pair), see :mod:`unblur.restore.auto`.
     spatial_shape : sequence of int
         Shape of one channel of the image (what one solve sees).
     params : mapping, optional
@@ -168,13 +169,13 @@ def resolve(
     if not isinstance(method, str):
         raise UnknownMethodError(
             f"method must be a name, got {type(method).__name__}; "
-            f"available: auto, {', '.join(available_methods())}"
+            f"available: auto, fast, {', '.join(available_methods())}"
         )
     reason = None
-    if method == "auto":
-        from .auto import choose_method
+    from .auto import ALIASES, choose_method
 
-        name, reason = choose_method(spatial_shape)
+    if method in ALIASES:
+        name, reason = choose_method(spatial_shape, method)
     else:
         name = method
     chosen = get_method(name)

@@ -44,6 +44,7 @@ from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
 from . import register
+from ._common import check_mask
 from ._common import frame as _frame
 from ._loop import IterationLoop
 from ._loop import dot as _dot
@@ -65,6 +66,7 @@ def landweber(
     discrepancy: float | None = 1.0,
     tol: float | None = None,
     boundary: str = "unknown",
+    mask: np.ndarray | None = None,
     callback: Callable[[int, np.ndarray], None] | None = None,
     info: dict | None = None,
 ) -> np.ndarray:
@@ -103,6 +105,11 @@ def landweber(
     boundary : str, optional
         ``unknown`` (default: only the observed pixels enter the misfit, no wrap-around),
         ``periodic``, ``reflect`` or ``taper`` (see :mod:`unblur.operators`).
+    mask : numpy.ndarray of bool, optional
+        The image's shape; True where a pixel is observed and trusted. The others (clipped
+        highlights, dead pixels) are left out of the data term, as the frame's surroundings
+        are with ``boundary="unknown"`` (with another boundary, the padding is then left out
+        too).
     callback : callable, optional
         Called as ``callback(iteration, estimate)`` after each iteration (``iteration`` counts
         from 1); ``estimate`` is a copy of the current result, cropped to the image's shape.
@@ -161,6 +168,7 @@ def landweber(
     if discrepancy is not None:
         discrepancy = check_number("discrepancy", discrepancy)
     dtype = image.dtype
+    mask = check_mask(mask, image)
     if discrepancy is not None:
         # the noise level first: its wavelet transform's memory is freed before the solver's
         sigma = estimate_noise(to_numpy(image))
@@ -185,26 +193,34 @@ def landweber(
     # --- constants of the iteration (computed once) -------------------------------------------
     grid = bc.grid_shape
     xp = array_module(image)  # numpy, or cupy for a GPU (see unblur.backend)
-    if bc.mode == "unknown":
+    if bc.mode == "unknown" or mask is not None:
         # data on the observed pixels only: the residual is zero elsewhere (the mask M)
         region = bc.region
         frame = _frame(grid, region)
         data = image
-        x = xp.full(grid, float(image.mean()), dtype)  # the data, and its mean beyond the frame
-        x[region] = image
+        if bc.mode == "unknown":  # the data, and its mean beyond the frame
+            x = xp.full(grid, float(image.mean()), dtype)
+            x[region] = image
+        else:
+            x = bc.extend(image).astype(dtype, copy=True)
     else:
         region, frame = (slice(None),) * len(grid), []
         data = bc.extend(image)
         x = data.astype(dtype, copy=True)
     if nonneg:
         np.maximum(x, 0, out=x)
+    unobserved = None if mask is None else ~mask
     # the working set, allocated once: every transform writes into ``work`` via ``spectrum``
     spectrum = op.spectrum_buffer()
     work = xp.empty(grid, dtype)
     new = xp.empty(grid, dtype) if tol is not None else x
     if discrepancy is not None:
         # Morozov: stop once ||M(Hx - y)||^2 <= (discrepancy * sigma)^2 * (observed pixels)
-        count = image.size if bc.mode == "unknown" else x.size
+        count = (
+            int(mask.sum())
+            if mask is not None
+            else (image.size if bc.mode == "unknown" else x.size)
+        )
         target = (discrepancy * sigma) ** 2 * count
 
     change = math.inf
@@ -213,6 +229,8 @@ def landweber(
         residual = op.filter_into(x, otf, work, spectrum)  # H x
         inside = residual[region]
         np.subtract(inside, data, out=inside)  # H x - y on the observed pixels...
+        if unobserved is not None:
+            inside[unobserved] = 0
         for band in frame:
             residual[band] = 0  # ... and zero elsewhere: M (H x - y)
         if discrepancy is not None:

@@ -62,6 +62,7 @@ from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary, differences
 from . import register
+from ._common import check_mask
 from ._common import frame as _frame
 from ._loop import IterationLoop
 from ._loop import dot as _dot
@@ -288,6 +289,7 @@ def richardson_lucy(
     regularization: float | None = None,
     tol: float | None = None,
     boundary: str = "unknown",
+    mask: np.ndarray | None = None,
     callback: Callable[[int, np.ndarray], None] | None = None,
     info: dict | None = None,
 ) -> np.ndarray:
@@ -337,6 +339,11 @@ def richardson_lucy(
     boundary : str, optional
         ``unknown`` (default: the Bertero-Boccacci masked model, best on real photographs),
         ``periodic``, ``reflect`` or ``taper`` (see :mod:`unblur.operators`).
+    mask : numpy.ndarray of bool, optional
+        The image's shape; True where a pixel is observed and trusted. The others (clipped
+        highlights, dead pixels) are left out of the data term, as the frame's surroundings
+        are with ``boundary="unknown"`` (with another boundary, the padding is then left out
+        too).
     callback : callable, optional
         Called as ``callback(iteration, estimate)`` after each iteration (``iteration`` counts
         from 1); ``estimate`` is a copy of the current result, cropped to the image's shape.
@@ -427,7 +434,7 @@ def richardson_lucy(
     negative = float(image.min()) < 0
     observed = image.astype(dtype, copy=False)
     peak = max(float(observed.max()), 0.0)
-    if boundary == "unknown":
+    if boundary == "unknown" or mask is not None:
         start = float((np.maximum(observed, 0) if negative else observed).mean())
     else:
         observed = np.maximum(observed, 0) if negative else observed
@@ -440,11 +447,14 @@ def richardson_lucy(
         if info is not None:
             info["noise_sigma"] = sigma
             info["regularization"] = regularization
+    mask = check_mask(mask, image)
     bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
     op = bc.operator
     otf = op.otf  # H^T multiplies by its conjugate, which is not stored
     grid = bc.grid_shape
-    unknown = bc.mode == "unknown"
+    # the masked model (Bertero & Boccacci): the frame of ``unknown`` and the pixels outside a
+    # user's mask are unobserved (the padding of reflect / taper too, with a mask)
+    unknown = bc.mode == "unknown" or mask is not None
     # The working set: grid-sized arrays allocated once, every transform writing into them.
     # spectrum: the half-spectrum scratch of every transform; result: a real grid in the
     # spectrum's memory (Convolution.real_view) that receives H v, the ratio and the correction
@@ -468,7 +478,7 @@ def richardson_lucy(
         frame = _frame(grid, region)
         data, clip_ratio = observed, negative
         alpha = xp.zeros(grid, dtype)
-        alpha[region] = 1
+        alpha[region] = 1 if mask is None else mask
         alpha = op.filter_into(alpha, otf, alpha, spectrum, conjugate=True)
         top = float(alpha.max())
         outside = alpha < _ALPHA_ZERO * top  # pixels no observed pixel sees
@@ -489,13 +499,19 @@ def richardson_lucy(
             slice(sl.start + m, max(sl.start + m, sl.stop - m))
             for sl, m in zip(region, margin, strict=True)
         )
-        normaliser = _Piecewise.from_grid(alpha, core)
+        if mask is None:
+            normaliser = _Piecewise.from_grid(alpha, core)
+        else:  # not constant in the core: kept whole
+            normaliser = _Piecewise(1.0, core, [(tuple(slice(0, n) for n in grid), alpha)])
         del alpha
         # starting guess: the data, and its mean beyond the frame
-        x = xp.full(grid, start, dtype)
-        x[region] = observed
+        if bc.mode == "unknown":
+            x = xp.full(grid, float(start), dtype)
+            x[region] = observed
+        else:
+            x = bc.extend(observed).astype(dtype, copy=True)
         if negative:
-            np.maximum(x[region], 0, out=x[region])
+            np.maximum(x, 0, out=x)
     else:
         region, frame = (slice(None),) * len(grid), []
         data, clip_ratio = bc.extend(observed), False  # ``periodic``: the observation itself
@@ -520,6 +536,7 @@ def richardson_lucy(
         tv = None
         inv_normaliser = normaliser  # holds 1 / alpha (see above)
     small = xp.empty(bc.image_shape if unknown else grid, bool) if filter_epsilon else None
+    unobserved = None if mask is None else ~mask
 
     def step(v: np.ndarray) -> np.ndarray:
         """The RL update of the prediction ``v`` (left intact), written into ``result``."""
@@ -533,6 +550,8 @@ def richardson_lucy(
             np.maximum(ratio, 0, out=ratio)
         if small is not None:
             ratio[small] = 0
+        if unobserved is not None:
+            ratio[unobserved] = 0
         for band in frame:
             out[band] = 0  # ... and zero elsewhere
         op.filter_into(out, otf, out, spectrum, conjugate=True)  # H^T (y / Hv)
