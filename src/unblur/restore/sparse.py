@@ -330,10 +330,19 @@ def hyper_laplacian(
         Exponent :math:`0 < \alpha \le 1` (1 gives TV-like soft thresholding; smaller values
         keep sharper edges and flatten more of the texture).
     num_iter : int, optional
-        Number of iterations (the :math:`\beta` schedule counts in it).
+        Largest number of iterations (the :math:`\beta` schedule counts in it; default 100).
+    tol : float or None, optional
+        Stop, once :math:`\beta` has reached ``beta_max``, when the RMS change of the estimate
+        over the observed pixels is below ``tol`` times the image's contrast (default 1e-3,
+        which ends the defaults when the continuation does: 18 iterations). For
+        :math:`\alpha < 1` the iteration then settles into small oscillations of pixels at the
+        shrinkage threshold rather than converging (measured: more iterations score lower,
+        ``docs/notes/tv_speed.md``). ``None`` runs ``num_iter`` iterations.
     beta_init, beta_rate, beta_max : float, optional
-        The continuation :math:`\beta_k = \min(\beta_0 r^k, \beta_{max})`; the ADMM penalty is
-        :math:`\lambda\beta_k`.
+        The continuation :math:`\beta_k = \min(\beta_0 r^k, \beta_{max})`; the ADMM penalty
+        of the prior splits is :math:`\beta_k\lambda` (for the image divided by its contrast),
+        the data split's 20 times that, and the iteration is over-relaxed (1.5) once the
+        continuation has ended.
     second_order : float, optional
         Relative weight :math:`s \ge 0` of the second-derivative term (0: gradient only).
     isotropic : bool, optional
@@ -341,19 +350,15 @@ def hyper_laplacian(
         Fergus, every derivative on its own.
     boundary : str, optional
         ``unknown`` (default), ``periodic``, ``reflect`` or ``taper``.
-    tol : float, optional
-        Stop early, once :math:`\beta` has reached ``beta_max``, when the relative change
-        :math:`\|x_k - x_{k-1}\| / \|x_k\|` is below ``tol`` (for ``alpha=1`` the relative
-        residual of the split, :math:`\|\nabla x_k - w_k\| / \|\nabla x_k\|`, too). For
-        :math:`\alpha < 1` the iteration settles into small oscillations of pixels at the
-        shrinkage threshold rather than converging exactly, so very small tolerances are
-        never met.
+    mask : numpy.ndarray of bool, optional
+        True where a pixel is observed and trusted; the others leave the data term (see
+        :func:`tv`).
     callback : callable, optional
         Called as ``callback(iteration, estimate)`` after each iteration (from 1), with a copy
         of the current estimate cropped to the image's shape.
     info : dict, optional
-        Receives ``lam`` (and ``noise_sigma`` when chosen automatically), ``iterations`` and,
-        with ``tol``, ``relative_change``.
+        Receives ``lam`` (and ``noise_sigma`` when chosen automatically), ``iterations``,
+        ``stopped_by``, ``fused`` and, with ``tol``, ``relative_change``.
 
     Returns
     -------
