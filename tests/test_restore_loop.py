@@ -78,3 +78,10 @@ def test_resolve_names_auto_and_parameters():
         resolve(["tv"], (32, 32))  # type: ignore[arg-type]
     with pytest.raises(UnknownMethodError, match="unknown method 'nope'"):
         resolve("nope", (32, 32))
+
+
+def test_loop_refuses_a_non_finite_estimate():
+    loop = IterationLoop(3)
+    loop.check_finite(np.ones(4))
+    with pytest.raises(InvalidImageError, match="non-finite values after 0 iterations"):
+        loop.check_finite(np.array([1.0, np.inf]))

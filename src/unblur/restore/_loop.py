@@ -113,6 +113,15 @@ class IterationLoop:
         """End the loop for a method's own ``reason`` (call, then ``break``)."""
         self.stopped_by = reason
 
+    def check_finite(self, estimate: np.ndarray) -> None:
+        """Raise :class:`~unblur.errors.InvalidImageError` if ``estimate`` has NaN or inf."""
+        xp = estimate.__array_namespace__() if hasattr(estimate, "__array_namespace__") else np
+        if not bool(xp.all(xp.isfinite(estimate))):
+            raise InvalidImageError(
+                f"the restoration produced non-finite values after {self.iterations} "
+                "iterations; the image's magnitude may be out of the working precision's range"
+            )
+
     def report(self, info: dict[str, Any] | None) -> None:
         """Write ``iterations``, ``stopped_by`` and, with a tolerance, ``relative_change``."""
         if info is None:

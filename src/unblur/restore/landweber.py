@@ -251,5 +251,6 @@ def landweber(
         if loop.done(x, change=change if tol is not None else None):
             break
 
+    loop.check_finite(x)
     loop.report(info)
     return bc.crop(x).copy()  # not a view that keeps the whole grid alive

@@ -605,6 +605,7 @@ def richardson_lucy(
         if loop.done(x, change=change if tol is not None else None):
             break
 
+    loop.check_finite(x)
     loop.report(info)
     del spare, grad  # (the transform buffers live as long as ``step``)
     out = bc.crop(x).copy()  # not a view that keeps the whole grid alive
