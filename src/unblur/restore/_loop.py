@@ -114,9 +114,13 @@ class IterationLoop:
         self.stopped_by = reason
 
     def check_finite(self, estimate: np.ndarray) -> None:
-        """Raise :class:`~unblur.errors.InvalidImageError` if ``estimate`` has NaN or inf."""
-        xp = estimate.__array_namespace__() if hasattr(estimate, "__array_namespace__") else np
-        if not bool(xp.all(xp.isfinite(estimate))):
+        """Raise :class:`~unblur.errors.InvalidImageError` if ``estimate`` has NaN or inf.
+
+        Two reductions (NaN propagates through both), no array allocated.
+        """
+        if estimate.size and not (
+            math.isfinite(float(estimate.min())) and math.isfinite(float(estimate.max()))
+        ):
             raise InvalidImageError(
                 f"the restoration produced non-finite values after {self.iterations} "
                 "iterations; the image's magnitude may be out of the working precision's range"
