@@ -13,11 +13,13 @@ For each image size and PSF size, in one run:
 * peak traced memory (``tracemalloc``; numpy and scipy.fft buffers are traced) as a multiple of
   the image's bytes (the input itself not counted, the result counted).
 
-Printed ratios: ``x floor`` = time / (transform pairs the method needs x floor), where
+Printed ratios: ``pairs equiv.`` = time / floor (the cost in FFT-pair equivalents, issue
+15's measure); ``x floor`` = time / (transform pairs the method needs x floor), where
 Richardson-Lucy needs 2 pairs per iteration, Wiener and Tikhonov 1 pair and the ADMM methods
-(``unknown`` boundary) 2 pairs per iteration; ``skimage / unblur`` = how many times faster
-unblur is. Times are medians of ``--repeat`` runs (scikit-image's float64 Richardson-Lucy on
-the 2048 x 2048 images: one run). Results go to a JSON file.
+(``unknown`` boundary) 2 pairs per iteration (blank where a stopping rule decides);
+``skimage / unblur`` = how many times faster unblur is. Times are medians of ``--repeat``
+runs (scikit-image's float64 Richardson-Lucy on the 2048 x 2048 images: one run). Results go
+to a JSON file.
 
 Run ``python benchmarks/speed.py`` (full, about 20 minutes on 2 busy cores) or ``--quick``.
 A method is given as ``name`` or ``name:param=value,...`` (``--methods``, separated by ``;``).
@@ -50,12 +52,12 @@ ROOT = Path(__file__).resolve().parents[1]
 NUM_ITER = 30
 #: the rows: unblur method and parameters (Richardson-Lucy with NUM_ITER iterations)
 DEFAULT_METHODS = (
-    "richardson_lucy;wiener;wiener:balance=0.01;tikhonov;tikhonov:lam=0.001;tv;hyper_laplacian"
+    "auto;richardson_lucy;wiener;wiener:balance=0.01;tikhonov;tikhonov:lam=0.001;tv;hyper_laplacian"
 )
 #: transform pairs (one rfftn + one irfftn) per iteration, to express time in floors
 PAIRS_PER_ITERATION = {"richardson_lucy": 2, "tv": 2, "hyper_laplacian": 2, "landweber": 2}
-#: the ADMM methods: benchmarked up to ``--admm-max-pixels``
-ADMM = ("tv", "hyper_laplacian")
+#: the ADMM methods (and ``auto``, which is ``tv``): benchmarked up to ``--admm-max-pixels``
+ADMM = ("tv", "hyper_laplacian", "auto")
 #: transform pairs of the direct methods
 PAIRS_DIRECT = {"wiener": 1, "tikhonov": 1, "inverse": 1}
 
@@ -84,7 +86,9 @@ def parse_method(text: str) -> tuple[str, dict]:
 
 
 def pairs_for(method: str, params: dict) -> int | None:
-    """Transform pairs one call needs (None when unknown)."""
+    """Transform pairs one call needs (None when unknown: a stopping rule decides)."""
+    if method in ("auto", "fast") or (method in ADMM and params.get("tol", 0) is not None):
+        return None
     if method in PAIRS_DIRECT:
         return PAIRS_DIRECT[method]
     if method in PAIRS_PER_ITERATION:
@@ -130,6 +134,10 @@ def _skimage_docs_rl(y_u8: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def default_boundary(method: str) -> str:
+    if method in ("auto", "fast"):
+        from unblur.restore import resolve
+
+        method = resolve(method, (64, 64)).name
     param = get_method(method).parameters.get("boundary")
     return param.default if param is not None else "periodic"
 
@@ -154,7 +162,13 @@ def floor_time(grid: tuple[int, ...], dtype, repeat: int) -> list[float]:
     return times
 
 
-def cases(quick: bool) -> list[tuple[tuple[int, ...], int]]:
+def cases(quick: bool, given: str | None = None) -> list[tuple[tuple[int, ...], int]]:
+    if given:  # "1024x1024:15,2048x2048:15"
+        out = []
+        for item in given.split(","):
+            shape, _, size = item.partition(":")
+            out.append((tuple(int(n) for n in shape.split("x")), int(size)))
+        return out
     if quick:
         return [((512, 512), 15), ((1024, 1024), 15)]
     return [
@@ -177,9 +191,9 @@ def kernel_for(ndim: int, size: int) -> np.ndarray:
 def run(args: argparse.Namespace) -> dict:
     console = Console()
     rows_spec = [parse_method(m) for m in args.methods.split(";") if m.strip()]
-    rows_spec = [(m, p) for m, p in rows_spec if m in unblur.available_methods()]
+    rows_spec = [(m, p) for m, p in rows_spec if m in (*unblur.available_methods(), "auto", "fast")]
     rows = []
-    for shape, ksize in cases(args.quick):
+    for shape, ksize in cases(args.quick, args.cases):
         photo = test_image(shape)
         k = kernel_for(len(shape), ksize)
         y32 = unblur.blur(photo, k).astype(np.float32)
@@ -209,6 +223,7 @@ def run(args: argparse.Namespace) -> dict:
                 "unblur_s": ours,
                 "pairs": pairs,
                 "floor_ratio": ours / (pairs * floor) if pairs else None,
+                "pair_equivalents": ours / floor,
             }
             if not args.no_memory:
                 row["unblur_peak_x_image"] = _peak_memory(run_it) / y32.nbytes
@@ -277,6 +292,7 @@ def print_table(result: dict) -> None:
         "boundary",
         "floor ms",
         "unblur s",
+        "pairs equiv.",
         "x floor",
         "skimage s",
         "skimage/unblur",
@@ -295,6 +311,7 @@ def print_table(result: dict) -> None:
             r["boundary"],
             f"{1000 * r['floor_s']:.1f}",
             f"{r['unblur_s']:.3f}",
+            f"{r['pair_equivalents']:.0f}",
             _fmt(r["floor_ratio"]),
             _fmt(sk, ".3f"),
             _fmt(speed),
@@ -308,6 +325,9 @@ def print_table(result: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two small cases only")
+    parser.add_argument(
+        "--cases", help="image shapes and PSF sizes, e.g. 1024x1024:15,2048x2048:15"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
     parser.add_argument(
         "--methods",
@@ -325,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--admm-max-pixels",
         type=int,
-        default=1024 * 1024,
-        help="largest image (pixels) on which tv and hyper_laplacian are run",
+        default=2048 * 2048,
+        help="largest image (pixels) on which tv, hyper_laplacian and auto are run",
     )
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "speed.json")
     args = parser.parse_args(argv)

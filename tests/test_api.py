@@ -91,18 +91,21 @@ def test_auto_restores_a_real_blur_better_than_wiener(camera):
     assert psnr(auto, truth) > psnr(y, truth) + 3.0
 
 
-def test_auto_switches_to_wiener_beyond_its_pixel_limit(monkeypatch):
-    import unblur.api
+def test_auto_is_tv_at_every_size_and_fast_is_wiener():
+    """No silent drop to a weaker method: ``auto`` is ``tv`` whatever the size; ``fast`` is
+    the user's explicit choice of one transform pair."""
     from unblur.restore import auto
 
     assert auto.choose_method((1024, 1024))[0] == "tv"
-    assert auto.choose_method((1025, 1024))[0] == "wiener"
-    assert auto.choose_method((64, 128, 128))[0] == "tv"  # voxels count the same
-    monkeypatch.setattr(auto, "AUTO_MAX_PIXELS", 100)  # the limit, scaled down
+    assert auto.choose_method((8192, 8192))[0] == "tv"
+    assert auto.choose_method((64, 128, 128))[0] == "tv"
     k = psf.gaussian(1.0)
     y = blur(np.random.default_rng(0).random((20, 20)), k, boundary="periodic")
-    _, info = unblur.api.deconvolve(y, k, return_info=True)
-    assert info["method"] == "wiener" and "400 pixels > 100" in info["reason"]
+    _, info = deconvolve(y, k, return_info=True)
+    assert info["method"] == "tv" and info["auto"] and "stopped when converged" in info["reason"]
+    assert info["parameters"]["stopped_by"] in {"tol", "num_iter"}
+    _, info = deconvolve(y, k, method="fast", return_info=True)
+    assert info["method"] == "wiener" and info["auto"] and "fast" in info["reason"]
 
 
 def test_uint8_input_gives_float32_in_unit_range():

@@ -401,7 +401,7 @@ def test_deconvolve_overwrite_rules(files, out):
         (["deconvolve", "{files}/sharp.npy", "--psf", "disk:radius=2", "-p", "foo=1"],
          "no parameter 'foo'"),
         (["deconvolve", "{files}/sharp.npy", "--psf", "disk:radius=2", "-m", "inverse",
-          "-p", "epsilon=-1"], "epsilon must be >= 0"),
+          "-p", "epsilon=-1"], "epsilon must be finite and >= 0"),
         (["deconvolve", "{files}/nan.npy", "--psf", "disk:radius=2"], "NaN"),
         (["deconvolve", "{files}/tiny.npy", "--psf", "gaussian:sigma=5"], "larger than the image"),
         (["deconvolve", "{files}/missing.tif", "--psf", "disk:radius=2"], "file not found"),

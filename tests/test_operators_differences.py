@@ -8,6 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unblur.operators.differences import (
+    add_difference_adjoint,
+    difference,
+    difference_adjoint,
     difference_spectrum,
     gradient,
     gradient_adjoint,
@@ -51,3 +54,33 @@ def test_gradient_is_the_forward_difference():
     g = gradient(x)
     np.testing.assert_array_equal(g[0], [[2, 1, 4], [-2, -1, -4]])
     np.testing.assert_array_equal(g[1], [[1, 2, -3], [0, 5, -5]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=shapes, seed=st.integers(0, 2**32 - 1), axis=st.integers(0, 2))
+def test_neumann_difference_and_its_adjoint(shape, seed, axis):
+    """periodic=False: zero across the last sample; the adjoint is exact on the range of the
+    difference (whose last sample is zero) and ``add_difference_adjoint`` adds it in place."""
+    axis %= len(shape)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    d = difference(x, axis, np.empty_like(x), periodic=False)
+    expected = np.diff(x, axis=axis, append=np.take(x, [-1], axis=axis))
+    np.testing.assert_array_equal(d, expected)
+    p = difference(rng.standard_normal(shape), axis, np.empty_like(x), periodic=False)
+    adj = difference_adjoint(p, axis, np.empty_like(p), periodic=False)
+    assert np.isclose(np.vdot(d, p), np.vdot(x, adj), atol=1e-9)
+    base = rng.standard_normal(shape)
+    added = add_difference_adjoint(p, axis, base.copy(), periodic=False)
+    np.testing.assert_allclose(added, base + adj, atol=1e-12)
+    periodic = add_difference_adjoint(p, axis, base.copy())
+    np.testing.assert_allclose(periodic, base + difference_adjoint(p, axis, np.empty_like(p)))
+
+
+def test_neumann_difference_on_views_and_contiguous_arrays_agree():
+    """The flat (contiguous) pass and the strided one give the same numbers."""
+    x = np.random.default_rng(4).standard_normal((6, 9, 8))
+    for axis in range(3):
+        flat = difference(x, axis, np.empty_like(x), periodic=False)
+        view = difference(x[:, :, ::1].T.copy().T, axis, np.empty_like(x), periodic=False)
+        np.testing.assert_array_equal(flat, view)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,12 +18,12 @@ from ._checks import (
     check_psf,
     check_text,
 )
-from .backend import Backend, get_backend
+from .backend import Backend, array_module, get_backend
 from .colour import check_color, restore_colour
-from .errors import InvalidParameterError
+from .errors import InvalidImageError, InvalidParameterError
 from .operators import BOUNDARIES
-from .restore import Method, available_methods, get_method
-from .restore.auto import DEFAULT_METHOD, choose_method
+from .restore import Method, available_methods, get_method, resolve
+from .restore.auto import DEFAULT_METHOD
 
 __all__ = ["DEFAULT_METHOD", "deconvolve"]
 
@@ -52,9 +53,10 @@ def deconvolve(
     psf : numpy.ndarray
         PSF with one dimension per spatial axis; normalised to sum to one.
     method : str, optional
-        A name from :func:`unblur.available_methods` (``"inverse"``, ...), or ``"auto"``
-        (default): ``tv`` up to one megapixel (voxels) per channel, ``wiener`` beyond (see
-        :mod:`unblur.restore.auto`); the returned info says which was chosen and why.
+        A name from :func:`unblur.available_methods` (``"inverse"``, ...), ``"auto"``
+        (default): ``tv`` at every size, stopped when converged; or ``"fast"``: ``wiener``,
+        one transform pair (see :mod:`unblur.restore.auto`). The returned info says which was
+        chosen and why.
     boundary : str, optional
         Boundary model: ``periodic``, ``reflect``, ``taper`` or ``unknown`` (see
         :mod:`unblur.operators`). Default: the method's own default.
@@ -113,20 +115,11 @@ def deconvolve(
     color = check_color(color)
     spatial = x.shape if axis is None else x.shape[:axis] + x.shape[axis + 1 :]
     k = check_psf(psf, spatial)
-    reason = None
-    if method == "auto":
-        name, reason = choose_method(spatial)
-    else:
-        name = method
-    chosen = get_method(name)
+    resolved = resolve(method, spatial, params)
+    name, chosen, reason = resolved.name, resolved.method, resolved.reason
+    params = resolved.params
     backend = _device_backend(device, chosen)
     accepted = chosen.parameters
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise InvalidParameterError(
-            f"method {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(accepted)}"
-        )
     if boundary is not None:
         if boundary not in BOUNDARIES:
             raise InvalidParameterError(
@@ -150,7 +143,7 @@ def deconvolve(
     settings.update(info)
     return restored, {
         "method": name,
-        "auto": method == "auto",
+        "auto": resolved.auto,
         "device": backend.name,
         **({"reason": reason} if reason is not None else {}),
         "parameters": settings,
@@ -185,10 +178,50 @@ def _device_backend(device: str, method: Method) -> Backend:
     return backend
 
 
+#: base-2 exponents beyond which a channel is rescaled before a method sees it (float32,
+#: float64): squares of the data, sums of squares and the methods' weights then stay finite
+_EXTREME_EXPONENT = {np.dtype(np.float32): 40, np.dtype(np.float64): 250}
+
+
+def _rescaled(func: Callable, info: dict) -> Callable:
+    """``func`` applied to a channel of extreme magnitude divided by a power of four.
+
+    Every method is scale-equivariant, so ``func(c * x) = c * func(x)``; a power of four
+    (exact in binary floating point, with an exact square root) brings data near the ends of
+    the float range (1e300, 1e-300) to about one, where no square, weight or sum of squares
+    overflows or underflows. The result is scaled back; ``info["rescaled_by"]`` records the
+    factor (the automatic parameters in ``info`` are those of the rescaled data).
+    """
+
+    def run(channel, *args, **kwargs):
+        xp = array_module(channel)
+        peak = float(xp.abs(channel).max()) if channel.size else 0.0
+        limit = _EXTREME_EXPONENT.get(np.dtype(channel.dtype))
+        if limit is None or peak == 0.0 or not math.isfinite(peak):
+            return func(channel, *args, **kwargs)
+        exponent = math.frexp(peak)[1]
+        if -limit <= exponent <= limit:
+            return func(channel, *args, **kwargs)
+        shift = 2 * (exponent // 2)  # even: the factor is a power of four
+        out = func(xp.ldexp(channel, -shift).astype(channel.dtype, copy=False), *args, **kwargs)
+        info["rescaled_by"] = 2.0**-shift if abs(shift) < 1000 else 0.0
+        with np.errstate(over="ignore", under="ignore"):
+            result = xp.ldexp(out, shift).astype(out.dtype, copy=False)
+        if not bool(xp.isfinite(result).all()):
+            raise InvalidImageError(
+                "the restored image exceeds the range of its floating-point type; restore a "
+                "rescaled copy"
+            )
+        return result
+
+    return run
+
+
 def _on_device(
     backend: Backend, func: Callable, psf: np.ndarray, info: dict, params: dict[str, Any]
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``func(channel, psf)`` run on ``backend``: inputs copied there, the result copied back."""
+    func = _rescaled(func, info)
     if backend.is_cpu:
         return lambda c: func(c, psf, info=info, **params)
     psf_device = backend.to_device(psf)

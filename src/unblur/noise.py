@@ -50,7 +50,7 @@ def estimate_noise(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     >>> round(estimate_noise(y), 3)
     0.02
     """
-    x = as_float_image(image)
+    x = as_float_image(image, check_range=False)  # scale-equivariant: any scale is right
     axis = check_channel_axis(x.ndim, channel_axis)
     if axis is not None:
         return float(

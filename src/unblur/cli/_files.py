@@ -72,11 +72,11 @@ def check_restore_memory(path: Path, method: str) -> None:
     from ..errors import InvalidImageError
     from ..io import read_header
     from ..io.limits import check_memory, restore_memory
-    from ..restore.auto import choose_method
+    from ..restore import resolve
 
     header = read_header(path)
     spatial = header.shape[:-1] if header.channel_axis is not None else header.shape
-    name = choose_method(spatial)[0] if method == "auto" else method
+    name = resolve(method, spatial).name
     channels = header.n_channels
     itemsize = 8 if header.dtype == np.float64 else 4
     needed = restore_memory(header.n_pixels, channels, itemsize, name)

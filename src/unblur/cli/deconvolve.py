@@ -201,8 +201,7 @@ def deconvolve_command(
       unblur deconvolve 'raw/*.tif' -o restored --psf psf.npy --jobs 4 --format png
       unblur deconvolve big.zarr -o restored.zarr --psf psf.npy --chunks 1024
     """
-    from ..api import DEFAULT_METHOD
-    from ..restore import get_method
+    from ..restore import resolve
 
     if psf_spec is not None and (psf_model is not None or psf_size is not None):
         raise click.UsageError(
@@ -224,7 +223,9 @@ def deconvolve_command(
 
         get_backend(device)  # no GPU: one clear line before any file is read
     sources, batch = expand_inputs(inputs)
-    chosen = get_method(DEFAULT_METHOD if method == "auto" else method)  # unknown: lists them
+    # unknown names and parameters fail here, before any file is read ('auto' and 'fast' do not
+    # depend on the image's size)
+    chosen = resolve(method, (), params).method
     psf = {"psf_spec": psf_spec, "psf_model": psf_model, "psf_size": psf_size}
     restore = {"method": method, "boundary": boundary, "params": params}
     fft_workers = (ctx.obj or {}).get("workers")

@@ -21,8 +21,7 @@ from .._checks import (
 from ..api import deconvolve as _deconvolve
 from ..errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from ..operators import BOUNDARIES
-from ..restore import get_method
-from ..restore.auto import DEFAULT_METHOD, choose_method
+from ..restore import get_method, resolve
 from .tasks import _require_dask
 
 #: Default overlap in PSF half-widths on each side of a block.
@@ -248,7 +247,7 @@ def deconvolve(
     spatial = tuple(array.shape[a] for a in spatial_axes)
     k = check_psf(psf, spatial)
 
-    get_method(DEFAULT_METHOD if method == "auto" else method)  # unknown: lists them
+    resolve(method, spatial, params)  # unknown names and parameters: lists them
 
     half = tuple(p // 2 for p in k.shape)
     if overlap is None:
@@ -293,21 +292,11 @@ def deconvolve(
         array = array.rechunk(target)
 
     # "auto" decides on what one solve sees (a block and its overlap), not the whole array
-    if method == "auto":
-        block = [
-            min(n, max(array.chunks[a]) + 2 * d)
-            for n, a, d in zip(spatial, spatial_axes, depth, strict=True)
-        ]
-        name = choose_method(block)[0]
-    else:
-        name = method
-    accepted = get_method(name).parameters
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise InvalidParameterError(
-            f"method {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(accepted)}"
-        )
+    block = [
+        min(n, max(array.chunks[a]) + 2 * d)
+        for n, a, d in zip(spatial, spatial_axes, depth, strict=True)
+    ]
+    name = resolve(method, block, params).name
     block_boundary = _chunk_boundary(name, boundary)
 
     # one sample block fixes the automatic choices for all blocks

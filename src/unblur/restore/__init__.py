@@ -18,8 +18,9 @@ import functools
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +30,12 @@ from ..operators import Boundary
 __all__ = [
     "METHODS",
     "Method",
+    "Resolved",
     "available_methods",
     "direct_boundary",
     "get_method",
     "register",
+    "resolve",
 ]
 
 
@@ -104,6 +107,86 @@ def get_method(name: str) -> Method:
         raise UnknownMethodError(
             f"unknown method {name!r}; available: {', '.join(available_methods())}"
         ) from None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a method name resolves to for one image: see :func:`resolve`."""
+
+    #: the registered name that runs
+    name: str
+    method: Method
+    #: why ``auto`` chose it (``None`` when the name was given)
+    reason: str | None = None
+    #: the method's parameters as given (checked against its signature)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def auto(self) -> bool:
+        """Whether the method was chosen by ``auto``."""
+        return self.reason is not None
+
+
+def resolve(
+    method: str, spatial_shape: Sequence[int], params: Mapping[str, Any] | None = None
+) -> Resolved:
+    """The method that ``method`` names for an image of ``spatial_shape``, parameters checked.
+
+    The one place where ``"auto"`` is resolved (:func:`unblur.restore.auto.choose_method`) and
+    the parameters are checked against the method's signature; :func:`unblur.deconvolve` and
+    :func:`unblur.dask.deconvolve` both use it.
+
+    Parameters
+    ----------
+    method : str
+        A registered name, ``"auto"`` (the strongest default) or ``"fast"`` (one transform
+        pair), see :mod:`unblur.restore.auto`.
+    spatial_shape : sequence of int
+        Shape of one channel of the image (what one solve sees).
+    params : mapping, optional
+        The method's own keyword parameters.
+
+    Returns
+    -------
+    Resolved
+        ``name``, ``method``, ``reason`` (for ``auto``) and ``params``.
+
+    Raises
+    ------
+    UnknownMethodError
+        For a name that is not registered (or not a string); the message lists the methods.
+    InvalidParameterError
+        For a parameter the method does not have; the message lists its parameters.
+
+    Examples
+    --------
+    >>> resolve("wiener", (64, 64), {"balance": 0.01}).name
+    'wiener'
+    >>> resolve("auto", (255, 255)).auto
+    True
+    """
+    params = dict(params or {})
+    if not isinstance(method, str):
+        raise UnknownMethodError(
+            f"method must be a name, got {type(method).__name__}; "
+            f"available: auto, fast, {', '.join(available_methods())}"
+        )
+    reason = None
+    from .auto import ALIASES, choose_method
+
+    if method in ALIASES:
+        name, reason = choose_method(spatial_shape, method)
+    else:
+        name = method
+    chosen = get_method(name)
+    accepted = chosen.parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise InvalidParameterError(
+            f"method {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(accepted)}"
+        )
+    return Resolved(name, chosen, reason, params)
 
 
 def direct_boundary(method: str, mode: str, image: np.ndarray, psf: np.ndarray) -> Boundary:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidParameterError
+from .._checks import check_number
 from . import direct_boundary, register
 
 __all__ = ["inverse"]
@@ -76,10 +76,9 @@ def inverse(
         epsilon = float(np.finfo(image.dtype).eps) ** 2
         if info is not None:
             info["epsilon"] = epsilon
-    if not np.isfinite(epsilon) or epsilon < 0:
-        raise InvalidParameterError(f"epsilon must be >= 0, got {epsilon}")
-    if threshold is not None and (not np.isfinite(threshold) or threshold <= 0):
-        raise InvalidParameterError(f"threshold must be > 0, got {threshold}")
+    epsilon = check_number("epsilon", epsilon, allow_zero=True)
+    if threshold is not None:
+        threshold = check_number("threshold", threshold)
     bc = direct_boundary("inverse", boundary, image, psf)
     op = bc.operator
     if threshold is None:

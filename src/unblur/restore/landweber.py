@@ -15,13 +15,9 @@ restored first, the noise-dominated high frequencies last. The classic stopping 
 here by default, is Morozov's discrepancy principle: stop once the misfit has fallen to the
 noise level, beyond which the iteration fits noise.
 
-Defaults, measured on the 32 real camera-shake photographs of Levin et al. (2009) (integer
-shift within 5 px, 10 px border; blurred input 22.91 dB) and on the same images blurred
-synthetically (``valid`` convolution plus 1 % Gaussian noise; input 22.78 dB):
-``boundary="unknown"`` (32.11 dB, against 29.39 periodic, 31.35 reflect, 31.76 taper);
-step 1.9; the discrepancy principle (32.11 and 28.29 dB) rather than a fixed count (50
-iterations: 32.34 dB on the real data but 25.94 dB, some images worse than their input, with
-1 % noise).
+The defaults (unknown boundary, step 1.9, the discrepancy principle) were chosen on the
+Levin et al. (2009) photographs and synthetic blur of them; the measurements are in
+``docs/notes/restore_defaults.md``.
 
 References
 ----------
@@ -48,7 +44,10 @@ from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
 from . import register
-from .richardson_lucy import _dot, _frame
+from ._common import check_mask
+from ._common import frame as _frame
+from ._loop import IterationLoop
+from ._loop import dot as _dot
 
 __all__ = ["landweber"]
 
@@ -67,6 +66,7 @@ def landweber(
     discrepancy: float | None = 1.0,
     tol: float | None = None,
     boundary: str = "unknown",
+    mask: np.ndarray | None = None,
     callback: Callable[[int, np.ndarray], None] | None = None,
     info: dict | None = None,
 ) -> np.ndarray:
@@ -105,6 +105,11 @@ def landweber(
     boundary : str, optional
         ``unknown`` (default: only the observed pixels enter the misfit, no wrap-around),
         ``periodic``, ``reflect`` or ``taper`` (see :mod:`unblur.operators`).
+    mask : numpy.ndarray of bool, optional
+        The image's shape; True where a pixel is observed and trusted. The others (clipped
+        highlights, dead pixels) are left out of the data term, as the frame's surroundings
+        are with ``boundary="unknown"`` (with another boundary, the padding is then left out
+        too).
     callback : callable, optional
         Called as ``callback(iteration, estimate)`` after each iteration (``iteration`` counts
         from 1); ``estimate`` is a copy of the current result, cropped to the image's shape.
@@ -163,6 +168,7 @@ def landweber(
     if discrepancy is not None:
         discrepancy = check_number("discrepancy", discrepancy)
     dtype = image.dtype
+    mask = check_mask(mask, image)
     if discrepancy is not None:
         # the noise level first: its wavelet transform's memory is freed before the solver's
         sigma = estimate_noise(to_numpy(image))
@@ -187,58 +193,64 @@ def landweber(
     # --- constants of the iteration (computed once) -------------------------------------------
     grid = bc.grid_shape
     xp = array_module(image)  # numpy, or cupy for a GPU (see unblur.backend)
-    if bc.mode == "unknown":
+    if bc.mode == "unknown" or mask is not None:
         # data on the observed pixels only: the residual is zero elsewhere (the mask M)
         region = bc.region
         frame = _frame(grid, region)
         data = image
-        x = xp.full(grid, float(image.mean()), dtype)  # the data, and its mean beyond the frame
-        x[region] = image
+        if bc.mode == "unknown":  # the data, and its mean beyond the frame
+            x = xp.full(grid, float(image.mean()), dtype)
+            x[region] = image
+        else:
+            x = bc.extend(image).astype(dtype, copy=True)
     else:
         region, frame = (slice(None),) * len(grid), []
         data = bc.extend(image)
         x = data.astype(dtype, copy=True)
     if nonneg:
         np.maximum(x, 0, out=x)
+    unobserved = None if mask is None else ~mask
     # the working set, allocated once: every transform writes into ``work`` via ``spectrum``
     spectrum = op.spectrum_buffer()
     work = xp.empty(grid, dtype)
     new = xp.empty(grid, dtype) if tol is not None else x
     if discrepancy is not None:
         # Morozov: stop once ||M(Hx - y)||^2 <= (discrepancy * sigma)^2 * (observed pixels)
-        count = image.size if bc.mode == "unknown" else x.size
+        count = (
+            int(mask.sum())
+            if mask is not None
+            else (image.size if bc.mode == "unknown" else x.size)
+        )
         target = (discrepancy * sigma) ** 2 * count
 
     change = math.inf
-    iterations = 0
-    for k in range(num_iter):
+    loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
+    for _ in loop:
         residual = op.filter_into(x, otf, work, spectrum)  # H x
         inside = residual[region]
         np.subtract(inside, data, out=inside)  # H x - y on the observed pixels...
+        if unobserved is not None:
+            inside[unobserved] = 0
         for band in frame:
             residual[band] = 0  # ... and zero elsewhere: M (H x - y)
         if discrepancy is not None:
             misfit = _dot(residual, residual)
             if misfit <= target:
+                loop.stop("discrepancy")
                 break  # x already fits the data to the noise level
         update = op.filter_into(residual, step_adjoint, work, spectrum)  # tau H^T M (Hx - y)
         np.subtract(x, update, out=new)
         if nonneg:
             np.maximum(new, 0, out=new)
-        iterations = k + 1
         if tol is not None:
             np.subtract(new, x, out=update)
             norm = math.sqrt(_dot(new, new))
             change = math.sqrt(_dot(update, update))
             change = change / norm if norm > 0 else 0.0
             x, new = new, x
-        if callback is not None:
-            callback(iterations, bc.crop(x).copy())
-        if tol is not None and change < tol:
+        if loop.done(x, change=change if tol is not None else None):
             break
 
-    if info is not None:
-        info["iterations"] = iterations
-        if tol is not None:
-            info["relative_change"] = change
+    loop.check_finite(x)
+    loop.report(info)
     return bc.crop(x).copy()  # not a view that keeps the whole grid alive

@@ -66,8 +66,9 @@ from .._checks import check_int, check_number
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import Boundary
-from . import register
-from .sparse import _MODEL_ERROR, _percentile_range, hyper_laplacian, tv
+from . import get_method, register
+from ._common import MODEL_ERROR, percentile_range
+from ._loop import IterationLoop
 
 __all__ = ["DENOISERS", "available_denoisers", "pnp"]
 
@@ -338,10 +339,10 @@ def pnp(
     op = bc.operator
 
     # normalised copy: 1st-99th percentile range -> [0, 1], the scale denoisers are tuned for
-    low, span = _percentile_range(image)
+    low, span = percentile_range(image)
     y = ((image - low) / span).astype(dtype)
     if sigma is None:
-        sigma = math.hypot(estimate_noise(image) / span, _MODEL_ERROR)
+        sigma = math.hypot(estimate_noise(image) / span, MODEL_ERROR)
     else:
         sigma = check_number("sigma", sigma) / span
     if sigma_final is None:
@@ -361,8 +362,8 @@ def pnp(
 
     if init == "observation":
         x = bc.extend(y).astype(dtype, copy=True)
-    else:
-        start = tv if init == "tv" else hyper_laplacian
+    else:  # the registered variational method, through the registry (no private import)
+        start = get_method(init).func
         x = bc.extend(start(y, psf, boundary=boundary)).astype(dtype, copy=True)
 
     masked = bc.mask is not None
@@ -374,7 +375,11 @@ def pnp(
     else:
         data_hat = otf_conj * op.fft(bc.extend(y))  # H^T y in Fourier
     tiny = np.finfo(dtype).tiny
-    for k, (level, rho) in enumerate(zip(levels, rhos, strict=True)):
+    loop = IterationLoop(
+        num_iter, callback=callback, crop=lambda a: (bc.crop(a) * span + low).astype(dtype)
+    )
+    for k in loop:
+        level, rho = levels[k], rhos[k]
         # ---- z step: the denoiser at the level the penalty implies ----------------------------
         z_hat = op.fft(_denoise(func, name, x, level))
         z_hat *= rho
@@ -396,8 +401,8 @@ def pnp(
                 v = t.copy()
                 v[region] = (y + t[region]) / 2
                 uv = t - v
-        if callback is not None:
-            callback(k + 1, (bc.crop(x) * span + low).astype(dtype))
+        loop.done(x)
+    loop.report(info)
     if info is not None:
         info.update(
             denoiser=name,
@@ -405,6 +410,5 @@ def pnp(
             sigma_schedule=[s * span for s in levels],
             rho_schedule=rhos,
             init=init,
-            iterations=num_iter,
         )
     return (bc.crop(x) * span + low).astype(dtype, copy=True)

@@ -28,21 +28,9 @@ This module adds three things to the plain iteration:
   :math:`|\nabla x|_\varepsilon = \sqrt{|\nabla x|^2 + \varepsilon^2}`, which stops the noise
   amplification of late (or accelerated) iterations while keeping edges.
 
-Defaults, chosen on the 32 real camera-shake photographs of Levin et al. (2009) (integer shift
-within 5 px, 10 px border, PSNR against the sharp image; blurred input 22.91 dB,
-``skimage.restoration.richardson_lucy`` with 30 iterations 29.14 dB) and on the same images
-blurred synthetically (``valid`` convolution plus 1 % Gaussian noise; input 22.78 dB):
-
-* ``boundary="unknown"``: 30 accelerated, unregularised iterations give 32.33 dB against
-  29.03 (periodic), 31.10 (reflect) and 31.42 (taper);
-* ``acceleration=True``: 32.33 dB against 31.02 dB for 30 plain iterations (plain RL needs about
-  100 iterations for 32.6 dB);
-* ``regularization`` automatic, :math:`\lambda = 0.7\,\hat\sigma / \max y` from the noise level
-  :math:`\hat\sigma` of :func:`unblur.noise.estimate_noise`, with :math:`\varepsilon = 0.1
-  \max y`: 33.38 dB on the real data (the best fixed weight, 0.002, gives 33.42 dB) and
-  29.99 dB on the synthetic data (best fixed weight, 0.01: 29.98 dB), where unregularised
-  accelerated RL falls to 23.02 dB. A fixed weight cannot serve both: 0.002 gives 27.85 dB on
-  the synthetic data, 0.01 too much smoothing on the real data.
+The defaults (unknown boundary, acceleration, an automatic TV weight from the noise level)
+were chosen on the real camera-shake photographs of Levin et al. (2009) and on synthetic blur
+of the same scenes; the measurements are in ``docs/notes/restore_defaults.md``.
 
 References
 ----------
@@ -72,8 +60,12 @@ from .._checks import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary
+from ..operators import Boundary, differences
 from . import register
+from ._common import check_mask
+from ._common import frame as _frame
+from ._loop import IterationLoop
+from ._loop import dot as _dot
 
 __all__ = ["richardson_lucy"]
 
@@ -163,10 +155,9 @@ class _TotalVariation:
     on each side): :meth:`divide` divides the RL correction by the denominator block by block,
     so the term costs a few block-sized scratch arrays (about 1/64 of the grid), not grid-sized
     ones. Within a block, differences along an axis are taken on the flattened (C-ordered)
-    arrays with the offset of that axis, which is several times faster than strided slices
-    for the inner axes; the pairs that straddle two lines are then reset to zero, as Neumann
-    boundaries require. The gradient is not stored: each component is recomputed (one
-    subtraction) when it is needed again.
+    arrays (:func:`unblur.operators.differences.difference` with ``periodic=False``). The
+    gradient is not stored: each component is recomputed (one subtraction) when it is needed
+    again.
     """
 
     #: target number of elements per block (whole rows; at least one row)
@@ -184,15 +175,16 @@ class _TotalVariation:
         # at least the smallest normal float: for data near 1e-30, epsilon**2 underflows float32
         eps2 = max(self.epsilon**2, float(np.finfo(dtype).tiny))
         axes = [ax for ax, n in enumerate(shape) if n > 1]
-        offsets = [math.prod(shape[ax + 1 :]) for ax in axes]
         row = math.prod(shape[1:])
         block = max(self.block_elements, math.prod(shape) // 64)
         rows = max(1, min(shape[0], block // max(row, 1)))
-        # scratch for rows+1 rows (the block and the row before it): gradient, norm, plain
-        grad = np.empty_like(v, shape=(rows + 1, *shape[1:]))
+        # scratch for the block and the rows before and after it: gradient, norm, plain,
+        # divergence
+        grad = np.empty_like(v, shape=(rows + 2, *shape[1:]))
         norm = np.empty_like(grad)
         spare = np.empty_like(grad)
-        setup = (eps2, axes, offsets, rows, grad, norm, spare)
+        adjoint = np.empty_like(grad)
+        setup = (eps2, axes, rows, grad, norm, spare, adjoint)
         self._setup = ((shape, dtype), setup)
         return setup
 
@@ -208,7 +200,7 @@ class _TotalVariation:
 
     def _block(self, v: np.ndarray, start: int, stop: int, den: np.ndarray) -> np.ndarray:
         """The (floored) denominator on rows ``start:stop`` of ``v``, written into ``den``."""
-        eps2, axes, offsets, _, grad_buf, norm_buf, spare_buf = self._setup[1]
+        eps2, axes, _, grad_buf, norm_buf, spare_buf, adjoint_buf = self._setup[1]
         n0 = v.shape[0]
         lo = max(start - 1, 0)  # the row before the block: its p_0 enters the divergence
         count = stop - lo
@@ -216,19 +208,17 @@ class _TotalVariation:
         vblock = v[lo : min(stop + 1, n0)]
 
         def difference(i: int) -> np.ndarray:
-            """Forward difference along the i-th non-trivial axis on rows lo:stop, into grad."""
+            """Forward difference along the i-th non-trivial axis on rows lo:stop, into grad.
+
+            Neumann: zero across the grid's last sample. Along the first axis the block reads
+            the row after it (when there is one), so only the grid's last row is zero.
+            """
             ax = axes[i]
             if ax == 0:
-                inner = vblock.shape[0] - 1  # rows with a successor inside vblock
-                np.subtract(vblock[1:], vblock[:-1], out=grad[:inner])
-                if inner < count:
-                    grad[inner:] = 0  # the grid's last row
-            else:
-                s = offsets[i]
-                flat = vblock[:count].reshape(-1)
-                np.subtract(flat[s:], flat[:-s], out=grad.reshape(-1)[:-s])
-                grad[(slice(None),) * ax + (slice(-1, None),)] = 0
-            return grad
+                return differences.difference(
+                    vblock, 0, grad_buf[: vblock.shape[0]], periodic=False
+                )[:count]
+            return differences.difference(vblock[:count], ax, grad, periodic=False)
 
         for i in range(len(axes)):
             g = difference(i)
@@ -242,17 +232,17 @@ class _TotalVariation:
         np.divide(self.weight, norm, out=norm)  # lambda / |grad v|
         skip = start - lo  # 1 when the block has a row before it, else 0
         plain = self._plain(spare_buf[: stop - start], start, stop)
-        den_flat = den.reshape(-1)
-        for i, s in enumerate(offsets):
+        # den = alpha + sum_i D_i^T p_i = alpha - lambda div(grad v / |grad v|), accumulated
+        # on rows lo:stop (the row before the block supplies p_0[j - 1]); only rows
+        # start:stop are kept
+        full = adjoint_buf[:count]
+        full[:skip] = 0
+        full[skip:] = plain
+        for i in range(len(axes)):
             p = difference(i)
             np.multiply(p, norm, out=p)  # p = lambda grad v / |grad v|, zero on the last sample
-            # den = alpha - sum_i (p_i[j] - p_i[j - s]); p_i[j - s] is zero where it wraps
-            np.subtract(plain if i == 0 else den, p[skip:], out=den)
-            if axes[i] == 0:
-                np.add(den[1 - skip :], p[: count - 1], out=den[1 - skip :])
-            else:
-                p_flat = p[skip:].reshape(-1)
-                np.add(den_flat[s:], p_flat[:-s], out=den_flat[s:])
+            differences.add_difference_adjoint(p, axes[i], full, periodic=False)
+        den[...] = full[skip:]
         if not axes:
             den[...] = plain
         if self.floor is not None:
@@ -265,7 +255,7 @@ class _TotalVariation:
         return den
 
     def _blocks(self, v: np.ndarray):
-        rows = self._prepare(v)[3]
+        rows = self._prepare(v)[2]
         for start in range(0, v.shape[0], rows):
             yield start, min(start + rows, v.shape[0])
 
@@ -280,7 +270,7 @@ class _TotalVariation:
         den_buf = None
         for start, stop in self._blocks(v):
             if den_buf is None:
-                den_buf = np.empty_like(self._setup[1][4])
+                den_buf = np.empty_like(self._setup[1][3])
             den = self._block(v, start, stop, den_buf[: stop - start])
             target = out[start:stop]
             np.divide(target, den, out=target)
@@ -299,6 +289,7 @@ def richardson_lucy(
     regularization: float | None = None,
     tol: float | None = None,
     boundary: str = "unknown",
+    mask: np.ndarray | None = None,
     callback: Callable[[int, np.ndarray], None] | None = None,
     info: dict | None = None,
 ) -> np.ndarray:
@@ -348,6 +339,11 @@ def richardson_lucy(
     boundary : str, optional
         ``unknown`` (default: the Bertero-Boccacci masked model, best on real photographs),
         ``periodic``, ``reflect`` or ``taper`` (see :mod:`unblur.operators`).
+    mask : numpy.ndarray of bool, optional
+        The image's shape; True where a pixel is observed and trusted. The others (clipped
+        highlights, dead pixels) are left out of the data term, as the frame's surroundings
+        are with ``boundary="unknown"`` (with another boundary, the padding is then left out
+        too).
     callback : callable, optional
         Called as ``callback(iteration, estimate)`` after each iteration (``iteration`` counts
         from 1); ``estimate`` is a copy of the current result, cropped to the image's shape.
@@ -438,7 +434,7 @@ def richardson_lucy(
     negative = float(image.min()) < 0
     observed = image.astype(dtype, copy=False)
     peak = max(float(observed.max()), 0.0)
-    if boundary == "unknown":
+    if boundary == "unknown" or mask is not None:
         start = float((np.maximum(observed, 0) if negative else observed).mean())
     else:
         observed = np.maximum(observed, 0) if negative else observed
@@ -451,11 +447,14 @@ def richardson_lucy(
         if info is not None:
             info["noise_sigma"] = sigma
             info["regularization"] = regularization
+    mask = check_mask(mask, image)
     bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
     op = bc.operator
     otf = op.otf  # H^T multiplies by its conjugate, which is not stored
     grid = bc.grid_shape
-    unknown = bc.mode == "unknown"
+    # the masked model (Bertero & Boccacci): the frame of ``unknown`` and the pixels outside a
+    # user's mask are unobserved (the padding of reflect / taper too, with a mask)
+    unknown = bc.mode == "unknown" or mask is not None
     # The working set: grid-sized arrays allocated once, every transform writing into them.
     # spectrum: the half-spectrum scratch of every transform; result: a real grid in the
     # spectrum's memory (Convolution.real_view) that receives H v, the ratio and the correction
@@ -479,7 +478,7 @@ def richardson_lucy(
         frame = _frame(grid, region)
         data, clip_ratio = observed, negative
         alpha = xp.zeros(grid, dtype)
-        alpha[region] = 1
+        alpha[region] = 1 if mask is None else mask
         alpha = op.filter_into(alpha, otf, alpha, spectrum, conjugate=True)
         top = float(alpha.max())
         outside = alpha < _ALPHA_ZERO * top  # pixels no observed pixel sees
@@ -500,13 +499,19 @@ def richardson_lucy(
             slice(sl.start + m, max(sl.start + m, sl.stop - m))
             for sl, m in zip(region, margin, strict=True)
         )
-        normaliser = _Piecewise.from_grid(alpha, core)
+        if mask is None:
+            normaliser = _Piecewise.from_grid(alpha, core)
+        else:  # not constant in the core: kept whole
+            normaliser = _Piecewise(1.0, core, [(tuple(slice(0, n) for n in grid), alpha)])
         del alpha
         # starting guess: the data, and its mean beyond the frame
-        x = xp.full(grid, start, dtype)
-        x[region] = observed
+        if bc.mode == "unknown":
+            x = xp.full(grid, float(start), dtype)
+            x[region] = observed
+        else:
+            x = bc.extend(observed).astype(dtype, copy=True)
         if negative:
-            np.maximum(x[region], 0, out=x[region])
+            np.maximum(x, 0, out=x)
     else:
         region, frame = (slice(None),) * len(grid), []
         data, clip_ratio = bc.extend(observed), False  # ``periodic``: the observation itself
@@ -531,6 +536,7 @@ def richardson_lucy(
         tv = None
         inv_normaliser = normaliser  # holds 1 / alpha (see above)
     small = xp.empty(bc.image_shape if unknown else grid, bool) if filter_epsilon else None
+    unobserved = None if mask is None else ~mask
 
     def step(v: np.ndarray) -> np.ndarray:
         """The RL update of the prediction ``v`` (left intact), written into ``result``."""
@@ -544,6 +550,8 @@ def richardson_lucy(
             np.maximum(ratio, 0, out=ratio)
         if small is not None:
             ratio[small] = 0
+        if unobserved is not None:
+            ratio[unobserved] = 0
         for band in frame:
             out[band] = 0  # ... and zero elsewhere
         op.filter_into(out, otf, out, spectrum, conjugate=True)  # H^T (y / Hv)
@@ -564,8 +572,8 @@ def richardson_lucy(
         grad_norm2 = grad_previous_norm2 = 0.0  # <g_{k-1}, g_{k-1}>, <g_{k-2}, g_{k-2}>
         overlap = 0.0  # <g_{k-1}, g_{k-2}>
     change = math.inf
-    iterations = 0
-    for k in range(num_iter):
+    loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
+    for k in loop:
         if acceleration:
             v = x
             if k >= 2:
@@ -589,21 +597,16 @@ def richardson_lucy(
             if tol is not None:
                 np.subtract(new, x, out=spare)
             np.copyto(x, new)
-        iterations = k + 1
         if tol is not None:
             # ``spare`` holds x_{k+1} - x_k: the stopping rule costs two dot products
             norm = math.sqrt(_dot(x, x))
             change = math.sqrt(_dot(spare, spare))
             change = change / norm if norm > 0 else 0.0
-        if callback is not None:
-            callback(iterations, bc.crop(x).copy())
-        if tol is not None and change < tol:
+        if loop.done(x, change=change if tol is not None else None):
             break
 
-    if info is not None:
-        info["iterations"] = iterations
-        if tol is not None:
-            info["relative_change"] = change
+    loop.check_finite(x)
+    loop.report(info)
     del spare, grad  # (the transform buffers live as long as ``step``)
     out = bc.crop(x).copy()  # not a view that keeps the whole grid alive
     del x
@@ -611,18 +614,3 @@ def richardson_lucy(
     if clip:
         np.clip(out, 0, 1, out=out)
     return out.astype(out_dtype, copy=False)
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    """:math:`\\langle a, b \\rangle` of two contiguous arrays (BLAS, no copy)."""
-    return float(np.vdot(a.reshape(-1), b.reshape(-1)))
-
-
-def _frame(grid: tuple[int, ...], region: tuple[slice, ...]) -> list[tuple[slice, ...]]:
-    """Slices that together cover the grid outside ``region`` (one slab per face)."""
-    bands = []
-    for ax, sl in enumerate(region):
-        before = (*region[:ax], slice(0, sl.start))
-        after = (*region[:ax], slice(sl.stop, grid[ax]))
-        bands += [b for b in (before, after) if b[ax].start != b[ax].stop]
-    return bands

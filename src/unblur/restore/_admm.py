@@ -1,0 +1,344 @@
+r"""The solver of the sparse-prior methods: scaled ADMM with an optional unknown boundary.
+
+It returns (an approximation of) the maximum a posteriori estimate
+
+.. math:: \hat x = \arg\min_x \tfrac12 \|M(Hx - y)\|^2
+          + \lambda \sum_j \big( \|(\nabla x)_j\|^\alpha + s\, \|(\nabla^2 x)_j\|^\alpha \big)
+
+where :math:`H` is the blur on the boundary model's grid, :math:`M` selects the observed
+pixels (all of them except for ``boundary="unknown"``), :math:`(\nabla x)_j` is the vector of
+forward differences at pixel :math:`j` (periodic on the grid), :math:`(\nabla^2 x)_j` the
+Hessian of forward second differences (Frobenius norm, so that its Fourier multiplier is
+:math:`|L|^2`, :func:`~unblur.operators.difference_spectrum` of order 2) and :math:`s` its
+relative weight (:mod:`unblur.operators.differences`).
+
+The splitting (Almeida & Figueiredo 2013) introduces :math:`v = Hx` (only when there are
+unobserved pixels), :math:`z = \nabla x` and :math:`z_2 = \nabla^2 x`; scaled ADMM with penalty
+:math:`\rho` then alternates
+
+* an :math:`x` step, the quadratic problem
+  :math:`(\rho_v H^\top H + \rho\,\nabla^\top\nabla + \rho s\,\nabla^{2\top}\nabla^2)\,x = \ldots`
+  solved exactly in Fourier (every operator is a circular convolution on the grid;
+  :math:`\rho_v = \rho` with the split, and the data term enters directly, :math:`\rho_v = 1`,
+  without it);
+* a :math:`v` step, diagonal in space,
+  :math:`v = (M y + \rho\,(Hx + u_v)) / (M + \rho)`: observed pixels are pulled towards the
+  data, the others are free, so nothing wraps around the grid;
+* a :math:`z` step, one small problem per pixel: the proximal map of the prior
+  (:mod:`unblur.restore._priors`).
+
+References
+----------
+M. S. C. Almeida, M. A. T. Figueiredo, "Deconvolving images with unknown boundaries using the
+alternating direction method of multipliers", IEEE TIP 22(8), 2013, pp. 3074-3086.
+S. Boyd, N. Parikh, E. Chu, B. Peleato, J. Eckstein, "Distributed optimization and statistical
+learning via the alternating direction method of multipliers", Found. Trends Mach. Learn. 3(1),
+2011 (scaled form, varying penalty).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import array_module
+from ..errors import InvalidImageError
+from ..operators import Boundary, difference_spectrum
+from ..operators.differences import (
+    gradient,
+    gradient_adjoint,
+    hessian,
+    hessian_to_gradient_adjoint,
+)
+from . import _kernels
+from ._loop import IterationLoop
+from ._priors import lp_threshold, shrink_groups
+
+__all__ = ["Penalties", "admm"]
+
+
+@dataclass(frozen=True)
+class Penalties:
+    r"""The ADMM penalties and relaxation of one run.
+
+    ``rho`` is the penalty :math:`\rho` of the prior splits (:math:`z = \nabla x`,
+    :math:`z_2 = \nabla^2 x`); ``rho_v = gamma * rho`` that of the data split :math:`v = Hx`;
+    ``relax`` the over-relaxation :math:`r \in [1, 2)` of Boyd et al. (2011, §3.4.3); and
+    ``schedule`` an optional continuation: the prior penalty of iteration ``k`` is
+    ``schedule[min(k, len - 1)]`` (relaxation starts once it has reached its last value).
+    """
+
+    rho: float
+    gamma: float = 1.0
+    relax: float = 1.0
+    schedule: tuple[float, ...] = ()
+
+    def at(self, k: int) -> float:
+        if not self.schedule:
+            return self.rho
+        return self.schedule[min(k, len(self.schedule) - 1)]
+
+    def settled(self, k: int) -> bool:
+        """Whether the penalty no longer changes from iteration ``k`` on."""
+        return k >= len(self.schedule) - 1
+
+
+class _Buffer:
+    """A half-spectrum and a real grid array (in the spectrum's memory where possible)."""
+
+    def __init__(self, op, xp) -> None:
+        self.op = op
+        self.hat = op.spectrum_buffer()
+        view = op.real_view(self.hat)
+        self.real = view if view is not None else xp.empty(op.shape, op.dtype)
+
+    def forward(self) -> np.ndarray:
+        return self.op.fft_into(self.real, self.hat)
+
+    def inverse(self) -> np.ndarray:
+        return self.op.ifft_into(self.hat, self.real)
+
+
+def admm(
+    image: np.ndarray,
+    psf: np.ndarray,
+    *,
+    lam: float,
+    second_order: float,
+    alpha: float,
+    isotropic: bool,
+    penalties: Penalties,
+    num_iter: int,
+    boundary: str,
+    tol: float | None,
+    scale: float,
+    mask: np.ndarray | None = None,
+    callback: Callable[[int, np.ndarray], None] | None = None,
+    info: dict | None = None,
+) -> np.ndarray:
+    r"""Over-relaxed scaled ADMM for the energy of the module docstring.
+
+    The problem is solved for the image divided by ``scale`` (its contrast :math:`a`, so the
+    data span about [0, 1] whatever their magnitude: nothing overflows or underflows, and the
+    result scales exactly with the data); ``lam`` and the penalties are in those units, and
+    the stopping rule compares the RMS change of the estimate with ``tol``. ``mask``
+    (boolean, the image's shape, True = observed) leaves the other pixels out of the data
+    term.
+
+    The state between iterations is the estimate and, per split, :math:`m = t - r z =
+    (1 - r) z + u` (with :math:`t = r A x + (1 - r) z_{old} + u_{old}` the argument of the
+    proximal map), from which both the next :math:`z` step's argument,
+    :math:`t = r A x + m`, and the :math:`x` step's input :math:`z - u = 2z - t` follow: one
+    array per split component instead of two. When the penalty changes (a continuation), the
+    relaxation is one and :math:`m = u` is rescaled so the unscaled multipliers carry over
+    (Boyd et al. 2011, §3.4.1).
+    """
+    dtype = image.dtype
+    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
+    op = bc.operator
+    ndim = image.ndim
+    xp = array_module(image)
+    region = bc.region
+    split = bc.mode == "unknown" or mask is not None
+    ncomp = ndim + (ndim * (ndim + 1) // 2 if second_order else 0)
+    fused = (
+        _kernels.AVAILABLE and ndim == 2 and isinstance(image, np.ndarray) and bc.grid_shape[0] >= 1
+    )
+    spectrum = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
+    if second_order:
+        spectrum = spectrum + second_order * difference_spectrum(
+            bc.grid_shape, 2, dtype=dtype, xp=xp
+        )
+
+    # buffers: the estimate x_k and x_{k-1} (which then receives the divergence), the data
+    # split (H x, then v - u_v and its spectrum) or the constant data spectrum
+    current, other = _Buffer(op, xp), _Buffer(op, xp)
+    data = _Buffer(op, xp)
+    inv_scale = 1.0 / scale
+    current.real[...] = bc.extend(image)
+    current.real *= inv_scale
+    other.real[...] = 0
+    observed = _observed(mask, image.shape)
+    if split:
+        data.real[...] = current.real
+        data.forward()
+        np.multiply(data.hat, op.otf, out=data.hat)
+        data.inverse()  # H x_0
+        mv = data.real * (1.0 - penalties.relax if penalties.settled(0) else 0.0)
+    else:
+        data.real[...] = current.real  # the extended observation
+        data.forward()
+        np.conjugate(data.hat, out=data.hat)
+        np.multiply(data.hat, op.otf, out=data.hat)
+        np.conjugate(data.hat, out=data.hat)  # conj(H) y_hat, fixed
+        mv = None
+    m = xp.zeros((ncomp, *bc.grid_shape), dtype)
+    relax0 = penalties.relax if penalties.settled(0) else 1.0
+    if relax0 != 1.0:  # m = (1 - r) z_0 with z_0 = A x_0, u_0 = 0
+        _stack(current.real, second_order, m)
+        m *= 1.0 - relax0
+
+    threads = _numba_threads() if fused else 1
+    bands = _kernels.bands_for(bc.grid_shape[0], threads) if fused else None
+    count = math.prod(image.shape)  # the change is measured on the observed region
+    window = np.array([s for sl in region[:2] for s in (sl.start, sl.stop)], np.int64)
+    loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
+    rho_prev = None
+    inv_den = None
+    k = 0
+    while True:
+        rho = penalties.at(k)
+        r = penalties.relax if penalties.settled(k) else 1.0
+        if rho_prev is not None and rho != rho_prev:  # r == 1 here: m = u
+            m *= rho_prev / rho
+            if mv is not None:
+                mv *= rho_prev / rho
+        beta = rho / lam
+        if alpha == 1.0:
+            thr, w_tau = 1.0 / beta, 0.0
+        else:
+            thr, w_tau = lp_threshold(alpha, beta)
+        # ---- z steps on x_k: m updated, divergence of 2z - t into ``other`` -----------------
+        if fused:
+            consts = _kernels.constants(
+                dtype, r, second_order, alpha, thr, w_tau, alpha / beta, alpha - 1.0
+            )
+            change2 = _kernels.prior_pass(
+                current.real, other.real, other.real, m, consts, bool(isotropic), window, bands
+            )
+        else:
+            change2 = _prior_numpy(
+                current.real, other.real, m, r, second_order, alpha, beta, isotropic, region
+            )
+        if k > 0:
+            change = math.sqrt(change2 / count)
+            if not math.isfinite(change):
+                raise InvalidImageError(
+                    "the restoration diverged (non-finite values); the image's magnitude may "
+                    "be out of the working precision's range"
+                )
+            if loop.done(current.real, change=change, may_stop=penalties.settled(k)):
+                break
+        if k == num_iter:
+            break
+        # ---- v step (split): data on observed pixels, free elsewhere ---------------------
+        rho_v = penalties.gamma * rho
+        if split:
+            if fused:
+                _kernels.data_pass(
+                    data.real, mv, image, observed, mask is None, inv_scale, r, rho_v,
+                    bc.offset[0], bc.offset[1], bands,
+                )  # fmt: skip
+            else:
+                _data_numpy(data.real, mv, image, mask, region, inv_scale, r, rho_v)
+            data.forward()
+        # ---- x step in Fourier -------------------------------------------------------------
+        if rho != rho_prev:
+            weight = rho_v if split else 1.0
+            inv_den = (1.0 / np.maximum(weight * op.otf_power + rho * spectrum,
+                                        np.finfo(dtype).tiny)).astype(dtype)  # fmt: skip
+            rho_prev = rho
+        other.forward()
+        if fused:
+            _kernels.spectral_pass(
+                other.hat, data.hat, op.otf, inv_den, rho, rho_v, data.hat, split
+            )
+        else:
+            _spectral_numpy(other.hat, data.hat, op.otf, inv_den, rho, rho_v, split)
+        other.inverse()
+        if split:
+            data.inverse()
+        current, other = other, current
+        k += 1
+
+    loop.report(info)
+    if info is not None:
+        info["fused"] = bool(fused)
+    out = bc.crop(current.real).astype(dtype, copy=True)
+    out *= scale
+    if not bool(xp.isfinite(out).all()):
+        raise InvalidImageError(
+            "the restoration produced non-finite values; the image's magnitude may be out of "
+            "the working precision's range"
+        )
+    return out
+
+
+def _observed(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """The observed pixels as a boolean array: ``mask``, or a (1, ..., 1) stand-in for all."""
+    if mask is None:
+        return np.ones((1,) * len(shape), dtype=bool)
+    return mask
+
+
+def _numba_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def _stack(x: np.ndarray, second_order: float, out: np.ndarray) -> np.ndarray:
+    """:math:`A x`: the gradient and (with a second-order term) the Hessian, stacked."""
+    ndim = x.ndim
+    grad = gradient(x, out=out[:ndim])
+    if second_order:
+        hessian(grad, out=out[ndim:])
+    return out
+
+
+def _prior_numpy(x, previous_out, m, r, second_order, alpha, beta, isotropic, region):
+    """NumPy twin of :func:`unblur.restore._kernels.prior_pass` (any dimension, any backend)."""
+    xp = array_module(x)
+    ndim = x.ndim
+    diff = x[region] - previous_out[region]
+    change2 = float(xp.vdot(diff.ravel(), diff.ravel()).real)
+    del diff
+    t = _stack(x, second_order, xp.empty_like(m))
+    t *= r
+    t += m  # t = r A x + m
+    z = xp.empty_like(t)
+    shrink_groups(t[:ndim].copy(), alpha, beta, z[:ndim], isotropic)
+    if second_order:
+        shrink_groups(t[ndim:].copy(), alpha, beta, z[ndim:], isotropic)
+    np.multiply(z, r, out=m)
+    np.subtract(t, m, out=m)  # m = t - r z
+    z *= 2
+    z -= t  # p = 2 z - t
+    del t
+    q = z[:ndim]
+    scratch = xp.empty_like(x)
+    if second_order:
+        h = z[ndim:] * second_order
+        hessian_to_gradient_adjoint(h, ndim, q, scratch)
+    gradient_adjoint(q, out=previous_out, scratch=scratch)
+    return change2
+
+
+def _data_numpy(hx, mv, image, mask, region, inv_scale, r, rho_v):
+    """NumPy twin of :func:`unblur.restore._kernels.data_pass`."""
+    hx *= r
+    hx += mv  # t
+    np.multiply(hx, 1.0 - r, out=mv)  # outside the observation v = t
+    t = hx[region]
+    v = (image * inv_scale + rho_v * t) / (1.0 + rho_v)
+    if mask is not None:
+        v = np.where(mask, v, t)
+    mv[region] = t - r * v
+    hx[region] = 2 * v - t  # v - u_v; t elsewhere (already there)
+
+
+def _spectral_numpy(rhs, data, otf, inv_den, rho, rho_v, split):
+    """NumPy twin of :func:`unblur.restore._kernels.spectral_pass`."""
+    rhs *= rho
+    if split:
+        np.conjugate(data, out=data)
+        np.multiply(data, otf, out=data)
+        np.conjugate(data, out=data)  # conj(H) d
+        data *= rho_v
+    rhs += data
+    rhs *= inv_den
+    if split:
+        np.multiply(rhs, otf, out=data)

@@ -1,0 +1,57 @@
+"""The fused (Numba) passes of the sparse-prior ADMM against their NumPy twins (issue 15)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import unblur
+from unblur import psf
+from unblur.restore import _kernels, sparse
+
+pytestmark = pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba is not installed")
+
+
+def _case():
+    rng = np.random.default_rng(15)
+    x = rng.random((30, 26))
+    k = psf.motion(7, angle=30)
+    return unblur.add_noise(unblur.blur(x, k, boundary="valid"), gaussian=0.01, rng=0), k
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("tv", {}),
+        ("tv", {"boundary": "periodic", "second_order": 0.0}),
+        ("hyper_laplacian", {}),
+        ("hyper_laplacian", {"isotropic": False, "boundary": "taper"}),
+        ("tv", {"mask": "random"}),
+    ],
+)
+def test_fused_passes_equal_the_numpy_twins(monkeypatch, method, params):
+    y, k = _case()
+    if params.get("mask") == "random":
+        params = {**params, "mask": np.random.default_rng(1).random(y.shape) > 0.2}
+    func = getattr(sparse, method)
+    fused_info, plain_info = {}, {}
+    fused = func(y, k, num_iter=12, tol=None, info=fused_info, **params)
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    plain = func(y, k, num_iter=12, tol=None, info=plain_info, **params)
+    assert fused_info["fused"] and not plain_info["fused"]
+    np.testing.assert_allclose(fused, plain, rtol=0, atol=1e-10 * np.abs(plain).max())
+
+
+def test_bands_cover_the_rows_once():
+    for rows in (1, 2, 3, 7, 100):
+        for threads in (1, 2, 16):
+            b = _kernels.bands_for(rows, threads)
+            assert b[0] == 0 and b[-1] == rows and np.all(np.diff(b) >= 1)
+
+
+def test_result_does_not_depend_on_the_number_of_bands(monkeypatch):
+    y, k = _case()
+    a = sparse.tv(y, k, num_iter=8, tol=None)
+    monkeypatch.setattr(_kernels, "bands_for", lambda rows, threads: np.array([0, 5, 9, 20, rows]))
+    b = sparse.tv(y, k, num_iter=8, tol=None)
+    np.testing.assert_array_equal(a, b)
