@@ -57,7 +57,14 @@ def estimate_noise(image: np.ndarray, *, channel_axis: int | None = None) -> flo
             np.mean([estimate_noise(np.take(x, c, axis=axis)) for c in range(x.shape[axis])])
         )
     d = x.astype(np.float64)
-    floor = _quantisation_noise(d)
+    # on the scale of the largest value (the estimator is scale-equivariant): differences of
+    # values near the largest float would overflow
+    peak = float(np.max(np.abs(d))) if d.size else 0.0
+    if not np.isfinite(peak) or peak == 0.0:
+        return 0.0
+    d = d / peak
+    floor = _quantisation_noise(d) * peak
+    paired = False
     for ax in range(d.ndim):
         n = d.shape[ax] - d.shape[ax] % 2
         if n < 2:
@@ -65,7 +72,13 @@ def estimate_noise(image: np.ndarray, *, channel_axis: int | None = None) -> flo
         even = np.take(d, range(0, n, 2), axis=ax)
         odd = np.take(d, range(1, n, 2), axis=ax)
         d = (even - odd) / np.sqrt(2.0)
-    return max(float(np.median(np.abs(d)) / _MAD_TO_SIGMA), floor)
+        paired = True
+    if not paired:  # no pair of neighbours: nothing tells noise from signal
+        return floor
+    sigma = float(np.median(np.abs(d)) / _MAD_TO_SIGMA)
+    with np.errstate(over="ignore"):
+        sigma = min(float(np.float64(sigma) * peak), float(np.finfo(np.float64).max))
+    return max(sigma, floor)
 
 
 def _quantisation_noise(x: np.ndarray, max_levels: int = 65536) -> float:

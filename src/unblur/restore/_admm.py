@@ -53,7 +53,6 @@ from ..operators.differences import (
     hessian,
     hessian_to_gradient_adjoint,
 )
-from . import _kernels
 from ._loop import IterationLoop
 from ._priors import lp_threshold, shrink_groups
 
@@ -144,9 +143,13 @@ def admm(
     region = bc.region
     split = bc.mode == "unknown" or mask is not None
     ncomp = ndim + (ndim * (ndim + 1) // 2 if second_order else 0)
-    fused = (
-        _kernels.AVAILABLE and ndim == 2 and isinstance(image, np.ndarray) and bc.grid_shape[0] >= 1
-    )
+    fused = ndim == 2 and isinstance(image, np.ndarray) and bc.grid_shape[0] >= 1
+    if fused:
+        # imported here, not at the top: Numba costs ~120 MB and ~0.5 s to import, which
+        # every `import unblur` (and every command of the CLI) would pay
+        from . import _kernels
+
+        fused = _kernels.AVAILABLE
     spectrum = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
     if second_order:
         spectrum = spectrum + second_order * difference_spectrum(
