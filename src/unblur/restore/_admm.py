@@ -72,7 +72,7 @@ from ._priors import lp_threshold, shrink_groups
 __all__ = ["CG_STEPS", "Penalties", "admm"]
 
 #: Conjugate-gradient steps per x step for a PSF field (warm-started; docs/notes/fields.md).
-CG_STEPS = 3
+CG_STEPS = 2
 
 
 @dataclass(frozen=True)
