@@ -42,7 +42,7 @@ def chunk_error(y, kernel, method, params, info=None) -> float:
     ("method", "params"),
     [
         ("richardson_lucy", {"num_iter": 8, "acceleration": False, "regularization": 0.0}),
-        ("tv", {"lam": 0.004, "num_iter": 8, "tol": None}),
+        ("tv", {"lam": 0.004, "num_iter": 5, "tol": None}),
         ("wiener", {"balance": 1e-2}),
     ],
 )
@@ -52,7 +52,7 @@ def test_chunked_field_restoration_agrees_with_the_whole_image(problem, method, 
     error = chunk_error(y, field, method, params, info)
     assert len(info["chunks"][0]) == 2 and len(info["chunks"][1]) == 4  # blocks across cells
     # as close as the blocks of one PSF (measured, field / PSF: 7.1e-4 / 6.6e-4 for
-    # Richardson-Lucy, 0.024 / 0.024 for tv, 0.074 / 0.087 for wiener on this blocky scene) ...
+    # Richardson-Lucy, 0.029 / 0.028 for tv, 0.074 / 0.087 for wiener on this blocky scene) ...
     centre = field.psfs[0, 1]
     assert error <= 1.5 * chunk_error(y, centre, method, params) + 1e-4
     # ... and far closer than the field's result is to one PSF's
