@@ -134,6 +134,13 @@ def test_direct_methods_refuse_unknown_with_a_field():
         unblur.deconvolve(x, field, method="wiener", boundary="unknown")
 
 
+def test_landweber_checks_its_step_against_the_fields_norm_bound():
+    x = scene((40, 40))
+    field = turning_field(x.shape, length=7)
+    with pytest.raises(InvalidParameterError, match=r"step must be < 2/\(the PSF field's bound"):
+        unblur.deconvolve(x, field, method="landweber", step=2.5)
+
+
 def test_a_field_for_another_shape_is_refused():
     field = turning_field((64, 64))
     with pytest.raises(InvalidPSFError, match=r"built for an image of shape \(64, 64\), not"):

@@ -187,7 +187,7 @@ def landweber(
     else:
         step = check_number("step", step)
         if step >= limit:
-            bound = "max|H|^2" if op.diagonal else "||A||^2 (its bound for a PSF field)"
+            bound = "max|H|^2" if op.diagonal else "(the PSF field's bound on ||A||^2)"
             raise InvalidParameterError(
                 f"step must be < 2/{bound} = {limit:.6g} for the iteration to converge, got {step}"
             )
