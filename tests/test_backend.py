@@ -409,3 +409,33 @@ def test_cli_device_auto_without_gpu_restores_on_the_cpu(no_cupy, tmp_path):
     assert json.loads(result.output)["device"] == "cpu"
     expected = unblur.deconvolve(y, unblur.psf.motion(length=7, angle=30), method="wiener")
     np.testing.assert_allclose(np.load(out), expected, rtol=0, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# a PSF field (spatially varying blur) on the device
+# --------------------------------------------------------------------------------------------
+def _field_problem(shape=(40, 36), seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.kron(rng.random((shape[0] // 4, shape[1] // 4)), np.ones((4, 4))).astype(np.float32)
+    field = unblur.psf.from_function(
+        lambda p: unblur.psf.motion(7, angle=10 + p[1], size=7), shape, grid=(2, 2)
+    )
+    y = unblur.add_noise(unblur.blur(x, field), gaussian=0.01, rng=seed)
+    return y.astype(np.float32), field
+
+
+@pytest.mark.parametrize(
+    ("method", "boundary"),
+    [(m, b) for m in GPU_METHODS for b in BOUNDARIES.get(m, ["unknown", "taper"])],
+)
+def test_field_on_device_matches_cpu(test_device, method, boundary):
+    # the field's operator (local transforms, weights, the conjugate-gradient x step, the
+    # per-cell blend of the direct methods) creates its arrays on the image's device
+    y, field = _field_problem()
+    params = dict(FAST.get(method, {}), boundary=boundary)
+    if method == "inverse":
+        params["epsilon"] = 1e-3
+    cpu = unblur.deconvolve(y, field, method=method, **params)
+    dev = unblur.deconvolve(y, field, method=method, device=test_device, **params)
+    assert isinstance(dev, np.ndarray) and dev.dtype == np.float32 and dev.shape == y.shape
+    np.testing.assert_allclose(dev, cpu, rtol=0, atol=1e-5 * float(np.abs(cpu).max()))

@@ -318,3 +318,72 @@ def test_mean_otf_power_is_the_area_weighted_power_of_the_cells():
         Convolution(k, (20, 30)).forward(np.eye(20, 30)),
         atol=1e-6,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the conjugate-gradient solve of the regularised normal equations (the solvers' x step)
+# ---------------------------------------------------------------------------------------------
+def dense(apply, shape) -> np.ndarray:
+    """The matrix of a linear map on arrays of ``shape`` (column j = apply(e_j))."""
+    n = int(np.prod(shape))
+    columns = []
+    for j in range(n):
+        e = np.zeros(n)
+        e[j] = 1.0
+        columns.append(apply(e.reshape(shape)).ravel())
+    return np.stack(columns, axis=1)
+
+
+@pytest.mark.parametrize("regularizer", ["spectrum", "number"])
+def test_solve_normal_cg_converges_to_the_dense_solution(regularizer):
+    from unblur.operators import difference_spectrum
+
+    rng = np.random.default_rng(5)
+    field = psf.grid(rng.random((2, 3, 5, 5)) ** 3, (12, 14))
+    op = FieldConvolution(field, (12, 14), offset=(1, 2), dtype=np.float64)
+    r = (
+        0.05 * difference_spectrum(op.shape, 1, dtype=np.float64)
+        if regularizer == "spectrum"
+        else 0.05
+    )
+    data, rhs = rng.standard_normal(op.shape), rng.standard_normal(op.shape)
+    a = dense(op.forward, op.shape)
+    reg = dense(
+        lambda v: op.apply_multiplier(v, r) if regularizer == "spectrum" else r * v, op.shape
+    )
+    expected = np.linalg.solve(a.T @ a + reg, a.T @ data.ravel() + rhs.ravel()).reshape(op.shape)
+    x = rng.standard_normal(op.shape)
+    ax = op.forward(x)
+    steps = op.solve_normal_cg(x, ax, data, rhs, r, max_iter=200)
+    assert steps <= 200
+    np.testing.assert_allclose(x, expected, atol=1e-8 * np.abs(expected).max())
+    np.testing.assert_allclose(ax, op.forward(x), atol=1e-10)  # A x kept current
+
+
+def test_solve_normal_cg_takes_one_step_for_a_uniform_field():
+    # the preconditioner is then the exact inverse: one step solves the system
+    from unblur.operators import difference_spectrum
+
+    k = psf.motion(5, 20)
+    field = psf.grid(np.broadcast_to(k, (2, 2, *k.shape)), (20, 24))
+    op = FieldConvolution(field, (20, 24), dtype=np.float64)
+    r = 0.1 * difference_spectrum(op.shape, 1, dtype=np.float64)
+    rng = np.random.default_rng(6)
+    data = rng.standard_normal(op.shape)
+    x = np.zeros(op.shape)
+    op.solve_normal_cg(x, op.forward(x), data, None, r, max_iter=1)
+    uniform = Convolution(k, op.shape, dtype=np.float64)
+    np.testing.assert_allclose(x, uniform.solve_normal(uniform.adjoint(data), 0.0, r), atol=1e-12)
+
+
+def test_forward_and_adjoint_into_an_array_and_in_place():
+    rng = np.random.default_rng(7)
+    field = psf.grid(rng.random((2, 2, 5, 5)), (16, 16))
+    op = FieldConvolution(field, (16, 16), dtype=np.float64)
+    x = rng.standard_normal((16, 16))
+    expected_f, expected_a = op.forward(x), op.adjoint(x)
+    out = np.full((16, 16), 7.0)
+    np.testing.assert_array_equal(op.forward_into(x, out, None), expected_f)
+    same = x.copy()
+    np.testing.assert_array_equal(op.adjoint_into(same, same, None), expected_a)
+    assert op.diagonal is False and Convolution(psf.gaussian(1.0), (16, 16)).diagonal is True

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import unblur
 from unblur import InvalidParameterError, InvalidPSFError, psf
 
 
@@ -148,3 +149,51 @@ def test_from_function_refuses_bad_output():
         psf.from_function(lambda p: np.ones((3, 3)), (20, 20), grid=(2, 0))
     with pytest.raises(InvalidPSFError, match=r"^PSF of cell \(0, 0\): PSF has negative values"):
         psf.from_function(lambda p: -np.ones((3, 3)), (20, 20), grid=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# crop: the field a window of the image sees (explicit centres)
+# ---------------------------------------------------------------------------------------------
+@given(
+    n=st.integers(20, 120),
+    g=st.integers(1, 6),
+    start=st.integers(-10, 100),
+    width=st.integers(3, 60),
+    margin=st.integers(0, 8),
+)
+@settings(max_examples=80, deadline=None)
+def test_crop_keeps_the_weights_of_the_window(n, g, start, width, margin):
+    g = min(g, n)
+    field = psf.grid(np.random.default_rng(g).random((1, g, 1, 3)), (1, n))
+    part = field.crop((0, start), (1, width), margin=(0, margin))
+    positions = np.arange(start - margin, start + width + margin)
+    full = field.axis_weights(1, positions)
+    kept = part.axis_weights(1, positions - start)
+    first = int(np.argmin(np.abs(field.centres()[1] - (part.centres()[1][0] + start))))
+    np.testing.assert_allclose(kept, full[first : first + part.grid_shape[1]], atol=1e-12)
+    # the cells left out have no weight there
+    assert np.allclose(np.delete(full, range(first, first + part.grid_shape[1]), axis=0), 0)
+
+
+def test_a_cropped_field_blurs_a_window_as_the_whole_field_does():
+    rng = np.random.default_rng(4)
+    field = psf.grid(rng.random((3, 4, 7, 5)), (90, 120))
+    x = rng.random((90, 120))
+    start, shape = (20, 35), (50, 60)
+    window = x[20:70, 35:95]
+    part = field.crop(start, shape)
+    assert part.cell_centres is not None and part.image_shape == shape
+    whole = unblur.blur(x, field, boundary="valid")
+    local = unblur.blur(window, part, boundary="valid")
+    np.testing.assert_allclose(local, whole[20 : 20 + 44, 35 : 35 + 56], atol=1e-12)
+
+
+def test_explicit_centres_are_checked():
+    k = np.ones((1, 2, 3, 3))
+    with pytest.raises(InvalidParameterError, match="strictly increasing"):
+        psf.PSFField(k, (10, 10), ((4.5,), (3.0, 3.0)))
+    with pytest.raises(InvalidParameterError, match="must have 2 axes"):
+        psf.PSFField(k, (10, 10), ((4.5,),))
+    part = psf.PSFField(k, (10, 10), ((4.5,), (-2.0, 30.0)))  # centres may lie outside
+    assert "irregular" in repr(part)
+    np.testing.assert_allclose(part.weights((0, 0)).sum() + part.weights((0, 1)).sum(), 100)

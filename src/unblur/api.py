@@ -20,8 +20,9 @@ from ._checks import (
 )
 from .backend import Backend, array_module, get_backend
 from .colour import check_color, restore_colour
-from .errors import InvalidImageError, InvalidParameterError
+from .errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from .operators import BOUNDARIES
+from .psf import PSFField
 from .restore import Method, available_methods, get_method, resolve
 from .restore.auto import DEFAULT_METHOD
 
@@ -32,7 +33,7 @@ logger = logging.getLogger("unblur")
 
 def deconvolve(
     image: np.ndarray,
-    psf: np.ndarray,
+    psf: np.ndarray | PSFField,
     method: str = "auto",
     *,
     boundary: str | None = None,
@@ -50,8 +51,14 @@ def deconvolve(
     image : numpy.ndarray
         Blurred nD image (2-D, 3-D stack, or colour with ``channel_axis``). Integer images are
         scaled to [0, 1]; float32 stays float32 and float64 stays float64.
-    psf : numpy.ndarray
-        PSF with one dimension per spatial axis; normalised to sum to one.
+    psf : numpy.ndarray or PSFField
+        PSF with one dimension per spatial axis; normalised to sum to one. Or a
+        :class:`~unblur.psf.PSFField` built for the image's spatial shape
+        (:func:`unblur.psf.grid`): a spatially varying blur, the product convolution of
+        :mod:`unblur.operators.field`. Every iterative method solves that model exactly, with
+        every boundary model; ``inverse``, ``wiener`` and ``tikhonov`` restore each cell's
+        region with its PSF and blend the results with the field's weights (an approximation,
+        :mod:`unblur.restore._patches`).
     method : str, optional
         A name from :func:`unblur.available_methods` (``"inverse"``, ...), ``"auto"``
         (default): ``tv`` at every size, stopped when converged; or ``"fast"``: ``wiener``,
@@ -114,7 +121,7 @@ def deconvolve(
     axis = check_channel_axis(x.ndim, channel_axis)
     color = check_color(color)
     spatial = x.shape if axis is None else x.shape[:axis] + x.shape[axis + 1 :]
-    k = check_psf(psf, spatial)
+    k = check_psf_or_field(psf, spatial)
     resolved = resolve(method, spatial, params)
     name, chosen, reason = resolved.name, resolved.method, resolved.reason
     params = resolved.params
@@ -149,6 +156,25 @@ def deconvolve(
         "parameters": settings,
         "seconds": elapsed,
     }
+
+
+def check_psf_or_field(psf, spatial_shape: tuple[int, ...]) -> np.ndarray | PSFField:
+    """:func:`~unblur._checks.check_psf` for a PSF array; a :class:`~unblur.psf.PSFField` must
+    have been built for the image's spatial shape (it is validated when it is made).
+
+    Raises
+    ------
+    InvalidPSFError
+        A bad PSF, or a field built for another shape.
+    """
+    if isinstance(psf, PSFField):
+        if psf.image_shape != tuple(spatial_shape):
+            raise InvalidPSFError(
+                f"the PSF field was built for an image of shape {psf.image_shape}, not "
+                f"{tuple(spatial_shape)} (build it with the image's spatial shape)"
+            )
+        return psf
+    return check_psf(psf, spatial_shape)
 
 
 def _check_arguments(method, boundary, callback, return_info, device, params: dict) -> None:
@@ -218,13 +244,18 @@ def _rescaled(func: Callable, info: dict) -> Callable:
 
 
 def _on_device(
-    backend: Backend, func: Callable, psf: np.ndarray, info: dict, params: dict[str, Any]
+    backend: Backend,
+    func: Callable,
+    psf: np.ndarray | PSFField,
+    info: dict,
+    params: dict[str, Any],
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``func(channel, psf)`` run on ``backend``: inputs copied there, the result copied back."""
     func = _rescaled(func, info)
     if backend.is_cpu:
         return lambda c: func(c, psf, info=info, **params)
-    psf_device = backend.to_device(psf)
+    # a field stays on the host: its operator moves the OTFs to the image's device
+    psf_device = psf if isinstance(psf, PSFField) else backend.to_device(psf)
     callback = params.get("callback")
     if callback is not None:  # the public callback sees NumPy arrays
         params = {**params, "callback": lambda i, x: callback(i, backend.to_host(x))}

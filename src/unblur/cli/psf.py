@@ -74,12 +74,26 @@ def _echo_written(k: np.ndarray, output: Path, preview: Path | None) -> None:
 @click.command("psf")
 @click.argument("spec")
 @output_option
+@click.option(
+    "--field",
+    "as_field",
+    is_flag=True,
+    help="SPEC is a .npy or .tif array of PSFs on a grid, (gy, gx, ky, kx) or "
+    "(gz, gy, gx, kz, ky, kx): save it normalised (OUTPUT .npy) and preview its PSFs in the "
+    "grid's layout.",
+)
 @preview_option
 @no_preview_option
 @force_option
 @json_option
 def psf_command(
-    spec: str, output: Path, preview: Path | None, no_preview: bool, force: bool, as_json: bool
+    spec: str,
+    output: Path,
+    as_field: bool,
+    preview: Path | None,
+    no_preview: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Build a PSF from SPEC and save it to OUTPUT.
 
@@ -99,10 +113,18 @@ def psf_command(
       unblur psf motion:length=21,angle=30 -o motion.tif --preview motion_big.png
       unblur psf disk:radius=4 -o disk.png --no-preview
       unblur psf gaussian:sigma=1.5x4,angle=30 -o ellipse.npy --json
+      unblur psf kernels.npy --field -o field.npy       # a 3x3 grid: field_preview.png
+
+    With --field, SPEC holds one PSF per cell of a regular grid over the image (the PSF at
+    the cell's centre; unblur.psf.grid): each is normalised to sum 1, the array is saved to
+    OUTPUT (.npy) and the preview shows every PSF, scaled to its peak, in the grid's layout.
     """
     from .. import psf as psf_models
 
     target_preview, outputs = _targets(output, preview, no_preview)
+    if as_field:
+        _field_command(spec, output, target_preview, outputs, force=force, as_json=as_json)
+        return
     inputs = psf_files(spec)
     check_outputs(outputs, inputs=inputs, force=force)
     k = psf_models.parse_spec(spec)
@@ -215,3 +237,52 @@ def _print_estimate(input_path: Path, summary: dict) -> None:
                 fmt(score.get("bic", float("nan"))),
             )
         console.print(candidates)
+
+
+def _field_command(
+    spec: str, output: Path, preview: Path | None, outputs: list, *, force: bool, as_json: bool
+) -> None:
+    """``unblur psf SPEC --field``: read a grid of PSFs, normalise, save, preview."""
+    from .. import psf as psf_models
+    from ..io import OutputSet, encode_image, read_image
+    from ..report import field_preview
+
+    source = Path(spec)
+    if output.suffix.lower() != ".npy":
+        raise CLIError(f"a PSF field is saved as .npy, not {output.name!r}")
+    check_outputs(outputs, inputs=[source], force=force)
+    data, _ = read_image(source)
+    if data.ndim not in (4, 6):
+        raise CLIError(
+            f"--field needs an array of shape (gy, gx, ky, kx) or (gz, gy, gx, kz, ky, kx); "
+            f"{source.name!r} has shape {shape_text(data.shape)}"
+        )
+    d = data.ndim // 2
+    # the grid laid over an image of the PSFs' size per cell: the shape only checks the grid
+    frame = tuple(g * k for g, k in zip(data.shape[:d], data.shape[d:], strict=True))
+    field = psf_models.grid(data, frame)
+    with OutputSet(
+        [output] if preview is None else [output, preview], inputs=[source], force=force
+    ) as staged:
+        staged.write(output, encode_image(output, np.array(field.psfs)))
+        if preview is not None:
+            staged.write(preview, encode_image(preview, field_preview(field)))
+        staged.commit()
+    grid, kshape = field.grid_shape, field.psf_shape
+    if as_json:
+        echo_json(
+            {
+                "psf": spec,
+                "field": True,
+                "grid": list(grid),
+                "shape": list(kshape),
+                "output": output,
+                "preview": preview,
+            }
+        )
+        return
+    click.echo(
+        f"wrote {output} (PSF field {shape_text(grid)} cells of {shape_text(kshape)}, each sum 1)"
+    )
+    if preview is not None:
+        click.echo(f"wrote {preview} (preview)")

@@ -14,13 +14,14 @@ from .._checks import (
     check_bool,
     check_channel_axis,
     check_number,
-    check_psf,
     check_text,
     float_dtype,
 )
+from ..api import check_psf_or_field
 from ..api import deconvolve as _deconvolve
 from ..errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from ..operators import BOUNDARIES
+from ..psf import PSFField
 from ..restore import get_method, resolve
 from .tasks import _require_dask
 
@@ -30,7 +31,7 @@ OVERLAP_FACTOR = 3
 TARGET_CHUNK_PIXELS = 1 << 20
 
 
-def default_overlap(psf: np.ndarray, factor: float = OVERLAP_FACTOR) -> tuple[int, ...]:
+def default_overlap(psf: np.ndarray | PSFField, factor: float = OVERLAP_FACTOR) -> tuple[int, ...]:
     r"""Overlap per axis for :func:`deconvolve`: ``factor`` PSF half-widths, at least one.
 
     .. math:: d_i = \max\left(1, \lceil f \cdot \lfloor p_i / 2 \rfloor \rceil\right)
@@ -39,8 +40,8 @@ def default_overlap(psf: np.ndarray, factor: float = OVERLAP_FACTOR) -> tuple[in
 
     Parameters
     ----------
-    psf : numpy.ndarray
-        The PSF (one axis per spatial axis of the image).
+    psf : numpy.ndarray or PSFField
+        The PSF (one axis per spatial axis of the image), or a field (its PSFs' shape).
     factor : float, optional
         Half-widths per side; 3 keeps chunked results within about 1e-3 of whole-image ones
         for regularised direct filters and tens of Richardson-Lucy iterations.
@@ -57,9 +58,12 @@ def default_overlap(psf: np.ndarray, factor: float = OVERLAP_FACTOR) -> tuple[in
     (24, 24)
     """
     factor = check_number("overlap factor", factor)
-    k = as_array(psf, name="PSF", error=InvalidPSFError)
+    if isinstance(psf, PSFField):
+        shape = psf.psf_shape
+    else:
+        shape = as_array(psf, name="PSF", error=InvalidPSFError).shape
     # an overlap beyond any image is clamped to the image later; keep the numbers finite here
-    return tuple(max(1, math.ceil(min(factor * (int(p) // 2), 2.0**62))) for p in k.shape)
+    return tuple(max(1, math.ceil(min(factor * (int(p) // 2), 2.0**62))) for p in shape)
 
 
 def _per_axis(name: str, value, ndim: int) -> tuple[int, ...]:
@@ -96,18 +100,48 @@ def _merge_small_last(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
 def _restore_block(
     block: np.ndarray,
     *,
-    psf: np.ndarray,
+    psf: np.ndarray | PSFField,
     method: str,
     boundary: str | None,
     channel_axis: int | None,
     params: dict[str, Any],
     dtype: np.dtype,
+    depth: dict[int, int],
+    block_info: dict | None = None,
 ) -> np.ndarray:
-    """Restore one overlapping block (runs on a worker)."""
+    """Restore one overlapping block (runs on a worker); a field is cropped to the block."""
+    if isinstance(psf, PSFField):
+        psf = _block_field(psf, block.shape, channel_axis, depth, block_info)
     restored = _deconvolve(
         block, psf, method, boundary=boundary, channel_axis=channel_axis, **params
     )
     return np.asarray(restored, dtype=dtype)
+
+
+def _block_field(
+    field: PSFField,
+    shape: tuple[int, ...],
+    channel_axis: int | None,
+    depth: dict[int, int],
+    block_info: dict | None,
+) -> PSFField:
+    """The part of ``field`` that an overlapping block sees, in the block's coordinates.
+
+    ``map_overlap`` (``boundary="none"``) gives each block ``depth`` pixels of every
+    neighbour, none beyond the image, so in the overlapped array that Dask's ``block_info``
+    describes, block ``i`` starts ``2 i depth`` after its first pixel's index in the image.
+    """
+    if block_info is None:  # pragma: no cover - map_overlap always passes it
+        raise InvalidParameterError("a PSF field needs the blocks' positions (block_info)")
+    info = block_info[0]
+    starts, spatial = [], []
+    locations = zip(info["array-location"], info["chunk-location"], strict=True)
+    for a, ((lo, _), i) in enumerate(locations):
+        if a == channel_axis:
+            continue
+        starts.append(lo - 2 * depth.get(a, 0) * i)
+        spatial.append(shape[a])
+    return field.crop(starts, spatial)
 
 
 def _chunk_boundary(method_name: str, boundary: str | None) -> str | None:
@@ -150,8 +184,13 @@ def deconvolve(
     array : dask.array.Array or array_like
         Blurred image: 2-D, 3-D stack, or colour with ``channel_axis``. Integer data are scaled
         to [0, 1] per block (by the dtype's maximum, so consistently). A numpy array is wrapped.
-    psf : numpy.ndarray
-        PSF with one axis per spatial axis (normalised here).
+    psf : numpy.ndarray or PSFField
+        PSF with one axis per spatial axis (normalised here), or a
+        :class:`~unblur.psf.PSFField` built for the image's spatial shape: each block is
+        restored with the part of the field it sees (:meth:`PSFField.crop
+        <unblur.psf.PSFField.crop>`: the cells whose weights touch the block, their centres in
+        the block's coordinates), so the blocks agree with a whole-image restoration as they
+        do for one PSF.
     method : str, optional
         Any registered method (:func:`unblur.available_methods`) or ``"auto"``.
     chunks : int or sequence of int, optional
@@ -245,11 +284,12 @@ def deconvolve(
     axis = check_channel_axis(array.ndim, channel_axis)
     spatial_axes = [a for a in range(array.ndim) if a != axis]
     spatial = tuple(array.shape[a] for a in spatial_axes)
-    k = check_psf(psf, spatial)
+    k = check_psf_or_field(psf, spatial)
+    kshape = k.psf_shape if isinstance(k, PSFField) else k.shape
 
     resolve(method, spatial, params)  # unknown names and parameters: lists them
 
-    half = tuple(p // 2 for p in k.shape)
+    half = tuple(p // 2 for p in kshape)
     if overlap is None:
         depth = default_overlap(k)
     else:
@@ -281,7 +321,7 @@ def deconvolve(
             side = min(sides[i], array.shape[a])
             full, rest = divmod(array.shape[a], side)
             current = (side,) * full + ((rest,) if rest else ())
-        new_chunks.append(_merge_small_last(tuple(current), k.shape[i]))
+        new_chunks.append(_merge_small_last(tuple(current), kshape[i]))
     target = list(array.chunks)
     for i, a in enumerate(spatial_axes):
         target[a] = new_chunks[i]
@@ -308,9 +348,15 @@ def deconvolve(
             start = (array.shape[a] - size) // 2
             region[a] = slice(start, start + size)
         sample = np.asarray(array[tuple(region)].compute())
+        sample_psf = k
+        if isinstance(k, PSFField):
+            sample_psf = k.crop(
+                [region[a].start for a in spatial_axes],
+                [region[a].stop - region[a].start for a in spatial_axes],
+            )
         _, sample_info = _deconvolve(
             sample,
-            k,
+            sample_psf,
             name,
             boundary=block_boundary,
             channel_axis=axis,
@@ -339,6 +385,7 @@ def deconvolve(
         channel_axis=axis,
         params={**params, **fixed},
         dtype=out_dtype,
+        depth=depth_map,
     )
     result = array.map_overlap(
         func,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from .. import fft
 from ..backend import backend_of
 from ..errors import InvalidParameterError, InvalidPSFError
 from .convolution import Convolution
+
+if TYPE_CHECKING:
+    from .field import FieldConvolution
 
 __all__ = ["BOUNDARIES", "Boundary"]
 
@@ -59,7 +63,7 @@ class Boundary:
     image_shape: tuple[int, ...]
     grid_shape: tuple[int, ...]
     offset: tuple[int, ...]
-    operator: Convolution
+    operator: Convolution | FieldConvolution
 
     @classmethod
     def create(
@@ -86,20 +90,34 @@ class Boundary:
             raise InvalidPSFError(
                 f"PSF of shape {psf.shape} is larger than the image {image_shape}"
             )
+        grid, offset = cls.layout(mode, image_shape, psf.shape)
+        return cls(mode, image_shape, grid, offset, Convolution(psf, grid, dtype=dtype))
+
+    @staticmethod
+    def layout(
+        mode: str, image_shape: Sequence[int], psf_shape: Sequence[int]
+    ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """``(grid_shape, offset)`` of boundary ``mode`` for an image and a PSF shape."""
+        if mode not in BOUNDARIES:
+            raise InvalidParameterError(
+                f"unknown boundary {mode!r}; choose one of {', '.join(BOUNDARIES)}"
+            )
+        image_shape = tuple(int(n) for n in image_shape)
+        psf_shape = tuple(int(p) for p in psf_shape)
         if mode == "periodic":
             grid, offset = image_shape, (0,) * len(image_shape)
         elif mode == "unknown":
-            grid = fft.fast_shape([n + p - 1 for n, p in zip(image_shape, psf.shape, strict=True)])
-            offset = tuple(p // 2 for p in psf.shape)
+            grid = fft.fast_shape([n + p - 1 for n, p in zip(image_shape, psf_shape, strict=True)])
+            offset = tuple(p // 2 for p in psf_shape)
         elif mode == "reflect":  # a whole period of the even extension: no seam at all
             grid = tuple(2 * n for n in image_shape)
             offset = tuple(n // 2 for n in image_shape)
         else:  # taper: pad by the PSF's half-width on each side, then to a fast size
             grid = fft.fast_shape(
-                [n + 2 * (p // 2) for n, p in zip(image_shape, psf.shape, strict=True)]
+                [n + 2 * (p // 2) for n, p in zip(image_shape, psf_shape, strict=True)]
             )
             offset = tuple((g - n) // 2 for g, n in zip(grid, image_shape, strict=True))
-        return cls(mode, image_shape, tuple(grid), offset, Convolution(psf, grid, dtype=dtype))
+        return tuple(int(g) for g in grid), tuple(int(o) for o in offset)
 
     @property
     def region(self) -> tuple[slice, ...]:

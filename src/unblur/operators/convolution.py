@@ -39,7 +39,17 @@ class Convolution:
     ``least_squares`` gives :math:`(H^\\top H + R)^{-1} H^\\top y` in one forward and one inverse
     transform, where :math:`R` is a non-negative Fourier multiplier (a real array of
     ``spectrum_shape``), e.g. from :func:`difference_spectrum`.
+
+    The interface that every blur operator offers (a spatially varying
+    :class:`~unblur.operators.FieldConvolution` too) is ``forward``, ``adjoint``,
+    ``forward_into``, ``adjoint_into``, ``norm_squared_bound``, the transforms of the grid
+    (``fft``, ``ifft``, ``apply_multiplier``, ``spectrum_buffer``, ``real_view``) and
+    ``diagonal``: True here, where the operator is diagonal in Fourier (``otf``,
+    ``solve_normal``, ``least_squares`` exist).
     """
+
+    #: diagonal in Fourier: an OTF and exact direct solves exist
+    diagonal = True
 
     def __init__(self, psf: np.ndarray, shape: Sequence[int], *, dtype=np.float32):
         self.shape = tuple(int(n) for n in shape)
@@ -57,6 +67,12 @@ class Convolution:
     def otf_power(self) -> np.ndarray:
         """:math:`|H(f)|^2`, real, in the grid's precision (computed on first use)."""
         return (self.otf.real**2 + self.otf.imag**2).astype(self.dtype)
+
+    @functools.cached_property
+    def norm_squared_bound(self) -> float:
+        """:math:`\\|H\\|_2^2 = \\max_f |H(f)|^2` (exact; 1 for a non-negative PSF): the
+        step-size bound of gradient methods (computed on first use)."""
+        return float(self.otf_power.max())
 
     @property
     def spectrum_shape(self) -> tuple[int, ...]:
@@ -139,6 +155,14 @@ class Convolution:
         else:
             np.multiply(spectrum, multiplier, out=spectrum)
         return fft.irfftn_into(spectrum, out)
+
+    def forward_into(self, x: np.ndarray, out: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+        """:meth:`forward` into ``out`` (which may be ``x``), ``spectrum`` the scratch."""
+        return self.filter_into(x, self.otf, out, spectrum)
+
+    def adjoint_into(self, y: np.ndarray, out: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+        """:meth:`adjoint` into ``out`` (which may be ``y``), ``spectrum`` the scratch."""
+        return self.filter_into(y, self.otf, out, spectrum, conjugate=True)
 
     def fft_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """:meth:`fft` written into ``out`` (from :meth:`spectrum_buffer`)."""

@@ -65,16 +65,26 @@ class PSFField:
         cell ``i`` (its centre pixel at index ``k // 2`` per axis).
     image_shape : tuple of int
         Shape of the image the grid is laid over (the frame in which positions are given).
+    cell_centres : tuple of tuples of float, or None
+        ``None`` for the regular grid (centres at :math:`(j + 1/2)\\, n / g - 1/2`); otherwise
+        the centres along each axis, strictly increasing, in pixel indices of the frame (they
+        may lie outside it). :meth:`crop` makes such fields: the part of a field that a window
+        of the image sees, in the window's coordinates.
     """
 
     psfs: np.ndarray
     image_shape: tuple[int, ...]
+    cell_centres: tuple[tuple[float, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         image_shape = _image_shape(self.image_shape)
-        psfs = _checked_psfs(self.psfs, image_shape)
+        regular = self.cell_centres is None
+        psfs = _checked_psfs(self.psfs, image_shape, regular=regular)
         object.__setattr__(self, "image_shape", image_shape)
         object.__setattr__(self, "psfs", psfs)
+        if not regular:
+            centres = _checked_centres(self.cell_centres, psfs.shape[: len(image_shape)])
+            object.__setattr__(self, "cell_centres", centres)
 
     @property
     def ndim(self) -> int:
@@ -97,11 +107,71 @@ class PSFField:
         return math.prod(self.grid_shape)
 
     def centres(self) -> tuple[np.ndarray, ...]:
-        """Cell centres per axis, in pixel indices: :math:`(j + 1/2)\\, n / g - 1/2`."""
+        """Cell centres per axis, in pixel indices: :math:`(j + 1/2)\\, n / g - 1/2` on a
+        regular grid (else :attr:`cell_centres`)."""
+        if self.cell_centres is not None:
+            return tuple(np.array(c, dtype=np.float64) for c in self.cell_centres)
         return tuple(
             (np.arange(g) + 0.5) * (n / g) - 0.5
             for g, n in zip(self.grid_shape, self.image_shape, strict=True)
         )
+
+    def crop(
+        self, start: Sequence[int], shape: Sequence[int], margin: Sequence[int] | None = None
+    ) -> PSFField:
+        """The field seen by the window ``[start, start + shape)`` of the image, in its frame.
+
+        The result is a field over an image of ``shape`` whose weights equal this field's on
+        the window and on ``margin`` pixels around it (default: the PSFs' half-widths, the
+        border a restoration's grid adds): it holds the cells whose weights touch that range,
+        with their centres moved into the window's coordinates (so the grid is no longer
+        regular). Blocks of a chunked restoration use it (:mod:`unblur.dask`).
+
+        Parameters
+        ----------
+        start : sequence of int
+            The window's first pixel per axis (it may lie outside the image).
+        shape : sequence of int
+            The window's shape.
+        margin : sequence of int, optional
+            Pixels around the window where the weights must agree too.
+
+        Returns
+        -------
+        PSFField
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from unblur import psf
+        >>> kernels = np.stack([psf.gaussian(s, size=9) for s in (1, 2, 3, 4)])
+        >>> field = psf.grid(kernels.reshape(1, 4, 9, 9), (64, 256))
+        >>> part = field.crop((0, 100), (64, 50))
+        >>> part.grid_shape, [c.tolist() for c in part.centres()]
+        ((1, 2), [[31.5], [-4.5, 59.5]])
+        >>> bool(np.allclose(part.weights((0, 0)), field.weights((0, 1))[:, 100:150]))
+        True
+        """
+        d = self.ndim
+        start = _ints("start", start, d)
+        shape = _ints("shape", shape, d)
+        if any(n < 1 for n in shape):
+            raise InvalidParameterError(f"shape must be positive, got {shape}")
+        margin = (
+            tuple(k // 2 for k in self.psf_shape) if margin is None else _ints("margin", margin, d)
+        )
+        keep, centres = [], []
+        for a, c in enumerate(self.centres()):
+            lo, hi = start[a] - margin[a], start[a] + shape[a] - 1 + margin[a]
+            g = len(c)
+            # cell j's weight is non-zero on (c[j - 1], c[j + 1]), unbounded at the ends
+            touching = [
+                j for j in range(g) if (j == g - 1 or c[j + 1] > lo) and (j == 0 or c[j - 1] < hi)
+            ]
+            first, last = touching[0], touching[-1] + 1
+            keep.append(slice(first, last))
+            centres.append(tuple(float(v) - start[a] for v in c[first:last]))
+        return PSFField(self.psfs[tuple(keep)], shape, tuple(centres))
 
     def axis_weights(self, axis: int, positions: np.ndarray) -> np.ndarray:
         """Hat weights of the cells along ``axis`` at ``positions`` (pixel indices, any reals).
@@ -161,7 +231,8 @@ class PSFField:
 
     def __repr__(self) -> str:
         grid = " x ".join(map(str, self.grid_shape))
-        return f"PSFField(grid {grid}, PSF {self.psf_shape}, image {self.image_shape})"
+        kind = "" if self.cell_centres is None else " (irregular)"
+        return f"PSFField(grid {grid}{kind}, PSF {self.psf_shape}, image {self.image_shape})"
 
 
 def grid(psfs, image_shape: Sequence[int]) -> PSFField:
@@ -317,7 +388,40 @@ def _grid_shape(grid, image_shape: tuple[int, ...]) -> tuple[int, ...]:
     return cells
 
 
-def _checked_psfs(psfs, image_shape: tuple[int, ...]) -> np.ndarray:
+def _ints(name: str, values, d: int) -> tuple[int, ...]:
+    """``values`` as ``d`` integers."""
+    try:
+        out = tuple(values)
+    except TypeError:
+        out = ()
+    if len(out) != d or any(
+        isinstance(v, bool) or not isinstance(v, int | np.integer) for v in out
+    ):
+        raise InvalidParameterError(f"{name} must be {d} integers, got {values!r}")
+    return tuple(int(v) for v in out)
+
+
+def _checked_centres(centres, grid_shape: tuple[int, ...]) -> tuple[tuple[float, ...], ...]:
+    """Explicit cell centres: one strictly increasing, finite sequence per axis."""
+    try:
+        axes = [np.asarray(c, dtype=np.float64).reshape(-1) for c in centres]
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"cell_centres must be one sequence of numbers per axis, got {centres!r}"
+        ) from None
+    if len(axes) != len(grid_shape):
+        raise InvalidParameterError(
+            f"cell_centres must have {len(grid_shape)} axes, got {len(axes)}"
+        )
+    for a, (c, g) in enumerate(zip(axes, grid_shape, strict=True)):
+        if c.size != g or not np.isfinite(c).all() or np.any(np.diff(c) <= 0):
+            raise InvalidParameterError(
+                f"cell_centres along axis {a} must be {g} strictly increasing finite numbers"
+            )
+    return tuple(tuple(float(v) for v in c) for c in axes)
+
+
+def _checked_psfs(psfs, image_shape: tuple[int, ...], *, regular: bool = True) -> np.ndarray:
     """``psfs`` as a read-only float64 array, each PSF validated and normalised."""
     if isinstance(psfs, PSFField):
         raise InvalidPSFError("psfs is already a PSFField")
@@ -328,7 +432,10 @@ def _checked_psfs(psfs, image_shape: tuple[int, ...]) -> np.ndarray:
             f"psfs must have {2 * d} dimensions (cells per axis, then the PSF's shape) for a "
             f"{d}-D image, got shape {arr.shape}"
         )
-    _grid_shape(arr.shape[:d], image_shape)
+    if regular:
+        _grid_shape(arr.shape[:d], image_shape)
+    elif math.prod(arr.shape[:d]) > MAX_CELLS or 0 in arr.shape[:d]:
+        raise InvalidParameterError(f"a field needs 1 to {MAX_CELLS} cells, got {arr.shape[:d]}")
     kshape = arr.shape[d:]
     if any(k > n for k, n in zip(kshape, image_shape, strict=True)):
         raise InvalidPSFError(f"PSFs of shape {kshape} are larger than the image {image_shape}")

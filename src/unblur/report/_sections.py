@@ -120,7 +120,7 @@ def section_quality(metrics: dict[str, tuple[float, float | None]]) -> str:
     )
 
 
-def section_psf(k: np.ndarray) -> str:
+def section_psf(k: np.ndarray, heading: str | None = None) -> str:
     centre = tuple(n // 2 for n in k.shape)
     names = ["rows (axis 0)", "columns (axis 1)"] if k.ndim == 2 else None
     series = []
@@ -147,7 +147,8 @@ def section_psf(k: np.ndarray) -> str:
     preview = psf_preview(k, max_size=384)
     view = "maximum projection over the leading axes; " if k.ndim > 2 else ""
     return (
-        "<section id='psf'><h2>Point-spread function</h2><div class='grid g2'>"
+        f"<section id='psf'><h2>{html.escape(heading or 'Point-spread function')}</h2>"
+        "<div class='grid g2'>"
         f"<figure>{img_tag(png_uri(preview), 'PSF, enlarged', pixelated=True)}"
         f"<figcaption>PSF {html.escape(shape_text(k.shape))}, sum {float(k.sum()):.4g} "
         f"({view}peak shown white, nearest-neighbour enlargement)</figcaption></figure>"

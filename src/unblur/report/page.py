@@ -21,7 +21,9 @@ import numpy as np
 
 from ..errors import InvalidParameterError
 from ..io import atomic_write
+from ..psf import PSFField
 from ._display import display_image, seconds_text, shape_text, table_html, value_text
+from ._field import section_psf_field
 from ._files import check_target
 from ._sections import (
     quality,
@@ -73,7 +75,7 @@ def write_report(
     *,
     blurred: np.ndarray,
     restored: np.ndarray,
-    psf: np.ndarray,
+    psf: np.ndarray | PSFField,
     method: str,
     parameters: Mapping[str, Any],
     seconds: float,
@@ -116,8 +118,11 @@ def write_report(
         The image that was restored (grey, colour with ``channel_axis``, or an nD stack).
     restored : numpy.ndarray
         The restoration, of the same shape.
-    psf : numpy.ndarray
-        The PSF used, one dimension per spatial axis.
+    psf : numpy.ndarray or PSFField
+        The PSF used, one dimension per spatial axis; or the :class:`~unblur.psf.PSFField` (a
+        spatially varying blur, built for the image's spatial shape): the page then shows the
+        grid of PSFs drawn over the blurred image at their cells' centres, the PSFs in the
+        grid's layout, and the profiles of the field's mean PSF.
     method : str
         Name of the method.
     parameters : mapping
@@ -197,6 +202,16 @@ def write_report(
                 f"the reference has shape {shape_text(ref.shape)} but the restored image has shape "
                 f"{shape_text(x.shape)}; give the sharp image of the same size"
             )
+    field = None
+    if isinstance(psf, PSFField):
+        field = psf
+        spatial = y.shape if axis is None else y.shape[:axis] + y.shape[axis + 1 :]
+        if field.image_shape != spatial:
+            raise InvalidParameterError(
+                f"the PSF field was built for an image of shape {shape_text(field.image_shape)}"
+                f", not {shape_text(spatial)}"
+            )
+        psf = field.mean_psf()
     k = as_float_image(psf, name="PSF", check_range=False)
     if convergence is not None and not isinstance(convergence, ConvergenceMonitor):
         raise InvalidParameterError(
@@ -220,13 +235,15 @@ def write_report(
     body: list[str] = [
         f"<header><h1>{esc(title)}</h1><p class='sub'>method <b>{esc(method)}</b> &middot; "
         f"{esc(seconds_text(seconds))} &middot; image {esc(shape_text(y.shape))}"
-        f"{'' if axis is None else f' (channels on axis {axis})'} &middot; PSF "
-        f"{esc(shape_text(k.shape))} &middot; unblur {esc(__version__)}</p></header>"
+        f"{'' if axis is None else f' (channels on axis {axis})'} &middot; "
+        f"{esc(_psf_text(k, field))} &middot; unblur {esc(__version__)}</p></header>"
     ]
     body.append(section_images(images, note, shown_y.shape[:2], metrics))
     if metrics is not None:
         body.append(section_quality(metrics))
-    body.append(section_psf(k))
+    if field is not None:
+        body.append(section_psf_field(field, shown_y))
+    body.append(section_psf(k, "Mean PSF of the field" if field is not None else None))
     body.append(section_spectra(y, x, axis))
     body.append(section_convergence(convergence, method))
     body.append(section_parameters(method, parameters, given))
@@ -238,6 +255,8 @@ def write_report(
         ("channel axis", "none" if axis is None else str(axis)),
         ("PSF shape", shape_text(k.shape)),
     ]
+    if field is not None:
+        run_rows.append(("PSF field", f"{shape_text(field.grid_shape)} cells"))
     run_rows += [(str(n), value_text(v)) for n, v in (details or {}).items()]
     body.append(
         "<section id='run'><h2>Run</h2>"
@@ -247,3 +266,10 @@ def write_report(
     page = render_page(title=esc(title), body="\n".join(body))
     atomic_write(target, lambda f: f.write(page.encode("utf-8")), force=force)
     return target
+
+
+def _psf_text(k: np.ndarray, field: PSFField | None) -> str:
+    """``PSF 15×15``, or ``PSF field 3×3 of 15×15`` for a field."""
+    if field is None:
+        return f"PSF {shape_text(k.shape)}"
+    return f"PSF field {shape_text(field.grid_shape)} of {shape_text(k.shape)}"

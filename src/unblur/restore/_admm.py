@@ -27,6 +27,14 @@ unobserved pixels), :math:`z = \nabla x` and :math:`z_2 = \nabla^2 x`; scaled AD
 * a :math:`z` step, one small problem per pixel: the proximal map of the prior
   (:mod:`unblur.restore._priors`).
 
+For a PSF field (:class:`~unblur.operators.FieldConvolution`, a spatially varying blur)
+:math:`H^\top H` is not diagonal in Fourier, so the :math:`x` step is solved inexactly by
+preconditioned conjugate gradients (:meth:`~unblur.operators.FieldConvolution.solve_normal_cg`),
+warm-started from the previous estimate, with the Fourier-diagonal part of the system as the
+preconditioner; a few steps per iteration suffice because an ADMM step changes :math:`x` little
+(inexact ADMM converges when the errors of the subproblems decrease, Eckstein & Bertsekas
+1992). The other steps do not change.
+
 References
 ----------
 M. S. C. Almeida, M. A. T. Figueiredo, "Deconvolving images with unknown boundaries using the
@@ -34,6 +42,9 @@ alternating direction method of multipliers", IEEE TIP 22(8), 2013, pp. 3074-308
 S. Boyd, N. Parikh, E. Chu, B. Peleato, J. Eckstein, "Distributed optimization and statistical
 learning via the alternating direction method of multipliers", Found. Trends Mach. Learn. 3(1),
 2011 (scaled form, varying penalty).
+J. Eckstein, D. P. Bertsekas, "On the Douglas-Rachford splitting method and the proximal point
+algorithm for maximal monotone operators", Math. Program. 55, 1992, pp. 293-318 (inexact
+subproblems).
 """
 
 from __future__ import annotations
@@ -46,17 +57,21 @@ import numpy as np
 
 from ..backend import array_module
 from ..errors import InvalidImageError
-from ..operators import Boundary, difference_spectrum
+from ..operators import difference_spectrum
 from ..operators.differences import (
     gradient,
     gradient_adjoint,
     hessian,
     hessian_to_gradient_adjoint,
 )
+from ._common import boundary_for
 from ._loop import IterationLoop
 from ._priors import lp_threshold, shrink_groups
 
-__all__ = ["Penalties", "admm"]
+__all__ = ["CG_STEPS", "Penalties", "admm"]
+
+#: Conjugate-gradient steps per x step for a PSF field (warm-started; docs/notes/fields.md).
+CG_STEPS = 2
 
 
 @dataclass(frozen=True)
@@ -136,8 +151,9 @@ def admm(
     (Boyd et al. 2011, §3.4.1).
     """
     dtype = image.dtype
-    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
-    op = bc.operator
+    bc = boundary_for(boundary, image, psf, dtype=dtype)
+    op = bc.operator  # a Convolution, or the FieldConvolution of a PSF field
+    field = not op.diagonal
     ndim = image.ndim
     xp = array_module(image)
     region = bc.region
@@ -165,7 +181,12 @@ def admm(
     current.real *= inv_scale
     other.real[...] = 0
     observed = _observed(mask, image.shape)
-    if split:
+    if field:  # the x step keeps A x current: ``ax``; ``data`` holds the observation or v - u_v
+        ax = op.forward(current.real)
+        data.real[...] = ax if split else current.real
+        mv = data.real * (1.0 - penalties.relax if penalties.settled(0) else 0.0) if split else None
+        cg_steps = 0
+    elif split:
         data.real[...] = current.real
         data.forward()
         np.multiply(data.hat, op.otf, out=data.hat)
@@ -237,7 +258,26 @@ def admm(
                 )  # fmt: skip
             else:
                 _data_numpy(data.real, mv, image, mask, region, inv_scale, r, rho_v)
-            data.forward()
+            if not field:
+                data.forward()
+        if field:  # ---- x step by conjugate gradients (a spatially varying blur) ------------
+            weight = rho_v if split else 1.0
+            if rho != rho_prev:
+                regularizer = (spectrum * (rho / weight)).astype(dtype)
+                rho_prev = rho
+            # (A^T A + (rho / w) S) x = A^T d + (rho / w) D^T p, from x_k: into ``other``
+            other.real *= rho / weight
+            x = current.real.copy()
+            cg_steps += op.solve_normal_cg(
+                x, ax, data.real, other.real, regularizer, max_iter=CG_STEPS
+            )
+            other.real[...] = x
+            del x
+            if split:
+                data.real[...] = ax
+            current, other = other, current
+            k += 1
+            continue
         # ---- x step in Fourier -------------------------------------------------------------
         if rho != rho_prev:
             weight = rho_v if split else 1.0
@@ -260,6 +300,8 @@ def admm(
     loop.report(info)
     if info is not None:
         info["fused"] = bool(fused)
+        if field:
+            info["cg_steps"] = cg_steps
     out = bc.crop(current.real).astype(dtype, copy=True)
     out *= scale
     if not bool(xp.isfinite(out).all()):

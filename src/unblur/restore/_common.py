@@ -10,8 +10,10 @@ import numpy as np
 
 from ..backend import array_module
 from ..errors import InvalidParameterError
+from ..operators import Boundary, field_boundary
+from ..psf import PSFField
 
-__all__ = ["MODEL_ERROR", "check_mask", "frame", "percentile_range"]
+__all__ = ["MODEL_ERROR", "boundary_for", "check_mask", "frame", "percentile_range"]
 
 #: Model error of real blur (the PSF is never exact), as a fraction of the image's range: the
 #: floor of the effective noise level, 1.5/255 on an image spanning the whole [0, 1].
@@ -27,6 +29,20 @@ def percentile_range(image: np.ndarray) -> tuple[float, float]:
     low, high = (float(v) for v in np.percentile(image, [1.0, 99.0]))
     span = high - low
     return low, span if span > 0 else 1.0
+
+
+def boundary_for(mode: str, image: np.ndarray, psf, *, dtype=None) -> Boundary:
+    """The :class:`~unblur.operators.Boundary` of ``mode`` for ``image`` and a PSF or a field.
+
+    A PSF array gives :meth:`Boundary.create <unblur.operators.Boundary.create>` (its device is
+    the PSF's); a :class:`~unblur.psf.PSFField` gives
+    :func:`~unblur.operators.field_boundary`, whose operator works on the image's device. The
+    grid's precision is ``dtype`` (default: the image's).
+    """
+    dtype = image.dtype if dtype is None else dtype
+    if isinstance(psf, PSFField):
+        return field_boundary(mode, image.shape, psf, dtype=dtype, xp=array_module(image))
+    return Boundary.create(mode, image.shape, psf, dtype=dtype)
 
 
 def frame(grid: tuple[int, ...], region: tuple[slice, ...]) -> list[tuple[slice, ...]]:

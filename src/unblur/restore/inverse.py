@@ -23,11 +23,13 @@ import numpy as np
 
 from .._checks import check_number
 from . import direct_boundary, register
+from ._patches import blends_fields
 
 __all__ = ["inverse"]
 
 
 @register("inverse", gpu=True)
+@blends_fields
 def inverse(
     image: np.ndarray,
     psf: np.ndarray,
@@ -43,8 +45,10 @@ def inverse(
     ----------
     image : numpy.ndarray
         Blurred float image (nD).
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape: each cell's region is then
+        restored with its PSF and the results blended (:mod:`unblur.restore._patches`).
     epsilon : float, optional
         Added to :math:`|H|^2` in the denominator, :math:`\overline{H}/(|H|^2+\epsilon)`, so
         nothing divides by zero. Default: the square of the dtype's machine epsilon

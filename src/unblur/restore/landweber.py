@@ -42,9 +42,8 @@ from .._checks import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary
 from . import register
-from ._common import check_mask
+from ._common import boundary_for, check_mask
 from ._common import frame as _frame
 from ._loop import IterationLoop
 from ._loop import dot as _dot
@@ -87,8 +86,11 @@ def landweber(
     ----------
     image : numpy.ndarray
         Blurred float image (nD).
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape (a spatially varying blur,
+        :mod:`unblur.operators.field`), with every boundary model. The step bound is then
+        :attr:`~unblur.operators.FieldConvolution.norm_squared_bound`.
     num_iter : int, optional
         Maximum number of iterations.
     step : float, optional
@@ -174,9 +176,10 @@ def landweber(
         sigma = estimate_noise(to_numpy(image))
         if info is not None:
             info["noise_sigma"] = sigma
-    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
-    op = bc.operator
-    limit = 2.0 / float(op.otf_power.max())
+    bc = boundary_for(boundary, image, psf, dtype=dtype)
+    op = bc.operator  # a Convolution, or the FieldConvolution of a PSF field
+    # ||H||^2 exactly (max |H(f)|^2), or an upper bound on it for a field
+    limit = 2.0 / op.norm_squared_bound
     if step is None:
         step = float(f"{_STEP_FRACTION * limit:.6g}")
         if info is not None:
@@ -184,11 +187,12 @@ def landweber(
     else:
         step = check_number("step", step)
         if step >= limit:
+            bound = "max|H|^2" if op.diagonal else "(the PSF field's bound on ||A||^2)"
             raise InvalidParameterError(
-                f"step must be < 2/max|H|^2 = {limit:.6g} for the iteration to converge, got {step}"
+                f"step must be < 2/{bound} = {limit:.6g} for the iteration to converge, got {step}"
             )
-    otf = op.otf
-    step_adjoint = (step * otf.conj()).astype(otf.dtype, copy=False)  # tau H^T, cached
+    if op.diagonal:  # tau H^T as one cached multiplier
+        step_adjoint = (step * op.otf.conj()).astype(op.otf.dtype, copy=False)
 
     # --- constants of the iteration (computed once) -------------------------------------------
     grid = bc.grid_shape
@@ -226,7 +230,7 @@ def landweber(
     change = math.inf
     loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
     for _ in loop:
-        residual = op.filter_into(x, otf, work, spectrum)  # H x
+        residual = op.forward_into(x, work, spectrum)  # H x
         inside = residual[region]
         np.subtract(inside, data, out=inside)  # H x - y on the observed pixels...
         if unobserved is not None:
@@ -238,7 +242,11 @@ def landweber(
             if misfit <= target:
                 loop.stop("discrepancy")
                 break  # x already fits the data to the noise level
-        update = op.filter_into(residual, step_adjoint, work, spectrum)  # tau H^T M (Hx - y)
+        if op.diagonal:  # tau H^T M (Hx - y)
+            update = op.filter_into(residual, step_adjoint, work, spectrum)
+        else:
+            update = op.adjoint_into(residual, work, spectrum)
+            update *= step
         np.subtract(x, update, out=new)
         if nonneg:
             np.maximum(new, 0, out=new)

@@ -65,9 +65,9 @@ import numpy as np
 from .._checks import check_int, check_number
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary
 from . import get_method, register
-from ._common import MODEL_ERROR, percentile_range
+from ._admm import CG_STEPS
+from ._common import MODEL_ERROR, boundary_for, percentile_range
 from ._loop import IterationLoop
 
 __all__ = ["DENOISERS", "available_denoisers", "pnp"]
@@ -237,8 +237,11 @@ def pnp(
     ----------
     image : numpy.ndarray
         Blurred float image (nD, float32 or float64).
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape (a spatially varying blur,
+        :mod:`unblur.operators.field`), with every boundary model. Its x steps are then
+        solved by conjugate gradients.
     denoiser : str or callable, optional
         A name of :func:`available_denoisers`: ``"bm3d"`` (BM3D of Dabov et al. 2007, needs
         the ``bm3d`` package: ``pip install unblur[bm3d]``; 3-D slice by slice), ``"nl_means"``
@@ -335,7 +338,7 @@ def pnp(
     if init not in INITS:
         raise InvalidParameterError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
     dtype = image.dtype
-    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
+    bc = boundary_for(boundary, image, psf, dtype=dtype)
     op = bc.operator
 
     # normalised copy: 1st-99th percentile range -> [0, 1], the scale denoisers are tuned for
@@ -366,41 +369,16 @@ def pnp(
         start = get_method(init).func
         x = bc.extend(start(y, psf, boundary=boundary)).astype(dtype, copy=True)
 
-    masked = bc.mask is not None
-    region = bc.region
-    otf, otf_conj = op.otf, op.otf.conj()
-    if masked:
-        v = op.forward(x)
-        uv = np.zeros_like(x)
-    else:
-        data_hat = otf_conj * op.fft(bc.extend(y))  # H^T y in Fourier
-    tiny = np.finfo(dtype).tiny
+    steps = (_FourierSteps if op.diagonal else _FieldSteps)(bc, y, x)
     loop = IterationLoop(
         num_iter, callback=callback, crop=lambda a: (bc.crop(a) * span + low).astype(dtype)
     )
     for k in loop:
         level, rho = levels[k], rhos[k]
         # ---- z step: the denoiser at the level the penalty implies ----------------------------
-        z_hat = op.fft(_denoise(func, name, x, level))
-        z_hat *= rho
-        inv_denominator = (1.0 / np.maximum(op.otf_power + rho, tiny)).astype(dtype)
-        for _ in range(num_inner if masked else 1):
-            # ---- x step: (H^T H + rho I) x = H^T (v - u_v) + rho z ----------------------------
-            if masked:
-                rhs_hat = otf_conj * op.fft(v - uv)
-                rhs_hat += z_hat
-            else:
-                rhs_hat = data_hat + z_hat
-            rhs_hat *= inv_denominator
-            x = op.ifft(rhs_hat)
-            # ---- v step: data on the observed pixels, free elsewhere; scaled multiplier ------
-            if masked:
-                rhs_hat *= otf
-                t = op.ifft(rhs_hat)
-                t += uv  # t = Hx + u_v
-                v = t.copy()
-                v[region] = (y + t[region]) / 2
-                uv = t - v
+        z = _denoise(func, name, x, level)
+        # ---- x (and v) steps --------------------------------------------------------------
+        x = steps.run(z, rho, num_inner)
         loop.done(x)
     loop.report(info)
     if info is not None:
@@ -411,4 +389,85 @@ def pnp(
             rho_schedule=rhos,
             init=init,
         )
+        if not op.diagonal:
+            info["cg_steps"] = steps.steps
     return (bc.crop(x) * span + low).astype(dtype, copy=True)
+
+
+class _FourierSteps:
+    r"""The :math:`x` and :math:`v` steps of :func:`pnp` for a uniform blur (exact, in Fourier).
+
+    ``run(z, rho, rounds)`` does ``rounds`` rounds of the :math:`x` step
+    :math:`(H^\top H + \rho I)\,x = H^\top(v - u_v) + \rho z` and, on a grid with
+    unobserved pixels, the :math:`v` step and its multiplier; it returns :math:`x`.
+    """
+
+    def __init__(self, bc, y: np.ndarray, x: np.ndarray) -> None:
+        op = bc.operator
+        self.op, self.region, self.y = op, bc.region, y
+        self.masked = bc.mask is not None
+        self.otf, self.otf_conj = op.otf, op.otf.conj()
+        if self.masked:
+            self.v = op.forward(x)
+            self.uv = np.zeros_like(x)
+        else:
+            self.data_hat = self.otf_conj * op.fft(bc.extend(y))  # H^T y in Fourier
+        self.tiny = np.finfo(x.dtype).tiny
+
+    def run(self, z: np.ndarray, rho: float, rounds: int) -> np.ndarray:
+        op, otf, otf_conj, region = self.op, self.otf, self.otf_conj, self.region
+        z_hat = op.fft(z)
+        z_hat *= rho
+        inv_denominator = (1.0 / np.maximum(op.otf_power + rho, self.tiny)).astype(op.dtype)
+        for _ in range(rounds if self.masked else 1):
+            # ---- x step: (H^T H + rho I) x = H^T (v - u_v) + rho z ----------------------------
+            if self.masked:
+                rhs_hat = otf_conj * op.fft(self.v - self.uv)
+                rhs_hat += z_hat
+            else:
+                rhs_hat = self.data_hat + z_hat
+            rhs_hat *= inv_denominator
+            x = op.ifft(rhs_hat)
+            # ---- v step: data on the observed pixels, free elsewhere; scaled multiplier ------
+            if self.masked:
+                rhs_hat *= otf
+                t = op.ifft(rhs_hat)
+                t += self.uv  # t = Hx + u_v
+                v = t.copy()
+                v[region] = (self.y + t[region]) / 2
+                self.v, self.uv = v, t - v
+        return x
+
+
+class _FieldSteps:
+    r""":class:`_FourierSteps` for a PSF field: each :math:`x` step is :data:`CG_STEPS`
+    conjugate-gradient steps from the previous :math:`x`
+    (:meth:`~unblur.operators.FieldConvolution.solve_normal_cg`), :math:`Hx` kept current;
+    without unobserved pixels the one :math:`x` step of an outer iteration gets ``num_inner``
+    times as many (the denoiser moves :math:`z` more than an inner round moves :math:`v`)."""
+
+    def __init__(self, bc, y: np.ndarray, x: np.ndarray) -> None:
+        op = bc.operator
+        self.op, self.region, self.y = op, bc.region, y
+        self.masked = bc.mask is not None
+        self.x = x.copy()
+        self.ax = op.forward(self.x)
+        if self.masked:
+            self.v = self.ax.copy()
+            self.uv = np.zeros_like(x)
+        else:
+            self.data = bc.extend(y)
+        self.steps = 0
+
+    def run(self, z: np.ndarray, rho: float, rounds: int) -> np.ndarray:
+        x, ax, op = self.x, self.ax, self.op
+        rhs = z * rho
+        if not self.masked:
+            self.steps += op.solve_normal_cg(x, ax, self.data, rhs, rho, max_iter=CG_STEPS * rounds)
+        for _ in range(rounds if self.masked else 0):
+            self.steps += op.solve_normal_cg(x, ax, self.v - self.uv, rhs, rho, max_iter=CG_STEPS)
+            t = ax + self.uv  # t = Hx + u_v
+            v = t.copy()
+            v[self.region] = (self.y + t[self.region]) / 2
+            self.v, self.uv = v, t - v
+        return x.copy()

@@ -60,9 +60,9 @@ from .._checks import check_int, check_number
 from ..backend import array_module, to_numpy
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary, differences
+from ..operators import differences
 from . import register
-from ._common import check_mask
+from ._common import boundary_for, check_mask
 from ._common import frame as _frame
 from ._loop import IterationLoop
 from ._loop import dot as _dot
@@ -315,8 +315,10 @@ def richardson_lucy(
     ----------
     image : numpy.ndarray
         Blurred float image (nD), ideally non-negative.
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape (a spatially varying blur,
+        :mod:`unblur.operators.field`), with every boundary model.
     num_iter : int, optional
         Maximum number of iterations.
     clip : bool, optional
@@ -448,9 +450,8 @@ def richardson_lucy(
             info["noise_sigma"] = sigma
             info["regularization"] = regularization
     mask = check_mask(mask, image)
-    bc = Boundary.create(boundary, image.shape, psf, dtype=dtype)
-    op = bc.operator
-    otf = op.otf  # H^T multiplies by its conjugate, which is not stored
+    bc = boundary_for(boundary, image, psf, dtype=dtype)
+    op = bc.operator  # a Convolution, or the FieldConvolution of a PSF field
     grid = bc.grid_shape
     # the masked model (Bertero & Boccacci): the frame of ``unknown`` and the pixels outside a
     # user's mask are unobserved (the padding of reflect / taper too, with a mask)
@@ -479,7 +480,7 @@ def richardson_lucy(
         data, clip_ratio = observed, negative
         alpha = xp.zeros(grid, dtype)
         alpha[region] = 1 if mask is None else mask
-        alpha = op.filter_into(alpha, otf, alpha, spectrum, conjugate=True)
+        alpha = op.adjoint_into(alpha, alpha, spectrum)
         top = float(alpha.max())
         outside = alpha < _ALPHA_ZERO * top  # pixels no observed pixel sees
         np.maximum(alpha, _ALPHA_FLOOR * top, out=alpha)
@@ -494,7 +495,7 @@ def richardson_lucy(
         del outside
         # alpha is the PSF's sum (up to round-off) wherever the PSF's footprint lies inside
         # the region: only the frame around that core is stored
-        margin = [p // 2 for p in psf.shape]
+        margin = [p // 2 for p in op.psf_shape]
         core = tuple(
             slice(sl.start + m, max(sl.start + m, sl.stop - m))
             for sl, m in zip(region, margin, strict=True)
@@ -540,7 +541,7 @@ def richardson_lucy(
 
     def step(v: np.ndarray) -> np.ndarray:
         """The RL update of the prediction ``v`` (left intact), written into ``result``."""
-        out = op.filter_into(v, otf, result, spectrum)  # H v
+        out = op.forward_into(v, result, spectrum)  # H v
         ratio = out[region]  # a view (the whole grid unless ``unknown``)
         if small is not None:
             np.less(ratio, filter_epsilon, out=small)
@@ -554,7 +555,7 @@ def richardson_lucy(
             ratio[unobserved] = 0
         for band in frame:
             out[band] = 0  # ... and zero elsewhere
-        op.filter_into(out, otf, out, spectrum, conjugate=True)  # H^T (y / Hv)
+        op.adjoint_into(out, out, spectrum)  # H^T (y / Hv)
         if tv is not None:
             tv.divide(v, out)
         elif inv_normaliser is not None:

@@ -163,8 +163,11 @@ def tv(
     ----------
     image : numpy.ndarray
         Blurred float image (nD, float32 or float64).
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape (a spatially varying blur,
+        :mod:`unblur.operators.field`), with every boundary model. Its x steps are then
+        solved by conjugate gradients (:mod:`unblur.restore._admm`).
     lam : float, optional
         Weight :math:`\lambda > 0` of the TV term. Default: from the noise level
         :math:`\hat\sigma` of :func:`unblur.noise.estimate_noise` and the image's contrast,
@@ -319,8 +322,11 @@ def hyper_laplacian(
     ----------
     image : numpy.ndarray
         Blurred float image (nD, float32 or float64).
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape (a spatially varying blur,
+        :mod:`unblur.operators.field`), with every boundary model. Its x steps are then
+        solved by conjugate gradients (:mod:`unblur.restore._admm`).
     lam : float, optional
         Prior weight :math:`\lambda > 0`. Default: from the noise level :math:`\hat\sigma` of
         :func:`unblur.noise.estimate_noise` and the image's contrast,

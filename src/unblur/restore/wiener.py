@@ -51,6 +51,7 @@ from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 from ..operators import difference_spectrum, frequencies
 from . import direct_boundary, register
+from ._patches import blends_fields
 
 __all__ = ["REGULARIZERS", "tikhonov", "wiener"]
 
@@ -260,6 +261,7 @@ def _add_difference_spectrum(grid: Sequence[int], order: int, lam: float, xp=np)
 
 
 @register("wiener", gpu=True)
+@blends_fields
 def wiener(
     image: np.ndarray,
     psf: np.ndarray,
@@ -306,8 +308,10 @@ def wiener(
     ----------
     image : numpy.ndarray
         Blurred float image (nD, float32 or float64).
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape: each cell's region is then
+        restored with its PSF and the results blended (:mod:`unblur.restore._patches`).
     balance : float, optional
         Constant noise-to-signal ratio :math:`\lambda \ge 0`. Default: automatic (see above).
     boundary : {"taper", "reflect", "periodic"}, optional
@@ -437,6 +441,7 @@ def _choose_lambda(
 
 
 @register("tikhonov", gpu=True)
+@blends_fields
 def tikhonov(
     image: np.ndarray,
     psf: np.ndarray,
@@ -474,8 +479,10 @@ def tikhonov(
     ----------
     image : numpy.ndarray
         Blurred float image (nD, float32 or float64).
-    psf : numpy.ndarray
-        Normalised PSF with the image's number of dimensions.
+    psf : numpy.ndarray or PSFField
+        Normalised PSF with the image's number of dimensions, or a
+        :class:`~unblur.psf.PSFField` built for the image's shape: each cell's region is then
+        restored with its PSF and the results blended (:mod:`unblur.restore._patches`).
     lam : float, optional
         Regularisation weight :math:`\lambda \ge 0`. Default: chosen by GCV.
     regularizer : {"laplacian", "gradient", "identity"}, optional
