@@ -368,8 +368,8 @@ def as_float_image(
         Non-numeric or complex data, fewer than ``min_ndim`` dimensions, an empty array, NaN
         or infinite values.
     """
+    arr = to_float(image, name=name)  # ragged or non-numeric input fails here, clearly
     floating = np.asarray(image).dtype.kind == "f"
-    arr = to_float(image, name=name)
     if arr.ndim < min_ndim:
         raise InvalidImageError(f"{name} must have at least {min_ndim} dimensions, got {arr.ndim}")
     if arr.size == 0:
