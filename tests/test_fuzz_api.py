@@ -278,6 +278,11 @@ def _calls() -> dict[str, tuple[object, dict, object]]:
             dict(path="out.png", image=IMAGE, info=None, dtype=None, force=True, inputs=()),
             HOSTILE,
         ),
+        "io.check_output_format": (
+            uio.check_output_format,
+            dict(path="out.png", like=None, dtype=None),
+            HOSTILE,
+        ),
         "fft.set_workers": (_set_workers_and_restore, dict(n=1), HOSTILE),
         "dask.deconvolve": (
             _dask_deconvolve,

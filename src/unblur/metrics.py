@@ -32,7 +32,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from skimage.metrics import structural_similarity
 
 from ._checks import as_array, check_axis, check_bool
 from .errors import InvalidImageError, InvalidParameterError
@@ -247,6 +246,10 @@ def ssim(
     if top > 1e100:
         s = top / 1e50
         a, b, peak = a / s, b / s, peak / s
+    # imported here: scikit-image's metrics pull in scipy.ndimage and scipy.stats, which
+    # would slow every ``import unblur`` (and every command) by a third of a second
+    from skimage.metrics import structural_similarity
+
     with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
         _, local = structural_similarity(
             a, b, data_range=peak, channel_axis=channel_axis, full=True, **SSIM_SETTINGS

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from ..blind import MODELS as PSF_MODELS
 from ._errors import CLIError
 from ._files import same_path
 from ._options import (
     MODEL_HELP,
+    ModelChoice,
     collect_params,
     device_option,
     dtype_option,
@@ -52,7 +52,7 @@ _BATCH = "With several inputs, a folder or a pattern: "
 )
 @click.option(
     "--psf-model",
-    type=click.Choice(PSF_MODELS),
+    type=ModelChoice(),
     default=None,
     help="Without --psf: the PSF model to estimate (default auto). " + MODEL_HELP,
 )
@@ -201,8 +201,6 @@ def deconvolve_command(
       unblur deconvolve 'raw/*.tif' -o restored --psf psf.npy --jobs 4 --format png
       unblur deconvolve big.zarr -o restored.zarr --psf psf.npy --chunks 1024
     """
-    from ..restore import resolve
-
     if psf_spec is not None and (psf_model is not None or psf_size is not None):
         raise click.UsageError(
             "--psf-model and --psf-size are for estimating the PSF: leave them out with --psf"
@@ -223,9 +221,9 @@ def deconvolve_command(
 
         get_backend(device)  # no GPU: one clear line before any file is read
     sources, batch = expand_inputs(inputs)
-    # unknown names and parameters fail here, before any file is read ('auto' and 'fast' do not
-    # depend on the image's size)
-    chosen = resolve(method, (), params).method
+    # Each way of running checks its outputs first (a fraction of a second), then the method:
+    # unknown names and parameters fail before any file is read ('auto' and 'fast' do not
+    # depend on the image's size), though importing the methods takes most of a second.
     psf = {"psf_spec": psf_spec, "psf_model": psf_model, "psf_size": psf_size}
     restore = {"method": method, "boundary": boundary, "params": params}
     fft_workers = (ctx.obj or {}).get("workers")
@@ -297,7 +295,6 @@ def deconvolve_command(
         output,
         **psf,
         **restore,
-        chosen=chosen,
         color=color,
         dtype=dtype,
         report_path=report_path,

@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ..blind import MODELS as PSF_MODELS
 from ._errors import CLIError
 from ._estimate import estimate_psf
 from ._files import check_outputs, check_writable, psf_files, split_alpha
 from ._options import (
     MODEL_HELP,
+    ModelChoice,
     force_option,
     json_option,
     no_preview_option,
@@ -105,6 +105,7 @@ def psf_command(
     target_preview, outputs = _targets(output, preview, no_preview)
     inputs = psf_files(spec)
     check_outputs(outputs, inputs=inputs, force=force)
+    check_writable(outputs)
     k = psf_models.parse_spec(spec)
     write_psf(k, output, target_preview, force=force, inputs=inputs)
     if as_json:
@@ -125,9 +126,7 @@ def psf_command(
     help="Side of the PSF (odd: an even one is rounded up); it also bounds the blur searched. "
     "Default: the fitted model's own size.",
 )
-@click.option(
-    "--model", type=click.Choice(PSF_MODELS), default="auto", show_default=True, help=MODEL_HELP
-)
+@click.option("--model", type=ModelChoice(), default="auto", show_default=True, help=MODEL_HELP)
 @preview_option
 @no_preview_option
 @force_option

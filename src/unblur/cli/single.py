@@ -12,7 +12,15 @@ import numpy as np
 
 from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
-from ._files import check_psf_fits, check_restore_memory, psf_files, split_alpha, with_alpha
+from ._files import (
+    check_psf_fits,
+    check_restore_memory,
+    check_writable,
+    data_shape,
+    psf_files,
+    split_alpha,
+    with_alpha,
+)
 from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
 
 logger = logging.getLogger("unblur")
@@ -38,7 +46,6 @@ def deconvolve_single(
     psf_model: str,
     psf_size: int | tuple[int, ...] | None,
     method: str,
-    chosen,
     boundary: str | None,
     color: str = "channels",
     params: dict[str, Any],
@@ -49,7 +56,7 @@ def deconvolve_single(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Restore one image (the PSF given or estimated); ``chosen``: the method ``method`` runs.
+    """Restore one image (the PSF given or estimated) with ``method``.
 
     The output (and the report) are written only when all of them are ready: a failed report
     leaves an existing output as it was, even with ``--force``.
@@ -68,7 +75,6 @@ def deconvolve_single(
             psf_model=psf_model,
             psf_size=psf_size,
             method=method,
-            chosen=chosen,
             boundary=boundary,
             color=color,
             params=params,
@@ -99,6 +105,19 @@ def deconvolve_single(
         click.echo(f"wrote {report_path} (report)")
 
 
+def _check_reference_header(reference_path: Path, input_path: Path, header) -> None:
+    """The reference must hold the sharp image of the same size and channels as the input."""
+    from ..io import read_header
+
+    reference, image = data_shape(read_header(reference_path)), data_shape(header)
+    if reference != image:
+        raise CLIError(
+            f"the reference {str(reference_path)!r} is {shape_text(reference)}"
+            f" but {str(input_path)!r} is {shape_text(image)}; give the sharp "
+            "image of the same size and channels"
+        )
+
+
 def _restore(
     input_path: Path,
     staged,
@@ -107,7 +126,6 @@ def _restore(
     psf_model: str,
     psf_size: int | tuple[int, ...] | None,
     method: str,
-    chosen,
     boundary: str | None,
     color: str,
     params: dict[str, Any],
@@ -120,12 +138,20 @@ def _restore(
 
     Returns the run's info, the PSF and the PSF estimate (or None).
     """
-    from .. import psf as psf_models
-    from ..api import deconvolve
-    from ..io import encode_image, read_image
+    from ..io import encode_image, read_header, read_image
 
     output = staged.outputs[0]
-    check_restore_memory(input_path, method)  # from the header, before decoding
+    # every check that needs no result, from the headers, before any decoding (issue 20)
+    header = read_header(input_path)
+    check_writable([output], like=header, dtype=dtype)
+    if reference_path is not None:
+        _check_reference_header(reference_path, input_path, header)
+    from .. import psf as psf_models  # after those checks: the models take a second to import
+    from ..api import deconvolve
+    from ..restore import resolve
+
+    chosen = resolve(method, (), params).method  # an unknown method or parameter
+    check_restore_memory(input_path, method, header)
     image, info = read_image(input_path)
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)

@@ -38,7 +38,7 @@ from .convert import from_float, to_float
 from .limits import MAX_PIXELS
 from .outputs import OutputSet, check_outputs, same_file
 from .readers import read_header, read_image
-from .writers import encode_image, write_image
+from .writers import check_output_format, encode_image, write_image
 
 __all__ = [
     "JPEG_QUALITY",
@@ -49,6 +49,7 @@ __all__ = [
     "ImageInfo",
     "OutputSet",
     "atomic_write",
+    "check_output_format",
     "check_outputs",
     "encode_image",
     "from_float",
