@@ -109,7 +109,9 @@ _BATCH = "With several inputs, a folder or a pattern: "
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="PATH",
-    help="The sharp image (same size as INPUT): adds PSNR and SSIM to the --report.",
+    help="The sharp image: adds PSNR and SSIM to the --report (and PSNR to --json). The same "
+    "size as INPUT, or the sharp original of a 'valid' blur (larger by the PSF's size - 1), "
+    "compared on its centre.",
 )
 @click.option(
     "--suffix",

@@ -10,18 +10,17 @@ from typing import Any
 import click
 import numpy as np
 
-from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
 from ._files import (
     check_psf_fits,
     check_restore_memory,
     check_writable,
-    data_shape,
     psf_files,
     split_alpha,
     with_alpha,
 )
-from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
+from ._output import echo_json, params_text, progress_bar, stderr_console
+from ._reference import align_reference, check_reference_header
 
 logger = logging.getLogger("unblur")
 
@@ -68,7 +67,7 @@ def deconvolve_single(
         sources.append(reference_path)
     outputs = [output] if report_path is None else [output, report_path]
     with OutputSet(outputs, inputs=sources, force=force) as staged:
-        run, k, estimate = _restore(
+        run, k, estimate, compared = _restore(
             input_path,
             staged,
             psf_spec=psf_spec,
@@ -93,10 +92,13 @@ def deconvolve_single(
                 **psf_fields(psf_spec, k, estimate),
                 **run,
                 **({} if report_path is None else {"report": str(report_path)}),
+                **({} if compared is None else {"reference": compared}),
             }
         )
         return
     echo_estimate(estimate)
+    if compared is not None and "note" in compared:
+        click.echo(f"reference: {compared['note']}")
     click.echo(
         f"wrote {output} (method {run['method']}, {run['seconds']:.2f} s; "
         f"{params_text(run['parameters'])})"
@@ -105,17 +107,18 @@ def deconvolve_single(
         click.echo(f"wrote {report_path} (report)")
 
 
-def _check_reference_header(reference_path: Path, input_path: Path, header) -> None:
-    """The reference must hold the sharp image of the same size and channels as the input."""
+def _file_shape(psf_spec: str | None) -> list[tuple[int, ...]]:
+    """``[shape]`` of the PSF file ``psf_spec`` names, as stored (before it is cleaned)."""
+    from ..errors import UnblurError
     from ..io import read_header
 
-    reference, image = data_shape(read_header(reference_path)), data_shape(header)
-    if reference != image:
-        raise CLIError(
-            f"the reference {str(reference_path)!r} is {shape_text(reference)}"
-            f" but {str(input_path)!r} is {shape_text(image)}; give the sharp "
-            "image of the same size and channels"
-        )
+    for path in psf_files(psf_spec):
+        try:
+            header = read_header(path)
+        except UnblurError:
+            return []
+        return [tuple(header.shape[:-1] if header.channel_axis is not None else header.shape)]
+    return []
 
 
 def _restore(
@@ -133,10 +136,12 @@ def _restore(
     report_path: Path | None,
     reference_path: Path | None,
     device: str,
-) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None]:
+) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None, dict[str, Any] | None]:
     """Read, restore and stage the output (and the report) in ``staged`` (an OutputSet).
 
-    Returns the run's info, the PSF and the PSF estimate (or None).
+    Returns the run's info, the PSF, the PSF estimate (or None) and what the reference was
+    compared on (:func:`~._reference.align_reference`, with the restoration's ``psnr``; None
+    without a reference).
     """
     from ..io import encode_image, read_header, read_image
 
@@ -145,7 +150,7 @@ def _restore(
     header = read_header(input_path)
     check_writable([output], like=header, dtype=dtype)
     if reference_path is not None:
-        _check_reference_header(reference_path, input_path, header)
+        check_reference_header(reference_path, input_path, header)
     from .. import psf as psf_models  # after those checks: the models take a second to import
     from ..api import deconvolve
     from ..restore import resolve
@@ -156,16 +161,17 @@ def _restore(
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)
     check_psf_fits(input_path, info, image.shape, k)
-    reference = None
-    if reference_path is not None:
+    reference, compared = None, None
+    if reference_path is not None:  # the same size, or the sharp original of a 'valid' blur
         reference, reference_info = read_image(reference_path)
-        reference = split_alpha(reference, reference_info)[0]
-        if reference.shape != colour.shape:
-            raise CLIError(
-                f"the reference {str(reference_path)!r} is {shape_text(reference.shape)}"
-                f" but {str(input_path)!r} is {shape_text(colour.shape)}; give the sharp "
-                "image of the same size and channels"
-            )
+        reference, compared = align_reference(
+            split_alpha(reference, reference_info)[0],
+            colour.shape,
+            axis,
+            None if k is None else [k.shape, *_file_shape(psf_spec)],
+            reference_path=reference_path,
+            input_path=input_path,
+        )
     console = stderr_console()
     estimate = None
     if k is None:
@@ -209,8 +215,9 @@ def _restore(
 
         psf_text = psf_spec if estimate is None else f"estimated: {estimate_text(estimate)}"
         details = {"input": str(input_path), "output": str(output), "PSF": psf_text}
-        if reference_path is not None:
-            details["reference"] = str(reference_path)
+        if compared is not None:
+            note = compared.get("note")
+            details["reference"] = str(reference_path) + (f" ({note})" if note else "")
         if run["auto"]:
             details["method choice"] = "automatic (-m auto)"
         write_report(
@@ -227,4 +234,8 @@ def _restore(
             given=set(params) | ({"boundary"} if boundary is not None else set()),
             details=details,
         )
-    return run, k, estimate
+    if compared is not None:
+        from ..metrics import psnr
+
+        compared["psnr"] = psnr(restored, reference, data_range=1.0)
+    return run, k, estimate, compared
