@@ -76,11 +76,15 @@ def expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
 
 
 def _target(folder: Path, source: Path, suffix: str, out_format: str | None) -> Path:
-    """``folder/<stem><suffix><extension>``: the input's extension, or ``.png`` if unwritable."""
+    """``folder/<stem><suffix><extension>``: the input's extension, or if unwritable ``.tif``
+    for a RAW photograph (linear, 16 bits) and ``.png`` for the others."""
     from ..io import SUPPORTED_WRITE_EXTENSIONS
+    from ..io.photo import RAW_EXTENSIONS
 
     extension = f".{out_format}" if out_format else source.suffix
-    if extension.lower() not in SUPPORTED_WRITE_EXTENSIONS:  # .gif, a folder: PNG
+    if extension.lower() in RAW_EXTENSIONS:
+        extension = ".tif"
+    elif extension.lower() not in SUPPORTED_WRITE_EXTENSIONS:  # .gif, .heic, a folder: PNG
         extension = ".png"
     return folder / f"{source.stem}{suffix}{extension}"
 

@@ -123,7 +123,8 @@ _BATCH = "With several inputs, a folder or a pattern: "
     "out_format",
     type=click.Choice(("png", "tif", "npy")),
     default=None,
-    help=_BATCH + "output format. Default: the input's (.gif: png).",
+    help=_BATCH + "output format. Default: the input's (RAW: 16-bit linear tif; .gif, .heic, "
+    ".avif: png).",
 )
 @click.option(
     "-j",
@@ -182,6 +183,11 @@ def deconvolve_command(
     --dtype is given; values are clipped to the range for integer outputs, kept as computed
     for float ones. Iterative methods show a progress bar on a terminal.
 
+    Photographs: HEIC/HEIF (pip install 'unblur[heif]') and AVIF are read as 8-bit colour;
+    camera RAW files (.dng .cr2 .cr3 .nef .arw .raf .orf .rw2 ...; pip install 'unblur[raw]')
+    are demosaiced to linear 16-bit RGB and restored in linear light; a .tif output keeps
+    them linear and 16-bit, a .png or .jpg output is encoded with the sRGB curve.
+
     Batch: several INPUTs, a folder, or a quoted glob pattern ('raw/*.tif') restore every file
     into the folder OUTPUT as <name><suffix>.<ext>, --jobs at a time in separate processes; a
     file that fails is reported in the summary table and does not stop the others (exit
@@ -202,6 +208,8 @@ def deconvolve_command(
           -m richardson_lucy --report report.html --reference sharp.png
       unblur deconvolve 'raw/*.tif' -o restored --psf psf.npy --jobs 4 --format png
       unblur deconvolve big.zarr -o restored.zarr --psf psf.npy --chunks 1024
+      unblur deconvolve photo.heic -o restored.png --psf disk:radius=3
+      unblur deconvolve shot.dng -o restored.tif --psf motion:length=15,angle=30
     """
     if psf_spec is not None and (psf_model is not None or psf_size is not None):
         raise click.UsageError(

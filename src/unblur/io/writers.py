@@ -190,6 +190,10 @@ def encode_image(
         raise InvalidImageError(f"cannot write {q}: the image contains NaN or infinite values")
 
     out_dtype = _output_dtype(ext, arr, info, dtype, q)
+    if info is not None and info.linear and ext in (".png", ".jpg", ".jpeg", ".bmp"):
+        from .photo import srgb_encode  # linear light (a RAW photograph) shown as sRGB
+
+        arr = srgb_encode(arr)
     if arr.dtype != out_dtype:
         arr = from_float(arr, out_dtype)
     return _make_writer(ext, arr, info, q)
