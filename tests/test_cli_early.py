@@ -84,6 +84,9 @@ def no_work(tmp_path, monkeypatch) -> Path:
          "the reference 'sharp.npy' is 30x30"),
         (["deconvolve", "a.png", "-o", "a.npy", "--psf", SPEC], "exists; use --force"),
         (["deconvolve", "a.png", "-o", "x.png", "-m", "nope", "--psf", SPEC], "unknown method"),
+        (["deconvolve", "a.png", "-o", "x.png", "--save-psf", "k.xyz"], "unsupported file type"),
+        (["deconvolve", "a.png", "-o", "x.png", "--save-psf", "/nonexistent/k.npy"],
+         "does not exist"),
         # a batch
         (["deconvolve", "batch", "-o", "out", "--format", "png", "--dtype", "float32", "--psf",
           SPEC, "--jobs", "1"], "PNG cannot store float32"),

@@ -267,7 +267,11 @@ def _calls() -> dict[str, tuple[object, dict, object]]:
             dict(estimate=BIG, reference=BIG, max_shift=2, border=3, subpixel=1),
             HOSTILE,
         ),
-        "metrics.score": (metrics.score, dict(estimate=BIG, reference=BIG), HOSTILE),
+        "metrics.score": (
+            metrics.score,
+            dict(estimate=BIG, reference=BIG, channel_axis=None),
+            HOSTILE,
+        ),
         "noise.estimate_noise": (noise.estimate_noise, dict(image=IMAGE), HOSTILE),
         "io.to_float": (uio.to_float, dict(image=IMAGE), HOSTILE),
         "io.from_float": (uio.from_float, dict(image=IMAGE, dtype="uint8"), HOSTILE),

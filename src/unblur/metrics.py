@@ -415,6 +415,7 @@ def score(
     border: int | Sequence[int] = 10,
     clip: bool = True,
     subpixel: int = 1,
+    channel_axis: int | None = None,
 ) -> dict:
     r"""Score a restoration against its sharp reference with the benchmark protocol.
 
@@ -429,25 +430,28 @@ def score(
     Parameters
     ----------
     estimate : numpy.ndarray
-        Restored image (nD, no channel axis), intensities nominally in [0, 1].
+        Restored image (nD), intensities nominally in [0, 1].
     reference : numpy.ndarray
         Sharp ground truth of the same shape, in [0, 1].
     max_shift : int or sequence of int, optional
-        Largest shift searched per axis.
+        Largest shift searched per spatial axis.
     border : int or sequence of int, optional
-        Pixels excluded at each edge in addition to the shift range.
+        Pixels excluded at each edge in addition to the shift range, per spatial axis.
     clip : bool, optional
         Clip the estimate to [0, 1] first (the input is not modified).
     subpixel : int, optional
         Steps per pixel of the shift search (see :func:`align`); 4 is the quarter-pixel search
         of Levin et al.'s ``comp_upto_shift``, under which published blind-deconvolution
         figures on their data are computed.
+    channel_axis : int, optional
+        Axis of colour channels: not shifted, not cropped; the shift is common to every
+        channel, PSNR is over all channels and SSIM the mean of the channels' SSIM.
 
     Returns
     -------
     dict
         ``{"psnr": float (dB, inf if exact), "ssim": float, "shift": tuple}`` (of int, or of
-        float when ``subpixel > 1``).
+        float when ``subpixel > 1``; one entry per spatial axis).
 
     References
     ----------
@@ -467,11 +471,23 @@ def score(
     est, ref = _pair(estimate, reference)
     if check_bool("clip", clip):
         est = np.clip(est, 0.0, 1.0)
+    if channel_axis is not None:  # no shift and no border along the channels
+        axis = check_axis("channel_axis", channel_axis, est.ndim)
+        if est.ndim < 2:
+            raise InvalidParameterError("channel_axis needs an image with a spatial axis")
+        shifts = list(_per_axis("max_shift", max_shift, est.ndim - 1))
+        borders = list(_per_axis("border", border, est.ndim - 1))
+        shifts.insert(axis, 0)
+        borders.insert(axis, 0)
+        max_shift, border = tuple(shifts), tuple(borders)
     shift, est_crop, ref_crop = align(
         est, ref, max_shift=max_shift, border=border, subpixel=subpixel
     )
+    if channel_axis is not None:
+        shift = shift[:axis] + shift[axis + 1 :]
+        channel_axis = axis
     return {
         "psnr": psnr(est_crop, ref_crop, data_range=1.0),
-        "ssim": ssim(est_crop, ref_crop, data_range=1.0),
+        "ssim": ssim(est_crop, ref_crop, data_range=1.0, channel_axis=channel_axis),
         "shift": shift,
     }

@@ -47,6 +47,21 @@ def check_writable(outputs: Sequence[Path], *, like=None, dtype: str | None = No
         check_output_format(target, like=like, dtype=dtype)
 
 
+def stage_psf(staged, path: Path, k: np.ndarray) -> None:
+    """Stage the PSF ``k`` at ``path`` in ``staged`` (an :class:`unblur.io.OutputSet`) as
+    ``unblur psf`` writes it: exact floats (sum 1) in .npy and .tif, else scaled so that the
+    peak is white (PNG: 16 bits), for viewing."""
+    from ..io import encode_image
+
+    ext = path.suffix.lower()
+    if ext in (".npy", ".tif", ".tiff"):
+        staged.write(path, encode_image(path, k))
+        return
+    if k.ndim != 2:
+        raise CLIError(f"a {k.ndim}-D PSF can only be saved as .npy or .tif, not {path.name!r}")
+    staged.write(path, encode_image(path, k / k.max(), dtype="uint16" if ext == ".png" else None))
+
+
 def split_alpha(image: np.ndarray, info) -> tuple[np.ndarray, np.ndarray | None, int | None]:
     """(colour or grey data, alpha channel or None, channel axis for the API) of a read image."""
     if info.channel_axis is None:

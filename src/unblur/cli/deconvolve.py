@@ -63,6 +63,14 @@ _BATCH = "With several inputs, a folder or a pattern: "
     help="Without --psf: side of the estimated PSF (default: the fitted model's own).",
 )
 @click.option(
+    "--save-psf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Without --psf: also save the estimated PSF (.npy or .tif: exact, for --psf; .png: "
+    "for viewing), written with the image or not at all.",
+)
+@click.option(
     "-m",
     "--method",
     default="auto",
@@ -158,6 +166,7 @@ def deconvolve_command(
     psf_spec: str | None,
     psf_model: str | None,
     psf_size: int | tuple[int, ...] | None,
+    save_psf: Path | None,
     method: str,
     boundary: str | None,
     color: str,
@@ -200,6 +209,7 @@ def deconvolve_command(
     Examples:
       unblur deconvolve blurred.png -o restored.png --psf gaussian:sigma=2
       unblur deconvolve blurred.png -o restored.png                  # blind
+      unblur deconvolve blurred.png -o restored.png --save-psf psf.npy   # keep its PSF
       unblur deconvolve blurred.tif -o restored.tif --psf psf.npy -m inverse
       unblur deconvolve blurred.png -o restored.png --psf motion:length=15,angle=30 \\
           -m wiener -p balance=0.01 --boundary reflect --json
@@ -211,9 +221,12 @@ def deconvolve_command(
       unblur deconvolve photo.heic -o restored.png --psf disk:radius=3
       unblur deconvolve shot.dng -o restored.tif --psf motion:length=15,angle=30
     """
-    if psf_spec is not None and (psf_model is not None or psf_size is not None):
+    if psf_spec is not None and (
+        psf_model is not None or psf_size is not None or save_psf is not None
+    ):
         raise click.UsageError(
-            "--psf-model and --psf-size are for estimating the PSF: leave them out with --psf"
+            "--psf-model, --psf-size and --save-psf are for estimating the PSF: leave them out "
+            "with --psf"
         )
     psf_model = psf_model or "auto"
     if "boundary" in params:
@@ -246,6 +259,7 @@ def deconvolve_command(
             {
                 "--report": report_path,
                 "--reference": reference_path,
+                "--save-psf": save_psf,
                 "--chunks": chunks,
                 "--overlap": overlap,
                 "--device": None if device == "cpu" else device,
@@ -282,6 +296,11 @@ def deconvolve_command(
             },
             "{name} is not available block by block (--chunks, .zarr)",
         )
+        if save_psf is not None:
+            raise click.UsageError(
+                "--save-psf is not available block by block (--chunks, .zarr): estimate the "
+                "PSF with `unblur estimate-psf` and pass it with --psf"
+            )
         if color != "channels":
             raise click.UsageError("--color luminance is not available block by block")
         return deconvolve_chunked(
@@ -309,6 +328,7 @@ def deconvolve_command(
         dtype=dtype,
         report_path=report_path,
         reference_path=reference_path,
+        save_psf=save_psf,
         device=device,
         force=force,
         as_json=as_json,

@@ -17,9 +17,10 @@ from ._files import (
     check_writable,
     psf_files,
     split_alpha,
+    stage_psf,
     with_alpha,
 )
-from ._output import echo_json, params_text, progress_bar, stderr_console
+from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
 from ._reference import align_reference, check_reference_header
 
 logger = logging.getLogger("unblur")
@@ -51,21 +52,22 @@ def deconvolve_single(
     dtype: str | None,
     report_path: Path | None,
     reference_path: Path | None,
+    save_psf: Path | None = None,
     device: str = "cpu",
     force: bool,
     as_json: bool,
 ) -> None:
     """Restore one image (the PSF given or estimated) with ``method``.
 
-    The output (and the report) are written only when all of them are ready: a failed report
-    leaves an existing output as it was, even with ``--force``.
+    The output, the report and the estimated PSF (``save_psf``) are written only when all of
+    them are ready: a failed report leaves an existing output as it was, even with ``--force``.
     """
     from ..io import OutputSet
 
     sources = [input_path, *psf_files(psf_spec)]
     if reference_path is not None:
         sources.append(reference_path)
-    outputs = [output] if report_path is None else [output, report_path]
+    outputs = [p for p in (output, report_path, save_psf) if p is not None]
     with OutputSet(outputs, inputs=sources, force=force) as staged:
         run, k, estimate, compared = _restore(
             input_path,
@@ -80,9 +82,10 @@ def deconvolve_single(
             dtype=dtype,
             report_path=report_path,
             reference_path=reference_path,
+            save_psf=save_psf,
             device=device,
         )
-        staged.commit()  # the image and its report, or neither
+        staged.commit()  # the image, its report and its PSF, or none of them
     logger.info("parameters: %s", run["parameters"])
     if as_json:
         echo_json(
@@ -93,6 +96,7 @@ def deconvolve_single(
                 **run,
                 **({} if report_path is None else {"report": str(report_path)}),
                 **({} if compared is None else {"reference": compared}),
+                **({} if save_psf is None else {"psf_saved": str(save_psf)}),
             }
         )
         return
@@ -105,6 +109,8 @@ def deconvolve_single(
     )
     if report_path is not None:
         click.echo(f"wrote {report_path} (report)")
+    if save_psf is not None:
+        click.echo(f"wrote {save_psf} (the estimated PSF, {shape_text(k.shape)}, sum 1)")
 
 
 def _file_shape(psf_spec: str | None) -> list[tuple[int, ...]]:
@@ -135,6 +141,7 @@ def _restore(
     dtype: str | None,
     report_path: Path | None,
     reference_path: Path | None,
+    save_psf: Path | None,
     device: str,
 ) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None, dict[str, Any] | None]:
     """Read, restore and stage the output (and the report) in ``staged`` (an OutputSet).
@@ -149,6 +156,8 @@ def _restore(
     # every check that needs no result, from the headers, before any decoding (issue 20)
     header = read_header(input_path)
     check_writable([output], like=header, dtype=dtype)
+    if save_psf is not None:
+        check_writable([save_psf])
     if reference_path is not None:
         check_reference_header(reference_path, input_path, header)
     from .. import psf as psf_models  # after those checks: the models take a second to import
@@ -210,6 +219,8 @@ def _restore(
             **params,
         )
     staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
+    if save_psf is not None:
+        stage_psf(staged, save_psf, k)
     if report_path is not None:
         from ..report import write_report
 
