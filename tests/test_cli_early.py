@@ -37,7 +37,8 @@ def assert_error(result, fragment: str) -> None:
 
 @pytest.fixture
 def no_work(tmp_path, monkeypatch) -> Path:
-    """Images in the current folder; decoding, estimation and restoration fail the test."""
+    """Images in the current folder; decoding, estimation, restoration and measuring a PSF
+    from beads fail the test."""
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
     image = rng.random((40, 48)).astype(np.float32)
@@ -59,6 +60,7 @@ def no_work(tmp_path, monkeypatch) -> Path:
         "unblur.blind.estimate_psf",
         "unblur.forward.blur",
         "unblur.dask.deconvolve_file",
+        "unblur.psf.from_beads",
     ):
         monkeypatch.setattr(target, forbidden)
     return tmp_path
@@ -102,6 +104,8 @@ def no_work(tmp_path, monkeypatch) -> Path:
         (["psf", SPEC, "-o", "k.xyz"], "unsupported file type"),
         (["psf", SPEC, "-o", "k.npy", "--preview", "p.xyz"], "unsupported file type"),
         (["estimate-psf", "a.png", "-o", "k.xyz"], "unsupported file type"),
+        (["psf", "a.png", "-o", "k.xyz", "--from-beads"], "unsupported file type"),
+        (["psf", "a.png", "-o", "k.tif", "--from-beads", "--grid", "2,2"], "saved as .npy"),
         (["estimate-psf", "a.png", "-o", "/nonexistent/k.npy"], "does not exist"),
     ],
 )  # fmt: skip
@@ -130,6 +134,7 @@ def test_a_batch_file_whose_output_cannot_hold_it_fails_before_any_file_is_resto
         ["deconvolve", "batch", "-o", "ro", "--psf", SPEC, "--jobs", "1"],
         ["blur", "a.png", "-o", "ro/x.png", "--psf", SPEC],
         ["psf", SPEC, "-o", "ro/k.npy"],
+        ["psf", "a.png", "-o", "ro/k.npy", "--from-beads"],
         ["estimate-psf", "a.png", "-o", "ro/k.npy"],
     ],
 )

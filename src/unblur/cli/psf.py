@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from ._beads import grid_option, psf_from_beads
 from ._errors import CLIError
 from ._estimate import estimate_psf
 from ._files import check_outputs, check_writable, psf_files, split_alpha
@@ -74,12 +75,31 @@ def _echo_written(k: np.ndarray, output: Path, preview: Path | None) -> None:
 @click.command("psf")
 @click.argument("spec")
 @output_option
+@click.option(
+    "--from-beads",
+    is_flag=True,
+    help="SPEC is an image (or 3-D stack) of isolated beads: measure the PSF from it.",
+)
+@click.option(
+    "--grid",
+    callback=grid_option,
+    metavar="GY,GX",
+    help="With --from-beads: one PSF per cell of a GY x GX grid, saved as a .npy field of "
+    "shape (GY, GX, KY, KX) (no preview).",
+)
 @preview_option
 @no_preview_option
 @force_option
 @json_option
 def psf_command(
-    spec: str, output: Path, preview: Path | None, no_preview: bool, force: bool, as_json: bool
+    spec: str,
+    output: Path,
+    from_beads: bool,
+    grid: tuple[int, ...] | None,
+    preview: Path | None,
+    no_preview: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Build a PSF from SPEC and save it to OUTPUT.
 
@@ -99,10 +119,25 @@ def psf_command(
       unblur psf motion:length=21,angle=30 -o motion.tif --preview motion_big.png
       unblur psf disk:radius=4 -o disk.png --no-preview
       unblur psf gaussian:sigma=1.5x4,angle=30 -o ellipse.npy --json
+      unblur psf beads.tif -o measured.tif --from-beads        # the PSF measured from beads
+      unblur psf beads.tif -o field.npy --from-beads --grid 3,3
+
+    With --from-beads, SPEC is an image of isolated sub-resolution beads (2-D, or a 3-D
+    stack): the beads are found, the isolated, unsaturated ones registered with sub-pixel
+    accuracy and averaged (unblur.psf.from_beads); the number of beads used and the PSF's
+    FWHM per axis are printed.
     """
     from .. import psf as psf_models
 
-    target_preview, outputs = _targets(output, preview, no_preview)
+    if grid is not None and not from_beads:
+        raise click.UsageError("--grid goes with --from-beads")
+    if grid is not None and preview is not None:
+        raise click.UsageError("a PSF field (--grid) has no preview: leave out --preview")
+    target_preview, outputs = _targets(output, preview, no_preview or grid is not None)
+    if from_beads:
+        return psf_from_beads(
+            Path(spec), output, target_preview, grid=grid, force=force, as_json=as_json
+        )
     inputs = psf_files(spec)
     check_outputs(outputs, inputs=inputs, force=force)
     check_writable(outputs)
