@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from unblur import InvalidImageError, InvalidParameterError
-from unblur import metrics
+from unblur import InvalidImageError, InvalidParameterError, metrics
 from unblur.metrics import align, psnr, score, ssim
 
 
