@@ -267,7 +267,11 @@ def _calls() -> dict[str, tuple[object, dict, object]]:
             dict(estimate=BIG, reference=BIG, max_shift=2, border=3, subpixel=1),
             HOSTILE,
         ),
-        "metrics.score": (metrics.score, dict(estimate=BIG, reference=BIG), HOSTILE),
+        "metrics.score": (
+            metrics.score,
+            dict(estimate=BIG, reference=BIG, channel_axis=None),
+            HOSTILE,
+        ),
         "noise.estimate_noise": (noise.estimate_noise, dict(image=IMAGE), HOSTILE),
         "io.to_float": (uio.to_float, dict(image=IMAGE), HOSTILE),
         "io.from_float": (uio.from_float, dict(image=IMAGE, dtype="uint8"), HOSTILE),
@@ -276,6 +280,11 @@ def _calls() -> dict[str, tuple[object, dict, object]]:
         "io.write_image": (
             uio.write_image,
             dict(path="out.png", image=IMAGE, info=None, dtype=None, force=True, inputs=()),
+            HOSTILE,
+        ),
+        "io.check_output_format": (
+            uio.check_output_format,
+            dict(path="out.png", like=None, dtype=None),
             HOSTILE,
         ),
         "fft.set_workers": (_set_workers_and_restore, dict(n=1), HOSTILE),

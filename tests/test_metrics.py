@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from unblur import InvalidImageError, InvalidParameterError
+from unblur import InvalidImageError, InvalidParameterError, metrics
 from unblur.metrics import align, psnr, score, ssim
 
 
@@ -261,3 +261,17 @@ def test_invalid_arrays():
         ssim(np.zeros((8, 8)), np.zeros((8, 8)))
     with pytest.raises(InvalidParameterError, match="channel_axis"):
         ssim(np.zeros((16, 16, 3)), np.zeros((16, 16, 3)), channel_axis=4)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_align_shortlist_returns_what_the_exhaustive_search_does(camera, monkeypatch, seed):
+    # the FFT shortlist only skips candidates that cannot be the least
+    rng = np.random.default_rng(seed)
+    x = camera[:96, :96]
+    est = np.roll(x, tuple(rng.integers(-4, 5, 2)), axis=(0, 1))
+    est = est + 0.02 * rng.standard_normal(x.shape)
+    fast = metrics.align(est, x, subpixel=4, border=6)
+    monkeypatch.setattr(metrics, "_shortlist", lambda candidates, *args: candidates)
+    slow = metrics.align(est, x, subpixel=4, border=6)
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])

@@ -18,10 +18,9 @@ Examples
 
 from __future__ import annotations
 
-from . import metrics, psf
+from typing import TYPE_CHECKING
+
 from ._version import __version__
-from .api import deconvolve
-from .blind import estimate_psf
 from .errors import (
     BackendUnavailableError,
     ImageReadError,
@@ -32,8 +31,13 @@ from .errors import (
     UnblurError,
     UnknownMethodError,
 )
-from .forward import add_noise, blur
-from .restore import available_methods
+
+if TYPE_CHECKING:  # what the names below resolve to, for type checkers and editors
+    from . import metrics, psf
+    from .api import deconvolve
+    from .blind import estimate_psf
+    from .forward import add_noise, blur
+    from .restore import available_methods
 
 __all__ = [
     "BackendUnavailableError",
@@ -53,3 +57,35 @@ __all__ = [
     "metrics",
     "psf",
 ]
+
+# Imported on first use (PEP 562), so that ``import unblur`` and every command start fast:
+# the PSF models, the metrics (scikit-image, scipy.ndimage and scipy.stats), blind estimation
+# (scipy.signal) and the restoration methods (Numba) are loaded by what needs them. Every
+# subpackage (``unblur.io``, ``unblur.restore``, ...) is reachable as an attribute, as it was
+# when ``import unblur`` loaded them all.
+_LAZY = {
+    "deconvolve": ("api", "deconvolve"),
+    "estimate_psf": ("blind", "estimate_psf"),
+    "add_noise": ("forward", "add_noise"),
+    "blur": ("forward", "blur"),
+    "available_methods": ("restore", "available_methods"),
+}
+
+
+def __getattr__(name: str):
+    import importlib
+    import importlib.util
+
+    if name in _LAZY:
+        module_name, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(f"{__name__}.{module_name}"), attribute)
+    elif not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}"):
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -88,12 +88,14 @@ def deconvolve(
         stay NumPy arrays (and ``callback`` receives NumPy arrays). Methods registered with
         ``gpu=True`` run on a GPU (see :mod:`unblur.backend`); for others ``"cuda"`` raises.
     **params
-        The method's own parameters (see each method's documentation).
+        The method's own parameters (see each method's documentation). ``clip`` is one of
+        them, for the methods that have it (see Notes).
 
     Returns
     -------
     restored : numpy.ndarray
-        The restored image, with the input's shape.
+        The restored image, with the input's shape and float dtype, **not clipped** (see
+        Notes).
     info : dict
         Only with ``return_info=True``: ``method`` (the method run), ``auto`` (whether it was
         chosen automatically) and then ``reason``, ``parameters`` (every parameter, automatic
@@ -104,6 +106,23 @@ def deconvolve(
     UnblurError
         For bad input: NaN, a PSF of zero sum or larger than the image, wrong dimensions, an
         unknown method or parameter.
+
+    Notes
+    -----
+    **Clipping.** ``deconvolve`` never clips its result: values outside [0, 1] are returned
+    as computed (the overshoot of ringing at edges, the negative lobes of the linear filters,
+    the amplified noise of ``inverse``), so a result can be measured, compared and processed
+    further without losing what the method produced. Clip it yourself where it must be an
+    image, ``np.clip(restored, 0, 1)``; :func:`unblur.io.write_image` and the command line do
+    so for integer outputs (PNG, JPEG, 8- and 16-bit TIFF) and keep float outputs as they are.
+    Each method owns its bounds and its ``clip`` default:
+
+    * ``richardson_lucy``: non-negative always (a multiplicative update); ``clip=True`` also
+      clips to [0, 1]; default ``clip=False``.
+    * ``landweber``: ``nonneg=True`` (default) projects onto x >= 0 at every step;
+      no upper bound; no ``clip``.
+    * ``inverse``, ``wiener``, ``tikhonov``, ``tv``, ``hyper_laplacian``, ``pnp``: unbounded,
+      no ``clip`` parameter (passing one raises :class:`~unblur.InvalidParameterError`).
 
     Examples
     --------

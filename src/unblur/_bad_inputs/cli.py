@@ -173,7 +173,12 @@ CLI_CASES: list[CliCase] = [
     CliCase(
         "deconvolve: animated GIF with a 2-D PSF",
         _animated_gif,
-        lambda p: ["deconvolve", str(p), "-o", "out.png", "--psf", "gaussian:sigma=1"],
+        lambda p: ["deconvolve", str(p), "-o", "out.tif", "--psf", "gaussian:sigma=1"],
+    ),
+    CliCase(
+        "deconvolve: animated GIF to a PNG output (refused from the header, before the work)",
+        _animated_gif,
+        lambda p: ["deconvolve", str(p), "-o", "out.png", "--psf", "gaussian:sigma=1x1x1"],
     ),
     CliCase(
         "deconvolve: .npy of shape (6, 3, 3)",

@@ -159,7 +159,7 @@ def _prepare_image(image: Any, size: Any) -> tuple[np.ndarray, int | None]:
     if x.ndim != 2:
         raise InvalidImageError(
             f"parametric PSF estimation needs a 2-D (grey) image, got {x.ndim}-D "
-            "(use unblur.blind.estimate_psf with channel_axis for colour)"
+            "(for colour, call unblur.estimate_psf(..., channel_axis=-1))"
         )
     if min(x.shape) < MIN_SIDE:
         raise InvalidImageError(

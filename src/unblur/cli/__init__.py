@@ -43,7 +43,6 @@ from collections.abc import Sequence
 
 import click
 
-from .. import fft
 from .._version import __version__
 from ._errors import CLIError, Group
 from ._options import parse_param
@@ -105,6 +104,8 @@ def cli(ctx: click.Context, workers: int | None, verbose: int) -> None:
     ctx.ensure_object(dict)["verbose"] = verbose
     ctx.obj["workers"] = workers
     if workers is not None:
+        from .. import fft  # here: scipy.fft is a fifth of a second to import
+
         try:
             fft.set_workers(workers)
         except ValueError as exc:

@@ -37,17 +37,29 @@ def check_outputs(outputs: Sequence[Path], *, inputs: Sequence[Path], force: boo
     check(outputs, inputs=inputs, force=force)
 
 
-def check_writable(outputs: Sequence[Path]) -> None:
-    """Fail early for outputs whose extension :func:`unblur.io.write_image` cannot write."""
-    from ..io import SUPPORTED_WRITE_EXTENSIONS
+def check_writable(outputs: Sequence[Path], *, like=None, dtype: str | None = None) -> None:
+    """Fail early for image outputs that :func:`unblur.io.write_image` would refuse: the
+    extension, ``--dtype`` for that format and, given the input's header ``like``, its layout
+    (a stack to PNG, alpha to JPEG) (see :func:`unblur.io.check_output_format`)."""
+    from ..io import check_output_format
 
     for target in outputs:
-        if target.suffix.lower() not in SUPPORTED_WRITE_EXTENSIONS:
-            raise CLIError(
-                f"cannot write {str(target)!r}: unsupported file type "
-                f"{target.suffix or '(no extension)'!r} "
-                f"(supported: {', '.join(SUPPORTED_WRITE_EXTENSIONS)})"
-            )
+        check_output_format(target, like=like, dtype=dtype)
+
+
+def stage_psf(staged, path: Path, k: np.ndarray) -> None:
+    """Stage the PSF ``k`` at ``path`` in ``staged`` (an :class:`unblur.io.OutputSet`) as
+    ``unblur psf`` writes it: exact floats (sum 1) in .npy and .tif, else scaled so that the
+    peak is white (PNG: 16 bits), for viewing."""
+    from ..io import encode_image
+
+    ext = path.suffix.lower()
+    if ext in (".npy", ".tif", ".tiff"):
+        staged.write(path, encode_image(path, k))
+        return
+    if k.ndim != 2:
+        raise CLIError(f"a {k.ndim}-D PSF can only be saved as .npy or .tif, not {path.name!r}")
+    staged.write(path, encode_image(path, k / k.max(), dtype="uint16" if ext == ".png" else None))
 
 
 def split_alpha(image: np.ndarray, info) -> tuple[np.ndarray, np.ndarray | None, int | None]:
@@ -66,15 +78,16 @@ def with_alpha(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     return np.concatenate([image, alpha.astype(image.dtype, copy=False)], axis=-1)
 
 
-def check_restore_memory(path: Path, method: str) -> None:
+def check_restore_memory(path: Path, method: str, header=None) -> None:
     """Refuse, from the file's header and before decoding it, an image whose restoration with
-    ``method`` would not fit in the memory available (the way out: ``--chunks``)."""
+    ``method`` would not fit in the memory available (the way out: ``--chunks``).
+    ``header``: the file's :func:`unblur.io.read_header`, if already read."""
     from ..errors import InvalidImageError
     from ..io import read_header
     from ..io.limits import check_memory, restore_memory
     from ..restore import resolve
 
-    header = read_header(path)
+    header = read_header(path) if header is None else header
     spatial = header.shape[:-1] if header.channel_axis is not None else header.shape
     name = resolve(method, spatial).name
     channels = header.n_channels
@@ -87,6 +100,15 @@ def check_restore_memory(path: Path, method: str) -> None:
         hint="restore it block by block with --chunks (.npy, .tif and .zarr files)",
         error=InvalidImageError,
     )
+
+
+def data_shape(header) -> tuple[int, ...]:
+    """The shape of an image's data once its alpha channel is split off (:func:`split_alpha`),
+    from its :func:`unblur.io.read_header`."""
+    shape = tuple(int(n) for n in header.shape)
+    if header.channel_axis is not None and shape[-1] in (2, 4):
+        return (*shape[:-1], shape[-1] - 1)
+    return shape
 
 
 def layout_text(path: Path, info, shape) -> str:

@@ -14,6 +14,27 @@ DTYPES = ("uint8", "uint16", "float32", "float64")
 RESERVED = frozenset(
     {"image", "psf", "method", "channel_axis", "callback", "return_info", "device"}
 )
+
+
+class ModelChoice(click.Choice):
+    """``click.Choice`` over the blind PSF models (:data:`unblur.blind.MODELS`), read when
+    first needed: importing :mod:`unblur.blind` at start-up (scipy.signal, scipy.stats) would
+    slow every command, ``--help`` and ``--version`` included."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        from ..blind import MODELS
+
+        return tuple(MODELS)
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ sets it: the models win
+        pass
+
+
 #: help of ``--model`` (estimate-psf) and ``--psf-model`` (deconvolve)
 MODEL_HELP = (
     "auto: the parametric model the spectrum supports best (BIC); gaussian, motion (length, "

@@ -17,7 +17,6 @@ from typing import Any
 import click
 import numpy as np
 
-from .. import fft
 from ..errors import UnblurError
 from ._errors import CLIError, os_message
 from ._estimate import estimate_psf, estimate_text
@@ -25,6 +24,7 @@ from ._files import (
     check_outputs,
     check_psf_fits,
     check_restore_memory,
+    check_writable,
     psf_files,
     split_alpha,
     with_alpha,
@@ -76,11 +76,15 @@ def expand_inputs(args: Sequence[str]) -> tuple[list[Path], bool]:
 
 
 def _target(folder: Path, source: Path, suffix: str, out_format: str | None) -> Path:
-    """``folder/<stem><suffix><extension>``: the input's extension, or ``.png`` if unwritable."""
+    """``folder/<stem><suffix><extension>``: the input's extension, or if unwritable ``.tif``
+    for a RAW photograph (linear, 16 bits) and ``.png`` for the others."""
     from ..io import SUPPORTED_WRITE_EXTENSIONS
+    from ..io.photo import RAW_EXTENSIONS
 
     extension = f".{out_format}" if out_format else source.suffix
-    if extension.lower() not in SUPPORTED_WRITE_EXTENSIONS:  # .gif, a folder: PNG
+    if extension.lower() in RAW_EXTENSIONS:
+        extension = ".tif"
+    elif extension.lower() not in SUPPORTED_WRITE_EXTENSIONS:  # .gif, .heic, a folder: PNG
         extension = ".png"
     return folder / f"{source.stem}{suffix}{extension}"
 
@@ -125,6 +129,7 @@ def _failed_row(job: _Job, message: str) -> dict[str, Any]:
 
 def _run_job(job: _Job) -> dict[str, Any]:
     """Restore one file of a batch. Never raises: a failure becomes the row's message."""
+    from .. import fft
     from ..api import deconvolve
     from ..io import read_image, write_image
 
@@ -184,7 +189,7 @@ def _pool_context():
 
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, "unblur.api"])  # each worker starts warm
         return context
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
 
@@ -218,6 +223,26 @@ def _run_batch(jobs: list[_Job], n_procs: int, console) -> list[dict[str, Any]]:
                 _run_job, jobs, n_procs, _pool_context(), on_result=on_result, on_death=on_death
             )
     return rows
+
+
+def _run_checked(jobs: list[_Job], n_procs: int, console) -> list[dict[str, Any]]:
+    """:func:`_run_batch` on the files whose output can be written: a file whose header shows
+    that its output cannot (a stack to PNG, alpha to JPEG, a corrupt header) fails at once,
+    before any file is restored."""
+    from ..io import read_header
+
+    rows: list[dict[str, Any] | None] = []
+    for job in jobs:
+        try:
+            check_writable([job.target], like=read_header(job.source), dtype=job.dtype)
+            rows.append(None)
+        except UnblurError as exc:
+            rows.append(_failed_row(job, " ".join(str(exc).split())))
+        except OSError as exc:
+            rows.append(_failed_row(job, os_message(exc)))
+    todo = [job for job, row in zip(jobs, rows, strict=True) if row is None]
+    done = iter(_run_batch(todo, max(1, min(n_procs, len(todo))), console) if todo else [])
+    return [next(done) if row is None else row for row in rows]
 
 
 def _print_summary(rows: list[dict[str, Any]], folder: Path, n_ok: int) -> None:
@@ -271,6 +296,7 @@ def deconvolve_batch(
     """
     from .. import psf as psf_models
     from ..io import SUPPORTED_WRITE_EXTENSIONS
+    from ..restore import resolve
 
     if folder.exists() and not folder.is_dir():
         raise CLIError(
@@ -289,10 +315,12 @@ def deconvolve_batch(
     protected = psf_files(psf_spec)
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec)
     targets = [_target(folder, source, suffix, out_format) for source in sources]
+    check_writable(targets, dtype=dtype)  # --format and --dtype that cannot go together
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         check_outputs(targets, inputs=[*sources, *protected], force=force)
+        resolve(method, (), params)  # an unknown method or parameter fails before the work
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
@@ -322,7 +350,7 @@ def deconvolve_batch(
         )
         for source, target in zip(sources, targets, strict=True)
     ]
-    rows = _run_batch(batch, n_procs, stderr_console())
+    rows = _run_checked(batch, n_procs, stderr_console())
     failed = [r for r in rows if r["status"] != "ok"]
     if as_json:
         echo_json(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ._files import psf_files, split_alpha, with_alpha
+from ._files import check_writable, psf_files, split_alpha, with_alpha
 from ._options import dtype_option, force_option, json_option, output_option
 from ._output import echo_json, shape_text
 
@@ -69,11 +69,12 @@ def blur_command(
     """
     from .. import psf as psf_models
     from ..forward import add_noise, blur
-    from ..io import OutputSet, encode_image, read_image
+    from ..io import OutputSet, encode_image, read_header, read_image
 
     staged = OutputSet([output], inputs=[input_path, *psf_files(psf_spec)], force=force)
-    image, info = read_image(input_path)
+    check_writable([output], like=read_header(input_path), dtype=dtype)  # before the work
     k = psf_models.parse_spec(psf_spec)
+    image, info = read_image(input_path)
     colour, alpha, axis = split_alpha(image, info)
     y = blur(colour, k, boundary=boundary, channel_axis=axis)
     if noise or poisson is not None:

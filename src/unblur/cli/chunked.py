@@ -10,7 +10,6 @@ from typing import Any
 import click
 import numpy as np
 
-from .. import fft
 from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, psf_fields
 from ._files import check_outputs, psf_files
@@ -60,7 +59,9 @@ def deconvolve_chunked(
         ) from None
 
     from .. import dask as unblur_dask
+    from .. import fft
     from .. import psf as psf_models
+    from ..restore import resolve
 
     protected = [input_path, *psf_files(psf_spec)]
     check_outputs([output], inputs=protected, force=force)
@@ -69,6 +70,7 @@ def deconvolve_chunked(
             f"cannot write {str(output)!r} block by block: give a "
             f"{', '.join(unblur_dask.WRITE_SUFFIXES)} output"
         )
+    resolve(method, (), params)  # an unknown method or parameter fails before the work
     lazy = unblur_dask.from_file(input_path)  # lazy: shape and dtype only
     axis = -1 if lazy.ndim in (3, 4) and lazy.shape[-1] <= 4 else None  # as unblur.io: colour
     console = stderr_console()

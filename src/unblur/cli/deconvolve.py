@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from ..blind import MODELS as PSF_MODELS
 from ._errors import CLIError
 from ._files import same_path
 from ._options import (
     MODEL_HELP,
+    ModelChoice,
     collect_params,
     device_option,
     dtype_option,
@@ -52,7 +52,7 @@ _BATCH = "With several inputs, a folder or a pattern: "
 )
 @click.option(
     "--psf-model",
-    type=click.Choice(PSF_MODELS),
+    type=ModelChoice(),
     default=None,
     help="Without --psf: the PSF model to estimate (default auto). " + MODEL_HELP,
 )
@@ -61,6 +61,14 @@ _BATCH = "With several inputs, a folder or a pattern: "
     callback=size_option,
     metavar="N|HxW",
     help="Without --psf: side of the estimated PSF (default: the fitted model's own).",
+)
+@click.option(
+    "--save-psf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Without --psf: also save the estimated PSF (.npy or .tif: exact, for --psf; .png: "
+    "for viewing), written with the image or not at all.",
 )
 @click.option(
     "-m",
@@ -109,7 +117,9 @@ _BATCH = "With several inputs, a folder or a pattern: "
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="PATH",
-    help="The sharp image (same size as INPUT): adds PSNR and SSIM to the --report.",
+    help="The sharp image: adds PSNR and SSIM to the --report (and PSNR to --json). The same "
+    "size as INPUT, or the sharp original of a 'valid' blur (larger by the PSF's size - 1), "
+    "compared on its centre.",
 )
 @click.option(
     "--suffix",
@@ -121,7 +131,8 @@ _BATCH = "With several inputs, a folder or a pattern: "
     "out_format",
     type=click.Choice(("png", "tif", "npy")),
     default=None,
-    help=_BATCH + "output format. Default: the input's (.gif: png).",
+    help=_BATCH + "output format. Default: the input's (RAW: 16-bit linear tif; .gif, .heic, "
+    ".avif: png).",
 )
 @click.option(
     "-j",
@@ -155,6 +166,7 @@ def deconvolve_command(
     psf_spec: str | None,
     psf_model: str | None,
     psf_size: int | tuple[int, ...] | None,
+    save_psf: Path | None,
     method: str,
     boundary: str | None,
     color: str,
@@ -180,6 +192,11 @@ def deconvolve_command(
     --dtype is given; values are clipped to the range for integer outputs, kept as computed
     for float ones. Iterative methods show a progress bar on a terminal.
 
+    Photographs: HEIC/HEIF (pip install 'unblur[heif]') and AVIF are read as 8-bit colour;
+    camera RAW files (.dng .cr2 .cr3 .nef .arw .raf .orf .rw2 ...; pip install 'unblur[raw]')
+    are demosaiced to linear 16-bit RGB and restored in linear light; a .tif output keeps
+    them linear and 16-bit, a .png or .jpg output is encoded with the sRGB curve.
+
     Batch: several INPUTs, a folder, or a quoted glob pattern ('raw/*.tif') restore every file
     into the folder OUTPUT as <name><suffix>.<ext>, --jobs at a time in separate processes; a
     file that fails is reported in the summary table and does not stop the others (exit
@@ -192,6 +209,7 @@ def deconvolve_command(
     Examples:
       unblur deconvolve blurred.png -o restored.png --psf gaussian:sigma=2
       unblur deconvolve blurred.png -o restored.png                  # blind
+      unblur deconvolve blurred.png -o restored.png --save-psf psf.npy   # keep its PSF
       unblur deconvolve blurred.tif -o restored.tif --psf psf.npy -m inverse
       unblur deconvolve blurred.png -o restored.png --psf motion:length=15,angle=30 \\
           -m wiener -p balance=0.01 --boundary reflect --json
@@ -200,12 +218,15 @@ def deconvolve_command(
           -m richardson_lucy --report report.html --reference sharp.png
       unblur deconvolve 'raw/*.tif' -o restored --psf psf.npy --jobs 4 --format png
       unblur deconvolve big.zarr -o restored.zarr --psf psf.npy --chunks 1024
+      unblur deconvolve photo.heic -o restored.png --psf disk:radius=3
+      unblur deconvolve shot.dng -o restored.tif --psf motion:length=15,angle=30
     """
-    from ..restore import resolve
-
-    if psf_spec is not None and (psf_model is not None or psf_size is not None):
+    if psf_spec is not None and (
+        psf_model is not None or psf_size is not None or save_psf is not None
+    ):
         raise click.UsageError(
-            "--psf-model and --psf-size are for estimating the PSF: leave them out with --psf"
+            "--psf-model, --psf-size and --save-psf are for estimating the PSF: leave them out "
+            "with --psf"
         )
     psf_model = psf_model or "auto"
     if "boundary" in params:
@@ -223,9 +244,9 @@ def deconvolve_command(
 
         get_backend(device)  # no GPU: one clear line before any file is read
     sources, batch = expand_inputs(inputs)
-    # unknown names and parameters fail here, before any file is read ('auto' and 'fast' do not
-    # depend on the image's size)
-    chosen = resolve(method, (), params).method
+    # Each way of running checks its outputs first (a fraction of a second), then the method:
+    # unknown names and parameters fail before any file is read ('auto' and 'fast' do not
+    # depend on the image's size), though importing the methods takes most of a second.
     psf = {"psf_spec": psf_spec, "psf_model": psf_model, "psf_size": psf_size}
     restore = {"method": method, "boundary": boundary, "params": params}
     fft_workers = (ctx.obj or {}).get("workers")
@@ -238,6 +259,7 @@ def deconvolve_command(
             {
                 "--report": report_path,
                 "--reference": reference_path,
+                "--save-psf": save_psf,
                 "--chunks": chunks,
                 "--overlap": overlap,
                 "--device": None if device == "cpu" else device,
@@ -274,6 +296,11 @@ def deconvolve_command(
             },
             "{name} is not available block by block (--chunks, .zarr)",
         )
+        if save_psf is not None:
+            raise click.UsageError(
+                "--save-psf is not available block by block (--chunks, .zarr): estimate the "
+                "PSF with `unblur estimate-psf` and pass it with --psf"
+            )
         if color != "channels":
             raise click.UsageError("--color luminance is not available block by block")
         return deconvolve_chunked(
@@ -297,11 +324,11 @@ def deconvolve_command(
         output,
         **psf,
         **restore,
-        chosen=chosen,
         color=color,
         dtype=dtype,
         report_path=report_path,
         reference_path=reference_path,
+        save_psf=save_psf,
         device=device,
         force=force,
         as_json=as_json,

@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ..blind import MODELS as PSF_MODELS
+from ._beads import grid_option, psf_from_beads
 from ._errors import CLIError
 from ._estimate import estimate_psf
 from ._files import check_outputs, check_writable, psf_files, split_alpha
 from ._options import (
     MODEL_HELP,
+    ModelChoice,
     force_option,
     json_option,
     no_preview_option,
@@ -82,6 +83,18 @@ def _echo_written(k: np.ndarray, output: Path, preview: Path | None) -> None:
     "(gz, gy, gx, kz, ky, kx): save it normalised (OUTPUT .npy) and preview its PSFs in the "
     "grid's layout.",
 )
+@click.option(
+    "--from-beads",
+    is_flag=True,
+    help="SPEC is an image (or 3-D stack) of isolated beads: measure the PSF from it.",
+)
+@click.option(
+    "--grid",
+    callback=grid_option,
+    metavar="GY,GX",
+    help="With --from-beads: one PSF per cell of a GY x GX grid, saved as a .npy field of "
+    "shape (GY, GX, KY, KX) (no preview).",
+)
 @preview_option
 @no_preview_option
 @force_option
@@ -90,6 +103,8 @@ def psf_command(
     spec: str,
     output: Path,
     as_field: bool,
+    from_beads: bool,
+    grid: tuple[int, ...] | None,
     preview: Path | None,
     no_preview: bool,
     force: bool,
@@ -114,6 +129,13 @@ def psf_command(
       unblur psf disk:radius=4 -o disk.png --no-preview
       unblur psf gaussian:sigma=1.5x4,angle=30 -o ellipse.npy --json
       unblur psf kernels.npy --field -o field.npy       # a 3x3 grid: field_preview.png
+      unblur psf beads.tif -o measured.tif --from-beads        # the PSF measured from beads
+      unblur psf beads.tif -o field.npy --from-beads --grid 3,3
+
+    With --from-beads, SPEC is an image of isolated sub-resolution beads (2-D, or a 3-D
+    stack): the beads are found, the isolated, unsaturated ones registered with sub-pixel
+    accuracy and averaged (unblur.psf.from_beads); the number of beads used and the PSF's
+    FWHM per axis are printed.
 
     With --field, SPEC holds one PSF per cell of a regular grid over the image (the PSF at
     the cell's centre; unblur.psf.grid): each is normalised to sum 1, the array is saved to
@@ -121,12 +143,24 @@ def psf_command(
     """
     from .. import psf as psf_models
 
-    target_preview, outputs = _targets(output, preview, no_preview)
+    if as_field and from_beads:
+        raise click.UsageError("--field and --from-beads are exclusive")
     if as_field:
+        target_preview, outputs = _targets(output, preview, no_preview)
         _field_command(spec, output, target_preview, outputs, force=force, as_json=as_json)
         return
+    if grid is not None and not from_beads:
+        raise click.UsageError("--grid goes with --from-beads")
+    if grid is not None and preview is not None:
+        raise click.UsageError("a PSF field (--grid) has no preview: leave out --preview")
+    target_preview, outputs = _targets(output, preview, no_preview or grid is not None)
+    if from_beads:
+        return psf_from_beads(
+            Path(spec), output, target_preview, grid=grid, force=force, as_json=as_json
+        )
     inputs = psf_files(spec)
     check_outputs(outputs, inputs=inputs, force=force)
+    check_writable(outputs)
     k = psf_models.parse_spec(spec)
     write_psf(k, output, target_preview, force=force, inputs=inputs)
     if as_json:
@@ -147,9 +181,7 @@ def psf_command(
     help="Side of the PSF (odd: an even one is rounded up); it also bounds the blur searched. "
     "Default: the fitted model's own size.",
 )
-@click.option(
-    "--model", type=click.Choice(PSF_MODELS), default="auto", show_default=True, help=MODEL_HELP
-)
+@click.option("--model", type=ModelChoice(), default="auto", show_default=True, help=MODEL_HELP)
 @preview_option
 @no_preview_option
 @force_option

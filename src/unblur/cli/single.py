@@ -10,10 +10,18 @@ from typing import Any
 import click
 import numpy as np
 
-from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
-from ._files import check_psf_fits, check_restore_memory, psf_files, split_alpha, with_alpha
+from ._files import (
+    check_psf_fits,
+    check_restore_memory,
+    check_writable,
+    psf_files,
+    split_alpha,
+    stage_psf,
+    with_alpha,
+)
 from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
+from ._reference import align_reference, check_reference_header
 
 logger = logging.getLogger("unblur")
 
@@ -38,46 +46,46 @@ def deconvolve_single(
     psf_model: str,
     psf_size: int | tuple[int, ...] | None,
     method: str,
-    chosen,
     boundary: str | None,
     color: str = "channels",
     params: dict[str, Any],
     dtype: str | None,
     report_path: Path | None,
     reference_path: Path | None,
+    save_psf: Path | None = None,
     device: str = "cpu",
     force: bool,
     as_json: bool,
 ) -> None:
-    """Restore one image (the PSF given or estimated); ``chosen``: the method ``method`` runs.
+    """Restore one image (the PSF given or estimated) with ``method``.
 
-    The output (and the report) are written only when all of them are ready: a failed report
-    leaves an existing output as it was, even with ``--force``.
+    The output, the report and the estimated PSF (``save_psf``) are written only when all of
+    them are ready: a failed report leaves an existing output as it was, even with ``--force``.
     """
     from ..io import OutputSet
 
     sources = [input_path, *psf_files(psf_spec)]
     if reference_path is not None:
         sources.append(reference_path)
-    outputs = [output] if report_path is None else [output, report_path]
+    outputs = [p for p in (output, report_path, save_psf) if p is not None]
     with OutputSet(outputs, inputs=sources, force=force) as staged:
-        run, k, estimate = _restore(
+        run, k, estimate, compared = _restore(
             input_path,
             staged,
             psf_spec=psf_spec,
             psf_model=psf_model,
             psf_size=psf_size,
             method=method,
-            chosen=chosen,
             boundary=boundary,
             color=color,
             params=params,
             dtype=dtype,
             report_path=report_path,
             reference_path=reference_path,
+            save_psf=save_psf,
             device=device,
         )
-        staged.commit()  # the image and its report, or neither
+        staged.commit()  # the image, its report and its PSF, or none of them
     logger.info("parameters: %s", run["parameters"])
     if as_json:
         echo_json(
@@ -87,16 +95,36 @@ def deconvolve_single(
                 **psf_fields(psf_spec, k, estimate),
                 **run,
                 **({} if report_path is None else {"report": str(report_path)}),
+                **({} if compared is None else {"reference": compared}),
+                **({} if save_psf is None else {"psf_saved": str(save_psf)}),
             }
         )
         return
     echo_estimate(estimate)
+    if compared is not None and "note" in compared:
+        click.echo(f"reference: {compared['note']}")
     click.echo(
         f"wrote {output} (method {run['method']}, {run['seconds']:.2f} s; "
         f"{params_text(run['parameters'])})"
     )
     if report_path is not None:
         click.echo(f"wrote {report_path} (report)")
+    if save_psf is not None:
+        click.echo(f"wrote {save_psf} (the estimated PSF, {shape_text(k.shape)}, sum 1)")
+
+
+def _file_shape(psf_spec: str | None) -> list[tuple[int, ...]]:
+    """``[shape]`` of the PSF file ``psf_spec`` names, as stored (before it is cleaned)."""
+    from ..errors import UnblurError
+    from ..io import read_header
+
+    for path in psf_files(psf_spec):
+        try:
+            header = read_header(path)
+        except UnblurError:
+            return []
+        return [tuple(header.shape[:-1] if header.channel_axis is not None else header.shape)]
+    return []
 
 
 def _restore(
@@ -107,39 +135,52 @@ def _restore(
     psf_model: str,
     psf_size: int | tuple[int, ...] | None,
     method: str,
-    chosen,
     boundary: str | None,
     color: str,
     params: dict[str, Any],
     dtype: str | None,
     report_path: Path | None,
     reference_path: Path | None,
+    save_psf: Path | None,
     device: str,
-) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None]:
+) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None, dict[str, Any] | None]:
     """Read, restore and stage the output (and the report) in ``staged`` (an OutputSet).
 
-    Returns the run's info, the PSF and the PSF estimate (or None).
+    Returns the run's info, the PSF, the PSF estimate (or None) and what the reference was
+    compared on (:func:`~._reference.align_reference`, with the restoration's ``psnr``; None
+    without a reference).
     """
-    from .. import psf as psf_models
-    from ..api import deconvolve
-    from ..io import encode_image, read_image
+    from ..io import encode_image, read_header, read_image
 
     output = staged.outputs[0]
-    check_restore_memory(input_path, method)  # from the header, before decoding
+    # every check that needs no result, from the headers, before any decoding (issue 20)
+    header = read_header(input_path)
+    check_writable([output], like=header, dtype=dtype)
+    if save_psf is not None:
+        check_writable([save_psf])
+    if reference_path is not None:
+        check_reference_header(reference_path, input_path, header)
+    from .. import psf as psf_models  # after those checks: the models take a second to import
+    from ..api import deconvolve
+    from ..restore import resolve
+
+    chosen = resolve(method, (), params).method  # an unknown method or parameter
+    check_restore_memory(input_path, method, header)
     image, info = read_image(input_path)
     k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)
     check_psf_fits(input_path, info, image.shape, k)
-    reference = None
-    if reference_path is not None:
+    reference, compared = None, None
+    if reference_path is not None:  # the same size, or the sharp original of a 'valid' blur
         reference, reference_info = read_image(reference_path)
-        reference = split_alpha(reference, reference_info)[0]
-        if reference.shape != colour.shape:
-            raise CLIError(
-                f"the reference {str(reference_path)!r} is {shape_text(reference.shape)}"
-                f" but {str(input_path)!r} is {shape_text(colour.shape)}; give the sharp "
-                "image of the same size and channels"
-            )
+        reference, compared = align_reference(
+            split_alpha(reference, reference_info)[0],
+            colour.shape,
+            axis,
+            None if k is None else [k.shape, *_file_shape(psf_spec)],
+            reference_path=reference_path,
+            input_path=input_path,
+        )
     console = stderr_console()
     estimate = None
     if k is None:
@@ -178,13 +219,16 @@ def _restore(
             **params,
         )
     staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
+    if save_psf is not None:
+        stage_psf(staged, save_psf, k)
     if report_path is not None:
         from ..report import write_report
 
         psf_text = psf_spec if estimate is None else f"estimated: {estimate_text(estimate)}"
         details = {"input": str(input_path), "output": str(output), "PSF": psf_text}
-        if reference_path is not None:
-            details["reference"] = str(reference_path)
+        if compared is not None:
+            note = compared.get("note")
+            details["reference"] = str(reference_path) + (f" ({note})" if note else "")
         if run["auto"]:
             details["method choice"] = "automatic (-m auto)"
         write_report(
@@ -201,4 +245,8 @@ def _restore(
             given=set(params) | ({"boundary"} if boundary is not None else set()),
             details=details,
         )
-    return run, k, estimate
+    if compared is not None:
+        from ..metrics import psnr
+
+        compared["psnr"] = psnr(restored, reference, data_range=1.0)
+    return run, k, estimate, compared

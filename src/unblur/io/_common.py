@@ -12,6 +12,16 @@ import numpy as np
 
 from ..errors import UnblurError
 
+#: Camera RAW file extensions, read through rawpy (``unblur[raw]``; LibRaw reads many more).
+RAW_EXTENSIONS: tuple[str, ...] = (
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
+    ".rw2", ".pef", ".srw", ".3fr", ".iiq", ".erf", ".kdc", ".mrw", ".x3f",
+)  # fmt: skip
+#: HEIC/HEIF file extensions, read through Pillow with pillow-heif (``unblur[heif]``).
+HEIF_EXTENSIONS: tuple[str, ...] = (".heic", ".heif")
+#: AVIF file extensions, read through Pillow's own plugin (Pillow 11.3 or later).
+AVIF_EXTENSIONS: tuple[str, ...] = (".avif",)
+
 #: File extensions :func:`~unblur.io.read_image` understands (compared case-insensitively).
 SUPPORTED_READ_EXTENSIONS: tuple[str, ...] = (
     ".png",
@@ -22,6 +32,9 @@ SUPPORTED_READ_EXTENSIONS: tuple[str, ...] = (
     ".tif",
     ".tiff",
     ".npy",
+    *HEIF_EXTENSIONS,
+    *AVIF_EXTENSIONS,
+    *RAW_EXTENSIONS,
 )
 
 #: File extensions :func:`~unblur.io.write_image` can produce (compared case-insensitively).
@@ -47,6 +60,9 @@ _FORMAT_NAMES = {
     ".tif": "TIFF",
     ".tiff": "TIFF",
     ".npy": ".npy",
+    **dict.fromkeys(HEIF_EXTENSIONS, "HEIF"),
+    **dict.fromkeys(AVIF_EXTENSIONS, "AVIF"),
+    **dict.fromkeys(RAW_EXTENSIONS, "RAW"),
 }
 
 # dtypes each output format can store; the first one is the default.
@@ -119,6 +135,10 @@ class ImageInfo:
         (as OME-TIFF metadata). Pass it to :func:`unblur.psf.widefield` as ``voxel_size``.
     voxel_unit : str or None
         Unit of ``voxel_size`` as the file names it (``"µm"`` by default in OME-TIFF).
+    linear : bool
+        True for camera RAW files: the data are linear light (demosaiced, no transfer curve).
+        :func:`write_image` keeps them linear in TIFF and ``.npy`` and encodes them with the
+        sRGB curve for PNG, JPEG and BMP, which are displayed as sRGB.
     """
 
     path: str | None
@@ -132,6 +152,7 @@ class ImageInfo:
     exif: bytes | None = None
     voxel_size: tuple[float, ...] | None = None
     voxel_unit: str | None = None
+    linear: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import tifffile
 from PIL import Image
 
-from ._common import _quiet_codec_log
+from ._common import RAW_EXTENSIONS, _quiet_codec_log
 
 # ---------------------------------------------------------------------------------------------
 # metadata: ICC profile and EXIF
@@ -29,7 +29,7 @@ def _read_metadata(p: pathlib.Path, ext: str, *, rotated: bool) -> dict[str, byt
     the orientation carried over is reset to 1.
     """
     icc = exif = None
-    if ext == ".npy":
+    if ext == ".npy" or ext in RAW_EXTENSIONS:  # RAW: EXIF in TIFF-like tags, not carried
         return {"icc_profile": None, "exif": None}
     with contextlib.suppress(Exception):  # metadata never make a readable image unreadable
         if ext in (".tif", ".tiff"):

@@ -90,7 +90,7 @@ def check_outputs(
     ------
     ImageWriteError
         An output is an input or inside an input folder, is a folder, is named twice, exists
-        (without ``force``), or its folder does not exist.
+        (without ``force``), or its folder does not exist or is not writable.
     """
     check_bool("force", force)
     sources = [os.fspath(_as_path(s)) for s in _paths(inputs, "inputs")]
@@ -116,6 +116,11 @@ def check_outputs(
             raise ImageWriteError(f"cannot write {q}: output folder {_q(parent)} does not exist")
         if not parent.is_dir():
             raise ImageWriteError(f"cannot write {q}: {_q(parent)} is not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):  # root may write anywhere but read-only
+            raise ImageWriteError(
+                f"cannot write {q}: output folder {_q(parent)} is not writable (permission "
+                "denied or a read-only file system)"
+            )
 
 
 class OutputSet:

@@ -22,6 +22,9 @@ from ._common import (
     _PIL_KEEP,
     _PNG_SAMPLES,
     _PNG_SIGNATURE,
+    AVIF_EXTENSIONS,
+    HEIF_EXTENSIONS,
+    RAW_EXTENSIONS,
     SUPPORTED_READ_EXTENSIONS,
     ImageHeader,
     ImageInfo,
@@ -36,6 +39,7 @@ from ._common import (
 from .convert import _to_gray, to_float
 from .limits import _check_decoding, _check_pixels
 from .metadata import _quiet_pillow_log, _read_metadata
+from .photo import check_avif, enable_heif, read_raw
 from .tiff import _read_tiff
 
 # bands and dtype of the arrays imageio returns for each Pillow mode (after conversion)
@@ -65,7 +69,11 @@ def read_image(
     Parameters
     ----------
     path : str or path-like
-        A ``.png``, ``.jpg``/``.jpeg``, ``.bmp``, ``.gif``, ``.tif``/``.tiff`` or ``.npy`` file.
+        A ``.png``, ``.jpg``/``.jpeg``, ``.bmp``, ``.gif``, ``.tif``/``.tiff`` or ``.npy`` file;
+        a ``.heic``/``.heif`` (``pip install 'unblur[heif]'``) or ``.avif`` photograph; a
+        camera RAW file (``.dng``, ``.cr2``, ``.nef``, ``.arw``, ... :data:`RAW_EXTENSIONS`;
+        ``pip install 'unblur[raw]'``), demosaiced to linear 16-bit RGB
+        (:mod:`unblur.io.photo`).
     as_gray : bool, default False
         Convert colour to luminance (Rec. 709 weights, as ``skimage.color.rgb2gray``),
         dropping any alpha channel.
@@ -124,6 +132,7 @@ def read_image(
         n_pages=int(dec.n_pages),
         voxel_size=dec.voxel_size,
         voxel_unit=dec.voxel_unit,
+        linear=ext in RAW_EXTENSIONS,
         **_read_metadata(p, ext, rotated=ext != ".png" or arr.dtype.itemsize == 1),
     )
     return data, info
@@ -194,6 +203,12 @@ def _decode(p: pathlib.Path, q: str, ext: str, *, header_only: bool):
             return _read_tiff(p, q, header_only)
         if ext == ".png":
             return _read_png(p, q, header_only)
+        if ext in RAW_EXTENSIONS:
+            return read_raw(p, q, header_only)
+        if ext in HEIF_EXTENSIONS:
+            enable_heif(q)
+        elif ext in AVIF_EXTENSIONS:
+            check_avif(q)
         return _read_pillow(p, q, fmt, header_only)
     except UnblurError:
         raise

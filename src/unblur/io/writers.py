@@ -19,6 +19,7 @@ from ._common import (
     _WRITE_DTYPES,
     JPEG_QUALITY,
     SUPPORTED_WRITE_EXTENSIONS,
+    ImageHeader,
     ImageInfo,
     _as_path,
     _check_numeric,
@@ -106,6 +107,58 @@ def _check_extension(target: pathlib.Path) -> str:
     return ext
 
 
+def check_output_format(
+    path: str | os.PathLike[str],
+    *,
+    like: ImageHeader | ImageInfo | None = None,
+    dtype: str | np.dtype | None = None,
+) -> None:
+    """Refuse, before any work, an output that :func:`write_image` would refuse.
+
+    The checks of :func:`encode_image` that do not depend on the pixel values, run on a
+    one-pixel stand-in laid out like ``like``: the extension, ``dtype`` for that format, and
+    (with ``like``) the layout: a stack to a single-image format, an alpha channel to JPEG or
+    BMP, more than four channels. A command calls it with the input's header before reading
+    and restoring the image, so a bad output fails in a fraction of a second.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file.
+    like : ImageHeader or ImageInfo, optional
+        What the output will hold: the input's header (:func:`read_header`) for a restoration,
+        which keeps the layout. None: check the extension and ``dtype`` only.
+    dtype : str or dtype, optional
+        The output dtype asked for (``--dtype``).
+
+    Raises
+    ------
+    ImageWriteError
+        As :func:`write_image` would, for the extension, the dtype or the layout.
+    """
+    target = _as_path(path, "write")
+    ext = _check_extension(target)
+    if like is None:
+        _output_dtype(ext, np.zeros(1, np.float32), None, dtype, _q(target))
+        return
+    if isinstance(like, ImageHeader):
+        channels = like.channel_axis is not None
+        like = ImageInfo(
+            path=None,
+            dtype=np.dtype(like.dtype).name,
+            shape=tuple(like.shape),
+            value_range=(0.0, 1.0),
+            channel_axis=like.channel_axis,
+            has_alpha=channels and like.shape[-1] in (2, 4),
+            n_pages=like.n_pages,
+        )
+    elif not isinstance(like, ImageInfo):
+        raise InvalidParameterError(f"like must be an ImageHeader or ImageInfo, got {like!r}")
+    channels = like.shape[-1:] if like.channel_axis is not None else ()
+    pages = (like.n_pages,) if like.n_pages > 1 else ()
+    encode_image(target, np.zeros((*pages, 1, 1, *channels), np.float32), info=like, dtype=dtype)
+
+
 def encode_image(
     path: str | os.PathLike[str],
     image: np.ndarray,
@@ -137,6 +190,10 @@ def encode_image(
         raise InvalidImageError(f"cannot write {q}: the image contains NaN or infinite values")
 
     out_dtype = _output_dtype(ext, arr, info, dtype, q)
+    if info is not None and info.linear and ext in (".png", ".jpg", ".jpeg", ".bmp"):
+        from .photo import srgb_encode  # linear light (a RAW photograph) shown as sRGB
+
+        arr = srgb_encode(arr)
     if arr.dtype != out_dtype:
         arr = from_float(arr, out_dtype)
     return _make_writer(ext, arr, info, q)

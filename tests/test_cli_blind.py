@@ -1,0 +1,142 @@
+"""The blind command line (issue 14, item 6): ``deconvolve --save-psf`` keeps the estimated
+PSF, written with the image or not at all; ``compare --align`` scores up to the small shift a
+blind result carries (Levin et al.'s comp_upto_shift: quarter pixels within 5 px).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import unblur
+from unblur.cli import cli
+from unblur.io import read_image
+from unblur.metrics import score
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
+
+
+@pytest.fixture
+def blurred(tmp_path, monkeypatch, camera):
+    """The camera photograph blurred by a Gaussian of sigma 2 with 1 % noise, as b.npy."""
+    monkeypatch.chdir(tmp_path)
+    y = unblur.add_noise(unblur.blur(camera, unblur.psf.gaussian(2)), gaussian=0.01, rng=0)
+    np.save("b.npy", y)
+    np.save("sharp.npy", camera)
+    return y
+
+
+# --------------------------------------------------------------------------------------------
+# deconvolve --save-psf
+# --------------------------------------------------------------------------------------------
+def test_save_psf_writes_the_estimated_psf(blurred):
+    result = invoke("deconvolve", "b.npy", "-o", "r.npy", "--save-psf", "k.npy", "--json",
+                    "-m", "wiener")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["psf_saved"] == "k.npy" and summary["psf"] == "estimated"
+    saved = np.load("k.npy")
+    np.testing.assert_array_equal(saved, unblur.estimate_psf(blurred))  # what was used
+    assert list(saved.shape) == summary["psf_shape"]
+    # the saved PSF restores the same image when given back with --psf
+    result = invoke("deconvolve", "b.npy", "-o", "again.npy", "--psf", "k.npy", "-m", "wiener")
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.load("again.npy"), np.load("r.npy"), atol=1e-6)
+    # .png: for viewing, 16 bits, the peak white
+    result = invoke("deconvolve", "b.npy", "-o", "r2.npy", "--save-psf", "k.png", "-m", "wiener")
+    assert result.exit_code == 0, result.output
+    assert "wrote k.png (the estimated PSF, " in result.stdout
+    shown, info = read_image("k.png")
+    assert info.dtype == "uint16" and shown.max() == 1.0
+    np.testing.assert_allclose(shown, saved / saved.max(), atol=1 / 65535)
+
+
+def test_save_psf_is_moved_into_place_with_the_image_or_not_at_all(blurred, monkeypatch):
+    """A file appears at the PSF's path while the image is restored: the run fails, and the
+    image already moved into place is taken back (no image without its PSF)."""
+    import unblur.cli.single as single
+
+    stage = single.stage_psf
+
+    def stage_then_collide(staged, path, k):
+        stage(staged, path, k)
+        path.write_text("someone else's file")
+
+    monkeypatch.setattr(single, "stage_psf", stage_then_collide)
+    result = invoke("deconvolve", "b.npy", "-o", "r.npy", "--save-psf", "k.npy", "-m", "wiener")
+    assert result.exit_code == 1 and "'k.npy'" in result.stderr
+    assert sorted(p.name for p in blurred_folder()) == ["b.npy", "k.npy", "sharp.npy"]
+    assert open("k.npy").read() == "someone else's file"
+
+
+def blurred_folder():
+    return Path(".").iterdir()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--psf", "gaussian:sigma=2"], "--save-psf are for estimating the PSF"),
+        (["--chunks", "32"], "--save-psf is not available block by block"),
+        (["b.npy", "sharp.npy"], "--save-psf works with one input, not a batch"),
+    ],
+)
+def test_save_psf_usage_errors(blurred, extra, message):
+    out = "out" if "sharp.npy" in extra else "r.npy"
+    result = invoke("deconvolve", "b.npy", *extra, "-o", out, "--save-psf", "k.npy")
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert not any(p.name in ("k.npy", "r.npy", "out") for p in blurred_folder())
+
+
+# --------------------------------------------------------------------------------------------
+# compare --align
+# --------------------------------------------------------------------------------------------
+def _half_pixel_shift(x: np.ndarray) -> np.ndarray:
+    """``x`` moved down by 1 px and right by half a pixel (bilinear), as a blind result may be."""
+    return 0.5 * (np.roll(x, (1, 0), axis=(0, 1)) + np.roll(x, (1, 1), axis=(0, 1)))
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_compare_align_finds_the_shift_and_scores_up_to_it(tmp_path, camera, colour):
+    grey = camera[32:96, 32:96]  # 64 x 64: the quarter-pixel search is 16 integer searches
+    sharp = np.stack([grey, grey[::-1], grey.T], axis=-1) if colour else grey
+    moved = _half_pixel_shift(sharp)
+    np.save(tmp_path / "moved.npy", moved)
+    np.save(tmp_path / "sharp.npy", sharp)
+    plain = invoke("compare", tmp_path / "moved.npy", tmp_path / "sharp.npy", "--json")
+    aligned = invoke("compare", tmp_path / "moved.npy", tmp_path / "sharp.npy", "--align", "--json")
+    assert plain.exit_code == 0 and aligned.exit_code == 0, aligned.output
+    plain, aligned = json.loads(plain.stdout), json.loads(aligned.stdout)
+    assert "shift" not in plain
+    assert aligned["aligned"] is True and aligned["shift"] == [1.0, 0.5]
+    expected = score(moved, sharp, clip=False, subpixel=4, channel_axis=-1 if colour else None)
+    assert aligned["psnr"] == pytest.approx(expected["psnr"], rel=1e-12)
+    assert aligned["ssim"] == pytest.approx(expected["ssim"], rel=1e-12)
+    assert aligned["psnr"] > plain["psnr"] + 5  # the shift, not the restoration, was scored
+    text = invoke("compare", tmp_path / "moved.npy", tmp_path / "sharp.npy", "--align")
+    assert "+1.00, +0.50 px" in text.stdout
+
+
+def test_compare_align_refuses_images_too_small_for_its_border(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((30, 64)))
+    result = invoke("compare", tmp_path / "a.npy", tmp_path / "a.npy", "--align")
+    assert result.exit_code == 1
+    assert "--align needs images larger than 30 px on each side" in result.stderr
+
+
+def test_score_with_a_channel_axis_shifts_the_spatial_axes_only(camera):
+    grey = camera[32:96, 32:96]
+    rgb = np.stack([grey, grey**2, 1 - grey], axis=-1)
+    moved = np.roll(rgb, (2, -1), axis=(0, 1))
+    result = score(moved, rgb, channel_axis=-1, subpixel=4)
+    assert result["shift"] == (2.0, -1.0) and result["psnr"] == np.inf
+    assert result["ssim"] == pytest.approx(1.0)
+    channels_first = np.moveaxis(moved, -1, 0)
+    again = score(channels_first, np.moveaxis(rgb, -1, 0), channel_axis=0)
+    assert again["shift"] == (2, -1)
