@@ -77,7 +77,6 @@ pp. 461-464.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +90,7 @@ from .. import psf as psf_models
 from .._checks import as_float_image
 from ..errors import InvalidImageError, InvalidParameterError
 from ..noise import estimate_noise
+from ._common import check_size
 
 __all__ = [
     "CROP_SIDE",
@@ -130,29 +130,6 @@ _H_FLOOR = 1e-12
 # --------------------------------------------------------------------------------------------
 # validation and pre-processing
 # --------------------------------------------------------------------------------------------
-def _check_size(size: Any, image_shape: tuple[int, ...]) -> int | None:
-    """Validate ``size`` (an odd kernel side >= 3; even values are rounded up to odd)."""
-    if size is None:
-        return None
-    if isinstance(size, bool):
-        raise InvalidParameterError(f"size must be an integer, got {size!r}")
-    if not isinstance(size, numbers.Integral):
-        if isinstance(size, numbers.Real) and float(size).is_integer():
-            size = int(size)
-        else:
-            raise InvalidParameterError(f"size must be an integer, got {size!r}")
-    size = int(size)
-    if size < 3:
-        raise InvalidParameterError(f"size must be >= 3 pixels, got {size}")
-    if size % 2 == 0:
-        size += 1
-    if size > min(image_shape):
-        raise InvalidParameterError(
-            f"size {size} is larger than the image ({'x'.join(map(str, image_shape))})"
-        )
-    return size
-
-
 def _prepare_image(image: Any, size: Any) -> tuple[np.ndarray, int | None]:
     """Validate a 2-D image and ``size``; return the image as float and the odd size."""
     x = as_float_image(image)
@@ -166,7 +143,8 @@ def _prepare_image(image: Any, size: Any) -> tuple[np.ndarray, int | None]:
             f"image is {x.shape[0]}x{x.shape[1]} pixels; PSF estimation needs at least "
             f"{MIN_SIDE}x{MIN_SIDE}"
         )
-    return x, _check_size(size, x.shape)
+    checked = check_size(size, x.shape, pair=False, half=False)
+    return x, None if checked is None else checked[0]
 
 
 def _central_crop(x: np.ndarray, side: int) -> np.ndarray:
