@@ -313,7 +313,8 @@ def test_estimate_psf_passes_free_options_on(observed):
     ("model", "option", "fragment"),
     [
         ("motion", {"num_iter": 2}, "model 'motion' takes no options"),
-        ("auto", {"refine_iter": 0}, "options are for model='free'"),
+        ("gaussian", {"refine_iter": 0}, "options are for model='free'"),
+        ("auto", {"iterations": 3}, "unknown option.*model='auto'"),
         ("free", {"iterations": 3}, "unknown option.*iterations.*available: num_iter"),
         ("free", {"info": {}, "callback": None, "num_iter": 0}, "num_iter must be"),
     ],

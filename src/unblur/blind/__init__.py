@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_image, check_channel_axis
 from ..errors import InvalidParameterError, UnknownMethodError
+from ._data import ENCODINGS, prepare
+from .auto import estimate_auto
+from .confidence import assess, image_checks, kernel_checks
 from .kernel import estimate_kernel
 from .parametric import (
     PARAMETRIC_MODELS,
@@ -37,6 +39,7 @@ from .parametric import (
 )
 
 __all__ = [
+    "ENCODINGS",
     "MODELS",
     "estimate_disk",
     "estimate_gaussian",
@@ -56,21 +59,22 @@ _ESTIMATORS = {"gaussian": estimate_gaussian, "motion": estimate_motion, "disk":
 _FREE_OPTIONS = tuple(
     name
     for name, p in inspect.signature(estimate_kernel).parameters.items()
-    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("callback", "info")
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("callback", "info", "saturated")
 )
 
 
 def _check_options(model: str, options: dict[str, Any]) -> None:
-    """Options are for ``free`` only, and must be names ``estimate_kernel`` takes."""
+    """Options are for the free-form estimator (``free`` and ``auto``), names it takes."""
     names = ", ".join(sorted(options))
-    if model != "free":
+    if model not in ("free", "auto"):
         raise InvalidParameterError(
-            f"model {model!r} takes no options (got {names}); options are for model='free'"
+            f"model {model!r} takes no options (got {names}); options are for model='free' "
+            "(and 'auto', which runs it)"
         )
     unknown = sorted(set(options) - set(_FREE_OPTIONS))
     if unknown:
         raise InvalidParameterError(
-            f"unknown option(s) for model='free': {', '.join(unknown)}; "
+            f"unknown option(s) for model={model!r}: {', '.join(unknown)}; "
             f"available: {', '.join(_FREE_OPTIONS)}"
         )
 
@@ -81,6 +85,7 @@ def estimate_psf(
     model: str = "auto",
     *,
     channel_axis: int | None = None,
+    encoding: str = "auto",
     info: dict[str, Any] | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
     **options: Any,
@@ -172,16 +177,35 @@ def estimate_psf(
         raise UnknownMethodError(f"unknown PSF model {model!r}; available: {', '.join(MODELS)}")
     if options:
         _check_options(model, options)
-    x = as_float_image(image)
-    axis = check_channel_axis(x.ndim, channel_axis)
-    if axis is not None:
-        x = x.mean(axis=axis, dtype=np.float64).astype(x.dtype, copy=False)
+    obs = prepare(image, channel_axis, encoding)
+    x = obs.grey
+    details: dict[str, Any] = {}
     if model == "free":
-        details: dict[str, Any] = {}
-        k = estimate_kernel(x, size, callback=callback, info=details, **options)
-        if info is not None:
-            info.update(model="free", parameters={}, **details)
-        return k
-    if model == "auto":
-        return estimate_parametric(x, size=size, info=info)
-    return _ESTIMATORS[model](x, size=size, info=info)
+        k = estimate_kernel(
+            x, size, saturated=obs.saturated, callback=callback, info=details, **options
+        )
+        details.update(model="free", parameters={})
+    elif model == "auto":
+        k = estimate_auto(
+            x, size, saturated=obs.saturated, callback=callback, info=details, **options
+        )
+    else:
+        k = _ESTIMATORS[model](x, size=size, info=details)
+    if info is not None:
+        checks = details.pop("checks", None)
+        if details.get("model") != "free" or checks is None:
+            checks = image_checks(_central(x))
+        checks.update(kernel_checks(k))
+        info.update(details)
+        info.update(
+            encoding=obs.encoding,
+            encoding_reason=obs.reason,
+            saturated_fraction=0.0 if obs.saturated is None else float(obs.saturated.mean()),
+            **assess(checks),
+        )
+    return k
+
+
+def _central(x: np.ndarray, side: int = 512) -> np.ndarray:
+    starts = [(n - min(n, side)) // 2 for n in x.shape]
+    return x[tuple(slice(s, s + min(n, side)) for s, n in zip(starts, x.shape, strict=True))]

@@ -62,24 +62,28 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, signal
 from skimage.transform import resize
 
 from .._checks import as_float_image
 from ..errors import InvalidImageError, InvalidParameterError
+from ..noise import estimate_noise
 from ..operators import Boundary
 from ..operators.differences import gradient
 from ..restore import sparse
 from ._common import MIN_KERNEL, check_size, normalise, odd_side
+from .confidence import image_checks, kernel_checks
 from .kernel_step import (
     crop_centre,
     fourier_kernel_step,
     project,
     recentre,
     seen_mask,
+    similarity,
     trim,
     valid_kernel_step,
     zoom_kernel,
@@ -101,10 +105,192 @@ _LAM_MIN = 1e-4
 _REFINE_LATENT_ITER = 50
 _REFINE_REG = 10.0
 _REFINE_CG = 20
+#: Largest starting support when the size is not given.
+_MAX_DEFAULT = 101
 
 
 def _default_size(shape: tuple[int, ...]) -> int:
-    return odd_side(max(15.0, min(min(shape) / 8, 45.0)))
+    """The starting support when the size is not given: a quarter of the shorter side, 15 to
+    101 px (the finer levels shrink it to the kernel's extent)."""
+    return odd_side(max(15.0, min(min(shape) / 4, _MAX_DEFAULT)))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The pyramid's options (see :func:`estimate_kernel`)."""
+
+    num_iter: int
+    num_iter_fine: int
+    lam_grad: float
+    lam_intensity: float
+    kernel_reg: float
+    threshold: float
+    min_mass: float
+    edge_ratio: float
+    edge_decay: float
+    latent_blur: float
+    pyramid_smooth: float
+
+
+def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """The saturation mask as a boolean array of the image's shape (None: nothing clipped)."""
+    if saturated is None:
+        return None
+    mask = np.asarray(saturated)
+    if mask.shape != shape:
+        raise InvalidParameterError(
+            f"saturated mask has shape {mask.shape}, the image {shape}; they must match"
+        )
+    mask = mask.astype(bool, copy=False)
+    return mask if mask.any() else None
+
+
+def _impute(observed: np.ndarray, mask: np.ndarray | None, predicted: np.ndarray | None):
+    """Censored observations: a clipped pixel recorded at most what the model predicts.
+
+    Where ``mask`` is set the observation is replaced by ``max(observed, predicted)`` (the
+    blurred latent image with the current kernel), so that the clipped pixels neither pull
+    the latent image down nor the kernel towards their plateau (an EM step for data censored
+    at the white level).
+    """
+    if mask is None or predicted is None:
+        return observed
+    return np.where(mask, np.maximum(observed, predicted), observed)
+
+
+def _pyramid(
+    y: np.ndarray,
+    mask: np.ndarray | None,
+    support: tuple[int, int],
+    s: _Settings,
+    callback: Callable[[int, np.ndarray], Any] | None,
+    shrink: bool = False,
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Coarse-to-fine L0 alternation; returns the kernel, the finest latent image (cropped to
+    the image) and a record per level. With ``shrink`` (size not given) the support of the
+    finer levels is cut to the extent the kernel has reached (see :func:`_shrunk`)."""
+    num_levels = 1 + max(0, math.floor(math.log(_COARSEST / min(support)) / math.log(_RATIO)))
+    levels: list[dict] = []
+    k = None
+    lam_g, lam_i = float(s.lam_grad), float(s.lam_intensity)
+    for level in range(num_levels - 1, -1, -1):
+        scale = _RATIO**level
+        ks = tuple(odd_side(n * scale) for n in support) if level else support
+        if level:
+            shape_l = [max(round(n * scale), 2 * m + 1) for n, m in zip(y.shape, ks, strict=True)]
+            ys = resize(y, shape_l, order=1, anti_aliasing=True, mode="reflect")
+            ms = None if mask is None else resize(mask.astype(float), shape_l, order=1) > 0
+        else:
+            ys, ms = y, mask
+        if k is None:
+            k = np.zeros(ks)
+            k[ks[0] // 2, ks[1] // 2 - 1 : ks[1] // 2 + 1] = 0.5
+        else:
+            k = zoom_kernel(k, 1 / _RATIO, ks)
+        bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
+        seen = seen_mask(bc)
+        edge = None
+        predicted = None
+        for _ in range(s.num_iter if level else s.num_iter_fine):
+            bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
+            y_grid = bc.extend(_impute(ys, ms, predicted))
+            x = l0_latent(y_grid, bc, lam_g, lam_i)
+            if s.latent_blur and not level:
+                x = ndimage.gaussian_filter(x, s.latent_blur, mode="wrap")
+            g0, g1 = gradient(x)
+            if s.edge_ratio:
+                if edge is None:
+                    cut = tuple(slice(r.start, r.stop - 1) for r in bc.region)
+                    edge = edge_threshold(g0[cut], g1[cut], int(s.edge_ratio * max(ks)))
+                weak = g0 * g0 + g1 * g1 < edge * edge
+                g0[weak] = 0.0
+                g1[weak] = 0.0
+                edge /= s.edge_decay
+            k = fourier_kernel_step(
+                (g0 * seen, g1 * seen), gradient(y_grid), ks, s.kernel_reg, s.pyramid_smooth
+            )
+            k = project(k, s.threshold, s.min_mass)
+            if ms is not None:
+                predicted = bc.crop(Boundary.create("taper", ys.shape, k).operator.forward(x))
+            lam_g = max(lam_g / 1.1, _LAM_MIN)
+            lam_i = max(lam_i / 1.1, _LAM_MIN) if lam_i else 0.0
+        k = recentre(k)
+        levels.append({"kernel_shape": list(ks), "image_shape": list(ys.shape), "kernel": k})
+        if shrink and level:
+            support = _shrunk(k, scale, support)
+        if callback is not None:
+            callback(len(levels) - 1, k)
+    return k, bc.crop(x), levels
+
+
+def _shrunk(k: np.ndarray, scale: float, support: tuple[int, int]) -> tuple[int, int]:
+    """The full-resolution support the level's kernel ``k`` (at ``scale``) still needs.
+
+    Per axis, twice the largest distance of a non-zero pixel from the centre, scaled to full
+    resolution, plus a margin of a quarter and 4 px (room to grow at the finer levels); never
+    more than the current support.
+    """
+    rows, cols = np.nonzero(k)
+    out = []
+    for idx, n, current in zip((rows, cols), k.shape, support, strict=True):
+        half = (int(np.max(np.abs(idx - n // 2))) + 0.5) / scale
+        out.append(min(current, odd_side(2 * half * 1.25 + 4)))
+    return out[0], out[1]
+
+
+def _refine(
+    y: np.ndarray,
+    mask: np.ndarray | None,
+    k: np.ndarray,
+    latent: np.ndarray,
+    iterations: int,
+    threshold: float,
+    min_mass: float,
+    smooth: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-resolution alternations of a TV latent image and the valid-pixel kernel step;
+    returns the kernel and the last latent image."""
+    weights = None
+    if mask is not None:
+        weights = ~ndimage.binary_dilation(mask, iterations=1)
+    x = latent
+    for _ in range(iterations):
+        predicted = None if mask is None else _blur_same(x, k)
+        x = sparse.tv(_impute(y, mask, predicted), k, num_iter=_REFINE_LATENT_ITER,
+                      boundary="unknown")  # fmt: skip
+        k = valid_kernel_step(x, y, k, _REFINE_REG, smooth, _REFINE_CG, weights)
+        k = recentre(project(k, threshold, min_mass))
+    return k, x
+
+
+def _checks(
+    y: np.ndarray, mask: np.ndarray | None, k: np.ndarray, x: np.ndarray, levels: list[dict]
+) -> dict[str, float]:
+    """The evidence :mod:`unblur.blind.confidence` judges (on the normalised window)."""
+    sigma = estimate_noise(y)
+    checks = image_checks(y, sigma)
+    if len(levels) >= 2:
+        previous = zoom_kernel(levels[-2]["kernel"], 1 / _RATIO, k.shape)
+        checks["levels"] = similarity(k, previous)
+    h, w = k.shape
+    if x.shape == y.shape and y.shape[0] > h and y.shape[1] > w:
+        residual = (
+            signal.fftconvolve(x, k, mode="valid")
+            - y[h // 2 : h // 2 + y.shape[0] - h + 1, w // 2 : w // 2 + y.shape[1] - w + 1]
+        )
+        if mask is not None:
+            keep = ~mask[h // 2 : h // 2 + residual.shape[0], w // 2 : w // 2 + residual.shape[1]]
+            residual = residual[keep]
+        if residual.size:
+            checks["residual"] = float(np.sqrt(np.mean(residual**2))) / max(sigma, 1e-12)
+    checks.update(kernel_checks(k))
+    return checks
+
+
+def _blur_same(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``k * x`` on ``x``'s grid (reflected borders)."""
+    padded = np.pad(x, [(s // 2, s // 2) for s in k.shape], mode="reflect")
+    return signal.fftconvolve(padded, k, mode="valid")
 
 
 def estimate_kernel(
@@ -124,7 +310,9 @@ def estimate_kernel(
     refine_iter: int = 2,
     refine_threshold: float = 0.03,
     kernel_smooth: float = 10.0,
+    pyramid_smooth: float = 0.0,
     max_side: int = MAX_SIDE,
+    saturated: np.ndarray | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
     info: dict[str, Any] | None = None,
 ) -> np.ndarray:
@@ -176,8 +364,13 @@ def estimate_kernel(
     kernel_smooth : float, optional
         :math:`\eta`, the weight of the kernel-gradient (smoothness) penalty of the
         refinement's kernel step.
+    pyramid_smooth : float, optional
+        :math:`\eta_p`, the same penalty in the pyramid's Fourier kernel step.
     max_side : int, optional
         Side of the analysed window for large images.
+    saturated : numpy.ndarray, optional
+        Boolean mask of clipped pixels (the image's shape): treated as censored observations
+        (see the module notes) and kept out of the analysed window where possible.
     callback : callable, optional
         Called as ``callback(level, kernel)`` at the end of every pyramid level (0 = coarsest).
     info : dict, optional
@@ -238,7 +431,8 @@ def estimate_kernel(
                         ("kernel_reg", kernel_reg), ("threshold", threshold),
                         ("min_mass", min_mass), ("latent_blur", latent_blur),
                         ("refine_threshold", refine_threshold),
-                        ("kernel_smooth", kernel_smooth)):  # fmt: skip
+                        ("kernel_smooth", kernel_smooth),
+                        ("pyramid_smooth", pyramid_smooth)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if threshold >= 1 or min_mass >= 1 or refine_threshold >= 1:
@@ -249,58 +443,19 @@ def estimate_kernel(
         raise InvalidParameterError(f"lam_grad must be > 0, got {lam_grad!r}")
     shape = (int(y.shape[0]), int(y.shape[1]))
     wanted = check_size(size, (min(shape[0], max_side), min(shape[1], max_side)))
-    window = textured_window(y, max_side)
+    mask = _check_mask(saturated, shape)
+    window = textured_window(y, max_side, avoid=mask)
     y = normalise(np.asarray(y[window], dtype=np.float64))
+    mask = None if mask is None or not mask[window].any() else mask[window]
     support = wanted or (_default_size(y.shape),) * 2
     support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, y.shape, strict=True))
-
-    num_levels = 1 + max(0, math.floor(math.log(_COARSEST / min(support)) / math.log(_RATIO)))
-    levels = []
-    k = None
-    lam_g, lam_i = float(lam_grad), float(lam_intensity)
-    for level in range(num_levels - 1, -1, -1):
-        scale = _RATIO**level
-        ks = tuple(odd_side(s * scale) for s in support) if level else support
-        if level:
-            shape_l = [max(round(n * scale), 2 * m + 1) for n, m in zip(y.shape, ks, strict=True)]
-            ys = resize(y, shape_l, order=1, anti_aliasing=True, mode="reflect")
-        else:
-            ys = y
-        if k is None:
-            k = np.zeros(ks)
-            k[ks[0] // 2, ks[1] // 2 - 1 : ks[1] // 2 + 1] = 0.5
-        else:
-            k = zoom_kernel(k, 1 / _RATIO, ks)
-        bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
-        seen = seen_mask(bc)
-        edge = None
-        for _ in range(num_iter if level else num_iter_fine):
-            bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
-            y_grid = bc.extend(ys)
-            x = l0_latent(y_grid, bc, lam_g, lam_i)
-            if latent_blur and not level:
-                x = ndimage.gaussian_filter(x, latent_blur, mode="wrap")
-            g0, g1 = gradient(x)
-            if edge_ratio:
-                if edge is None:
-                    cut = tuple(slice(s.start, s.stop - 1) for s in bc.region)
-                    edge = edge_threshold(g0[cut], g1[cut], int(edge_ratio * max(ks)))
-                weak = g0 * g0 + g1 * g1 < edge * edge
-                g0[weak] = 0.0
-                g1[weak] = 0.0
-                edge /= edge_decay
-            k = fourier_kernel_step((g0 * seen, g1 * seen), gradient(y_grid), ks, kernel_reg)
-            k = project(k, threshold, min_mass)
-            lam_g = max(lam_g / 1.1, _LAM_MIN)
-            lam_i = max(lam_i / 1.1, _LAM_MIN) if lam_i else 0.0
-        k = recentre(k)
-        levels.append({"kernel_shape": list(ks), "image_shape": list(ys.shape)})
-        if callback is not None:
-            callback(len(levels) - 1, k)
-    for _ in range(refine_iter):
-        x = sparse.tv(y, k, num_iter=_REFINE_LATENT_ITER, boundary="unknown")
-        k = valid_kernel_step(x, y, k, _REFINE_REG, kernel_smooth, _REFINE_CG)
-        k = recentre(project(k, refine_threshold, min_mass))
+    settings = _Settings(
+        num_iter, num_iter_fine, lam_grad, lam_intensity, kernel_reg, threshold, min_mass,
+        edge_ratio, edge_decay, latent_blur, pyramid_smooth,
+    )  # fmt: skip
+    k, latent, levels = _pyramid(y, mask, support, settings, callback, shrink=wanted is None)
+    k, latent = _refine(y, mask, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth)
+    checks = _checks(y, mask, k, latent, levels)
     if wanted is None:
         k = trim(k)
     elif k.shape != wanted:
@@ -308,8 +463,9 @@ def estimate_kernel(
     if info is not None:
         info.update(
             size=list(k.shape),
-            levels=levels,
+            levels=[{n: v for n, v in lv.items() if n != "kernel"} for lv in levels],
             window=[[window[0].start, window[0].stop], [window[1].start, window[1].stop]],
             size_estimated=wanted is None,
+            checks=checks,
         )
     return k

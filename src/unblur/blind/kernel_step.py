@@ -49,7 +49,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from .. import fft
-from ..operators import Boundary
+from ..operators import Boundary, difference_spectrum
 from ..psf._core import _centre_crop_or_pad
 from ..psf._core import _trim as _trim_box
 
@@ -60,6 +60,7 @@ __all__ = [
     "project",
     "recentre",
     "seen_mask",
+    "similarity",
     "trim",
     "valid_gradients",
     "valid_kernel_step",
@@ -75,16 +76,21 @@ def fourier_kernel_step(
     gys: np.ndarray | tuple[np.ndarray, ...],
     m: tuple[int, ...],
     gamma: float,
+    smooth: float = 0.0,
 ) -> np.ndarray:
     r"""Least-squares kernel on gradients, in closed form in the Fourier domain.
 
     :math:`\hat k = \sum_d \overline{\widehat{\partial_d x}}\,\widehat{\partial_d y}
-    / (\sum_d |\widehat{\partial_d x}|^2 + \gamma)` on the (periodic) grid, then the
-    ``m``-sized window about the origin (Cho & Lee 2009; Pan et al. 2014, ``otf2psf``).
+    / (\sum_d |\widehat{\partial_d x}|^2 + \gamma + \eta |\hat D|^2)` on the (periodic)
+    grid, then the ``m``-sized window about the origin (Cho & Lee 2009; Pan et al. 2014,
+    ``otf2psf``); :math:`\eta` = ``smooth`` weighs a penalty :math:`\eta\|\nabla k\|^2` on the
+    kernel's gradient (:math:`|\hat D|^2` its Fourier multiplier).
     """
     shape = gxs[0].shape
     num: Any = 0.0
     den: Any = gamma
+    if smooth:
+        den = den + smooth * difference_spectrum(shape, 1, dtype=np.float64)
     for gx, gy in zip(gxs, gys, strict=True):
         fx = fft.rfftn(gx)
         num = num + np.conj(fx) * fft.rfftn(gy)
@@ -120,6 +126,7 @@ def valid_kernel_step(
     gamma: float,
     smooth: float,
     num_cg: int,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Least-squares kernel on gradients over the valid pixels only, by conjugate gradients.
 
@@ -127,7 +134,9 @@ def valid_kernel_step(
               + \eta\|\nabla k\|^2 ,
 
     where :math:`V` keeps the observed pixels whose whole kernel footprint lies inside the
-    latent image (no boundary model at all) and :math:`\eta` = ``smooth`` penalises the
+    latent image (no boundary model at all), times ``weights`` (an array of the observed
+    image's shape, 0 for pixels to ignore, e.g. saturated ones) when given, and
+    :math:`\eta` = ``smooth`` penalises the
     kernel's gradient (zero outside its support), a prior that keeps faint, long tails
     rather than cutting them (Cho & Lee 2009 use the same kind of Tikhonov term). Solved by
     ``num_cg`` conjugate-gradient steps on the normal equations, warm-started at ``k0``;
@@ -138,7 +147,9 @@ def valid_kernel_step(
     gxs = valid_gradients(latent)
     gys = valid_gradients(observed)
     n = [gxs[0].shape[a] - m[a] + 1 for a in range(2)]
-    targets = [gy[c[0] : c[0] + n[0], c[1] : c[1] + n[1]] for gy in gys]
+    inside = (slice(c[0], c[0] + n[0]), slice(c[1], c[1] + n[1]))
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)[:-1, :-1][inside]
+    targets = [gy[inside] if w is None else gy[inside] * w for gy in gys]
     flipped = [gx[::-1, ::-1] for gx in gxs]
 
     def normal(k: np.ndarray) -> np.ndarray:
@@ -147,6 +158,8 @@ def valid_kernel_step(
             out = out - smooth * ndimage.laplace(k, mode="constant")
         for gx, fx in zip(gxs, flipped, strict=True):
             r = signal.fftconvolve(gx, k, mode="valid")
+            if w is not None:
+                r = r * w
             out = out + signal.fftconvolve(fx, r, mode="valid")
         return out
 
@@ -241,3 +254,11 @@ def crop_centre(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The centred ``shape`` window of ``k`` (odd sides), scaled to sum one."""
     out = _centre_crop_or_pad(k, shape)
     return out / max(float(out.sum()), 1e-300)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two kernels, maximised over all shifts (in [0, 1])."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    corr = signal.fftconvolve(a, b[::-1, ::-1], mode="full")
+    return float(corr.max() / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))

@@ -25,18 +25,25 @@ def _gradient_magnitude(y: np.ndarray) -> np.ndarray:
     return np.hypot(g0, g1)
 
 
-def textured_window(image: np.ndarray, side: int) -> tuple[slice, slice]:
+def textured_window(
+    image: np.ndarray, side: int, avoid: np.ndarray | None = None
+) -> tuple[slice, slice]:
     """The square window of ``side`` px with the most strong gradients.
 
     Candidates start on a grid of ``side // 4`` px steps (plus the last position on each
-    axis); strong gradients are those above the 90th percentile of the whole image.
+    axis); strong gradients are those above the 90th percentile of the whole image. Pixels
+    in ``avoid`` (e.g. saturated ones, whose values do not follow the blur model) do not
+    count.
     """
     h, w = image.shape
     sh, sw = min(side, h), min(side, w)
     if (sh, sw) == (h, w):
         return slice(0, h), slice(0, w)
     mag = _gradient_magnitude(image)
-    strong = (mag > np.percentile(mag, 90)).astype(np.float64)
+    strong = mag > np.percentile(mag, 90)
+    if avoid is not None:
+        strong &= ~avoid
+    strong = strong.astype(np.float64)
     integral = np.pad(strong.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     step = max(1, side // 4)
     rows = sorted({*range(0, h - sh + 1, step), h - sh})
