@@ -223,6 +223,35 @@ def _pyramid(
     return k, bc.crop(x), levels
 
 
+def _span(centre: int, side: int, n: int) -> slice:
+    """``side`` pixels about ``centre``, moved inside ``[0, n)``."""
+    start = max(0, min(centre - side // 2, n - side))
+    return slice(start, min(start + side, n))
+
+
+def _working_factor(shape: tuple[int, int], max_side: int) -> int:
+    """Integer down-scaling of a large image before estimation: the analysed window of
+    ``max_side`` px then covers about a third of the shorter side (1 up to 1.5 x
+    ``3 * max_side`` px)."""
+    return max(1, round(min(shape) / (3 * max_side)))
+
+
+def _block_mean(
+    y: np.ndarray, mask: np.ndarray | None, factor: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``y`` averaged over ``factor`` x ``factor`` blocks (and ``mask``: any pixel set)."""
+    if factor == 1:
+        return y, mask
+    h, w = (n // factor * factor for n in y.shape)
+    blocks = np.asarray(y[:h, :w], dtype=np.float64).reshape(
+        h // factor, factor, w // factor, factor
+    )
+    small = blocks.mean(axis=(1, 3))
+    if mask is None:
+        return small, None
+    return small, mask[:h, :w].reshape(h // factor, factor, w // factor, factor).any(axis=(1, 3))
+
+
 def _shrunk(k: np.ndarray, scale: float, support: tuple[int, int]) -> tuple[int, int]:
     """The full-resolution support the level's kernel ``k`` (at ``scale``) still needs.
 
@@ -242,7 +271,7 @@ def _refine(
     y: np.ndarray,
     mask: np.ndarray | None,
     k: np.ndarray,
-    latent: np.ndarray,
+    latent: np.ndarray | None,
     iterations: int,
     threshold: float,
     min_mass: float,
@@ -255,7 +284,7 @@ def _refine(
         weights = ~ndimage.binary_dilation(mask, iterations=1)
     x = latent
     for _ in range(iterations):
-        predicted = None if mask is None else _blur_same(x, k)
+        predicted = None if mask is None or x is None else _blur_same(x, k)
         x = sparse.tv(_impute(y, mask, predicted), k, num_iter=_REFINE_LATENT_ITER,
                       boundary="unknown")  # fmt: skip
         k = valid_kernel_step(x, y, k, _REFINE_REG, smooth, _REFINE_CG, weights)
@@ -264,13 +293,19 @@ def _refine(
 
 
 def _checks(
-    y: np.ndarray, mask: np.ndarray | None, k: np.ndarray, x: np.ndarray, levels: list[dict]
+    y: np.ndarray,
+    mask: np.ndarray | None,
+    k: np.ndarray,
+    x: np.ndarray,
+    levels: list[dict],
+    factor: int = 1,
 ) -> dict[str, float]:
-    """The evidence :mod:`unblur.blind.confidence` judges (on the normalised window)."""
+    """The evidence :mod:`unblur.blind.confidence` judges (on the normalised window; the
+    pyramid ran on the image reduced ``factor`` times)."""
     sigma = estimate_noise(y)
     checks = image_checks(y, sigma)
     if len(levels) >= 2:
-        previous = zoom_kernel(levels[-2]["kernel"], 1 / _RATIO, k.shape)
+        previous = zoom_kernel(levels[-2]["kernel"], factor / _RATIO, k.shape)
         checks["levels"] = similarity(k, previous)
     h, w = k.shape
     if x.shape == y.shape and y.shape[0] > h and y.shape[1] > w:
@@ -443,19 +478,35 @@ def estimate_kernel(
         raise InvalidParameterError(f"lam_grad must be > 0, got {lam_grad!r}")
     shape = (int(y.shape[0]), int(y.shape[1]))
     wanted = check_size(size, (min(shape[0], max_side), min(shape[1], max_side)))
-    mask = _check_mask(saturated, shape)
-    window = textured_window(y, max_side, avoid=mask)
-    y = normalise(np.asarray(y[window], dtype=np.float64))
-    mask = None if mask is None or not mask[window].any() else mask[window]
-    support = wanted or (_default_size(y.shape),) * 2
-    support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, y.shape, strict=True))
+    full_mask = _check_mask(saturated, shape)
     settings = _Settings(
         num_iter, num_iter_fine, lam_grad, lam_intensity, kernel_reg, threshold, min_mass,
         edge_ratio, edge_decay, latent_blur, pyramid_smooth,
     )  # fmt: skip
-    k, latent, levels = _pyramid(y, mask, support, settings, callback, shrink=wanted is None)
-    k, latent = _refine(y, mask, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth)
-    checks = _checks(y, mask, k, latent, levels)
+    factor = _working_factor(shape, max_side)
+    small, small_mask = _block_mean(y, full_mask, factor)
+    window = textured_window(small, max_side, avoid=small_mask)
+    ys = normalise(np.asarray(small[window], dtype=np.float64))
+    ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
+    small_wanted = None if wanted is None else tuple(odd_side(n / factor) for n in wanted)
+    support = small_wanted or (_default_size(ys.shape),) * 2
+    support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, ys.shape, strict=True))
+    k, latent, levels = _pyramid(ys, ms, support, settings, callback, shrink=wanted is None)
+    k, latent = _refine(ys, ms, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth)
+    if factor > 1:
+        # magnify to full resolution and refine there, on the window's middle
+        full_support = wanted or tuple(
+            min(odd_side(n * factor + 2 * factor), odd_side(max_side // 2) - 2)
+            for n in trim(k).shape
+        )
+        k = zoom_kernel(trim(k), factor, full_support)
+        centre = [(sl.start + sl.stop) * factor // 2 for sl in window]
+        window = tuple(_span(c, max_side, n) for c, n in zip(centre, shape, strict=True))
+        ys = normalise(np.asarray(y[window], dtype=np.float64))
+        ms = None if full_mask is None or not full_mask[window].any() else full_mask[window]
+        k, latent = _refine(ys, ms, k, None, 1, refine_threshold, min_mass,
+                            kernel_smooth)  # fmt: skip
+    checks = _checks(ys, ms, k, latent, levels, factor)
     if wanted is None:
         k = trim(k)
     elif k.shape != wanted:
@@ -465,6 +516,7 @@ def estimate_kernel(
             size=list(k.shape),
             levels=[{n: v for n, v in lv.items() if n != "kernel"} for lv in levels],
             window=[[window[0].start, window[0].stop], [window[1].start, window[1].stop]],
+            scale=1.0 / factor,
             size_estimated=wanted is None,
             checks=checks,
         )

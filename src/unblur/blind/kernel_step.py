@@ -140,7 +140,7 @@ def valid_kernel_step(
     kernel's gradient (zero outside its support), a prior that keeps faint, long tails
     rather than cutting them (Cho & Lee 2009 use the same kind of Tikhonov term). Solved by
     ``num_cg`` conjugate-gradient steps on the normal equations, warm-started at ``k0``;
-    each product is an FFT convolution (``scipy.signal.fftconvolve``, ``valid`` mode).
+    each product takes six FFTs on the latent gradients' grid.
     """
     m = k0.shape
     c = [s // 2 for s in m]
@@ -150,22 +150,35 @@ def valid_kernel_step(
     inside = (slice(c[0], c[0] + n[0]), slice(c[1], c[1] + n[1]))
     w = None if weights is None else np.asarray(weights, dtype=np.float64)[:-1, :-1][inside]
     targets = [gy[inside] if w is None else gy[inside] * w for gy in gys]
-    flipped = [gx[::-1, ::-1] for gx in gxs]
+    # On the latent gradients' own grid, the circular convolution with the kernel placed at
+    # the origin equals the linear one wherever the valid part lies, and the adjoint is the
+    # circular correlation of a residual placed there: each product is 6 FFTs of that size.
+    grid = gxs[0].shape
+    spectra = [fft.rfftn(gx) for gx in gxs]
+    valid = (slice(m[0] - 1, grid[0]), slice(m[1] - 1, grid[1]))
+
+    def adjoint(residuals: list[np.ndarray]) -> np.ndarray:
+        total: Any = 0.0
+        for spectrum, res in zip(spectra, residuals, strict=True):
+            placed = np.zeros(grid)
+            placed[valid] = res
+            total = total + fft.rfftn(placed) * np.conj(spectrum)
+        return fft.irfftn(total, grid)[: m[0], : m[1]]
 
     def normal(k: np.ndarray) -> np.ndarray:
         out = gamma * k
         if smooth:
             out = out - smooth * ndimage.laplace(k, mode="constant")
-        for gx, fx in zip(gxs, flipped, strict=True):
-            r = signal.fftconvolve(gx, k, mode="valid")
-            if w is not None:
-                r = r * w
-            out = out + signal.fftconvolve(fx, r, mode="valid")
-        return out
+        placed = np.zeros(grid)
+        placed[: m[0], : m[1]] = k
+        k_hat = fft.rfftn(placed)
+        residuals = []
+        for spectrum in spectra:
+            r = fft.irfftn(k_hat * spectrum, grid)[valid]
+            residuals.append(r if w is None else r * w)
+        return out + adjoint(residuals)
 
-    rhs = sum(
-        signal.fftconvolve(fx, t, mode="valid") for fx, t in zip(flipped, targets, strict=True)
-    )
+    rhs = adjoint(targets)
     k = k0.copy()
     r = rhs - normal(k)
     p = r.copy()
