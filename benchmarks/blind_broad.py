@@ -65,6 +65,9 @@ from rich.table import Table
 
 import unblur
 from unblur.blind import estimate_parametric
+from unblur.blind._data import prepare
+from unblur.blind.kernel_step import similarity
+from unblur.blind.parametric import score_kernel
 from unblur.metrics import align, psnr, ssim
 from unblur.noise import estimate_noise
 
@@ -72,6 +75,8 @@ CORE = 256
 MAX_SHIFT, BORDER, SUBPIXEL = 5, 10, 4
 ROWS = ("default", "parametric", "free")
 CACHE = RESULTS_DIR / "blind_broad_truth.json"
+#: Folder for the estimated kernels (``--kernels``), or None.
+KERNELS: Path | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,19 +166,32 @@ def estimate(row: str, case: Case, options: dict) -> tuple[np.ndarray, dict]:
     elif row == "free":
         k = unblur.estimate_psf(y, model="free", channel_axis=axis, info=info, **options)
     elif row == "parametric":
-        grey = _as_values(y).mean(axis=-1) if axis is not None else _as_values(y)
-        k = estimate_parametric(grey, info=info)
+        k = estimate_parametric(prepare(y, axis, "auto").grey, info=info)
     else:
         raise ValueError(row)
     return k, info
 
 
 def _summary_info(info: dict) -> dict:
-    keep = ("model", "size", "reason", "confidence", "parameters", "scores_free")
-    out = {key: info[key] for key in keep if key in info}
-    if "confidence" in info and isinstance(info["confidence"], dict):
-        out["confidence"] = info["confidence"]
-    return out
+    keep = ("model", "size", "reason", "confidence", "reasons", "checks", "parameters",
+            "evidence", "encoding", "saturated_fraction", "scale")  # fmt: skip
+    return {key: info[key] for key in keep if key in info}
+
+
+def _evidence(case: Case, kernels: dict, infos: dict) -> dict:
+    """The auto rule's evidence from the free and parametric rows (to tune it offline)."""
+    grey = prepare(case.observed, case.channel_axis, "auto").grey
+    free = score_kernel(grey, kernels["free"])
+    scores = infos["parametric"]["scores"]
+    best = min(scores, key=lambda m: scores[m]["bic"])
+    crop = infos["parametric"]["crop_shape"]
+    n = crop[0] * (crop[1] // 2 + 1)
+    return {
+        "bic_gain_per_sample": (scores[best]["bic"] - free["bic"]) / n,
+        "shape_correlation": similarity(kernels["free"], kernels["parametric"]),
+        "true_vs_free": similarity(kernels["free"], case.kernel),
+        "true_vs_parametric": similarity(kernels["parametric"], case.kernel),
+    }
 
 
 def run_case(spec: CaseSpec, rows: list[str], options: dict, cache: dict | None) -> dict:
@@ -192,11 +210,14 @@ def run_case(spec: CaseSpec, rows: list[str], options: dict, cache: dict | None)
         if cache is not None:
             cache[spec.name] = cached
     entry.update(cached)
+    kernels: dict = {}
+    infos: dict = {}
     for row in rows:
         result: dict = {}
         try:
             start = time.perf_counter()
             k, info = estimate(row, case, options if row != "parametric" else {})
+            kernels[row], infos[row] = k, info
             result["estimate_s"] = time.perf_counter() - start
             result["kernel_shape"] = list(k.shape)
             result["info"] = _summary_info(info)
@@ -209,6 +230,11 @@ def run_case(spec: CaseSpec, rows: list[str], options: dict, cache: dict | None)
         except unblur.UnblurError as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
         entry[row] = result
+    if "free" in kernels and "parametric" in kernels:
+        entry["evidence"] = _evidence(case, kernels, infos)
+    if KERNELS is not None:
+        KERNELS.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(KERNELS / f"{spec.name}.npz", true=case.kernel, **kernels)
     return entry
 
 
@@ -347,11 +373,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-cache", action="store_true", help="recompute the truth scores")
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "blind_broad.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--kernels", type=Path, help="save every case's kernels (npz) here")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    global KERNELS
+    KERNELS = args.kernels
     console = Console() if Console().is_terminal else Console(width=170)
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     if not rows or set(rows) - set(ROWS):
