@@ -34,12 +34,27 @@ Perrone & Favaro 2014, and the kernel step on the valid pixels with a smoothness
 ``refine_threshold``. A joint estimate of image and kernel has no fixed point at the truth
 (Levin et al. 2009); the number of alternations is what bounds the drift.
 
-**Region**: the blur is assumed uniform, so a large image is analysed on its most textured
-square window of side ``max_side`` (:mod:`unblur.blind.windows`).
+**Saturated pixels** (given as a mask by :func:`unblur.estimate_psf`): a clipped pixel
+recorded :math:`\min(1, k * x)`, which tells only that the blurred value was at least the
+white level. Such pixels are treated as censored observations: before every latent step they
+are replaced by :math:`\max(y, k * x)` with the current kernel and latent image (an EM step for
+censored data), in the refinement's kernel step they (and their neighbours, whose gradients
+they enter) get zero weight, and they do not count when the window is chosen. Whyte, Sivic &
+Zisserman (2014) and Cho, Wang & Lee (2011) treat clipped pixels likewise as outliers of the
+linear model.
 
-**Kernel size** when ``size`` is not given: the estimation first runs with a generous support,
-``max(15, min(side / 8, 45))`` px (odd), and the returned kernel is trimmed to the bounding
-box of its non-zero pixels plus one pixel on every side, made odd and centred.
+**Region and scale**: the blur is assumed uniform, so a large image is analysed on its most
+textured square window of side ``max_side`` (:mod:`unblur.blind.windows`). An image whose
+shorter side exceeds 1.5 x ``3 * max_side`` px is first reduced by an integer factor (block
+means), so that the window covers about a third of it and a large blur stays a few tens of
+pixels wide; the kernel found there is magnified back and refined by one alternation on a
+full-resolution window at the same place.
+
+**Kernel size** when ``size`` is not given: the estimation starts with a generous support, a
+quarter of the window's side (15 to 101 px), and after every coarse level cuts the support of
+the finer levels to what the kernel has reached there (twice its largest distance from the
+centre, plus a quarter and 4 px); the returned kernel is trimmed to the bounding box of its
+non-zero pixels plus one pixel on every side, made odd and centred.
 
 What each default was measured against, and what was tried and not kept, is recorded in
 ``docs/notes/blind_kernel.md``.
@@ -53,6 +68,9 @@ L. Xu, J. Jia, "Two-phase kernel estimation for robust motion deblurring", ECCV 
 A. Levin, Y. Weiss, F. Durand, W. T. Freeman, "Understanding and evaluating blind
 deconvolution algorithms", IEEE CVPR 2009.
 T. F. Chan, C.-K. Wong, "Total variation blind deconvolution", IEEE TIP 7(3), 1998.
+O. Whyte, J. Sivic, A. Zisserman, "Deblurring shaken and partially saturated images", IJCV
+110(2), 2014.
+S. Cho, J. Wang, S. Lee, "Handling outliers in non-blind image deconvolution", ICCV 2011.
 D. Perrone, P. Favaro, "Total variation blind deconvolution: the devil is in the details",
 IEEE CVPR 2014.
 """
@@ -366,8 +384,8 @@ def estimate_kernel(
         most textured ``max_side`` x ``max_side`` window.
     size : int or (int, int), optional
         Kernel support (odd; even values are rounded up), at most half of each image side.
-        Default: estimated by running with a ``max(15, min(side/8, 45))`` px support and
-        trimming the result to its non-zero bounding box plus one pixel.
+        Default: found from the data, starting from a quarter of the window's side (15-101 px)
+        and cutting the support to the kernel's extent level by level (see the module notes).
     num_iter : int, optional
         Alternations per coarse pyramid level.
     lam_grad, lam_intensity : float, optional
@@ -402,7 +420,8 @@ def estimate_kernel(
     pyramid_smooth : float, optional
         :math:`\eta_p`, the same penalty in the pyramid's Fourier kernel step.
     max_side : int, optional
-        Side of the analysed window for large images.
+        Side of the analysed window for large images; images larger than 1.5 x
+        ``3 * max_side`` on their shorter side are also reduced first (see the module notes).
     saturated : numpy.ndarray, optional
         Boolean mask of clipped pixels (the image's shape): treated as censored observations
         (see the module notes) and kept out of the analysed window where possible.
@@ -410,8 +429,10 @@ def estimate_kernel(
         Called as ``callback(level, kernel)`` at the end of every pyramid level (0 = coarsest).
     info : dict, optional
         Receives ``size`` (returned shape), ``levels`` (per level: kernel and image shapes),
-        ``window`` (the analysed region, as ``[[row0, row1], [col0, col1]]``) and
-        ``size_estimated`` (whether ``size`` was found automatically).
+        ``window`` (the full-resolution region analysed last, as
+        ``[[row0, row1], [col0, col1]]``), ``scale`` (1 / the reduction factor),
+        ``size_estimated`` (whether ``size`` was found automatically) and ``checks`` (the
+        evidence :mod:`unblur.blind.confidence` judges).
 
     Returns
     -------
