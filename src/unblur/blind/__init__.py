@@ -60,7 +60,8 @@ _ESTIMATORS = {"gaussian": estimate_gaussian, "motion": estimate_motion, "disk":
 _FREE_OPTIONS = tuple(
     name
     for name, p in inspect.signature(estimate_kernel).parameters.items()
-    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("callback", "info", "saturated")
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+    and name not in ("callback", "info", "saturated", "noise")
 )
 
 
@@ -204,25 +205,28 @@ def estimate_psf(
     details: dict[str, Any] = {}
     if model == "free":
         k = estimate_kernel(
-            x, size, saturated=obs.saturated, callback=callback, info=details, **options
-        )
+            x, size, saturated=obs.saturated, noise=obs.noise, callback=callback,
+            info=details, **options,
+        )  # fmt: skip
         details.update(model="free", parameters={})
     elif model == "auto":
         k = estimate_auto(
-            x, size, saturated=obs.saturated, callback=callback, info=details, **options
-        )
+            x, size, saturated=obs.saturated, noise=obs.noise, callback=callback,
+            info=details, **options,
+        )  # fmt: skip
     else:
         k = _ESTIMATORS[model](x, size=size, info=details)
     if info is not None:
         checks = details.pop("checks", None)
         if details.get("model") != "free" or checks is None:
-            checks = image_checks(_central(x))
+            checks = image_checks(_central(x), obs.noise)
         checks.update(kernel_checks(k))
         info.update(details)
         info.update(
             encoding=obs.encoding,
             encoding_reason=obs.reason,
             saturated_fraction=0.0 if obs.saturated is None else float(obs.saturated.mean()),
+            noise_sigma_linear=obs.noise,
             **assess(checks),
         )
     return k

@@ -61,11 +61,12 @@ def check_size(
     return out[0], out[1]
 
 
-def normalise(y: np.ndarray) -> np.ndarray:
-    """Robust [0, 1] scaling (0.1 and 99.9 percentiles), so the weights mean the same always."""
+def normalise(y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Robust [0, 1] scaling (0.1 and 99.9 percentiles), so the weights mean the same always;
+    returns the scaled image and the range it was divided by."""
     lo, hi = np.percentile(y, [0.1, 99.9])
     if hi - lo <= 1e-6 * max(abs(hi), abs(lo), 1e-300):
         lo, hi = float(y.min()), float(y.max())
     if hi - lo <= 1e-9 * max(abs(hi), abs(lo), 1e-300) or hi == lo:
         raise InvalidImageError("image is flat: no structure to estimate a PSF from")
-    return (y - lo) / (hi - lo)
+    return (y - lo) / (hi - lo), float(hi - lo)

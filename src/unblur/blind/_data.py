@@ -38,6 +38,7 @@ import numpy as np
 from .._checks import as_float_image, check_channel_axis
 from ..colour import srgb_to_linear
 from ..errors import InvalidParameterError
+from ..noise import estimate_noise
 
 __all__ = ["ENCODINGS", "Observation", "prepare"]
 
@@ -51,6 +52,8 @@ _PLATEAU = 2e-3
 _PLATEAU_MIN = 16
 _PLATEAU_SHARE = 1e-4
 _WHITE_MIN = 0.9
+#: Side of the central crop the noise is measured on.
+_NOISE_SIDE = 1024
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Observation:
     saturated: np.ndarray | None  # bool, same shape, or None when nothing is clipped
     encoding: str  # "srgb" or "linear"
     reason: str  # why that encoding
+    noise: float  # noise standard deviation of ``grey`` (see :func:`grey_noise`)
 
 
 def _encoding(image: np.ndarray, encoding: str) -> tuple[str, str]:
@@ -105,6 +109,42 @@ def prepare(image: np.ndarray, channel_axis: int | None, encoding: str) -> Obser
         else:
             x = srgb_to_linear(x)
     saturated = _saturated(raw, axis)
+    noise = grey_noise(raw, axis, enc)
     if axis is not None:
         x = x.mean(axis=axis, dtype=np.float64)
-    return Observation(np.asarray(x, dtype=np.float64), saturated, enc, reason)
+    return Observation(np.asarray(x, dtype=np.float64), saturated, enc, reason, noise)
+
+
+def grey_noise(
+    image: np.ndarray, axis: int | None, encoding: str, side: int = _NOISE_SIDE
+) -> float:
+    r"""Noise of the linear grey observation, measured where it is measurable.
+
+    :func:`unblur.noise.estimate_noise` runs on the *encoded* values (there an 8-bit or JPEG
+    file's structure is intact; linearised, its values leave the 8-bit grid) of a central crop
+    of at most ``side`` px, cut on the 8 x 8 JPEG grid. The encoded noise :math:`\sigma_V`
+    becomes linear noise :math:`\sigma_V \sqrt{\overline{L'(V)^2}}` (the RMS slope of the
+    inverse transfer function over the crop), and averaging :math:`C` channels with
+    independent noise divides it by :math:`\sqrt C`.
+    """
+    raw = np.asarray(image)
+    spatial = [a for a in range(raw.ndim) if a != axis]
+    index: list[slice] = [slice(None)] * raw.ndim
+    for a in spatial:
+        n = raw.shape[a]
+        start = max(0, (n - side) // 2) // 8 * 8
+        index[a] = slice(start, start + min(side, n))
+    crop = raw[tuple(index)]
+    sigma = estimate_noise(crop, channel_axis=axis)
+    if encoding == "srgb":
+        values = as_float_image(crop).astype(np.float64)
+        slope = _srgb_slope(values)
+        sigma *= float(np.sqrt(np.mean(slope**2)))
+    channels = 1 if axis is None else raw.shape[axis]
+    return float(sigma / np.sqrt(channels))
+
+
+def _srgb_slope(v: np.ndarray) -> np.ndarray:
+    """Derivative of :func:`unblur.colour.srgb_to_linear` at the encoded values ``v``."""
+    a = np.abs(v)
+    return np.where(a <= 0.04045, 1 / 12.92, 2.4 / 1.055 * ((a + 0.055) / 1.055) ** 1.4)

@@ -50,6 +50,7 @@ def estimate_auto(
     size: Any,
     *,
     saturated: np.ndarray | None = None,
+    noise: float | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
     info: dict[str, Any] | None = None,
     **options: Any,
@@ -72,8 +73,9 @@ def estimate_auto(
         return k_par
     free_info: dict[str, Any] = {}
     k_free = estimate_kernel(
-        grey, pair, saturated=saturated, callback=callback, info=free_info, **options
-    )
+        grey, pair, saturated=saturated, noise=noise, callback=callback, info=free_info,
+        **options,
+    )  # fmt: skip
     free_score = score_kernel(grey, k_free, size=_parametric_size(pair))
     par_bic = par_info["scores"][best]["bic"]
     n = par_info["crop_shape"][0] * (par_info["crop_shape"][1] // 2 + 1)

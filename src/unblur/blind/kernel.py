@@ -77,10 +77,10 @@ IEEE CVPR 2014.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -123,6 +123,8 @@ _LAM_MIN = 1e-4
 _REFINE_LATENT_ITER = 50
 _REFINE_REG = 10.0
 _REFINE_CG = 20
+#: Noise (in normalised units) the kernel steps' weights were tuned at.
+_NOISE_REF = 0.005
 #: Largest starting support when the size is not given.
 _MAX_DEFAULT = 101
 
@@ -133,7 +135,7 @@ def _default_size(shape: tuple[int, ...]) -> int:
     return odd_side(max(15.0, min(min(shape) / 4, _MAX_DEFAULT)))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Settings:
     """The pyramid's options (see :func:`estimate_kernel`)."""
 
@@ -247,6 +249,16 @@ def _span(centre: int, side: int, n: int) -> slice:
     return slice(start, min(start + side, n))
 
 
+def _noise_scale(sigma: float, adaptive: float) -> float:
+    """Factor on the kernel steps' weights for a noisy window: a maximum a posteriori kernel
+    weighs its prior by the noise variance, so the weights tuned at the noise of the Levin
+    et al. photographs (about 0.005 of the normalised range) grow as ``(sigma / 0.005)^2``
+    when ``adaptive`` (and never shrink); ``adaptive`` is the exponent's weight (0: off)."""
+    if not adaptive:
+        return 1.0
+    return max(1.0, (sigma / _NOISE_REF) ** (2 * adaptive))
+
+
 def _working_factor(shape: tuple[int, int], max_side: int) -> int:
     """Integer down-scaling of a large image before estimation: the analysed window of
     ``max_side`` px then covers about a third of the shorter side (1 up to 1.5 x
@@ -294,9 +306,11 @@ def _refine(
     threshold: float,
     min_mass: float,
     smooth: float,
+    noise_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-resolution alternations of a TV latent image and the valid-pixel kernel step;
-    returns the kernel and the last latent image."""
+    returns the kernel and the last latent image. ``noise_scale`` multiplies the kernel
+    step's weights (see :func:`_noise_scale`)."""
     weights = None
     if mask is not None:
         weights = ~ndimage.binary_dilation(mask, iterations=1)
@@ -305,7 +319,9 @@ def _refine(
         predicted = None if mask is None or x is None else _blur_same(x, k)
         x = sparse.tv(_impute(y, mask, predicted), k, num_iter=_REFINE_LATENT_ITER,
                       boundary="unknown")  # fmt: skip
-        k = valid_kernel_step(x, y, k, _REFINE_REG, smooth, _REFINE_CG, weights)
+        k = valid_kernel_step(
+            x, y, k, _REFINE_REG * noise_scale, smooth * noise_scale, _REFINE_CG, weights
+        )
         k = recentre(project(k, threshold, min_mass))
     return k, x
 
@@ -316,11 +332,11 @@ def _checks(
     k: np.ndarray,
     x: np.ndarray,
     levels: list[dict],
+    sigma: float,
     factor: int = 1,
 ) -> dict[str, float]:
-    """The evidence :mod:`unblur.blind.confidence` judges (on the normalised window; the
-    pyramid ran on the image reduced ``factor`` times)."""
-    sigma = estimate_noise(y)
+    """The evidence :mod:`unblur.blind.confidence` judges (on the normalised window, whose
+    noise is ``sigma``; the pyramid ran on the image reduced ``factor`` times)."""
     checks = image_checks(y, sigma)
     if len(levels) >= 2:
         previous = zoom_kernel(levels[-2]["kernel"], factor / _RATIO, k.shape)
@@ -364,8 +380,10 @@ def estimate_kernel(
     refine_threshold: float = 0.03,
     kernel_smooth: float = 10.0,
     pyramid_smooth: float = 0.0,
+    noise_adaptive: float = 0.0,
     max_side: int = MAX_SIDE,
     saturated: np.ndarray | None = None,
+    noise: float | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
     info: dict[str, Any] | None = None,
 ) -> np.ndarray:
@@ -419,12 +437,19 @@ def estimate_kernel(
         refinement's kernel step.
     pyramid_smooth : float, optional
         :math:`\eta_p`, the same penalty in the pyramid's Fourier kernel step.
+    noise_adaptive : float, optional
+        Scale the kernel steps' weights with the noise variance of the window (see the
+        module notes); 0 turns it off.
     max_side : int, optional
         Side of the analysed window for large images; images larger than 1.5 x
         ``3 * max_side`` on their shorter side are also reduced first (see the module notes).
     saturated : numpy.ndarray, optional
         Boolean mask of clipped pixels (the image's shape): treated as censored observations
         (see the module notes) and kept out of the analysed window where possible.
+    noise : float, optional
+        Noise standard deviation of ``image``, when known better than from the image itself
+        (:func:`unblur.estimate_psf` measures it before linearising). Default:
+        :func:`unblur.noise.estimate_noise` of the analysed window.
     callback : callable, optional
         Called as ``callback(level, kernel)`` at the end of every pyramid level (0 = coarsest).
     info : dict, optional
@@ -488,7 +513,8 @@ def estimate_kernel(
                         ("min_mass", min_mass), ("latent_blur", latent_blur),
                         ("refine_threshold", refine_threshold),
                         ("kernel_smooth", kernel_smooth),
-                        ("pyramid_smooth", pyramid_smooth)):  # fmt: skip
+                        ("pyramid_smooth", pyramid_smooth),
+                        ("noise_adaptive", noise_adaptive)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if threshold >= 1 or min_mass >= 1 or refine_threshold >= 1:
@@ -507,13 +533,19 @@ def estimate_kernel(
     factor = _working_factor(shape, max_side)
     small, small_mask = _block_mean(y, full_mask, factor)
     window = textured_window(small, max_side, avoid=small_mask)
-    ys = normalise(np.asarray(small[window], dtype=np.float64))
+    ys, span = normalise(np.asarray(small[window], dtype=np.float64))
+    sigma = estimate_noise(ys) if noise is None else noise / factor / span
+    scale_w = _noise_scale(sigma, noise_adaptive)
+    settings = dataclasses.replace(settings, kernel_reg=settings.kernel_reg * scale_w,
+                                   pyramid_smooth=settings.pyramid_smooth * scale_w)  # fmt: skip
     ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
     small_wanted = None if wanted is None else tuple(odd_side(n / factor) for n in wanted)
     support = small_wanted or (_default_size(ys.shape),) * 2
     support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, ys.shape, strict=True))
     k, latent, levels = _pyramid(ys, ms, support, settings, callback, shrink=wanted is None)
-    k, latent = _refine(ys, ms, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth)
+    k, latent = _refine(
+        ys, ms, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth, scale_w
+    )
     if factor > 1:
         # magnify to full resolution and refine there, on the window's middle
         full_support = wanted or tuple(
@@ -523,11 +555,12 @@ def estimate_kernel(
         k = zoom_kernel(trim(k), factor, full_support)
         centre = [(sl.start + sl.stop) * factor // 2 for sl in window]
         window = tuple(_span(c, max_side, n) for c, n in zip(centre, shape, strict=True))
-        ys = normalise(np.asarray(y[window], dtype=np.float64))
+        ys, span = normalise(np.asarray(y[window], dtype=np.float64))
+        sigma = estimate_noise(ys) if noise is None else noise / span
         ms = None if full_mask is None or not full_mask[window].any() else full_mask[window]
-        k, latent = _refine(ys, ms, k, None, 1, refine_threshold, min_mass,
-                            kernel_smooth)  # fmt: skip
-    checks = _checks(ys, ms, k, latent, levels, factor)
+        k, latent = _refine(ys, ms, k, None, 1, refine_threshold, min_mass, kernel_smooth,
+                            _noise_scale(sigma, noise_adaptive))  # fmt: skip
+    checks = _checks(ys, ms, k, latent, levels, sigma, factor)
     if wanted is None:
         k = trim(k)
     elif k.shape != wanted:
