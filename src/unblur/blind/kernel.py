@@ -107,7 +107,7 @@ from .kernel_step import (
     zoom_kernel,
 )
 from .latent import edge_threshold, l0_latent
-from .windows import textured_window
+from .windows import textured_windows
 
 __all__ = ["MAX_SIDE", "MIN_KERNEL", "estimate_kernel"]
 
@@ -150,6 +150,7 @@ class _Settings:
     edge_decay: float
     latent_blur: float
     pyramid_smooth: float
+    join: int
 
 
 def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -229,7 +230,7 @@ def _pyramid(
             k = fourier_kernel_step(
                 (g0 * seen, g1 * seen), gradient(y_grid), ks, s.kernel_reg, s.pyramid_smooth
             )
-            k = project(k, s.threshold, s.min_mass)
+            k = project(k, s.threshold, s.min_mass, s.join)
             if ms is not None:
                 predicted = bc.crop(Boundary.create("taper", ys.shape, k).operator.forward(x))
             lam_g = max(lam_g / 1.1, _LAM_MIN)
@@ -307,6 +308,7 @@ def _refine(
     min_mass: float,
     smooth: float,
     noise_scale: float = 1.0,
+    join: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-resolution alternations of a TV latent image and the valid-pixel kernel step;
     returns the kernel and the last latent image. ``noise_scale`` multiplies the kernel
@@ -322,7 +324,7 @@ def _refine(
         k = valid_kernel_step(
             x, y, k, _REFINE_REG * noise_scale, smooth * noise_scale, _REFINE_CG, weights
         )
-        k = recentre(project(k, threshold, min_mass))
+        k = recentre(project(k, threshold, min_mass, join))
     return k, x
 
 
@@ -381,6 +383,7 @@ def estimate_kernel(
     kernel_smooth: float = 10.0,
     pyramid_smooth: float = 0.0,
     noise_adaptive: float = 0.0,
+    join: int = 0,
     max_side: int = MAX_SIDE,
     saturated: np.ndarray | None = None,
     noise: float | None = None,
@@ -440,6 +443,9 @@ def estimate_kernel(
     noise_adaptive : float, optional
         Scale the kernel steps' weights with the noise variance of the window (see the
         module notes); 0 turns it off.
+    join : int, optional
+        Kernel pixels up to ``2 * join`` px apart count as one component when small
+        components are removed (see :func:`~unblur.blind.kernel_step.project`).
     max_side : int, optional
         Side of the analysed window for large images; images larger than 1.5 x
         ``3 * max_side`` on their shorter side are also reduced first (see the module notes).
@@ -504,7 +510,7 @@ def estimate_kernel(
         )
     for name, value, low in (
         ("num_iter", num_iter, 1), ("num_iter_fine", num_iter_fine, 1),
-        ("refine_iter", refine_iter, 0), ("max_side", max_side, 64),
+        ("refine_iter", refine_iter, 0), ("max_side", max_side, 64), ("join", join, 0),
     ):  # fmt: skip
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -528,11 +534,12 @@ def estimate_kernel(
     full_mask = _check_mask(saturated, shape)
     settings = _Settings(
         num_iter, num_iter_fine, lam_grad, lam_intensity, kernel_reg, threshold, min_mass,
-        edge_ratio, edge_decay, latent_blur, pyramid_smooth,
+        edge_ratio, edge_decay, latent_blur, pyramid_smooth, join,
     )  # fmt: skip
     factor = _working_factor(shape, max_side)
     small, small_mask = _block_mean(y, full_mask, factor)
-    window = textured_window(small, max_side, avoid=small_mask)
+    windows = textured_windows(small, max_side, 2, avoid=small_mask)
+    window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
     scale_w = _noise_scale(sigma, noise_adaptive)
@@ -544,8 +551,17 @@ def estimate_kernel(
     support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, ys.shape, strict=True))
     k, latent, levels = _pyramid(ys, ms, support, settings, callback, shrink=wanted is None)
     k, latent = _refine(
-        ys, ms, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth, scale_w
+        ys, ms, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth, scale_w, join
     )
+    agreement = None
+    if len(windows) > 1:  # one alternation on the runner-up window: does it keep the kernel?
+        other, _ = normalise(np.asarray(small[windows[1]], dtype=np.float64))
+        other_mask = None if small_mask is None else small_mask[windows[1]]
+        if other_mask is not None and not other_mask.any():
+            other_mask = None
+        k_other, _ = _refine(other, other_mask, k, None, 1, refine_threshold, min_mass,
+                             kernel_smooth, scale_w, join)  # fmt: skip
+        agreement = similarity(k, k_other)
     if factor > 1:
         # magnify to full resolution and refine there, on the window's middle
         full_support = wanted or tuple(
@@ -559,8 +575,10 @@ def estimate_kernel(
         sigma = estimate_noise(ys) if noise is None else noise / span
         ms = None if full_mask is None or not full_mask[window].any() else full_mask[window]
         k, latent = _refine(ys, ms, k, None, 1, refine_threshold, min_mass, kernel_smooth,
-                            _noise_scale(sigma, noise_adaptive))  # fmt: skip
+                            _noise_scale(sigma, noise_adaptive), join)  # fmt: skip
     checks = _checks(ys, ms, k, latent, levels, sigma, factor)
+    if agreement is not None:
+        checks["windows"] = agreement
     if wanted is None:
         k = trim(k)
     elif k.shape != wanted:

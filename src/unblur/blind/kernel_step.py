@@ -202,14 +202,21 @@ def _delta(shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def project(k: np.ndarray, threshold: float, min_mass: float) -> np.ndarray:
-    """Non-negative, small values and small 8-connected components removed, sum one."""
+def project(k: np.ndarray, threshold: float, min_mass: float, join: int = 0) -> np.ndarray:
+    """Non-negative, small values and small 8-connected components removed, sum one.
+
+    With ``join`` > 0, pixels up to ``2 * join`` px apart count as one component (the support
+    is dilated ``join`` times before labelling), so that a dotted stroke is kept whole.
+    """
     k = np.where(k > 0, k, 0.0)
     peak = float(k.max())
     if peak <= 0:
         return _delta(k.shape)
     k[k < threshold * peak] = 0.0
-    labels, count = ndimage.label(k > 0, structure=np.ones((3, 3)))
+    support = k > 0
+    if join:
+        support = ndimage.binary_dilation(support, np.ones((3, 3)), iterations=join)
+    labels, count = ndimage.label(support, structure=np.ones((3, 3)))
     if count > 1:
         mass = ndimage.sum(k, labels, index=np.arange(1, count + 1))
         small = np.flatnonzero(mass < min_mass * mass.sum()) + 1
