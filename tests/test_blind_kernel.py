@@ -305,7 +305,10 @@ def test_refinement_improves_the_synthetic_estimate(observed, estimate):
 
 
 def test_estimate_psf_passes_free_options_on(observed):
-    plain = estimate_kernel(observed, 9, refine_iter=0)
+    from unblur.blind._data import prepare
+
+    noise = prepare(observed, None, "auto").noise  # estimate_psf measures it before the window
+    plain = estimate_kernel(observed, 9, refine_iter=0, noise=noise)
     np.testing.assert_array_equal(estimate_psf(observed, 9, model="free", refine_iter=0), plain)
 
 

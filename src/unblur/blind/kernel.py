@@ -123,8 +123,8 @@ _LAM_MIN = 1e-4
 _REFINE_LATENT_ITER = 50
 _REFINE_REG = 10.0
 _REFINE_CG = 20
-#: Noise (in normalised units) the kernel steps' weights were tuned at.
-_NOISE_REF = 0.005
+#: Noise (normalised units) times kernel participation the kernel steps' weights were tuned at.
+_SIGMA_P_REF = 0.15
 #: Largest starting support when the size is not given.
 _MAX_DEFAULT = 101
 
@@ -151,6 +151,8 @@ class _Settings:
     latent_blur: float
     pyramid_smooth: float
     join: int
+    noise: float = 0.0
+    adaptive: float = 0.0
 
 
 def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -227,9 +229,11 @@ def _pyramid(
                 g0[weak] = 0.0
                 g1[weak] = 0.0
                 edge /= s.edge_decay
+            boost = _prior_boost(s.noise * scale, k, s.adaptive)
             k = fourier_kernel_step(
-                (g0 * seen, g1 * seen), gradient(y_grid), ks, s.kernel_reg, s.pyramid_smooth
-            )
+                (g0 * seen, g1 * seen), gradient(y_grid), ks, s.kernel_reg * boost,
+                s.pyramid_smooth * boost,
+            )  # fmt: skip
             k = project(k, s.threshold, s.min_mass, s.join)
             if ms is not None:
                 predicted = bc.crop(Boundary.create("taper", ys.shape, k).operator.forward(x))
@@ -250,14 +254,27 @@ def _span(centre: int, side: int, n: int) -> slice:
     return slice(start, min(start + side, n))
 
 
-def _noise_scale(sigma: float, adaptive: float) -> float:
-    """Factor on the kernel steps' weights for a noisy window: a maximum a posteriori kernel
-    weighs its prior by the noise variance, so the weights tuned at the noise of the Levin
-    et al. photographs (about 0.005 of the normalised range) grow as ``(sigma / 0.005)^2``
-    when ``adaptive`` (and never shrink); ``adaptive`` is the exponent's weight (0: off)."""
+def _prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
+    r"""Factor on a kernel step's prior weights for the noise ``sigma`` (normalised units).
+
+    A maximum a posteriori kernel weighs a Gaussian prior of variance :math:`\sigma_k^2` on its
+    values by :math:`\sigma^2 / \sigma_k^2`; the values of a kernel spread over :math:`P`
+    pixels are about :math:`1/P` (:math:`P = 1/\sum k^2`, the participation number of the
+    current estimate), so the weight grows as :math:`(\sigma P)^2`. The defaults were tuned
+    on the Levin et al. photographs, where :math:`\sigma P` is about ``_SIGMA_P_REF``; the
+    factor is :math:`\max(1, (\sigma P / \mathrm{ref})^{2a})` with :math:`a` =
+    ``adaptive`` (0: off), so quieter or smaller-kernel data keep the tuned weights.
+    """
     if not adaptive:
         return 1.0
-    return max(1.0, (sigma / _NOISE_REF) ** (2 * adaptive))
+    participation = 1.0 / float(np.sum(k * k))
+    return max(1.0, (sigma * participation / _SIGMA_P_REF) ** (2 * adaptive))
+
+
+def _span(centre: int, side: int, n: int) -> slice:
+    """``side`` pixels about ``centre``, moved inside ``[0, n)``."""
+    start = max(0, min(centre - side // 2, n - side))
+    return slice(start, min(start + side, n))
 
 
 def _working_factor(shape: tuple[int, int], max_side: int) -> int:
@@ -307,12 +324,13 @@ def _refine(
     threshold: float,
     min_mass: float,
     smooth: float,
-    noise_scale: float = 1.0,
+    noise: float = 0.0,
+    adaptive: float = 0.0,
     join: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-resolution alternations of a TV latent image and the valid-pixel kernel step;
-    returns the kernel and the last latent image. ``noise_scale`` multiplies the kernel
-    step's weights (see :func:`_noise_scale`)."""
+    returns the kernel and the last latent image. The kernel step's weights grow with the
+    ``noise`` (see :func:`_prior_boost`)."""
     weights = None
     if mask is not None:
         weights = ~ndimage.binary_dilation(mask, iterations=1)
@@ -321,9 +339,8 @@ def _refine(
         predicted = None if mask is None or x is None else _blur_same(x, k)
         x = sparse.tv(_impute(y, mask, predicted), k, num_iter=_REFINE_LATENT_ITER,
                       boundary="unknown")  # fmt: skip
-        k = valid_kernel_step(
-            x, y, k, _REFINE_REG * noise_scale, smooth * noise_scale, _REFINE_CG, weights
-        )
+        boost = _prior_boost(noise, k, adaptive)
+        k = valid_kernel_step(x, y, k, _REFINE_REG * boost, smooth * boost, _REFINE_CG, weights)
         k = recentre(project(k, threshold, min_mass, join))
     return k, x
 
@@ -382,7 +399,7 @@ def estimate_kernel(
     refine_threshold: float = 0.03,
     kernel_smooth: float = 10.0,
     pyramid_smooth: float = 0.0,
-    noise_adaptive: float = 0.0,
+    noise_adaptive: float = 1.0,
     join: int = 0,
     max_side: int = MAX_SIDE,
     saturated: np.ndarray | None = None,
@@ -441,8 +458,8 @@ def estimate_kernel(
     pyramid_smooth : float, optional
         :math:`\eta_p`, the same penalty in the pyramid's Fourier kernel step.
     noise_adaptive : float, optional
-        Scale the kernel steps' weights with the noise variance of the window (see the
-        module notes); 0 turns it off.
+        Exponent :math:`a` of the growth of the kernel steps' prior weights with the noise
+        and the kernel's spread (see :func:`_prior_boost`); 0 turns it off.
     join : int, optional
         Kernel pixels up to ``2 * join`` px apart count as one component when small
         components are removed (see :func:`~unblur.blind.kernel_step.project`).
@@ -542,25 +559,34 @@ def estimate_kernel(
     window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
-    scale_w = _noise_scale(sigma, noise_adaptive)
-    settings = dataclasses.replace(settings, kernel_reg=settings.kernel_reg * scale_w,
-                                   pyramid_smooth=settings.pyramid_smooth * scale_w)  # fmt: skip
+    settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive)
     ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
     small_wanted = None if wanted is None else tuple(odd_side(n / factor) for n in wanted)
     support = small_wanted or (_default_size(ys.shape),) * 2
     support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, ys.shape, strict=True))
     k, latent, levels = _pyramid(ys, ms, support, settings, callback, shrink=wanted is None)
     k, latent = _refine(
-        ys, ms, k, latent, refine_iter, refine_threshold, min_mass, kernel_smooth, scale_w, join
+        ys,
+        ms,
+        k,
+        latent,
+        refine_iter,
+        refine_threshold,
+        min_mass,
+        kernel_smooth,
+        sigma,
+        noise_adaptive,
+        join,
     )
     agreement = None
     if len(windows) > 1:  # one alternation on the runner-up window: does it keep the kernel?
-        other, _ = normalise(np.asarray(small[windows[1]], dtype=np.float64))
+        other, other_span = normalise(np.asarray(small[windows[1]], dtype=np.float64))
+        sigma_other = sigma * span / other_span
         other_mask = None if small_mask is None else small_mask[windows[1]]
         if other_mask is not None and not other_mask.any():
             other_mask = None
         k_other, _ = _refine(other, other_mask, k, None, 1, refine_threshold, min_mass,
-                             kernel_smooth, scale_w, join)  # fmt: skip
+                             kernel_smooth, sigma_other, noise_adaptive, join)  # fmt: skip
         agreement = similarity(k, k_other)
     if factor > 1:
         # magnify to full resolution and refine there, on the window's middle
@@ -575,7 +601,7 @@ def estimate_kernel(
         sigma = estimate_noise(ys) if noise is None else noise / span
         ms = None if full_mask is None or not full_mask[window].any() else full_mask[window]
         k, latent = _refine(ys, ms, k, None, 1, refine_threshold, min_mass, kernel_smooth,
-                            _noise_scale(sigma, noise_adaptive), join)  # fmt: skip
+                            sigma, noise_adaptive, join)  # fmt: skip
     checks = _checks(ys, ms, k, latent, levels, sigma, factor)
     if agreement is not None:
         checks["windows"] = agreement
