@@ -89,3 +89,40 @@ def test_saturation_mask_float_needs_a_plateau_at_white():
 def test_bad_encoding_rejected():
     with pytest.raises(InvalidParameterError, match="unknown encoding 'gamma'"):
         estimate_psf(np.random.default_rng(0).random((64, 64)), encoding="gamma")
+
+
+# --------------------------------------------------------------------------------------------
+# saturated pixels in the kernel estimate
+# --------------------------------------------------------------------------------------------
+def test_clipped_highlights_are_kept_out_of_the_kernel_estimate():
+    """A bright scene (the camera photograph x1.4) with eight point lights, blurred by a
+    15 px shake and clipped at 1 (19 % of the pixels): the kernel estimated with the
+    saturation mask is closer to the truth than the one that takes the clipped values at
+    face value. Measured over six scenes: correlation 0.61 against 0.57 (0.78 for the same
+    scenes unclipped)."""
+    from skimage import data
+
+    import unblur
+    from unblur.blind import estimate_kernel
+    from unblur.blind.kernel_step import similarity
+
+    x0 = data.camera()[::2, ::2][32:224, 32:224] / 255.0
+    k = np.zeros((15, 15))
+    k[7, 2:10] = 1.0
+    k[3:8, 10] = 1.0
+    k[3, 10:13] = 1.0
+    k /= k.sum()
+    with_mask, without = [], []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        lit = x0 * 1.4
+        for _ in range(8):
+            i, j = rng.integers(20, 172, 2)
+            lit[i - 1 : i + 2, j - 1 : j + 2] = rng.uniform(4, 8)
+        b = unblur.blur(lit, k, boundary="reflect")
+        y = np.clip(b + 0.005 * rng.standard_normal(b.shape), 0, 1)
+        mask = prepare(y, None, "auto").saturated
+        assert 0.15 < mask.mean() < 0.25
+        with_mask.append(similarity(estimate_kernel(y, 15, saturated=mask), k))
+        without.append(similarity(estimate_kernel(y, 15), k))
+    assert np.mean(with_mask) > np.mean(without) + 0.02

@@ -35,13 +35,15 @@ Perrone & Favaro 2014, and the kernel step on the valid pixels with a smoothness
 (Levin et al. 2009); the number of alternations is what bounds the drift.
 
 **Saturated pixels** (given as a mask by :func:`unblur.estimate_psf`): a clipped pixel
-recorded :math:`\min(1, k * x)`, which tells only that the blurred value was at least the
-white level. Such pixels are treated as censored observations: before every latent step they
-are replaced by :math:`\max(y, k * x)` with the current kernel and latent image (an EM step for
-censored data), in the refinement's kernel step they (and their neighbours, whose gradients
-they enter) get zero weight, and they do not count when the window is chosen. Whyte, Sivic &
-Zisserman (2014) and Cho, Wang & Lee (2011) treat clipped pixels likewise as outliers of the
-linear model.
+recorded :math:`\min(1, k * x)`, not :math:`k * x`, and the latent image near it is wrong
+too, since no deconvolution can know how bright the clipped light was. Such pixels are taken
+out of the kernel steps as outliers of the linear model (as Whyte, Sivic & Zisserman 2014
+and Cho, Wang & Lee 2011 treat them): in the pyramid's Fourier step the latent gradients
+within the kernel's radius :math:`r` of a clipped pixel and the observed gradients within
+:math:`2r` are zeroed (the residual is then exactly zero there), in the refinement's
+valid-pixel step the pixels within :math:`r` get zero weight, and the window is chosen
+without counting them. (Imputing the clipped values by :math:`\max(y, k * x)`, an EM step
+for censored data, did worse: see the notes.)
 
 **Region and scale**: the blur is assumed uniform, so a large image is analysed on its most
 textured square window of side ``max_side`` (:mod:`unblur.blind.windows`). An image whose
@@ -168,17 +170,23 @@ def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndar
     return mask if mask.any() else None
 
 
-def _impute(observed: np.ndarray, mask: np.ndarray | None, predicted: np.ndarray | None):
-    """Censored observations: a clipped pixel recorded at most what the model predicts.
+def _exclusion(
+    mask: np.ndarray, bc: Boundary, ks: tuple[int, ...], seen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid weights that take the clipped pixels out of the Fourier kernel step.
 
-    Where ``mask`` is set the observation is replaced by ``max(observed, predicted)`` (the
-    blurred latent image with the current kernel), so that the clipped pixels neither pull
-    the latent image down nor the kernel towards their plateau (an EM step for data censored
-    at the white level).
+    A clipped observation is not :math:`k * x`, and the latent image near it is wrong too
+    (the deconvolution cannot know how bright the clipped light was). Latent gradients within
+    the kernel's radius :math:`r` of a clipped pixel are dropped (``seen``), and observed
+    gradients within :math:`2r` (whose prediction would use the dropped ones): there the
+    residual is then exactly zero, and the clipped pixels cannot pull the kernel.
     """
-    if mask is None or predicted is None:
-        return observed
-    return np.where(mask, np.maximum(observed, predicted), observed)
+    radius = max(ks) // 2 + 1
+    grid = np.zeros(bc.grid_shape, dtype=bool)
+    grid[bc.region] = mask
+    near = ndimage.binary_dilation(grid, iterations=radius)
+    far = ndimage.binary_dilation(near, iterations=radius)
+    return seen * ~near, (~far).astype(np.float64)
 
 
 def _pyramid(
@@ -212,11 +220,13 @@ def _pyramid(
             k = zoom_kernel(k, 1 / _RATIO, ks)
         bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
         seen = seen_mask(bc)
+        observed_weight: Any = 1.0
+        if ms is not None:  # saturation: drop the residuals its clipped values reach
+            seen, observed_weight = _exclusion(ms, bc, ks, seen)
         edge = None
-        predicted = None
         for _ in range(s.num_iter if level else s.num_iter_fine):
             bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
-            y_grid = bc.extend(_impute(ys, ms, predicted))
+            y_grid = bc.extend(ys)
             x = l0_latent(y_grid, bc, lam_g, lam_i)
             if s.latent_blur and not level:
                 x = ndimage.gaussian_filter(x, s.latent_blur, mode="wrap")
@@ -231,12 +241,10 @@ def _pyramid(
                 edge /= s.edge_decay
             boost = _prior_boost(s.noise * scale, k, s.adaptive)
             k = fourier_kernel_step(
-                (g0 * seen, g1 * seen), gradient(y_grid), ks, s.kernel_reg * boost,
-                s.pyramid_smooth * boost,
+                (g0 * seen, g1 * seen), gradient(y_grid) * observed_weight, ks,
+                s.kernel_reg * boost, s.pyramid_smooth * boost,
             )  # fmt: skip
             k = project(k, s.threshold, s.min_mass, s.join)
-            if ms is not None:
-                predicted = bc.crop(Boundary.create("taper", ys.shape, k).operator.forward(x))
             lam_g = max(lam_g / 1.1, _LAM_MIN)
             lam_i = max(lam_i / 1.1, _LAM_MIN) if lam_i else 0.0
         k = recentre(k)
@@ -332,13 +340,11 @@ def _refine(
     returns the kernel and the last latent image. The kernel step's weights grow with the
     ``noise`` (see :func:`_prior_boost`)."""
     weights = None
-    if mask is not None:
-        weights = ~ndimage.binary_dilation(mask, iterations=1)
+    if mask is not None:  # the clipped pixels and those the wrong latent near them reaches
+        weights = ~ndimage.binary_dilation(mask, iterations=max(k.shape) // 2 + 1)
     x = latent
     for _ in range(iterations):
-        predicted = None if mask is None or x is None else _blur_same(x, k)
-        x = sparse.tv(_impute(y, mask, predicted), k, num_iter=_REFINE_LATENT_ITER,
-                      boundary="unknown")  # fmt: skip
+        x = sparse.tv(y, k, num_iter=_REFINE_LATENT_ITER, boundary="unknown")
         boost = _prior_boost(noise, k, adaptive)
         k = valid_kernel_step(x, y, k, _REFINE_REG * boost, smooth * boost, _REFINE_CG, weights)
         k = recentre(project(k, threshold, min_mass, join))
@@ -373,12 +379,6 @@ def _checks(
             checks["residual"] = float(np.sqrt(np.mean(residual**2))) / max(sigma, 1e-12)
     checks.update(kernel_checks(k))
     return checks
-
-
-def _blur_same(x: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """``k * x`` on ``x``'s grid (reflected borders)."""
-    padded = np.pad(x, [(s // 2, s // 2) for s in k.shape], mode="reflect")
-    return signal.fftconvolve(padded, k, mode="valid")
 
 
 def estimate_kernel(
