@@ -188,6 +188,7 @@ def _evidence(case: Case, kernels: dict, infos: dict) -> dict:
     n = crop[0] * (crop[1] // 2 + 1)
     return {
         "bic_gain_per_sample": (scores[best]["bic"] - free["bic"]) / n,
+        "level_agreement": infos["free"].get("checks", {}).get("levels"),
         "shape_correlation": similarity(kernels["free"], kernels["parametric"]),
         "true_vs_free": similarity(kernels["free"], case.kernel),
         "true_vs_parametric": similarity(kernels["parametric"], case.kernel),

@@ -268,14 +268,17 @@ def _prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
     A maximum a posteriori kernel weighs a Gaussian prior of variance :math:`\sigma_k^2` on its
     values by :math:`\sigma^2 / \sigma_k^2`; the values of a kernel spread over :math:`P`
     pixels are about :math:`1/P` (:math:`P = 1/\sum k^2`, the participation number of the
-    current estimate), so the weight grows as :math:`(\sigma P)^2`. The defaults were tuned
+    current estimate, at most 1.5 times the support's side), so the weight grows as
+    :math:`(\sigma P)^2`. The defaults were tuned
     on the Levin et al. photographs, where :math:`\sigma P` is about ``_SIGMA_P_REF``; the
     factor is :math:`\max(1, (\sigma P / \mathrm{ref})^{2a})` with :math:`a` =
     ``adaptive`` (0: off), so quieter or smaller-kernel data keep the tuned weights.
     """
     if not adaptive:
         return 1.0
-    participation = 1.0 / float(np.sum(k * k))
+    # a stroke across the support spreads over about its side: more means a blurry estimate,
+    # which a larger weight would only blur further
+    participation = min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
     return max(1.0, (sigma * participation / _SIGMA_P_REF) ** (2 * adaptive))
 
 
