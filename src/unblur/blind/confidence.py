@@ -20,8 +20,11 @@ determined it, from evidence the estimation leaves behind:
     level's kernel magnified to full resolution. An alternation that wanders between
     solutions, as it does on data that cannot determine the kernel, loses this agreement.
 ``windows``
-    Do separate windows of a large image agree (same measure)? Estimated when more than one
-    window is analysed; a blur that varies over the image (rotation, depth) fails it.
+    Do separate windows agree (same measure)? When the image holds a second textured window
+    that overlaps the first by at most a quarter, the pyramid also runs on it down to half
+    resolution, and its kernel is compared with the first window's at that level. A blur
+    that varies over the image (rotation, depth) fails it, and so does an estimate that the
+    data of one window cannot pin down.
 ``residual``
     Does the result explain the data? The RMS of :math:`k * \hat x - y` over the valid,
     unsaturated pixels, over :math:`\hat\sigma`, for the final latent image :math:`\hat x`.

@@ -35,15 +35,14 @@ Perrone & Favaro 2014, and the kernel step on the valid pixels with a smoothness
 (Levin et al. 2009); the number of alternations is what bounds the drift.
 
 **Saturated pixels** (given as a mask by :func:`unblur.estimate_psf`): a clipped pixel
-recorded :math:`\min(1, k * x)`, not :math:`k * x`, and the latent image near it is wrong
-too, since no deconvolution can know how bright the clipped light was. Such pixels are taken
-out of the kernel steps as outliers of the linear model (as Whyte, Sivic & Zisserman 2014
-and Cho, Wang & Lee 2011 treat them): in the pyramid's Fourier step the latent gradients
-within the kernel's radius :math:`r` of a clipped pixel and the observed gradients within
-:math:`2r` are zeroed (the residual is then exactly zero there), in the refinement's
-valid-pixel step the pixels within :math:`r` get zero weight, and the window is chosen
-without counting them. (Imputing the clipped values by :math:`\max(y, k * x)`, an EM step
-for censored data, did worse: see the notes.)
+recorded :math:`\min(1, k * x)`, not :math:`k * x`. Such pixels are taken out of the kernel
+steps as outliers of the linear model (as Whyte, Sivic & Zisserman 2014 and Cho, Wang & Lee
+2011 treat them): in the pyramid's Fourier step the latent and observed gradients at a
+clipped pixel and its neighbours are zeroed, in the refinement's valid-pixel step those
+pixels get zero weight, and the window is chosen without counting them. Strictly, the
+residuals a clipped value reaches extend a kernel radius further (and the latent image near
+it is wrong too), but leaving out that band lost more data than it removed bias, and
+imputing the clipped values (an EM step for censored data) did worse still (see the notes).
 
 **Region and scale**: the blur is assumed uniform, so a large image is analysed on its most
 textured square window of side ``max_side`` (:mod:`unblur.blind.windows`). An image whose
@@ -127,6 +126,11 @@ _REFINE_REG = 10.0
 _REFINE_CG = 20
 #: Noise (normalised units) times kernel participation the kernel steps' weights were tuned at.
 _SIGMA_P_REF = 0.15
+#: Width of the band around clipped pixels left out of the kernel steps, in kernel radii
+#: (at least one pixel; see the notes: a wider band loses more data than it removes bias).
+_BAND = 0.0
+#: The windows check compares the kernels of two windows at this pyramid level (half size).
+_CHECK_LEVEL = 2
 #: Largest starting support when the size is not given.
 _MAX_DEFAULT = 101
 
@@ -175,13 +179,12 @@ def _exclusion(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grid weights that take the clipped pixels out of the Fourier kernel step.
 
-    A clipped observation is not :math:`k * x`, and the latent image near it is wrong too
-    (the deconvolution cannot know how bright the clipped light was). Latent gradients within
-    the kernel's radius :math:`r` of a clipped pixel are dropped (``seen``), and observed
-    gradients within :math:`2r` (whose prediction would use the dropped ones): there the
-    residual is then exactly zero, and the clipped pixels cannot pull the kernel.
+    A clipped observation is not :math:`k * x`. Latent gradients within :math:`r` of a clipped
+    pixel are dropped (``seen``), and observed gradients within :math:`2r`; with :math:`r` the
+    kernel's radius the residual is exactly zero there, but that band costs more data than it
+    saves bias, so :math:`r` is ``_BAND`` kernel radii, at least one pixel.
     """
-    radius = max(ks) // 2 + 1
+    radius = max(1, round((max(ks) // 2 + 1) * _BAND))
     grid = np.zeros(bc.grid_shape, dtype=bool)
     grid[bc.region] = mask
     near = ndimage.binary_dilation(grid, iterations=radius)
@@ -196,15 +199,17 @@ def _pyramid(
     s: _Settings,
     callback: Callable[[int, np.ndarray], Any] | None,
     shrink: bool = False,
+    until: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Coarse-to-fine L0 alternation; returns the kernel, the finest latent image (cropped to
     the image) and a record per level. With ``shrink`` (size not given) the support of the
-    finer levels is cut to the extent the kernel has reached (see :func:`_shrunk`)."""
+    finer levels is cut to the extent the kernel has reached (see :func:`_shrunk`); ``until``
+    stops after that level (0: full resolution)."""
     num_levels = 1 + max(0, math.floor(math.log(_COARSEST / min(support)) / math.log(_RATIO)))
     levels: list[dict] = []
     k = None
     lam_g, lam_i = float(s.lam_grad), float(s.lam_intensity)
-    for level in range(num_levels - 1, -1, -1):
+    for level in range(num_levels - 1, until - 1, -1):
         scale = _RATIO**level
         ks = tuple(odd_side(n * scale) for n in support) if level else support
         if level:
@@ -248,7 +253,8 @@ def _pyramid(
             lam_g = max(lam_g / 1.1, _LAM_MIN)
             lam_i = max(lam_i / 1.1, _LAM_MIN) if lam_i else 0.0
         k = recentre(k)
-        levels.append({"kernel_shape": list(ks), "image_shape": list(ys.shape), "kernel": k})
+        levels.append({"level": level, "kernel_shape": list(ks), "image_shape": list(ys.shape),
+                       "kernel": k})  # fmt: skip
         if shrink and level:
             support = _shrunk(k, scale, support)
         if callback is not None:
@@ -344,7 +350,8 @@ def _refine(
     ``noise`` (see :func:`_prior_boost`)."""
     weights = None
     if mask is not None:  # the clipped pixels and those the wrong latent near them reaches
-        weights = ~ndimage.binary_dilation(mask, iterations=max(k.shape) // 2 + 1)
+        band = max(1, round((max(k.shape) // 2 + 1) * _BAND))
+        weights = ~ndimage.binary_dilation(mask, iterations=band)
     x = latent
     for _ in range(iterations):
         x = sparse.tv(y, k, num_iter=_REFINE_LATENT_ITER, boundary="unknown")
@@ -582,15 +589,16 @@ def estimate_kernel(
         join,
     )
     agreement = None
-    if len(windows) > 1:  # one alternation on the runner-up window: does it keep the kernel?
+    coarse = [lv for lv in levels if lv["level"] == _CHECK_LEVEL]
+    if len(windows) > 1 and coarse:  # the runner-up window's pyramid down to half resolution
         other, other_span = normalise(np.asarray(small[windows[1]], dtype=np.float64))
-        sigma_other = sigma * span / other_span
         other_mask = None if small_mask is None else small_mask[windows[1]]
         if other_mask is not None and not other_mask.any():
             other_mask = None
-        k_other, _ = _refine(other, other_mask, k, None, 1, refine_threshold, min_mass,
-                             kernel_smooth, sigma_other, noise_adaptive, join)  # fmt: skip
-        agreement = similarity(k, k_other)
+        other_settings = dataclasses.replace(settings, noise=sigma * span / other_span)
+        k_other, _, _ = _pyramid(other, other_mask, support, other_settings, None,
+                                 shrink=wanted is None, until=_CHECK_LEVEL)  # fmt: skip
+        agreement = similarity(coarse[0]["kernel"], k_other)
     if factor > 1:
         # magnify to full resolution and refine there, on the window's middle
         full_support = wanted or tuple(
@@ -615,7 +623,7 @@ def estimate_kernel(
     if info is not None:
         info.update(
             size=list(k.shape),
-            levels=[{n: v for n, v in lv.items() if n != "kernel"} for lv in levels],
+            levels=[{n: v for n, v in lv.items() if n not in ("kernel", "level")} for lv in levels],
             window=[[window[0].start, window[0].stop], [window[1].start, window[1].stop]],
             scale=1.0 / factor,
             size_estimated=wanted is None,
