@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, UnknownMethodError
-from ._data import ENCODINGS, prepare
+from ._data import ENCODINGS, prepare, saturated_pixels
 from .auto import estimate_auto
 from .confidence import assess, image_checks, kernel_checks
 from .kernel import estimate_kernel
@@ -48,6 +48,7 @@ __all__ = [
     "estimate_motion",
     "estimate_parametric",
     "estimate_psf",
+    "saturated_pixels",
 ]
 
 #: Every model name :func:`estimate_psf` accepts (``free``: free-form kernels).

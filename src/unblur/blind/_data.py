@@ -40,7 +40,7 @@ from ..colour import srgb_to_linear
 from ..errors import InvalidParameterError
 from ..noise import estimate_noise
 
-__all__ = ["ENCODINGS", "Observation", "prepare"]
+__all__ = ["ENCODINGS", "Observation", "prepare", "saturated_pixels"]
 
 #: Transfer functions :func:`prepare` understands.
 ENCODINGS = ("auto", "srgb", "linear")
@@ -148,3 +148,26 @@ def _srgb_slope(v: np.ndarray) -> np.ndarray:
     """Derivative of :func:`unblur.colour.srgb_to_linear` at the encoded values ``v``."""
     a = np.abs(v)
     return np.where(a <= 0.04045, 1 / 12.92, 2.4 / 1.055 * ((a + 0.055) / 1.055) ** 1.4)
+
+
+def saturated_pixels(image: np.ndarray, channel_axis: int | None = None) -> np.ndarray | None:
+    """Boolean mask of the clipped pixels of ``image`` (any channel at the top of the range).
+
+    8-bit data: values of 252 and above; other data: a plateau within 0.2 % of a maximum of
+    at least 0.9, shared by at least 16 pixels and 1/10000 of them. ``None`` when nothing is
+    clipped. The mask has the image's spatial shape (the channel axis removed); a restoration
+    can pass its complement as the weight of the data term, so that clipped highlights do
+    not ring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unblur.blind import saturated_pixels
+    >>> img = np.full((4, 4, 3), 100, dtype=np.uint8)
+    >>> img[1, 2, 0] = 255
+    >>> np.argwhere(saturated_pixels(img, channel_axis=-1)).tolist()
+    [[1, 2]]
+    """
+    x = as_float_image(image)
+    axis = check_channel_axis(x.ndim, channel_axis)
+    return _saturated(np.asarray(image), axis)
