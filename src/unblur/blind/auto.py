@@ -10,6 +10,10 @@ from the data when not given). The free kernel is kept when
   ``_STABLE``). On data that determine the kernel the alternation converges to it at every
   scale; where it does not (too much noise for the blur's size, too few edges, a blur the
   model does not describe) it wanders from scale to scale;
+* **separate windows agree**, when the image holds two (the runner-up window's kernel at
+  half resolution correlates with the first's at least ``_WINDOWS``): a kernel that one
+  window's edges cannot pin down comes out different from another window's, however stable
+  it is across scales;
 * **its shape is not the parametric one**: its correlation with the parametric kernel is
   below ``_SAME_SHAPE``. On a Gaussian or defocus blur the free estimate is a noisier copy
   of the parametric kernel, and the parametric fit, with one or two parameters, is the
@@ -43,6 +47,8 @@ __all__ = ["estimate_auto"]
 
 #: The free kernel must agree with its previous pyramid level at least this well ...
 _STABLE = 0.85
+#: ... and with the runner-up window's kernel at least this well (when there is one) ...
+_WINDOWS = 0.7
 #: ... and correlate with the parametric kernel less than this.
 _SAME_SHAPE = 0.75
 
@@ -95,6 +101,11 @@ def estimate_auto(
             f"{best}: the free-form kernel is unstable across scales (agreement "
             f"{stable:.2f} < {_STABLE})"
         )
+    elif checks.get("windows", 1.0) < _WINDOWS:
+        reason = (
+            f"{best}: the free-form kernels of two windows disagree (agreement "
+            f"{checks['windows']:.2f} < {_WINDOWS})"
+        )
     elif shape >= _SAME_SHAPE:
         reason = f"{best}: the free-form kernel has its shape (correlation {shape:.2f})"
     elif degenerate["reasons"]:
@@ -117,6 +128,7 @@ def estimate_auto(
             scores={**par_info["scores"], "free": free_score},
             evidence={
                 "level_agreement": stable,
+                "window_agreement": checks.get("windows"),
                 "shape_correlation": shape,
                 "bic_gain_per_sample": gain,
             },
