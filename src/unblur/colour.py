@@ -37,8 +37,23 @@ perceived detail. The transform is linear and exactly invertible; white noise of
 deviation :math:`\sigma` in each RGB channel has standard deviation
 :math:`\sigma \sqrt{0.299^2 + 0.587^2 + 0.114^2} \approx 0.67\,\sigma` in :math:`Y`.
 
+**Transfer function.** Photographs (8-bit PNG and JPEG files, most camera output) store
+sRGB-encoded values, not light: a blur happens in linear light, before the camera encodes it,
+so the convolution model :math:`y = k * x + n` holds for the linear values. :func:`srgb_to_linear`
+and :func:`linear_to_srgb` apply the sRGB transfer function of IEC 61966-2-1,
+
+.. math::
+
+    L = \begin{cases} V / 12.92 & V \le 0.04045 \\
+        \left(\frac{V + 0.055}{1.055}\right)^{2.4} & V > 0.04045 \end{cases}
+
+and its exact inverse, extended to values outside [0, 1] as an odd function (restored images
+overshoot both ends).
+
 References
 ----------
+IEC 61966-2-1:1999, *Multimedia systems and equipment - Colour measurement and management -
+Part 2-1: Default RGB colour space - sRGB*.
 ITU-R Recommendation BT.601-7, *Studio encoding parameters of digital television*, 2011.
 E. Hamilton, *JPEG File Interchange Format*, version 1.02, C-Cube Microsystems, 1992 (full-range
 YCbCr).
@@ -50,15 +65,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._checks import COLOR_MODES, check_color
+from ._checks import COLOR_MODES, check_color, to_float
 from .errors import InvalidParameterError
 
 __all__ = [
     "COLOR_MODES",
     "check_color",
+    "linear_to_srgb",
     "restore_colour",
     "rgb_to_ycbcr",
     "split_alpha",
+    "srgb_to_linear",
     "ycbcr_to_rgb",
 ]
 
@@ -161,6 +178,99 @@ def ycbcr_to_rgb(ycbcr: np.ndarray, *, channel_axis: int = -1) -> np.ndarray:
     True
     """
     return _apply(_YCBCR_TO_RGB, ycbcr, channel_axis)
+
+
+#: sRGB transfer function (IEC 61966-2-1): the encoded break point, the linear slope below it,
+#: the offset and the exponent of the power segment.
+_SRGB_BREAK, _SRGB_SLOPE, _SRGB_OFFSET, _SRGB_GAMMA = 0.04045, 12.92, 0.055, 2.4
+
+
+def _float_copy(image: np.ndarray) -> np.ndarray:
+    """Float values of ``image`` (integers scaled to [0, 1]), float32 kept, a new array."""
+    x = to_float(image)
+    return np.array(x, dtype=x.dtype if x.dtype == np.float32 else np.float64)
+
+
+def srgb_to_linear(image: np.ndarray) -> np.ndarray:
+    r"""Linear light from sRGB-encoded values (the inverse sRGB transfer function).
+
+    .. math::
+
+        L = \begin{cases} V / 12.92 & |V| \le 0.04045 \\
+            \operatorname{sign}(V)\left(\frac{|V| + 0.055}{1.055}\right)^{2.4}
+            & |V| > 0.04045 \end{cases}
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Encoded values, nominally in [0, 1]; integer images are scaled to [0, 1] first
+        (8-bit: divided by 255). Any shape: the function acts on every value alike, so a
+        channel axis needs no mention.
+
+    Returns
+    -------
+    numpy.ndarray
+        Linear values, a new array: float32 for float32 and integer input (as everywhere in
+        unblur), float64 otherwise.
+
+    References
+    ----------
+    IEC 61966-2-1:1999 (sRGB), section 5.2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unblur.colour import srgb_to_linear
+    >>> np.round(srgb_to_linear(np.array([0.0, 0.04045, 0.5, 1.0])), 6)
+    array([0.      , 0.003131, 0.214041, 1.      ])
+    """
+    v = _float_copy(image)
+    a = np.abs(v)
+    power = a > _SRGB_BREAK
+    a[~power] /= _SRGB_SLOPE
+    a[power] = ((a[power] + _SRGB_OFFSET) / (1 + _SRGB_OFFSET)) ** _SRGB_GAMMA
+    return np.copysign(a, v)
+
+
+def linear_to_srgb(image: np.ndarray) -> np.ndarray:
+    r"""sRGB-encoded values from linear light (the sRGB transfer function).
+
+    .. math::
+
+        V = \begin{cases} 12.92\,L & |L| \le 0.0031308 \\
+            \operatorname{sign}(L)\left(1.055\,|L|^{1/2.4} - 0.055\right)
+            & |L| > 0.0031308 \end{cases}
+
+    The exact inverse of :func:`srgb_to_linear` (to rounding), values outside [0, 1] included.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Linear values (integer images are scaled to [0, 1] first).
+
+    Returns
+    -------
+    numpy.ndarray
+        Encoded values, a new array: float32 for float32 and integer input, float64 otherwise.
+
+    References
+    ----------
+    IEC 61966-2-1:1999 (sRGB), section 5.3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unblur.colour import linear_to_srgb, srgb_to_linear
+    >>> x = np.linspace(-0.2, 1.2, 15)
+    >>> bool(np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-12))
+    True
+    """
+    v = _float_copy(image)
+    a = np.abs(v)
+    power = a > _SRGB_BREAK / _SRGB_SLOPE
+    a[~power] *= _SRGB_SLOPE
+    a[power] = (1 + _SRGB_OFFSET) * a[power] ** (1 / _SRGB_GAMMA) - _SRGB_OFFSET
+    return np.copysign(a, v)
 
 
 def split_alpha(

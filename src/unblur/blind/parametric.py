@@ -77,7 +77,6 @@ pp. 461-464.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +90,7 @@ from .. import psf as psf_models
 from .._checks import as_float_image
 from ..errors import InvalidImageError, InvalidParameterError
 from ..noise import estimate_noise
+from ._common import check_size
 
 __all__ = [
     "CROP_SIDE",
@@ -100,6 +100,7 @@ __all__ = [
     "estimate_gaussian",
     "estimate_motion",
     "estimate_parametric",
+    "score_kernel",
 ]
 
 #: Names of the parametric models, in the order ``estimate_parametric`` tries them.
@@ -130,29 +131,6 @@ _H_FLOOR = 1e-12
 # --------------------------------------------------------------------------------------------
 # validation and pre-processing
 # --------------------------------------------------------------------------------------------
-def _check_size(size: Any, image_shape: tuple[int, ...]) -> int | None:
-    """Validate ``size`` (an odd kernel side >= 3; even values are rounded up to odd)."""
-    if size is None:
-        return None
-    if isinstance(size, bool):
-        raise InvalidParameterError(f"size must be an integer, got {size!r}")
-    if not isinstance(size, numbers.Integral):
-        if isinstance(size, numbers.Real) and float(size).is_integer():
-            size = int(size)
-        else:
-            raise InvalidParameterError(f"size must be an integer, got {size!r}")
-    size = int(size)
-    if size < 3:
-        raise InvalidParameterError(f"size must be >= 3 pixels, got {size}")
-    if size % 2 == 0:
-        size += 1
-    if size > min(image_shape):
-        raise InvalidParameterError(
-            f"size {size} is larger than the image ({'x'.join(map(str, image_shape))})"
-        )
-    return size
-
-
 def _prepare_image(image: Any, size: Any) -> tuple[np.ndarray, int | None]:
     """Validate a 2-D image and ``size``; return the image as float and the odd size."""
     x = as_float_image(image)
@@ -166,7 +144,8 @@ def _prepare_image(image: Any, size: Any) -> tuple[np.ndarray, int | None]:
             f"image is {x.shape[0]}x{x.shape[1]} pixels; PSF estimation needs at least "
             f"{MIN_SIDE}x{MIN_SIDE}"
         )
-    return x, _check_size(size, x.shape)
+    checked = check_size(size, x.shape, pair=False, half=False)
+    return x, None if checked is None else checked[0]
 
 
 def _central_crop(x: np.ndarray, side: int) -> np.ndarray:
@@ -850,3 +829,60 @@ def estimate_parametric(
         info["scores"] = scores
         info["criterion"] = "bic"
     return _make_psf(winner, scores[winner]["parameters"], size)
+
+
+def _kernel_log_h(spec: _Spectrum, kernel: np.ndarray) -> np.ndarray:
+    """log |K|^2 of an arbitrary kernel on the spectrum's 2-D samples."""
+    m, n = spec.shape
+    k = np.asarray(kernel, dtype=np.float64)
+    k = k / k.sum()
+    grid = np.zeros((m, n))
+    h, w = min(k.shape[0], m), min(k.shape[1], n)
+    r0, c0 = (k.shape[0] - h) // 2, (k.shape[1] - w) // 2
+    grid[:h, :w] = k[r0 : r0 + h, c0 : c0 + w]
+    grid = np.roll(grid, (-(h // 2), -(w // 2)), axis=(0, 1))
+    spectrum = fft.rfftn(grid)
+    power = spectrum.real**2 + spectrum.imag**2
+    rho = np.sqrt(spec.fy**2 + spec.fx**2)
+    use = rho >= _MIN_BIN * spec.bin_width
+    return np.log(power[use] + _H_FLOOR)
+
+
+def score_kernel(
+    image: np.ndarray, kernel: np.ndarray, *, size: int | None = None, dof: int = 0
+) -> dict[str, float]:
+    r"""Score any kernel by the log-periodogram regression of the parametric models.
+
+    The kernel's power transfer :math:`|K(f)|^2` takes the place of :math:`|H_\theta|^2`; the
+    nuisance parameters (amplitude, slope, noise) are fitted as for
+    :func:`estimate_parametric`, on the same crop and frequencies, so the residual sum of
+    squares and the Bayesian information criterion
+    :math:`n\log(\mathrm{RSS}/n) + (3 + \mathrm{dof})\log n` compare with its ``scores``.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The blurred 2-D grey image the parametric models were fitted to.
+    kernel : numpy.ndarray
+        Any 2-D kernel (normalised to sum one here).
+    size : int, optional
+        As given to :func:`estimate_parametric` (it sets the analysed crop of large images).
+    dof : int, optional
+        Degrees of freedom charged to the kernel in the criterion.
+
+    Returns
+    -------
+    dict
+        ``rss``, ``bic``, the fitted ``alpha`` and ``noise_sigma``.
+    """
+    x, size = _prepare_image(image, size)
+    spec = _spectrum(x, size)
+    half_rss, params = _fit_2d(spec, _kernel_log_h(spec, kernel))
+    n = spec.a.size
+    rss = max(2 * half_rss, 1e-300)
+    return {
+        "rss": rss,
+        "bic": n * math.log(rss / n) + (3 + dof) * math.log(n),
+        "alpha": float(params[1]),
+        "noise_sigma": float(math.exp(params[2] / 2)),
+    }

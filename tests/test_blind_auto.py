@@ -1,0 +1,49 @@
+"""``estimate_psf`` with no other argument finds camera shake (issue 14).
+
+``model="auto"`` estimates both the parametric fits and a free-form kernel and keeps the one
+the data support; on parametric blurs it keeps the parametric model (see
+``tests/test_blind_parametric.py::test_auto_picks_the_right_model``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import data
+
+import unblur
+from unblur.blind import estimate_psf
+from unblur.blind.kernel_step import similarity
+
+
+def _shake() -> np.ndarray:
+    """A 9 x 9 L-shaped camera-shake kernel (the one of ``test_blind_kernel.py``)."""
+    k = np.zeros((9, 9))
+    k[4, 1:5] = 1.0
+    k[2:5, 5] = 1.0
+    return k / k.sum()
+
+
+@pytest.fixture(scope="module")
+def shaken() -> np.ndarray:
+    x = data.camera()[::2, ::2][32:224, 32:224] / 255.0
+    return unblur.add_noise(unblur.blur(x, _shake(), boundary="reflect"), gaussian=0.01, rng=0)
+
+
+def test_auto_picks_a_free_form_kernel_on_camera_shake(shaken):
+    info: dict = {}
+    k = estimate_psf(shaken, info=info)
+    assert info["model"] == "free", info["reason"]
+    assert "free-form" in info["reason"]
+    assert info["size_estimated"] is True and k.shape[0] % 2 == 1
+    assert similarity(k, _shake()) > 0.7  # the parametric fit (a Gaussian) scores 0.46
+    assert info["evidence"]["level_agreement"] >= 0.85
+    assert info["evidence"]["shape_correlation"] < 0.75
+    assert set(info["candidates"]) == {"parametric", "free"}
+
+
+def test_auto_reports_encoding_and_saturation(shaken):
+    info: dict = {}
+    estimate_psf(shaken, info=info)
+    assert info["encoding"] == "linear" and "float64" in info["encoding_reason"]
+    assert info["saturated_fraction"] == 0.0

@@ -1,0 +1,67 @@
+"""Does the blind estimate know when it failed? (``info["confidence"]``, issue 14.)
+
+Two deliberately wrong inputs, pure noise and a flat image with a single straight edge, must
+be flagged; a blurred photograph must not be.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from skimage import data
+
+import unblur
+from unblur.blind import estimate_psf
+from unblur.blind.confidence import THRESHOLDS, assess, image_checks, kernel_checks
+
+
+def test_pure_noise_is_flagged():
+    noise = 0.5 + 0.1 * np.random.default_rng(0).standard_normal((160, 160))
+    info: dict = {}
+    estimate_psf(noise, info=info)
+    assert info["confidence"] == "low"
+    assert any("nothing but noise" in r for r in info["reasons"])
+    assert info["checks"]["signal"] < THRESHOLDS["signal"]
+
+
+def test_flat_image_with_one_edge_is_flagged():
+    rng = np.random.default_rng(1)
+    image = np.full((160, 160), 0.2)
+    image[:, 70:] = 0.8
+    image = ndimage.gaussian_filter(image, 2.0) + 0.01 * rng.standard_normal(image.shape)
+    info: dict = {}
+    estimate_psf(image, info=info)
+    assert info["confidence"] == "low"
+    assert any("too few directions" in r for r in info["reasons"])
+    assert info["checks"]["orientations"] < THRESHOLDS["orientations"]
+
+
+def test_blurred_photograph_is_trusted():
+    x = data.camera()[::2, ::2][32:224, 32:224] / 255.0
+    y = unblur.add_noise(unblur.blur(x, unblur.psf.gaussian(1.5)), gaussian=0.01, rng=2)
+    info: dict = {}
+    estimate_psf(y, info=info)
+    assert info["confidence"] == "high", info["reasons"]
+    assert info["reasons"] == []
+    assert info["checks"]["signal"] > 100 and info["checks"]["orientations"] > 0.2
+
+
+def test_image_checks_values():
+    rng = np.random.default_rng(3)
+    noise = rng.standard_normal((128, 128))
+    checks = image_checks(noise)
+    assert checks["signal"] < 0.5  # the noise estimate explains the whole variance
+    stripes = np.tile(np.sin(np.arange(128) / 3.0), (128, 1))  # one orientation only
+    assert image_checks(stripes, sigma=1e-3)["orientations"] < 1e-3
+
+
+def test_kernel_checks_delta_and_cut_off_kernel():
+    delta = np.zeros((5, 5))
+    delta[2, 2] = 1.0
+    assert kernel_checks(delta) == {"participation": 1.0, "border_mass": 0.0}
+    cut = np.zeros((7, 7))
+    cut[3, :] = 1.0  # a line that runs off both sides of its support
+    assert kernel_checks(cut)["border_mass"] == pytest.approx(2 / 7)
+    verdict = assess(kernel_checks(cut))
+    assert verdict["confidence"] == "low" and "larger than the kernel" in verdict["reasons"][0]
