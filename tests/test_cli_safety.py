@@ -387,7 +387,8 @@ def test_stacks_and_colour_read_from_npy_are_explained(files):
     np.save("stack.npy", np.zeros((6, 3, 3), np.float32))
     result = invoke("deconvolve", "anim.gif", "-o", "out.tif", "--psf", SPEC)
     assert_error(result, "'anim.gif' is a stack of 5 pages of 40x40 with 3 colour channels, so the "
-                 "PSF needs 3 axes, but it has 2; give a 3-D PSF file")  # fmt: skip
+                 "PSF needs 3 axes (or 6 for a field of PSFs), but it has 2; give a 3-D PSF "
+                 "file")  # fmt: skip
     result = invoke("deconvolve", "anim.gif", "-o", "out.tif")
     assert_error(result, "the PSF can be estimated for a single 2-D image only: give --psf")
     result = invoke("deconvolve", "stack.npy", "-o", "out.npy", "--psf", SPEC)

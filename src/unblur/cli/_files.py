@@ -126,11 +126,35 @@ def layout_text(path: Path, info, shape) -> str:
     return text
 
 
-def check_psf_fits(path: Path, info, shape, k: np.ndarray | None) -> None:
+def read_psf(spec: str, shape: tuple[int, ...], axis: int | None, voxel_size=None):
+    """The PSF of ``--psf SPEC`` for an image of ``shape`` (colour on ``axis``): a model spec
+    or PSF file (:func:`unblur.psf.parse_spec`), or, for a ``.npy``/``.tif`` file with twice the
+    image's spatial axes (``(gy, gx, ky, kx)`` for a 2-D image), the PSF field it holds
+    (:func:`unblur.psf.grid` over the image, each PSF normalised)."""
+    from .. import psf as psf_models
+    from ..io import read_header, read_image
+
+    spatial = tuple(n for i, n in enumerate(shape) if axis is None or i != axis % len(shape))
+    path = Path(spec)
+    if path.suffix.lower() in (".npy", ".tif", ".tiff") and path.is_file():
+        if len(read_header(path).shape) == 2 * len(spatial):
+            return psf_models.grid(read_image(path)[0], spatial)
+    return psf_models.parse_spec(spec, voxel_size=voxel_size)
+
+
+def kernel_shape(k) -> tuple[int, ...]:
+    """The shape of a PSF, or of every PSF of a field."""
+    return tuple(k.psf_shape) if hasattr(k, "psf_shape") else tuple(k.shape)
+
+
+def check_psf_fits(path: Path, info, shape, k) -> None:
     """One clear line when the PSF (or estimating one) does not suit the image as it was
-    read: a stack (animated GIF, multi-page TIFF) needs a PSF with as many axes, colour is
-    read from a last axis of at most 4 entries, and the PSF must fit inside the image."""
+    read: a stack (animated GIF, multi-page TIFF) needs a PSF with as many axes (or twice as
+    many for a field), colour is read from a last axis of at most 4 entries, and the PSF must
+    fit inside the image."""
     spatial = tuple(shape[:-1] if info.channel_axis is not None else shape)
+    if hasattr(k, "psf_shape"):  # a field: its PSFs must fit
+        k = np.empty(kernel_shape(k), dtype=np.uint8)
     what = f"{str(path)!r} is {layout_text(path, info, shape)}"
     if k is None:
         if len(spatial) != 2:
@@ -141,8 +165,9 @@ def check_psf_fits(path: Path, info, shape, k: np.ndarray | None) -> None:
         return
     if k.ndim != len(spatial):
         raise CLIError(
-            f"{what}, so the PSF needs {len(spatial)} axes, but it has {k.ndim}; give a "
-            f"{len(spatial)}-D PSF file (.npy or .tif), or restore the pages as separate files"
+            f"{what}, so the PSF needs {len(spatial)} axes (or {2 * len(spatial)} for a field "
+            f"of PSFs), but it has {k.ndim}; give a {len(spatial)}-D PSF file (.npy or .tif), "
+            "or restore the pages as separate files"
         )
     if any(p > n for p, n in zip(k.shape, spatial, strict=True)):
         raise CLIError(

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._errors import CLIError
 from ._estimate import echo_estimate, estimate_psf, psf_fields
-from ._files import check_outputs, psf_files
+from ._files import check_outputs, psf_files, read_psf
 from ._output import echo_json, params_text, progress_bar, stderr_console
 
 
@@ -60,7 +60,6 @@ def deconvolve_chunked(
 
     from .. import dask as unblur_dask
     from .. import fft
-    from .. import psf as psf_models
     from ..restore import resolve
 
     protected = [input_path, *psf_files(psf_spec)]
@@ -79,7 +78,7 @@ def deconvolve_chunked(
         sample = _central_sample(lazy, axis)
         k, estimate = estimate_psf(sample, axis, psf_size, psf_model, console=console)
     else:
-        k = psf_models.parse_spec(psf_spec)
+        k = read_psf(psf_spec, tuple(lazy.shape), axis)  # a PSF, or a field of PSFs
     progress = progress_bar(console, "deconvolving blocks")
     run: dict[str, Any] = {}
     start = time.perf_counter()

@@ -48,7 +48,8 @@ _BATCH = "With several inputs, a folder or a pattern: "
     "psf_spec",
     default=None,
     metavar="SPEC",
-    help="PSF spec or file. Default: estimate the PSF from the image (blind; see --psf-model).",
+    help="PSF spec or file (a .npy/.tif of shape (gy, gx, ky, kx) is a field of PSFs on a grid "
+    "over the image). Default: estimate the PSF from the image (blind; see --psf-model).",
 )
 @click.option(
     "--psf-model",

@@ -15,7 +15,9 @@ from ._files import (
     check_psf_fits,
     check_restore_memory,
     check_writable,
+    kernel_shape,
     psf_files,
+    read_psf,
     split_alpha,
     stage_psf,
     with_alpha,
@@ -160,15 +162,14 @@ def _restore(
         check_writable([save_psf])
     if reference_path is not None:
         check_reference_header(reference_path, input_path, header)
-    from .. import psf as psf_models  # after those checks: the models take a second to import
     from ..api import deconvolve
     from ..restore import resolve
 
     chosen = resolve(method, (), params).method  # an unknown method or parameter
     check_restore_memory(input_path, method, header)
     image, info = read_image(input_path)
-    k = None if psf_spec is None else psf_models.parse_spec(psf_spec, voxel_size=info.voxel_size)
     colour, alpha, axis = split_alpha(image, info)
+    k = None if psf_spec is None else read_psf(psf_spec, colour.shape, axis, info.voxel_size)
     check_psf_fits(input_path, info, image.shape, k)
     reference, compared = None, None
     if reference_path is not None:  # the same size, or the sharp original of a 'valid' blur
@@ -177,7 +178,7 @@ def _restore(
             split_alpha(reference, reference_info)[0],
             colour.shape,
             axis,
-            None if k is None else [k.shape, *_file_shape(psf_spec)],
+            None if k is None else [kernel_shape(k), *_file_shape(psf_spec)],
             reference_path=reference_path,
             input_path=input_path,
         )
