@@ -76,6 +76,16 @@ def progress(console, *columns):
     return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
 
 
+def starting(console, text: str):
+    """A transient ``text  elapsed`` line (a context manager): the first progress line of a
+    command, drawn before its heavy imports and its reading (off unless a terminal)."""
+    from rich.progress import TextColumn, TimeElapsedColumn
+
+    display = progress(console, TextColumn("{task.description}"), TimeElapsedColumn())
+    display.add_task(text, total=None)
+    return display
+
+
 def progress_bar(console, label: str, count: str = "{task.completed}/{task.total}"):
     """``label  [bar]  count  time left``: :func:`progress` with the usual columns."""
     from rich.progress import BarColumn, TextColumn, TimeRemainingColumn

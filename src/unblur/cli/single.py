@@ -22,7 +22,14 @@ from ._files import (
     stage_psf,
     with_alpha,
 )
-from ._output import echo_json, params_text, progress_bar, shape_text, stderr_console
+from ._output import (
+    echo_json,
+    params_text,
+    progress_bar,
+    shape_text,
+    starting,
+    stderr_console,
+)
 from ._reference import align_reference, check_reference_header
 
 logger = logging.getLogger("unblur")
@@ -30,12 +37,10 @@ logger = logging.getLogger("unblur")
 
 def _progress_callback(progress, total: int | None) -> Callable[[int, np.ndarray], None]:
     """A ``callback(iteration, estimate)`` that advances a rich progress bar by one step."""
-    state: dict[str, Any] = {}
+    task = progress.add_task("deconvolving", total=total)  # drawn from the run's start
 
     def callback(iteration: int, estimate: np.ndarray) -> None:
-        if "task" not in state:
-            state["task"] = progress.add_task("deconvolving", total=total)
-        progress.advance(state["task"])
+        progress.advance(task)
 
     return callback
 
@@ -155,34 +160,36 @@ def _restore(
     from ..io import encode_image, read_header, read_image
 
     output = staged.outputs[0]
-    # every check that needs no result, from the headers, before any decoding (issue 20)
-    header = read_header(input_path)
-    check_writable([output], like=header, dtype=dtype)
-    if save_psf is not None:
-        check_writable([save_psf])
-    if reference_path is not None:
-        check_reference_header(reference_path, input_path, header)
-    from ..api import deconvolve
-    from ..restore import resolve
-
-    chosen = resolve(method, (), params).method  # an unknown method or parameter
-    check_restore_memory(input_path, method, header)
-    image, info = read_image(input_path)
-    colour, alpha, axis = split_alpha(image, info)
-    k = None if psf_spec is None else read_psf(psf_spec, colour.shape, axis, info.voxel_size)
-    check_psf_fits(input_path, info, image.shape, k)
-    reference, compared = None, None
-    if reference_path is not None:  # the same size, or the sharp original of a 'valid' blur
-        reference, reference_info = read_image(reference_path)
-        reference, compared = align_reference(
-            split_alpha(reference, reference_info)[0],
-            colour.shape,
-            axis,
-            None if k is None else [kernel_shape(k), *_file_shape(psf_spec)],
-            reference_path=reference_path,
-            input_path=input_path,
-        )
     console = stderr_console()
+    # a first line on the terminal before the imports and the reading (issue 20: within 2 s)
+    with starting(console, f"reading {input_path.name}"):
+        # every check that needs no result, from the headers, before any decoding (issue 20)
+        header = read_header(input_path)
+        check_writable([output], like=header, dtype=dtype)
+        if save_psf is not None:
+            check_writable([save_psf])
+        if reference_path is not None:
+            check_reference_header(reference_path, input_path, header)
+        from ..api import deconvolve  # after those checks: the models take a second to import
+        from ..restore import resolve
+
+        chosen = resolve(method, (), params).method  # an unknown method or parameter
+        check_restore_memory(input_path, method, header)
+        image, info = read_image(input_path)
+        colour, alpha, axis = split_alpha(image, info)
+        k = None if psf_spec is None else read_psf(psf_spec, colour.shape, axis, info.voxel_size)
+        check_psf_fits(input_path, info, image.shape, k)
+        reference, compared = None, None
+        if reference_path is not None:  # the same size, or the sharp original of a 'valid' blur
+            reference, reference_info = read_image(reference_path)
+            reference, compared = align_reference(
+                split_alpha(reference, reference_info)[0],
+                colour.shape,
+                axis,
+                None if k is None else [kernel_shape(k), *_file_shape(psf_spec)],
+                reference_path=reference_path,
+                input_path=input_path,
+            )
     estimate = None
     if k is None:
         k, estimate = estimate_psf(colour, axis, psf_size, psf_model, console=console)

@@ -211,7 +211,7 @@ def admm(
     window = np.array([s for sl in region[:2] for s in (sl.start, sl.stop)], np.int64)
     loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
     rho_prev = None
-    inv_den = None
+    inv_den = power = None
     k = 0
     while True:
         rho = penalties.at(k)
@@ -281,8 +281,13 @@ def admm(
         # ---- x step in Fourier -------------------------------------------------------------
         if rho != rho_prev:
             weight = rho_v if split else 1.0
-            inv_den = (1.0 / np.maximum(weight * op.otf_power + rho * spectrum,
-                                        np.finfo(dtype).tiny)).astype(dtype)  # fmt: skip
+            if penalties.schedule:  # the penalty changes: keep |H|^2 and the spectrum
+                if power is None:
+                    power = _otf_power(op.otf, xp.empty_like(spectrum))
+                inv_den = _inverse_denominator(power, spectrum, weight, rho, inv_den)
+            else:  # a fixed penalty: computed once, in the spectrum's memory
+                inv_den = _inverse_denominator(None, spectrum, weight, rho, spectrum, op.otf)
+                spectrum = None
             rho_prev = rho
         other.forward()
         if fused:
@@ -302,6 +307,8 @@ def admm(
         info["fused"] = bool(fused)
         if field:
             info["cg_steps"] = cg_steps
+    # the working set goes before the result is allocated (peak memory)
+    del m, mv, other, data, inv_den, spectrum, power
     out = bc.crop(current.real).astype(dtype, copy=True)
     out *= scale
     if not bool(xp.isfinite(out).all()):
@@ -310,6 +317,42 @@ def admm(
             "the working precision's range"
         )
     return out
+
+
+def _otf_power(otf: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """:math:`|H|^2` into the real array ``out`` (no temporaries of the spectrum's size)."""
+    np.abs(otf, out=out)
+    return np.square(out, out=out)
+
+
+def _inverse_denominator(power, spectrum, weight, rho, out=None, otf=None):
+    r""":math:`1 / (w |H|^2 + \rho S)` of the Fourier x step, in the grid's precision.
+
+    Computed in ``out`` (allocated when ``None``; it may be ``spectrum``) without temporaries of
+    the spectrum's size, as :math:`\rho\,(S + \tfrac{w}{\rho}|H|^2)`; ``power`` is
+    :math:`|H|^2`, or ``None`` to compute it from ``otf`` on the way.
+    """
+    if out is None:
+        out = np.empty_like(spectrum)
+    if power is None:
+        if out is spectrum:  # S is consumed: |H|^2 goes through a scratch of a few rows
+            step = 64
+            scratch = np.empty_like(out[:step])
+            for start in range(0, out.shape[0], step):
+                rows = slice(start, start + step)
+                part = _otf_power(otf[rows], scratch[: out[rows].shape[0]])
+                part *= weight / rho
+                out[rows] += part
+        else:
+            _otf_power(otf, out)
+            out *= weight / rho
+            out += spectrum
+    else:
+        np.multiply(power, weight / rho, out=out)
+        out += spectrum
+    out *= rho
+    np.maximum(out, np.finfo(out.dtype).tiny, out=out)
+    return np.reciprocal(out, out=out)
 
 
 def _observed(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
