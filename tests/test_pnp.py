@@ -216,18 +216,6 @@ def test_registered_and_via_deconvolve(valid_case):
 # --------------------------------------------------------------------------------------------
 # dtypes, shapes, degenerate input
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dtype_preserved(valid_case, dtype):
-    y, k, _ = valid_case
-    out = pnp(y.astype(dtype), k, denoiser="tv", num_iter=1)
-    assert out.dtype == dtype and out.shape == y.shape
-
-
-def test_input_not_modified(valid_case):
-    y, k, _ = valid_case
-    before = y.copy()
-    pnp(y, k, denoiser="tv", num_iter=1)
-    np.testing.assert_array_equal(y, before)
 
 
 def test_3d_stack(stack):

@@ -245,15 +245,6 @@ def test_3d_stack(stack, method):
 
 
 @pytest.mark.parametrize("method", [wiener, tikhonov])
-@pytest.mark.parametrize("boundary", ["periodic", "reflect", "taper"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_zero_image_gives_zeros(method, boundary, dtype):
-    out = method(np.zeros((32, 40), dtype), PSFS["motion"], boundary=boundary, info={})
-    assert out.dtype == dtype
-    assert np.all(out == 0)
-
-
-@pytest.mark.parametrize("method", [wiener, tikhonov])
 @pytest.mark.parametrize(
     "image",
     [
@@ -274,16 +265,6 @@ def test_degenerate_images_stay_finite(method, image):
         assert all(np.isfinite(v) for v in info.values())
     if image.min() == image.max():
         np.testing.assert_allclose(method(image, k), image, atol=1e-12)
-
-
-@pytest.mark.parametrize("method", [wiener, tikhonov])
-def test_inputs_are_not_mutated(sharp, method):
-    y, k = periodic_case(sharp, "motion")
-    y0, k0 = y.copy(), k.copy()
-    method(y, k, info={})
-    method(y, k, boundary="periodic")
-    np.testing.assert_array_equal(y, y0)
-    np.testing.assert_array_equal(k, k0)
 
 
 # --------------------------------------------------------------------------------------------
