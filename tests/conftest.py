@@ -13,9 +13,31 @@ from unblur import metrics
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def psnr(estimate: np.ndarray, reference: np.ndarray) -> float:
-    """PSNR in dB with peak 1 (infinite for identical arrays)."""
-    return metrics.psnr(np.asarray(estimate, np.float64), np.asarray(reference, np.float64))
+def psnr(estimate: np.ndarray, reference: np.ndarray, *, clip: bool = False) -> float:
+    """PSNR in dB with peak 1 (infinite for identical arrays); ``clip``: of the estimate
+    clipped to [0, 1] first (what a display shows)."""
+    estimate = np.asarray(estimate, np.float64)
+    if clip:
+        estimate = np.clip(estimate, 0, 1)
+    return metrics.psnr(estimate, np.asarray(reference, np.float64))
+
+
+def psnr_clipped(estimate: np.ndarray, reference: np.ndarray) -> float:
+    """:func:`psnr` of the estimate clipped to [0, 1]."""
+    return psnr(estimate, reference, clip=True)
+
+
+def centre(sharp: np.ndarray, observed: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The part of ``sharp`` that a ``valid`` blur with ``k`` maps onto ``observed``."""
+    start = [p // 2 for p in k.shape]
+    return sharp[tuple(slice(s, s + n) for s, n in zip(start, observed.shape, strict=True))]
+
+
+def camera_mean(size: int) -> np.ndarray:
+    """scikit-image's camera averaged down to ``size`` x ``size`` (512 / size pixel blocks),
+    float64 in [0, 1]: exact block means, no resampling filter."""
+    f = 512 // size
+    return data.camera().astype(np.float64).reshape(size, f, size, f).mean(axis=(1, 3)) / 255
 
 
 @pytest.fixture(scope="session")

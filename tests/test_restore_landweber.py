@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import psnr
+from conftest import centre, psnr
 from scipy import ndimage
 
 import unblur
@@ -16,12 +16,6 @@ from unblur.restore.landweber import landweber
 
 MOTION = psf.motion(9, 30)
 GAUSS = psf.gaussian(1.5)
-
-
-def centre(sharp: np.ndarray, observed: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The part of ``sharp`` that a ``valid`` blur with ``k`` maps onto ``observed``."""
-    start = [p // 2 for p in k.shape]
-    return sharp[tuple(slice(s, s + n) for s, n in zip(start, observed.shape, strict=True))]
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import psnr
+from conftest import centre, psnr
 from scipy import ndimage, signal
 from skimage import restoration
 
@@ -17,12 +17,6 @@ from unblur.restore.richardson_lucy import _TotalVariation, richardson_lucy
 
 MOTION = psf.motion(9, 30)
 GAUSS = psf.gaussian(1.5)
-
-
-def centre(sharp: np.ndarray, observed: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The part of ``sharp`` that a ``valid`` blur with ``k`` maps onto ``observed``."""
-    start = [p // 2 for p in k.shape]
-    return sharp[tuple(slice(s, s + n) for s, n in zip(start, observed.shape, strict=True))]
 
 
 def reference_rl(y: np.ndarray, k: np.ndarray, num_iter: int) -> np.ndarray:

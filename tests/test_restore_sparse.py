@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 import scipy.ndimage
-from skimage.data import camera
+from conftest import camera_mean, centre
+from conftest import psnr_clipped as psnr
 
 import unblur
 from unblur import InvalidParameterError, psf
@@ -25,15 +26,10 @@ SIGMA = 0.01
 METHODS = {"tv": tv, "hyper_laplacian": hyper_laplacian}
 
 
-def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
-    mse = np.mean((np.clip(estimate, 0, 1).astype(np.float64) - truth) ** 2)
-    return float(10 * np.log10(1 / mse))
-
-
 @pytest.fixture(scope="module")
 def sharp() -> np.ndarray:
     """camera() averaged down to 128x128, float64 in [0, 1]."""
-    return camera().astype(np.float64).reshape(128, 4, 128, 4).mean(axis=(1, 3)) / 255
+    return camera_mean(128)
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +38,7 @@ def valid_case(sharp):
     k = psf.motion(9, angle=30)
     x = sharp.astype(np.float32)
     y = unblur.add_noise(unblur.blur(x, k, boundary="valid"), gaussian=SIGMA, rng=1)
-    start = [p // 2 for p in k.shape]
-    crop = sharp[tuple(slice(s, s + n) for s, n in zip(start, y.shape, strict=True))]
-    return y, k, crop
+    return y, k, centre(sharp, y, k)
 
 
 def inner(a: np.ndarray, border: int = 6) -> np.ndarray:

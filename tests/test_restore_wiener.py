@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.ndimage
-from skimage.data import camera
+from conftest import camera_mean, centre
+from conftest import psnr_clipped as psnr
 
 import unblur
 from unblur import InvalidParameterError, psf
@@ -15,15 +16,10 @@ from unblur.restore.wiener import tikhonov, wiener
 SIGMA = 0.01
 
 
-def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
-    mse = np.mean((np.clip(estimate, 0, 1).astype(np.float64) - truth) ** 2)
-    return float(10 * np.log10(1 / mse))
-
-
 @pytest.fixture(scope="module")
 def sharp() -> np.ndarray:
     """camera() averaged down to 128x128, float64 in [0, 1]."""
-    return camera().astype(np.float64).reshape(128, 4, 128, 4).mean(axis=(1, 3)) / 255
+    return camera_mean(128)
 
 
 PSFS = {"gaussian": psf.gaussian(1.5), "motion": psf.motion(9, angle=30)}
@@ -39,9 +35,7 @@ def valid_case(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.nda
     """Physically blurred ('valid') noisy observation, its PSF and the matching sharp crop."""
     k = PSFS[name]
     y = unblur.add_noise(unblur.blur(x, k, boundary="valid"), gaussian=SIGMA, rng=1)
-    start = [p // 2 for p in k.shape]
-    crop = x[tuple(slice(s, s + n) for s, n in zip(start, y.shape, strict=True))]
-    return y, k, crop
+    return y, k, centre(x, y, k)
 
 
 # --------------------------------------------------------------------------------------------
