@@ -63,3 +63,13 @@ def stack() -> np.ndarray:
     vol = ndimage.gaussian_filter(rng.random((16, 40, 40)), 1.5)
     vol -= vol.min()
     return vol / vol.max()
+
+
+@pytest.fixture(scope="session")
+def stack3d() -> np.ndarray:
+    """A smooth random 3-D stack, 24 x 48 x 48, float64 in [0, 1]."""
+    from scipy import ndimage
+
+    vol = ndimage.gaussian_filter(np.random.default_rng(3).random((24, 48, 48)), 1.5)
+    vol -= vol.min()
+    return vol / vol.max()

@@ -48,14 +48,6 @@ def reference_unknown_rl(y: np.ndarray, k: np.ndarray, num_iter: int) -> np.ndar
     return x[region]
 
 
-@pytest.fixture(scope="module")
-def stack3d() -> np.ndarray:
-    """A smooth random 3-D stack, 24 x 48 x 48, in [0, 1]."""
-    vol = ndimage.gaussian_filter(np.random.default_rng(3).random((24, 48, 48)), 1.5)
-    vol -= vol.min()
-    return vol / vol.max()
-
-
 # --------------------------------------------------------------------------------------------
 # restoration quality
 # --------------------------------------------------------------------------------------------
