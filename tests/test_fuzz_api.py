@@ -160,7 +160,7 @@ def _calls() -> dict[str, tuple[object, dict, object]]:
                 boundary=None,
                 channel_axis=None,
                 color="channels",
-                return_info=False,
+                info=None,
                 device="cpu",
                 balance=1e-2,
             ),

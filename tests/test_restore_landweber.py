@@ -128,9 +128,8 @@ def test_callback_sees_every_iteration(camera):
 def test_deconvolve_dispatches_to_the_same_computation(camera):
     y = add_noise(blur(camera, MOTION, boundary="valid"), gaussian=0.01, rng=4)
     direct = landweber(y, MOTION, num_iter=15, discrepancy=None)
-    via, info = unblur.deconvolve(
-        y, MOTION, method="landweber", num_iter=15, discrepancy=None, return_info=True
-    )
+    info = {}
+    via = unblur.deconvolve(y, MOTION, method="landweber", num_iter=15, discrepancy=None, info=info)
     np.testing.assert_array_equal(via, direct)
     assert info["parameters"]["step"] == pytest.approx(1.9)
     assert info["parameters"]["iterations"] == 15

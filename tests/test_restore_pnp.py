@@ -202,7 +202,8 @@ def test_registered_and_via_deconvolve(valid_case):
     y, k, x = valid_case
     assert "pnp" in unblur.available_methods()
     assert get_method("pnp").iterative
-    out, info = unblur.deconvolve(y, k, method="pnp", denoiser="tv", num_iter=2, return_info=True)
+    info = {}
+    out = unblur.deconvolve(y, k, method="pnp", denoiser="tv", num_iter=2, info=info)
     assert info["parameters"]["denoiser"] == "tv"
     assert psnr(out, x) > psnr(y, x) + 1.0
 

@@ -236,9 +236,8 @@ def test_tol_stops_early_and_says_so(camera, acceleration):
 def test_deconvolve_dispatches_to_the_same_computation(camera):
     y = add_noise(blur(camera, MOTION, boundary="valid"), gaussian=0.01, rng=8)
     direct = richardson_lucy(y, MOTION, num_iter=12)
-    via, info = unblur.deconvolve(
-        y, MOTION, method="richardson_lucy", num_iter=12, return_info=True
-    )
+    info = {}
+    via = unblur.deconvolve(y, MOTION, method="richardson_lucy", num_iter=12, info=info)
     np.testing.assert_array_equal(via, direct)
     assert info["parameters"]["iterations"] == 12
     assert info["parameters"]["regularization"] > 0

@@ -273,7 +273,8 @@ def test_registered_and_dispatched(valid_case):
     y, k, crop = valid_case
     for name in METHODS:
         assert get_method(name).iterative
-    _, info = unblur.deconvolve(y, k, method="tv", num_iter=30, tol=None, return_info=True)
+    info = {}
+    unblur.deconvolve(y, k, method="tv", num_iter=30, tol=None, info=info)
     assert info["parameters"]["lam"] > 0 and info["parameters"]["iterations"] == 30
     x_hl = unblur.deconvolve(y, k, method="hyper_laplacian", num_iter=60, alpha=0.7)
     assert psnr(inner(x_hl), inner(crop)) > psnr(inner(y), inner(crop)) + 3

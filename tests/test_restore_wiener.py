@@ -272,8 +272,9 @@ def test_registered():
 
 def test_deconvolve_wiener(sharp):
     y, k = periodic_case(sharp, "gaussian")
-    restored, info = unblur.deconvolve(
-        y.astype(np.float32), k, method="wiener", boundary="periodic", return_info=True
+    info = {}
+    restored = unblur.deconvolve(
+        y.astype(np.float32), k, method="wiener", boundary="periodic", info=info
     )
     assert restored.dtype == np.float32
     assert psnr(restored, sharp) > 25.4

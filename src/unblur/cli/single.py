@@ -206,7 +206,8 @@ def _restore(
         else:
             monitor = ConvergenceMonitor(reference, channel_axis=axis, callback=callback)
     with progress:
-        restored, run = deconvolve(
+        run: dict[str, Any] = {}
+        restored = deconvolve(
             colour,
             k,
             method,
@@ -214,7 +215,7 @@ def _restore(
             channel_axis=axis,
             color=color,
             callback=callback if monitor is None else monitor,
-            return_info=True,
+            info=run,
             device=device,
             **params,
         )
