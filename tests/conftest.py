@@ -13,6 +13,32 @@ from unblur import metrics
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def invoke(*args):
+    """Run the CLI in-process with click's runner (fast; stdout and stderr kept apart)."""
+    from click.testing import CliRunner
+
+    from unblur.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
+
+
+def assert_error(result, fragment: str, *, quiet: bool = False) -> str:
+    """Exit status 1, no uncaught exception, exactly one ``unblur: error:`` line on stderr
+    that contains ``fragment``; not an 'unexpected' (internal) error unless ``fragment`` asks
+    for one; with ``quiet``, nothing on stdout. Returns that line."""
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unblur: error: "), result.stderr
+    if "unexpected" not in fragment:
+        assert "unexpected" not in lines[0], lines[0]
+    assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+    if quiet:
+        assert result.stdout == "", result.stdout
+    return lines[0]
+
+
 def psnr(estimate: np.ndarray, reference: np.ndarray, *, clip: bool = False) -> float:
     """PSNR in dB with peak 1 (infinite for identical arrays); ``clip``: of the estimate
     clipped to [0, 1] first (what a display shows)."""
