@@ -90,7 +90,11 @@ def test_tv_tiny_lam_inverts_noiseless_periodic_blur(sharp):
 
 @pytest.mark.parametrize("second_order", [0.0, 0.5])
 def test_tv_minimises_its_energy(sharp, second_order):
-    """The result has a lower energy than the truth and the observation, and is converged."""
+    """The result has a lower energy than the truth and the observation, and is converged.
+
+    On the central 64 x 64 of the scene (a quarter of the pixels: the same claims, 4x less
+    work)."""
+    sharp = sharp[32:96, 32:96]
     k = psf.gaussian(1.5)
     y = unblur.add_noise(unblur.blur(sharp, k, boundary="periodic"), gaussian=SIGMA, rng=3)
     lam = 0.002
