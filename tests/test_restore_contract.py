@@ -296,17 +296,7 @@ def test_callback_sees_every_iteration_and_info_counts_them(method):
     assert info["iterations"] == 4 and info["stopped_by"] == "num_iter"
 
 
-def _tol_xfail(method: str):
-    """Known defect, pinned so that its fix shows: richardson_lucy measures the change on the
-    whole 'unknown' grid, whose weakly observed frame oscillates under the TV term, so on
-    noisy data the change stays near 0.9 and ``tol`` never stops it (the crop changes by
-    1e-3 per iteration)."""
-    if method == "richardson_lucy":
-        return pytest.param(method, marks=pytest.mark.xfail(strict=True, reason=_tol_xfail.__doc__))
-    return method
-
-
-@pytest.mark.parametrize("method", [_tol_xfail(m) for m in WITH_TOL])
+@pytest.mark.parametrize("method", WITH_TOL)
 def test_tol_stops_early_and_says_so(method):
     """On a noisy observation, a tolerance of 3e-3 stops the method well before 500
     iterations; ``info`` says so. (Other stopping rules, such as Landweber's discrepancy
