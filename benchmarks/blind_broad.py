@@ -130,8 +130,8 @@ def restore_and_score(case: Case, k: np.ndarray) -> dict:
     bottom, right = min(y.shape[0], r0 + h + margin[0]), min(y.shape[1], c0 + w + margin[1])
     window = y[top:bottom, left:right]
     start = time.perf_counter()
-    restored, info = unblur.deconvolve(window, k, channel_axis=case.channel_axis,
-                                       return_info=True)  # fmt: skip
+    info = {}
+    restored = unblur.deconvolve(window, k, channel_axis=case.channel_axis, info=info)
     seconds = time.perf_counter() - start
     # x_hat(p) = x(p + d) for a kernel offset by d: the core of x is x_hat's core moved by -d
     rows = slice(r0 - top - dr, r0 - top - dr + h)

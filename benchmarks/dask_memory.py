@@ -80,7 +80,7 @@ def make_input(path: Path, size: int, kernel: np.ndarray, chunk: int) -> None:
         meta=np.empty((0, 0), np.float32),
     )
     with dask.config.set(scheduler="threads"):
-        ud.to_file(arr, path, overwrite=True)
+        ud.to_file(arr, path, force=True)
 
 
 class RssSampler:
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
                 )
                 start = time.perf_counter()
                 with RssSampler(pids) as sampler:
-                    ud.to_file(lazy, out, overwrite=True)
+                    ud.to_file(lazy, out, force=True)
                 seconds = time.perf_counter() - start
                 alive = list(client.run(os.getpid).values())
                 peak = max(sampler.peak.values()) / 2**20

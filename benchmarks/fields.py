@@ -112,7 +112,8 @@ def restore_score(y, k, inner, method, repeat: int = 1) -> tuple[float, float, i
     seconds = []
     for _ in range(repeat):
         start = time.process_time()
-        out, info = unblur.deconvolve(y, k, method=method, return_info=True)
+        info = {}
+        out = unblur.deconvolve(y, k, method=method, info=info)
         seconds.append(time.process_time() - start)
     return psnr(np.clip(out, 0, 1), inner), min(seconds), info["parameters"].get("iterations", 0)
 

@@ -132,7 +132,8 @@ def _unblur_method(y: np.ndarray, k: np.ndarray, *, method: str) -> np.ndarray:
 
 
 def _auto(y: np.ndarray, k: np.ndarray):
-    restored, info = unblur.deconvolve(y, k, return_info=True)
+    info = {}
+    restored = unblur.deconvolve(y, k, info=info)
     return restored, {"resolved": info["method"]}
 
 

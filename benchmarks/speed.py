@@ -148,8 +148,8 @@ def floor_time(grid: tuple[int, ...], dtype, repeat: int) -> list[float]:
     Always scipy.fft's (whatever ``--fft`` chose), so ``x floor`` stays comparable across runs.
     """
     x = np.random.default_rng(0).random(grid).astype(dtype)
-    backend = fft.get_backend()
-    fft.set_backend("scipy")
+    backend = fft.get_library()
+    fft.set_library("scipy")
     try:
         fft.irfftn(fft.rfftn(x), grid)  # warm-up
         times = []
@@ -158,7 +158,7 @@ def floor_time(grid: tuple[int, ...], dtype, repeat: int) -> list[float]:
             fft.irfftn(fft.rfftn(x), grid)
             times.append(time.perf_counter() - start)
     finally:
-        fft.set_backend(backend)
+        fft.set_library(backend)
     return times
 
 
@@ -256,7 +256,7 @@ def run(args: argparse.Namespace) -> dict:
             console.log(_describe(row))
     return {
         "date": now_iso(),
-        "machine": {**machine_info(), "fft_backend": fft.get_backend()},
+        "machine": {**machine_info(), "fft_backend": fft.get_library()},
         "command": " ".join(sys.argv),
         "num_iter": NUM_ITER,
         "rows": rows,
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "speed.json")
     args = parser.parse_args(argv)
     fft.set_workers(args.workers)
-    fft.set_backend(args.fft)
+    fft.set_library(args.fft)
     result = run(args)
     print_table(result)
     write_json(args.json, result)

@@ -126,7 +126,8 @@ def beads_figure() -> None:
         shape=(17, 31, 31),
     )
     stack = bead_stack(truth, 20, seed=0)
-    measured, info = psf.from_beads(stack, size=truth.shape, return_info=True)
+    info: dict = {}
+    measured = psf.from_beads(stack, size=truth.shape, info=info)
     error = np.linalg.norm(measured - truth) / np.linalg.norm(truth)
 
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.6), layout="constrained")

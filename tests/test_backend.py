@@ -241,7 +241,8 @@ def test_cuda_without_cupy_says_what_to_install(no_cupy):
 def test_auto_device_falls_back_to_the_cpu(no_cupy):
     x = np.random.default_rng(0).random((16, 16)).astype(np.float32)
     k = unblur.psf.gaussian(1.0)
-    out, info = unblur.deconvolve(x, k, method="wiener", device="auto", return_info=True)
+    info = {}
+    out = unblur.deconvolve(x, k, method="wiener", device="auto", info=info)
     assert info["device"] == "cpu"
     assert np.array_equal(out, unblur.deconvolve(x, k, method="wiener"))
 
@@ -304,10 +305,10 @@ def test_method_on_device_matches_cpu(test_device, method, boundary):
     params = dict(FAST.get(method, {}), boundary=boundary)
     if method == "inverse":
         params["epsilon"] = 1e-3
-    cpu, info_cpu = unblur.deconvolve(y, k, method=method, return_info=True, **params)
-    dev, info_dev = unblur.deconvolve(
-        y, k, method=method, return_info=True, device=test_device, **params
-    )
+    info_cpu = {}
+    cpu = unblur.deconvolve(y, k, method=method, info=info_cpu, **params)
+    info_dev = {}
+    dev = unblur.deconvolve(y, k, method=method, info=info_dev, device=test_device, **params)
     assert isinstance(dev, np.ndarray) and dev.dtype == np.float32 and dev.shape == y.shape
     assert info_dev["device"] == "cpu-test" and info_cpu["device"] == "cpu"
     scale = float(np.abs(cpu).max())

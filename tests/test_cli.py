@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -11,16 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
+from conftest import assert_error as _assert_error
+from conftest import invoke
 
 import unblur
 from unblur import fft, psf
-from unblur.cli import cli, parse_param
+from unblur.cli import parse_param
 from unblur.io import read_image, write_image
 from unblur.metrics import psnr
 from unblur.restore import METHODS, Method
 
 COMMANDS = ["psf", "blur", "estimate-psf", "deconvolve", "compare", "methods", "demo"]
+
+#: every error of these commands leaves stdout empty
+assert_error = functools.partial(_assert_error, quiet=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -34,23 +39,6 @@ def run_cli(*args) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
-
-
-def invoke(*args):
-    """Run the CLI in-process with click's runner (fast; stdout and stderr kept apart)."""
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
-
-
-def assert_error(result, fragment: str) -> None:
-    """Exit status 1, exactly one ``unblur: error:`` line on stderr, nothing on stdout."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), result.exception  # no uncaught exception
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("unblur: error: "), lines[0]
-    assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.output
-    assert result.stdout == ""
 
 
 def assert_usage_error(result, fragment: str) -> None:

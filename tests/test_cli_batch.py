@@ -10,29 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import assert_error, invoke
 
 import unblur
 from unblur import psf
-from unblur.cli import cli
 from unblur.io import read_image, write_image
 from unblur.metrics import psnr
 
 SPEC = "gaussian:sigma=1.5"
 WIENER = ["-m", "wiener", "-p", "balance=0.01", "--boundary", "reflect"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
-
-
-def assert_error(result, fragment: str) -> None:
-    """Exit status 1 and one ``unblur: error:`` line on stderr that contains ``fragment``."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("unblur: error: "), result.stderr
-    assert fragment in lines[0], lines[0]
 
 
 def assert_usage_error(result, fragment: str) -> None:

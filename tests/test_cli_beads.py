@@ -10,17 +10,12 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import invoke
 
 from unblur import psf
-from unblur.cli import cli
 from unblur.io import ImageInfo, read_image, write_image
 
 TRUTH = psf.gaussian(1.5, size=15)
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
 
 
 @pytest.fixture

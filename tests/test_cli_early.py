@@ -17,23 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import assert_error, invoke
 
 import unblur
-from unblur.cli import cli
 
 SPEC = "gaussian:sigma=2"
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
-
-
-def assert_error(result, fragment: str) -> None:
-    assert result.exit_code == 1, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("unblur: error: "), result.stderr
-    assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture

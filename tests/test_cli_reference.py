@@ -10,15 +10,10 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import invoke
 
 import unblur
-from unblur.cli import cli
 from unblur.metrics import psnr
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
 
 
 @pytest.fixture

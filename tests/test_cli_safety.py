@@ -26,29 +26,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
+from conftest import assert_error, invoke
 
 import unblur
 from unblur import psf
-from unblur.cli import cli
 
 SPEC = "gaussian:sigma=1"
 FAST = ["-m", "inverse", "-p", "epsilon=0.01"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="unblur")
-
-
-def assert_error(result, fragment: str) -> str:
-    """Exit status 1 and one ``unblur: error:`` line on stderr that contains ``fragment``."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("unblur: error: "), result.stderr
-    assert "unexpected" not in lines[0], lines[0]
-    assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def listing(folder: Path) -> dict[str, bytes | None]:

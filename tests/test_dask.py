@@ -278,12 +278,12 @@ def test_files_round_trip_chunk_wise(tmp_path, suffix):
     np.testing.assert_array_equal(back[3:4, 10:12, 5:9].compute(), data[3:4, 10:12, 5:9])
     with pytest.raises(ImageWriteError, match="exists|never removes a folder"):
         ud.to_file(arr, path)
-    if suffix == ".zarr":  # an existing folder is never replaced, even with overwrite
+    if suffix == ".zarr":  # an existing folder is never replaced, even with force
         with pytest.raises(ImageWriteError, match="unblur never removes a folder"):
-            ud.to_file(arr * 2, path, overwrite=True)
+            ud.to_file(arr * 2, path, force=True)
         np.testing.assert_array_equal(ud.from_file(path).compute(), data)
     else:
-        ud.to_file((arr * 2).rechunk((3, 33, 47)), path, overwrite=True)  # whole trailing axes
+        ud.to_file((arr * 2).rechunk((3, 33, 47)), path, force=True)  # whole trailing axes
         np.testing.assert_array_equal(ud.from_file(path).compute(), data * 2)
     assert len(os.listdir(tmp_path)) == 1
 
@@ -363,5 +363,5 @@ def test_deconvolve_file_restores_a_colour_tiff_block_by_block(tmp_path, astrona
     whole = unblur.deconvolve(rgb, KERNEL, "wiener", balance=1e-3, channel_axis=-1)
     assert written.shape == rgb.shape and written.dtype == np.float32
     assert np.abs(written[20:-20, 20:-20] - whole[20:-20, 20:-20]).max() < 1e-3
-    with pytest.raises(ImageWriteError, match="exists; pass overwrite=True"):
+    with pytest.raises(ImageWriteError, match="exists; pass force=True"):
         ud.deconvolve_file(src, dst, KERNEL, "wiener", balance=1e-3, channel_axis=-1)

@@ -160,7 +160,7 @@ def _calls() -> dict[str, tuple[object, dict, object]]:
                 boundary=None,
                 channel_axis=None,
                 color="channels",
-                return_info=False,
+                info=None,
                 device="cpu",
                 balance=1e-2,
             ),
@@ -307,7 +307,7 @@ def _calls() -> dict[str, tuple[object, dict, object]]:
         "dask.from_file": (_dask_from_file, dict(path="in.npy", chunks=None), HOSTILE),
         "dask.to_file": (
             udask.to_file,
-            dict(array=IMAGE, path="out.npy", overwrite=True, progress=None, inputs=()),
+            dict(array=IMAGE, path="out.npy", force=True, progress=None, inputs=()),
             HOSTILE,
         ),
     }

@@ -113,7 +113,8 @@ def test_widefield_psf_from_a_synthetic_bead_stack(n_beads, seed):
     overlapping, merged and saturated beads rejected, and close to the noise floor (the
     average at the true centres)."""
     counts, isolated, merged, background = bead_stack(n_beads, seed)
-    k, info = psf.from_beads(counts, size=TRUTH.shape, return_info=True)
+    info = {}
+    k = psf.from_beads(counts, size=TRUTH.shape, info=info)
     assert k.shape == TRUTH.shape and np.isclose(k.sum(), 1) and k.min() >= 0
     assert np.unravel_index(np.argmax(k), k.shape) == (8, 15, 15)
     error = relative_l2(k, TRUTH)
@@ -142,7 +143,8 @@ def test_low_light_stack_is_noise_limited():
 
 def test_default_size_follows_the_fwhm():
     counts, *_ = bead_stack(20, 5, pairs=0, saturated=0)
-    k, info = psf.from_beads(counts, return_info=True)
+    info = {}
+    k = psf.from_beads(counts, info=info)
     fwhm = np.array(psf.fwhm(TRUTH))
     assert all(n % 2 == 1 for n in k.shape)
     # eight FWHM plus one along y and x; along z the stack's depth (minus margins) caps it
@@ -161,12 +163,14 @@ def test_2d_uint16_beads_with_saturation_at_the_camera_maximum():
             bright = len(centres) in (5, 17)
             add_bead(rate, truth, centres[-1], 3e6 if bright else rng.uniform(5e4, 2e5))
     image = np.minimum(rng.poisson(rate), 65535).astype(np.uint16)
-    k, info = psf.from_beads(image, size=21, return_info=True)
+    info = {}
+    k = psf.from_beads(image, size=21, info=info)
     assert info["saturated"] == 2 and info["n_beads"] == len(centres) - 2
     assert relative_l2(k, truth) < 0.05
     np.testing.assert_allclose(info["fwhm"], psf.fwhm(truth), rtol=0.03)
     # an explicit saturation level rejects every bead that reaches it
-    _, info = psf.from_beads(image, size=21, saturation=0.5, return_info=True)
+    info = {}
+    psf.from_beads(image, size=21, saturation=0.5, info=info)
     assert info["saturated"] >= 2
 
 
@@ -184,7 +188,8 @@ def test_field_from_beads_recovers_a_linearly_varying_psf():
             t = c[1] / shape[1]
             add_bead(rate, (1 - t) * a + t * b, c, rng.uniform(1e5, 3e5))
     image = rng.poisson(rate).astype(float)
-    field, info = psf.from_beads(image, size=19, grid=(2, 3), return_info=True)
+    info = {}
+    field = psf.from_beads(image, size=19, grid=(2, 3), info=info)
     assert isinstance(field, psf.PSFField)
     assert field.grid_shape == (2, 3) and field.image_shape == shape
     assert info["beads_per_cell"].shape == (2, 3) and info["beads_per_cell"].min() > 5

@@ -93,9 +93,8 @@ def rl_run(scene):
     """Richardson-Lucy, 12 iterations, recorded by a ConvergenceMonitor against the truth."""
     x, y, k = scene
     monitor = ConvergenceMonitor(reference=x)
-    restored, run = unblur.deconvolve(
-        y, k, "richardson_lucy", num_iter=12, callback=monitor, return_info=True
-    )
+    run = {}
+    restored = unblur.deconvolve(y, k, "richardson_lucy", num_iter=12, callback=monitor, info=run)
     return restored, run, monitor
 
 
@@ -288,7 +287,8 @@ def test_convergence_monitor_zero_estimates_give_zero_change():
 
 def test_direct_method_and_no_reference(tmp_path, scene):
     _, y, k = scene
-    restored, run = unblur.deconvolve(y, k, "wiener", return_info=True)
+    run = {}
+    restored = unblur.deconvolve(y, k, "wiener", info=run)
     path = write_report(
         tmp_path / "w.html",
         blurred=y,

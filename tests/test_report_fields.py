@@ -33,7 +33,8 @@ def field():
 def test_report_draws_the_field_over_the_image(tmp_path, field):
     x = np.full((60, 90), 0.5)
     y = unblur.blur(x, field)
-    out, info = unblur.deconvolve(y, field, method="wiener", return_info=True)
+    info = {}
+    out = unblur.deconvolve(y, field, method="wiener", info=info)
     path = write_report(
         tmp_path / "r.html",
         blurred=y,

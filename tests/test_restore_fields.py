@@ -112,9 +112,8 @@ def test_direct_methods_restore_per_cell_and_blend(method):
     field = turning_field(x.shape)
     y = unblur.add_noise(unblur.blur(x, field), gaussian=0.01, rng=1)
     params = {"epsilon": 1e-2} if method == "inverse" else {}
-    out, info = unblur.deconvolve(
-        y, field, method=method, boundary="reflect", return_info=True, **params
-    )
+    info = {}
+    out = unblur.deconvolve(y, field, method=method, boundary="reflect", info=info, **params)
     assert out.shape == y.shape
     assert psnr(out, x) > psnr(y, x) + 0.5
     assert len(info["parameters"]["patches"]) == field.n_cells
@@ -161,6 +160,7 @@ def test_colour_with_a_field():
 def test_info_reports_the_conjugate_gradient_steps():
     x = scene((48, 48))
     field = turning_field(x.shape, length=7)
-    _, info = unblur.deconvolve(unblur.blur(x, field), field, method="tv", return_info=True)
+    info = {}
+    unblur.deconvolve(unblur.blur(x, field), field, method="tv", info=info)
     parameters = info["parameters"]
     assert parameters["cg_steps"] >= parameters["iterations"] >= 1

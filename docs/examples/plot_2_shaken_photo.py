@@ -23,7 +23,8 @@ fit = {}
 k = unblur.estimate_psf(y, model="motion", info=fit)
 print("fitted motion PSF:", {n: round(v, 1) for n, v in fit["parameters"].items()})
 
-automatic, run = unblur.deconvolve(y, k, "tv", num_iter=60, return_info=True)
+run = {}
+automatic = unblur.deconvolve(y, k, "tv", num_iter=60, info=run)
 lam = run["parameters"]["lam"]
 stronger = unblur.deconvolve(y, k, "tv", num_iter=60, lam=4 * lam)
 

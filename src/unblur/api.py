@@ -40,10 +40,10 @@ def deconvolve(
     channel_axis: int | None = None,
     color: str | None = "channels",
     callback: Callable[[int, np.ndarray], None] | None = None,
-    return_info: bool = False,
+    info: dict[str, Any] | None = None,
     device: str = "cpu",
     **params: Any,
-) -> np.ndarray | tuple[np.ndarray, dict[str, Any]]:
+) -> np.ndarray:
     """Restore a blurred image whose PSF is known.
 
     Parameters
@@ -62,8 +62,8 @@ def deconvolve(
     method : str, optional
         A name from :func:`unblur.available_methods` (``"inverse"``, ...), ``"auto"``
         (default): ``tv`` at every size, stopped when converged; or ``"fast"``: ``wiener``,
-        one transform pair (see :mod:`unblur.restore.auto`). The returned info says which was
-        chosen and why.
+        one transform pair (see :mod:`unblur.restore.auto`). ``info`` says which was chosen and
+        why.
     boundary : str, optional
         Boundary model: ``periodic``, ``reflect``, ``taper`` or ``unknown`` (see
         :mod:`unblur.operators`). Default: the method's own default.
@@ -78,9 +78,11 @@ def deconvolve(
         :mod:`unblur.colour`.
     callback : callable, optional
         For iterative methods, called as ``callback(iteration, estimate)`` after each step.
-    return_info : bool, optional
-        Also return a dict with the method used, every parameter (automatic ones included)
-        and the run time in seconds.
+    info : dict, optional
+        Filled in place (as the methods and :func:`unblur.estimate_psf` do): ``method`` (the
+        method run), ``auto`` (whether it was chosen automatically), ``device``, ``reason``
+        (with ``auto``), ``parameters`` (every parameter, automatic ones included) and
+        ``seconds``.
     device : {"cpu", "cuda", "auto"}, optional
         Where the method runs: ``"cuda"`` on a CUDA GPU through CuPy (``pip install
         unblur[cuda]``), ``"auto"`` there when one is usable and on the CPU otherwise. The
@@ -93,13 +95,9 @@ def deconvolve(
 
     Returns
     -------
-    restored : numpy.ndarray
+    numpy.ndarray
         The restored image, with the input's shape and float dtype, **not clipped** (see
         Notes).
-    info : dict
-        Only with ``return_info=True``: ``method`` (the method run), ``auto`` (whether it was
-        chosen automatically) and then ``reason``, ``parameters`` (every parameter, automatic
-        ones included) and ``seconds``.
 
     Raises
     ------
@@ -134,8 +132,12 @@ def deconvolve(
     >>> x_hat = deconvolve(y, k, method="inverse")
     >>> bool(np.allclose(x_hat, x, atol=1e-6))
     True
+    >>> run = {}
+    >>> x_hat = deconvolve(y, k, method="wiener", info=run)
+    >>> run["method"], run["parameters"]["boundary"]
+    ('wiener', 'taper')
     """
-    _check_arguments(method, boundary, callback, return_info, device, params)
+    _check_arguments(method, boundary, callback, info, device, params)
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
     color = check_color(color)
@@ -152,7 +154,7 @@ def deconvolve(
                 f"unknown boundary {boundary!r}; choose one of {', '.join(BOUNDARIES)}"
             )
         params["boundary"] = boundary
-    info: dict[str, Any] = {}
+    chosen_values: dict[str, Any] = {}  # what the method writes: its automatic parameters
     if chosen.iterative and callback is not None:
         params["callback"] = callback
     if reason is None:
@@ -160,21 +162,24 @@ def deconvolve(
     else:
         logger.info("deconvolve: method %s (auto: %s)", name, reason)
     start = time.perf_counter()
-    restored = restore_colour(x, axis, _on_device(backend, chosen.func, k, info, params), color)
+    run = _on_device(backend, chosen.func, k, chosen_values, params)
+    restored = restore_colour(x, axis, run, color)
     elapsed = time.perf_counter() - start
-    if not return_info:
-        return restored
-    settings = {n: p.default for n, p in accepted.items()}
-    settings.update({n: v for n, v in params.items() if n != "callback"})
-    settings.update(info)
-    return restored, {
-        "method": name,
-        "auto": resolved.auto,
-        "device": backend.name,
-        **({"reason": reason} if reason is not None else {}),
-        "parameters": settings,
-        "seconds": elapsed,
-    }
+    if info is not None:
+        settings = {n: p.default for n, p in accepted.items()}
+        settings.update({n: v for n, v in params.items() if n != "callback"})
+        settings.update(chosen_values)
+        info.update(
+            {
+                "method": name,
+                "auto": resolved.auto,
+                "device": backend.name,
+                **({"reason": reason} if reason is not None else {}),
+                "parameters": settings,
+                "seconds": elapsed,
+            }
+        )
+    return restored
 
 
 def check_psf_or_field(psf, spatial_shape: tuple[int, ...]) -> np.ndarray | PSFField:
@@ -196,13 +201,14 @@ def check_psf_or_field(psf, spatial_shape: tuple[int, ...]) -> np.ndarray | PSFF
     return check_psf(psf, spatial_shape)
 
 
-def _check_arguments(method, boundary, callback, return_info, device, params: dict) -> None:
+def _check_arguments(method, boundary, callback, info, device, params: dict) -> None:
     """The types of :func:`deconvolve`'s own arguments (the methods check their values)."""
     check_text("method", method)
     check_text("boundary", boundary, allow_none=True)
     check_text("device", device)
     check_callable("callback", callback)
-    check_bool("return_info", return_info)
+    if info is not None and not isinstance(info, dict):
+        raise InvalidParameterError(f"info must be a dict or None, got {type(info).__name__}")
     if "clip" in params:
         check_bool("clip", params["clip"])
 

@@ -21,14 +21,14 @@ from .errors import InvalidParameterError
 
 __all__ = [
     "fast_shape",
-    "get_backend",
+    "get_library",
     "get_workers",
     "irfftn",
     "irfftn_into",
     "rfftn",
     "rfftn_into",
     "rfftn_support",
-    "set_backend",
+    "set_library",
     "set_workers",
     "workers",
 ]
@@ -277,7 +277,7 @@ def rfftn_support(x: np.ndarray, shape: Sequence[int], shift: Sequence[int]) -> 
 
 _REAL = (np.dtype(np.float32), np.dtype(np.float64))
 _BACKENDS = ("auto", "scipy", "pyfftw")
-_backend: str = "scipy"  # opt-in: pyFFTW's plans hold their own buffers (see set_backend)
+_backend: str = "scipy"  # opt-in: pyFFTW's plans hold their own buffers (see set_library)
 #: (grid, dtype name, threads) -> True where pyFFTW measured faster
 _choice: dict[tuple, bool] = {}
 #: per calling thread (the plans own their buffers; dask runs chunks in threads):
@@ -297,13 +297,15 @@ def _pyfftw():
     return pyfftw
 
 
-def get_backend() -> str:
-    """Return the FFT backend setting: ``"auto"``, ``"scipy"`` or ``"pyfftw"``."""
+def get_library() -> str:
+    """The CPU FFT library setting: ``"auto"``, ``"scipy"`` or ``"pyfftw"`` (see set_library)."""
     return _backend
 
 
-def set_backend(name: str) -> None:
-    """Choose the CPU FFT backend of every NumPy transform.
+def set_library(name: str) -> None:
+    """Choose the CPU FFT library of every NumPy transform.
+
+    (Not to be confused with the array backend, NumPy or CuPy, of :mod:`unblur.backend`.)
 
     Parameters
     ----------
@@ -389,7 +391,7 @@ def _plan(direction: str, grid: tuple[int, ...], dtype: np.dtype):
     if plan is None:
         other = plans.get(("c2r" if direction == "r2c" else "r2c", *key[1:]))
         pyfftw = _pyfftw()
-        if pyfftw is None:  # pragma: no cover - set_backend checks
+        if pyfftw is None:  # pragma: no cover - set_library checks
             raise InvalidParameterError("FFT backend 'pyfftw' needs pyFFTW")
         complex_dtype = np.result_type(dtype, np.complex64)
         half = (*grid[:-1], grid[-1] // 2 + 1)
@@ -441,7 +443,7 @@ def _backend_from_env() -> None:
     value = os.environ.get("UNBLUR_FFT")
     if value:
         with contextlib.suppress(InvalidParameterError):
-            set_backend(value)
+            set_library(value)
 
 
 def _workers_from_env() -> None:

@@ -59,7 +59,8 @@ def psf_from_beads(
         raise CLIError(f"{str(beads)!r} is a colour image: give a grey image (or stack) of beads")
     with progress(stderr_console(), "measuring the PSF from the beads") as display:
         display.add_task("beads", total=None)
-        k, found = psf_models.from_beads(image, grid=grid, return_info=True)
+        found: dict = {}
+        k = psf_models.from_beads(image, grid=grid, info=found)
     if grid is None:
         write_psf(k, output, preview, force=force, inputs=[beads])
         shape = k.shape

@@ -11,9 +11,7 @@ import click
 #: output dtypes accepted by ``--dtype``
 DTYPES = ("uint8", "uint16", "float32", "float64")
 #: names a ``-p/--param`` may not use: the command line sets them itself
-RESERVED = frozenset(
-    {"image", "psf", "method", "channel_axis", "callback", "return_info", "device"}
-)
+RESERVED = frozenset({"image", "psf", "method", "channel_axis", "callback", "info", "device"})
 
 
 class ModelChoice(click.Choice):

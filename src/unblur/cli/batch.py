@@ -147,14 +147,15 @@ def _run_job(job: _Job) -> dict[str, Any]:
                 k, estimate = estimate_psf(colour, axis, job.psf_size, job.psf_model)
                 row["psf_estimate"] = estimate
                 notes.append(f"PSF {estimate_text(estimate)}")
-            restored, run = deconvolve(
+            run: dict[str, Any] = {}
+            restored = deconvolve(
                 colour,
                 k,
                 job.method,
                 boundary=job.boundary,
                 channel_axis=axis,
                 color=job.color,
-                return_info=True,
+                info=run,
                 **job.params,
             )
             write_image(

@@ -97,7 +97,7 @@ def deconvolve_chunked(
             overlap=overlap,
             boundary=boundary,
             channel_axis=axis,
-            overwrite=force,
+            force=force,
             progress=on_block,
             info=run,
             inputs=protected[1:],

@@ -214,7 +214,8 @@ def _restore(
         else:
             monitor = ConvergenceMonitor(reference, channel_axis=axis, callback=callback)
     with progress:
-        restored, run = deconvolve(
+        run: dict[str, Any] = {}
+        restored = deconvolve(
             colour,
             k,
             method,
@@ -222,7 +223,7 @@ def _restore(
             channel_axis=axis,
             color=color,
             callback=callback if monitor is None else monitor,
-            return_info=True,
+            info=run,
             device=device,
             **params,
         )

@@ -264,11 +264,10 @@ def deconvolve(
     (dtype('float32'), True)
     """
     da = _require_dask()
-    for reserved in ("callback", "return_info"):
-        if reserved in params:
-            raise InvalidParameterError(
-                f"{reserved} is not available with unblur.dask (blocks run on workers)"
-            )
+    if "callback" in params:
+        raise InvalidParameterError(
+            "callback is not available with unblur.dask (blocks run on workers)"
+        )
     check_text("method", method)
     check_bool("fix_parameters", fix_parameters)
     if not isinstance(array, da.Array):
@@ -354,13 +353,14 @@ def deconvolve(
                 [region[a].start for a in spatial_axes],
                 [region[a].stop - region[a].start for a in spatial_axes],
             )
-        _, sample_info = _deconvolve(
+        sample_info: dict[str, Any] = {}
+        _deconvolve(
             sample,
             sample_psf,
             name,
             boundary=block_boundary,
             channel_axis=axis,
-            return_info=True,
+            info=sample_info,
             **params,
         )
         if sample_info["method"] != name:  # "auto" resolved on the sample

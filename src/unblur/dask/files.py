@@ -36,7 +36,7 @@ def deconvolve_file(
     overlap: int | Sequence[int] | None = None,
     boundary: str | None = None,
     channel_axis: int | None = None,
-    overwrite: bool = False,
+    force: bool = False,
     progress: ProgressCallback | None = None,
     info: dict | None = None,
     inputs: Iterable[str | os.PathLike] = (),
@@ -55,7 +55,7 @@ def deconvolve_file(
     psf, method, chunks, overlap, boundary, channel_axis, info, **params
         As for :func:`deconvolve`. ``chunks`` also sets the blocks read from ``source``
         (default: 1024 x 1024 in 2-D, 128³ in 3-D).
-    overwrite : bool, optional
+    force : bool, optional
         Replace an existing ``target`` file (never a folder, never ``source``).
     progress : callable, optional
         ``progress(done, total)`` after each block is written (e.g. to drive a progress bar).
@@ -89,8 +89,8 @@ def deconvolve_file(
     """
     from ..io import check_outputs
 
-    refuse_existing(target, overwrite)  # before any work
-    check_outputs([target], inputs=[source, *inputs], force=overwrite)
+    refuse_existing(target, force)  # before any work
+    check_outputs([target], inputs=[source, *inputs], force=force)
     probe = from_file(source)  # lazy: shape and dtype only
     axis = check_channel_axis(probe.ndim, channel_axis)
     spatial = [n for a, n in enumerate(probe.shape) if a != axis]
@@ -120,9 +120,7 @@ def deconvolve_file(
         info=info,
         **params,
     )
-    return to_file(
-        restored, target, overwrite=overwrite, progress=progress, inputs=[source, *inputs]
-    )
+    return to_file(restored, target, force=force, progress=progress, inputs=[source, *inputs])
 
 
 def _check_blocks(source, spatial: Sequence[int], sides: Sequence[int]) -> None:

@@ -79,11 +79,11 @@ def check_disk_space(target: pathlib.Path, nbytes: int) -> None:
         )
 
 
-def refuse_existing(path, overwrite: bool) -> None:
-    """An existing file at ``path`` without ``overwrite``: the error, in this API's words."""
+def refuse_existing(path, force: bool) -> None:
+    """An existing file at ``path`` without ``force``: the error, in this API's words."""
     target = pathlib.Path(path)
-    if not overwrite and (target.exists() or target.is_symlink()) and not target.is_dir():
-        raise ImageWriteError(f"{_quote(path)} exists; pass overwrite=True (--force) to replace it")
+    if not force and (target.exists() or target.is_symlink()) and not target.is_dir():
+        raise ImageWriteError(f"{_quote(path)} exists; pass force=True (--force) to replace it")
 
 
 def _quote(path) -> str:
@@ -95,7 +95,7 @@ def to_file(
     array,
     path: str | os.PathLike,
     *,
-    overwrite: bool = False,
+    force: bool = False,
     progress: ProgressCallback | None = None,
     inputs: Iterable[str | os.PathLike] = (),
 ) -> pathlib.Path:
@@ -114,7 +114,7 @@ def to_file(
     path : str or path-like
         ``.tif``/``.tiff`` (uncompressed, BigTIFF beyond 4 GB; colour when the last axis has
         3 or 4 entries), ``.npy``, or ``.zarr`` (needs ``zarr``; chunked like ``array``).
-    overwrite : bool, optional
+    force : bool, optional
         Replace an existing file at ``path`` (never a folder, never one of ``inputs``);
         otherwise an existing ``path`` is an error, also when it appears during the run.
     progress : callable, optional
@@ -130,7 +130,7 @@ def to_file(
     Raises
     ------
     ImageWriteError
-        For an unsupported suffix, an existing target without ``overwrite``, a folder or an
+        For an unsupported suffix, an existing target without ``force``, a folder or an
         input at ``path``, too little disk space for an uncompressed output, or a failed
         write.
 
@@ -151,7 +151,7 @@ def to_file(
     da = _require_dask()
     target = _as_path(path, "write")
     q = _quote(target)
-    overwrite = check_bool("overwrite", overwrite)
+    force = check_bool("force", force)
     check_callable("progress", progress)
     if isinstance(inputs, str | bytes | os.PathLike) or not isinstance(inputs, Iterable):
         raise InvalidParameterError(f"inputs must be a list of paths, got {inputs!r}")
@@ -170,10 +170,10 @@ def to_file(
         raise ImageWriteError(
             f"cannot write {q}: unblur.dask writes {', '.join(WRITE_SUFFIXES)} files"
         )
-    refuse_existing(target, overwrite)
+    refuse_existing(target, force)
     if not target.parent.is_dir():
         raise ImageWriteError(f"cannot write {q}: no such folder {_quote(target.parent)}")
-    check_outputs([target], inputs=inputs, force=overwrite)
+    check_outputs([target], inputs=inputs, force=force)
     if suffix != ".zarr":
         check_disk_space(target, array.nbytes)
     sweep_temp_files(target.parent)
@@ -209,7 +209,7 @@ def to_file(
             del mm
             writer = _RawWriter(str(tmp), offset, array.shape, array.dtype)
         _run_blocks(_block_tasks(array, writer), progress)
-        commit(tmp, target, force=overwrite).finish()
+        commit(tmp, target, force=force).finish()
     except OSError as exc:
         raise ImageWriteError(f"cannot write {q}: {exc.strerror or exc}") from None
     finally:

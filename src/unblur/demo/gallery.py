@@ -152,7 +152,8 @@ def _blind_weight(y: np.ndarray, k: np.ndarray, name: str, quick: bool) -> dict[
         return {}
     parameter, source, factor = BLIND_WEIGHT[name]
     probe = {"num_iter": 1} if "num_iter" in get_method(name).parameters else {}
-    _, run = deconvolve(y, k, method=name, return_info=True, **probe)
+    run: dict[str, Any] = {}
+    deconvolve(y, k, method=name, info=run, **probe)
     automatic = run["parameters"].get(source)
     return {} if automatic is None else {parameter: float(automatic) * factor}
 

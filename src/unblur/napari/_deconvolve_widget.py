@@ -3,8 +3,8 @@
 The method list and each method's parameters come from the registry
 (:func:`unblur.available_methods`, :attr:`unblur.restore.Method.parameters`); ``auto`` lets
 :func:`unblur.deconvolve` choose (``tv`` up to a megapixel, ``wiener`` beyond). The run goes
-through :func:`unblur.deconvolve` with ``return_info=True``: the restored layer carries the
-returned info (method, every parameter with the automatic ones, run time) in its metadata,
+through :func:`unblur.deconvolve` with an ``info`` dict: the restored layer carries the
+info (method, every parameter with the automatic ones, run time) in its metadata,
 and the automatic values are shown in the form.
 """
 
@@ -137,7 +137,9 @@ class DeconvolveWidget(Container):
                 k = psf_models.parse_spec(source, voxel_size=voxel)
             else:
                 k = as_array(source)
-            return deconvolve(image, k, callback=step, return_info=True, **options, **params)
+            run: dict[str, Any] = {}
+            restored = deconvolve(image, k, callback=step, info=run, **options, **params)
+            return restored, run
 
         total = 0
         if method != "auto" and "num_iter" in get_method(method).parameters:

@@ -92,7 +92,7 @@ def from_beads(
     min_snr: float = 8.0,
     saturation: float | None = None,
     background: float | None = None,
-    return_info: bool = False,
+    info: dict[str, Any] | None = None,
 ):
     """Measure the PSF from an image of isolated sub-resolution beads (2-D or 3-D).
 
@@ -116,8 +116,8 @@ def from_beads(
         saturated and rejected. Default: two or more pixels equal to the image's maximum.
     background : float, optional
         Constant background to subtract. Default: the median of the margin around each bead.
-    return_info : bool, optional
-        Also return a dict: ``n_beads`` (used), ``fwhm`` (pixels, per axis), ``positions``
+    info : dict, optional
+        Filled in place: ``n_beads`` (used), ``fwhm`` (pixels, per axis), ``positions``
         (sub-pixel centres of the beads used, one row each), ``candidates`` (beads found)
         and the rejected counts ``overlapping``, ``edge``, ``saturated`` and ``outliers``;
         with ``grid`` also ``beads_per_cell`` (the hat-weighted count of each cell) and
@@ -125,11 +125,9 @@ def from_beads(
 
     Returns
     -------
-    psf : numpy.ndarray or PSFField
+    numpy.ndarray or PSFField
         float64 PSF of ``size`` (non-negative, summing to one, peak on the central pixel), or
         a field of such PSFs over the image's shape.
-    info : dict
-        Only with ``return_info=True``.
 
     Raises
     ------
@@ -146,7 +144,8 @@ def from_beads(
     >>> image = np.zeros((128, 128))
     >>> for y, x in [(30, 30), (30, 90), (90, 30), (90, 90)]:
     ...     image[y - 7 : y + 8, x - 7 : x + 8] += 100 * truth
-    >>> k, info = psf.from_beads(image, size=15, return_info=True)
+    >>> info = {}
+    >>> k = psf.from_beads(image, size=15, info=info)
     >>> info["n_beads"], [round(w, 2) for w in info["fwhm"]]
     (4, [3.54, 3.54])
     """
@@ -177,33 +176,35 @@ def from_beads(
     else:
         size = _odd_size(size, img.ndim, img.shape)
     half = np.array(size) // 2
-    beads, info = _isolated_beads(img, smooth, level, peaks, heights, half, saturation)
+    beads, found = _isolated_beads(img, smooth, level, peaks, heights, half, saturation)
 
     crops, offsets = _crops(img, smooth, beads, half, background)
     align = _Aligner(crops, half)
     del crops
     shifts, used = _register(align, offsets, noise)
-    info["outliers"] = int(len(beads) - used.sum())
+    found["outliers"] = int(len(beads) - used.sum())
     signal = align(shifts)[used]
     centres = beads[used] + shifts[used]
     flux = signal.reshape(len(signal), -1).sum(axis=1)
     mean = signal.sum(axis=0) / flux.sum()
     result = _finish(mean)
-    info["n_beads"] = len(signal)
-    info["fwhm"] = fwhm(result)
-    info["positions"] = centres
+    found["n_beads"] = len(signal)
+    found["fwhm"] = fwhm(result)
+    found["positions"] = centres
     if cells is not None:
         psfs, counts = _field_psfs(signal, flux, centres, cells, img.shape, mean)
         out = PSFField(
             np.array([_finish(k) for k in psfs.reshape(-1, *size)]).reshape(*cells, *size),
             img.shape,
         )
-        info["beads_per_cell"] = counts
-        info["cell_fwhm"] = np.array([fwhm(out.psfs[c]) for c in out.cells()]).reshape(
+        found["beads_per_cell"] = counts
+        found["cell_fwhm"] = np.array([fwhm(out.psfs[c]) for c in out.cells()]).reshape(
             *cells, img.ndim
         )
         result = out
-    return (result, info) if return_info else result
+    if info is not None:
+        info.update(found)
+    return result
 
 
 def _isolated_beads(

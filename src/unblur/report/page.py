@@ -127,7 +127,7 @@ def write_report(
         Name of the method.
     parameters : mapping
         Every parameter of the run, automatic ones included (``info["parameters"]`` of
-        ``unblur.deconvolve(..., return_info=True)``).
+        ``unblur.deconvolve(..., info=run)``).
     seconds : float
         Run time of the restoration.
     channel_axis : int, optional
@@ -175,7 +175,8 @@ def write_report(
     >>> x = np.random.default_rng(0).random((48, 48))
     >>> k = psf.gaussian(sigma=1.5)
     >>> y = unblur.blur(x, k)
-    >>> x_hat, run = unblur.deconvolve(y, k, "wiener", return_info=True)
+    >>> run = {}
+    >>> x_hat = unblur.deconvolve(y, k, "wiener", info=run)
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
     >>> _ = write_report(out, blurred=y, restored=x_hat, psf=k, method=run["method"],
     ...                  parameters=run["parameters"], seconds=run["seconds"], reference=x)

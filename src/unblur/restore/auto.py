@@ -19,8 +19,8 @@ photographs (34.80 at quarter-pixel alignment) and 33.29 dB on their synthetic v
 automatic noise-to-signal ratio and tapered borders, one transform pair (about 5-7 times
 faster than ``tv`` and 2-3 dB lower on real camera shake).
 
-The method chosen and the reason are written to the ``info`` returned by
-:func:`unblur.deconvolve` (``return_info=True``) and logged on the ``unblur`` logger.
+The method chosen and the reason are written to the ``info`` dict of
+:func:`unblur.deconvolve` and logged on the ``unblur`` logger.
 """
 
 from __future__ import annotations

@@ -69,6 +69,16 @@ from ._loop import dot as _dot
 
 __all__ = ["richardson_lucy"]
 
+
+def _region_dot(a: np.ndarray, region: tuple[slice, ...]) -> float:
+    r""":math:`\|a_R\|^2` over the slices ``region`` of ``a`` (the whole array: one BLAS dot)."""
+    if all(sl == slice(None) for sl in region):
+        return _dot(a, a)
+    view = a[region]
+    axes = "abcdefghijklmnop"[: view.ndim]
+    return float(np.einsum(f"{axes},{axes}->", view, view))  # no region-sized temporary
+
+
 #: Largest extrapolation factor (Biggs & Andrews require it below one for stability).
 _MAX_ACCELERATION = 0.99
 #: With ``boundary="unknown"``, the normaliser :math:`H^\top M\mathbf{1}` is floored at this
@@ -337,7 +347,8 @@ def richardson_lucy(
         0.01 with 1 % Gaussian noise), at most :math:`1/(4d)`. It must stay below
         :math:`1/(2d)` for a d-dimensional image, where the denominator could reach zero.
     tol : float, optional
-        Stop early once :math:`\|x_k - x_{k-1}\| / \|x_k\| <` ``tol``.
+        Stop early once :math:`\|x_k - x_{k-1}\| / \|x_k\| <` ``tol``, measured over the
+        observed region (the pixels returned).
     boundary : str, optional
         ``unknown`` (default: the Bertero-Boccacci masked model, best on real photographs),
         ``periodic``, ``reflect`` or ``taper`` (see :mod:`unblur.operators`).
@@ -599,9 +610,12 @@ def richardson_lucy(
                 np.subtract(new, x, out=spare)
             np.copyto(x, new)
         if tol is not None:
-            # ``spare`` holds x_{k+1} - x_k: the stopping rule costs two dot products
-            norm = math.sqrt(_dot(x, x))
-            change = math.sqrt(_dot(spare, spare))
+            # ``spare`` holds x_{k+1} - x_k: the stopping rule costs two dot products, taken
+            # over the observed region (what is returned): beyond it, on the 'unknown' grid,
+            # pixels that few observed ones see may keep moving under the TV term without
+            # changing the result
+            norm = math.sqrt(_region_dot(x, region))
+            change = math.sqrt(_region_dot(spare, region))
             change = change / norm if norm > 0 else 0.0
         if loop.done(x, change=change if tol is not None else None):
             break

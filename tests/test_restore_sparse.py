@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 import scipy.ndimage
-from skimage.data import camera
+from conftest import camera_mean, centre
+from conftest import psnr_clipped as psnr
 
 import unblur
 from unblur import InvalidParameterError, psf
@@ -25,15 +26,10 @@ SIGMA = 0.01
 METHODS = {"tv": tv, "hyper_laplacian": hyper_laplacian}
 
 
-def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
-    mse = np.mean((np.clip(estimate, 0, 1).astype(np.float64) - truth) ** 2)
-    return float(10 * np.log10(1 / mse))
-
-
 @pytest.fixture(scope="module")
 def sharp() -> np.ndarray:
     """camera() averaged down to 128x128, float64 in [0, 1]."""
-    return camera().astype(np.float64).reshape(128, 4, 128, 4).mean(axis=(1, 3)) / 255
+    return camera_mean(128)
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +38,7 @@ def valid_case(sharp):
     k = psf.motion(9, angle=30)
     x = sharp.astype(np.float32)
     y = unblur.add_noise(unblur.blur(x, k, boundary="valid"), gaussian=SIGMA, rng=1)
-    start = [p // 2 for p in k.shape]
-    crop = sharp[tuple(slice(s, s + n) for s, n in zip(start, y.shape, strict=True))]
-    return y, k, crop
+    return y, k, centre(sharp, y, k)
 
 
 def inner(a: np.ndarray, border: int = 6) -> np.ndarray:
@@ -96,7 +90,11 @@ def test_tv_tiny_lam_inverts_noiseless_periodic_blur(sharp):
 
 @pytest.mark.parametrize("second_order", [0.0, 0.5])
 def test_tv_minimises_its_energy(sharp, second_order):
-    """The result has a lower energy than the truth and the observation, and is converged."""
+    """The result has a lower energy than the truth and the observation, and is converged.
+
+    On the central 64 x 64 of the scene (a quarter of the pixels: the same claims, 4x less
+    work)."""
+    sharp = sharp[32:96, 32:96]
     k = psf.gaussian(1.5)
     y = unblur.add_noise(unblur.blur(sharp, k, boundary="periodic"), gaussian=SIGMA, rng=3)
     lam = 0.002
@@ -190,22 +188,6 @@ def test_beta_schedule():
 # --------------------------------------------------------------------------------------------
 # dtype, shapes, degenerate input, no mutation
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(METHODS))
-@pytest.mark.parametrize("boundary", ["unknown", "periodic"])
-def test_float32_stays_float32(valid_case, name, boundary):
-    y, k, _ = valid_case
-    seen = []
-    x_hat = METHODS[name](
-        y, k, boundary=boundary, num_iter=3, callback=lambda i, e: seen.append(e.dtype)
-    )
-    assert x_hat.dtype == np.float32 and x_hat.shape == y.shape
-    assert seen == [np.float32] * 3
-
-
-@pytest.mark.parametrize("name", sorted(METHODS))
-def test_float64_stays_float64(valid_case, name):
-    y, k, _ = valid_case
-    assert METHODS[name](y.astype(np.float64), k, num_iter=3).dtype == np.float64
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))
@@ -233,15 +215,6 @@ def test_one_dimensional_and_single_pixel(name):
     assert np.all(np.isfinite(METHODS[name](y, k, num_iter=5)))
     one = METHODS[name](np.ones((1, 1)), np.ones((1, 1)), num_iter=5)
     assert one.shape == (1, 1) and np.isfinite(one).all()
-
-
-@pytest.mark.parametrize("name", sorted(METHODS))
-def test_inputs_not_mutated(valid_case, name):
-    y, k, _ = valid_case
-    y0, k0 = y.copy(), k.copy()
-    METHODS[name](y, k, num_iter=3)
-    np.testing.assert_array_equal(y, y0)
-    np.testing.assert_array_equal(k, k0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,7 +277,8 @@ def test_registered_and_dispatched(valid_case):
     y, k, crop = valid_case
     for name in METHODS:
         assert get_method(name).iterative
-    _, info = unblur.deconvolve(y, k, method="tv", num_iter=30, tol=None, return_info=True)
+    info = {}
+    unblur.deconvolve(y, k, method="tv", num_iter=30, tol=None, info=info)
     assert info["parameters"]["lam"] > 0 and info["parameters"]["iterations"] == 30
     x_hl = unblur.deconvolve(y, k, method="hyper_laplacian", num_iter=60, alpha=0.7)
     assert psnr(inner(x_hl), inner(crop)) > psnr(inner(y), inner(crop)) + 3

@@ -16,7 +16,7 @@ TOL = {np.float32: 2e-5, np.float64: 1e-12}
 
 @pytest.fixture(autouse=True)
 def _restore_backend():
-    old = fft.get_backend()
+    old = fft.get_library()
     fft._choice.clear()
     yield
     fft._backend = old
@@ -29,21 +29,21 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_unknown_backend_name() -> None:
     with pytest.raises(InvalidParameterError, match="one of"):
-        fft.set_backend("mkl")
+        fft.set_library("mkl")
 
 
 def test_pyfftw_missing_gives_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fft, "_pyfftw", lambda: None)
     with pytest.raises(InvalidParameterError, match=r"unblur\[pyfftw\]"):
-        fft.set_backend("pyfftw")
-    fft.set_backend("auto")  # auto without pyFFTW: scipy, nothing measured
+        fft.set_library("pyfftw")
+    fft.set_library("auto")  # auto without pyFFTW: scipy, nothing measured
     assert not fft._use_pyfftw((16, 16), np.float32)
     assert fft._choice == {}
 
 
 def test_scipy_backend_never_uses_pyfftw() -> None:
-    fft.set_backend("scipy")
-    assert fft.get_backend() == "scipy"
+    fft.set_library("scipy")
+    assert fft.get_library() == "scipy"
     assert not fft._use_pyfftw((16, 16), np.float64)
 
 
@@ -57,7 +57,7 @@ def test_auto_keeps_the_measured_winner(monkeypatch: pytest.MonkeyPatch, fftw_fa
         return (2.0, 1.0) if fftw_faster else (1.0, 2.0)
 
     monkeypatch.setattr(fft, "_measure", fake_measure)
-    fft.set_backend("auto")
+    fft.set_library("auto")
     assert fft._use_pyfftw((64, 48), np.float32) is fftw_faster
     assert fft._use_pyfftw((64, 48), np.float32) is fftw_faster  # cached: measured once
     assert len(calls) == 1
@@ -70,7 +70,7 @@ def test_auto_keeps_the_measured_winner(monkeypatch: pytest.MonkeyPatch, fftw_fa
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_pyfftw_equals_scipy(shape: tuple[int, ...], dtype: type) -> None:
     pytest.importorskip("pyfftw")
-    fft.set_backend("pyfftw")
+    fft.set_library("pyfftw")
     x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
     ref = scipy.fft.rfftn(x)
     got = fft.rfftn(x)
@@ -102,7 +102,7 @@ def test_pyfftw_in_place_real_view(shape: tuple[int, ...]) -> None:
     assert Boundary.create("periodic", shape, psf, dtype=np.float32).operator.shape == shape
     results = {}
     for name in ("scipy", "pyfftw"):
-        fft.set_backend(name)
+        fft.set_library(name)
         op = Boundary.create("periodic", shape, psf, dtype=np.float32).operator
         spectrum = op.spectrum_buffer()
         view = op.real_view(spectrum)
@@ -111,13 +111,13 @@ def test_pyfftw_in_place_real_view(shape: tuple[int, ...]) -> None:
         op.filter_into(view, op.otf, view, spectrum)
         results[name] = view.copy()
     assert _rel(results["pyfftw"], results["scipy"]) < 2e-5
-    fft.set_backend("scipy")
+    fft.set_library("scipy")
     assert _rel(results["pyfftw"], op.apply_multiplier(x, op.otf)) < 2e-5
 
 
 def test_auto_measures_real_pyfftw() -> None:
     pytest.importorskip("pyfftw")
-    fft.set_backend("auto")
+    fft.set_library("auto")
     x = np.random.default_rng(3).standard_normal((24, 30)).astype(np.float32)
     assert _rel(fft.irfftn(fft.rfftn(x), x.shape), x) < 2e-5
     key = ((24, 30), "float32", fft._threads())
@@ -131,7 +131,7 @@ def test_pyfftw_is_thread_safe() -> None:
     pytest.importorskip("pyfftw")
     from concurrent.futures import ThreadPoolExecutor
 
-    fft.set_backend("pyfftw")
+    fft.set_library("pyfftw")
     rng = np.random.default_rng(4)
     xs = [rng.standard_normal((64, 50)) for _ in range(8)]
 

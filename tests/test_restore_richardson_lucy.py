@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import psnr
+from conftest import centre, psnr
 from scipy import ndimage, signal
 from skimage import restoration
 
@@ -17,12 +17,6 @@ from unblur.restore.richardson_lucy import _TotalVariation, richardson_lucy
 
 MOTION = psf.motion(9, 30)
 GAUSS = psf.gaussian(1.5)
-
-
-def centre(sharp: np.ndarray, observed: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The part of ``sharp`` that a ``valid`` blur with ``k`` maps onto ``observed``."""
-    start = [p // 2 for p in k.shape]
-    return sharp[tuple(slice(s, s + n) for s, n in zip(start, observed.shape, strict=True))]
 
 
 def reference_rl(y: np.ndarray, k: np.ndarray, num_iter: int) -> np.ndarray:
@@ -52,14 +46,6 @@ def reference_unknown_rl(y: np.ndarray, k: np.ndarray, num_iter: int) -> np.ndar
     for _ in range(num_iter):
         x = x * inv * signal.fftconvolve(y / signal.fftconvolve(x, k, mode="valid"), flipped)
     return x[region]
-
-
-@pytest.fixture(scope="module")
-def stack3d() -> np.ndarray:
-    """A smooth random 3-D stack, 24 x 48 x 48, in [0, 1]."""
-    vol = ndimage.gaussian_filter(np.random.default_rng(3).random((24, 48, 48)), 1.5)
-    vol -= vol.min()
-    return vol / vol.max()
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,9 +236,8 @@ def test_tol_stops_early_and_says_so(camera, acceleration):
 def test_deconvolve_dispatches_to_the_same_computation(camera):
     y = add_noise(blur(camera, MOTION, boundary="valid"), gaussian=0.01, rng=8)
     direct = richardson_lucy(y, MOTION, num_iter=12)
-    via, info = unblur.deconvolve(
-        y, MOTION, method="richardson_lucy", num_iter=12, return_info=True
-    )
+    info = {}
+    via = unblur.deconvolve(y, MOTION, method="richardson_lucy", num_iter=12, info=info)
     np.testing.assert_array_equal(via, direct)
     assert info["parameters"]["iterations"] == 12
     assert info["parameters"]["regularization"] > 0
@@ -299,16 +284,6 @@ def test_no_nan_on_zeros_and_tiny_images(boundary, regularization, dtype):
     out = richardson_lucy(tiny, np.ones((3, 3)) / 9, **kwargs)
     assert out.shape == (5, 5) and out.dtype == dtype
     assert np.all(np.isfinite(out)) and out.min() >= 0
-
-
-def test_inputs_are_not_modified(camera):
-    y = add_noise(blur(camera, GAUSS, boundary="valid"), gaussian=0.01, rng=13)
-    k = GAUSS.copy()
-    y_before, k_before = y.copy(), k.copy()
-    for boundary in ("periodic", "unknown"):
-        richardson_lucy(y, k, boundary=boundary, num_iter=5)
-    np.testing.assert_array_equal(y, y_before)
-    np.testing.assert_array_equal(k, k_before)
 
 
 def test_clip_and_filter_epsilon(camera):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.ndimage
-from skimage.data import camera
+from conftest import camera_mean, centre
+from conftest import psnr_clipped as psnr
 
 import unblur
 from unblur import InvalidParameterError, psf
@@ -15,15 +16,10 @@ from unblur.restore.wiener import tikhonov, wiener
 SIGMA = 0.01
 
 
-def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
-    mse = np.mean((np.clip(estimate, 0, 1).astype(np.float64) - truth) ** 2)
-    return float(10 * np.log10(1 / mse))
-
-
 @pytest.fixture(scope="module")
 def sharp() -> np.ndarray:
     """camera() averaged down to 128x128, float64 in [0, 1]."""
-    return camera().astype(np.float64).reshape(128, 4, 128, 4).mean(axis=(1, 3)) / 255
+    return camera_mean(128)
 
 
 PSFS = {"gaussian": psf.gaussian(1.5), "motion": psf.motion(9, angle=30)}
@@ -39,9 +35,7 @@ def valid_case(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.nda
     """Physically blurred ('valid') noisy observation, its PSF and the matching sharp crop."""
     k = PSFS[name]
     y = unblur.add_noise(unblur.blur(x, k, boundary="valid"), gaussian=SIGMA, rng=1)
-    start = [p // 2 for p in k.shape]
-    crop = x[tuple(slice(s, s + n) for s, n in zip(start, y.shape, strict=True))]
-    return y, k, crop
+    return y, k, centre(x, y, k)
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,15 +239,6 @@ def test_3d_stack(stack, method):
 
 
 @pytest.mark.parametrize("method", [wiener, tikhonov])
-@pytest.mark.parametrize("boundary", ["periodic", "reflect", "taper"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_zero_image_gives_zeros(method, boundary, dtype):
-    out = method(np.zeros((32, 40), dtype), PSFS["motion"], boundary=boundary, info={})
-    assert out.dtype == dtype
-    assert np.all(out == 0)
-
-
-@pytest.mark.parametrize("method", [wiener, tikhonov])
 @pytest.mark.parametrize(
     "image",
     [
@@ -276,16 +261,6 @@ def test_degenerate_images_stay_finite(method, image):
         np.testing.assert_allclose(method(image, k), image, atol=1e-12)
 
 
-@pytest.mark.parametrize("method", [wiener, tikhonov])
-def test_inputs_are_not_mutated(sharp, method):
-    y, k = periodic_case(sharp, "motion")
-    y0, k0 = y.copy(), k.copy()
-    method(y, k, info={})
-    method(y, k, boundary="periodic")
-    np.testing.assert_array_equal(y, y0)
-    np.testing.assert_array_equal(k, k0)
-
-
 # --------------------------------------------------------------------------------------------
 # through the public API
 # --------------------------------------------------------------------------------------------
@@ -297,8 +272,9 @@ def test_registered():
 
 def test_deconvolve_wiener(sharp):
     y, k = periodic_case(sharp, "gaussian")
-    restored, info = unblur.deconvolve(
-        y.astype(np.float32), k, method="wiener", boundary="periodic", return_info=True
+    info = {}
+    restored = unblur.deconvolve(
+        y.astype(np.float32), k, method="wiener", boundary="periodic", info=info
     )
     assert restored.dtype == np.float32
     assert psnr(restored, sharp) > 25.4

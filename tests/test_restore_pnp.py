@@ -6,7 +6,8 @@ import importlib.util
 
 import numpy as np
 import pytest
-from skimage.data import camera
+from conftest import camera_mean, centre
+from conftest import psnr_clipped as psnr
 
 import unblur
 from unblur import InvalidParameterError, psf
@@ -17,11 +18,6 @@ SIGMA = 0.01
 HAS_BM3D = importlib.util.find_spec("bm3d") is not None
 
 
-def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
-    mse = np.mean((np.clip(estimate, 0, 1).astype(np.float64) - truth) ** 2)
-    return float(10 * np.log10(1 / mse))
-
-
 def inner(a: np.ndarray, border: int = 5) -> np.ndarray:
     return a[(slice(border, -border),) * a.ndim]
 
@@ -29,7 +25,7 @@ def inner(a: np.ndarray, border: int = 5) -> np.ndarray:
 @pytest.fixture(scope="module")
 def sharp() -> np.ndarray:
     """camera() averaged down to 64x64, float64 in [0, 1]."""
-    return camera().astype(np.float64).reshape(64, 8, 64, 8).mean(axis=(1, 3)) / 255
+    return camera_mean(64)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +42,7 @@ def valid_case(sharp):
     k = psf.motion(7, angle=30)
     x = sharp.astype(np.float32)
     y = unblur.add_noise(unblur.blur(x, k, boundary="valid"), gaussian=SIGMA, rng=1)
-    start = [p // 2 for p in k.shape]
-    crop = sharp[tuple(slice(s, s + n) for s, n in zip(start, y.shape, strict=True))]
-    return y, k, crop
+    return y, k, centre(sharp, y, k)
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,7 +202,8 @@ def test_registered_and_via_deconvolve(valid_case):
     y, k, x = valid_case
     assert "pnp" in unblur.available_methods()
     assert get_method("pnp").iterative
-    out, info = unblur.deconvolve(y, k, method="pnp", denoiser="tv", num_iter=2, return_info=True)
+    info = {}
+    out = unblur.deconvolve(y, k, method="pnp", denoiser="tv", num_iter=2, info=info)
     assert info["parameters"]["denoiser"] == "tv"
     assert psnr(out, x) > psnr(y, x) + 1.0
 
@@ -216,18 +211,6 @@ def test_registered_and_via_deconvolve(valid_case):
 # --------------------------------------------------------------------------------------------
 # dtypes, shapes, degenerate input
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dtype_preserved(valid_case, dtype):
-    y, k, _ = valid_case
-    out = pnp(y.astype(dtype), k, denoiser="tv", num_iter=1)
-    assert out.dtype == dtype and out.shape == y.shape
-
-
-def test_input_not_modified(valid_case):
-    y, k, _ = valid_case
-    before = y.copy()
-    pnp(y, k, denoiser="tv", num_iter=1)
-    np.testing.assert_array_equal(y, before)
 
 
 def test_3d_stack(stack):

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import psnr
+from conftest import centre, psnr
 from scipy import ndimage
 
 import unblur
@@ -16,12 +16,6 @@ from unblur.restore.landweber import landweber
 
 MOTION = psf.motion(9, 30)
 GAUSS = psf.gaussian(1.5)
-
-
-def centre(sharp: np.ndarray, observed: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The part of ``sharp`` that a ``valid`` blur with ``k`` maps onto ``observed``."""
-    start = [p // 2 for p in k.shape]
-    return sharp[tuple(slice(s, s + n) for s, n in zip(start, observed.shape, strict=True))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,9 +63,8 @@ def test_unknown_boundary_beats_periodic_on_a_valid_blur(camera):
     assert scores["unknown"] > psnr(y, truth) + 2  # measured +3.4 dB
 
 
-def test_three_dimensional_stack():
-    vol = ndimage.gaussian_filter(np.random.default_rng(3).random((24, 48, 48)), 1.5)
-    vol = (vol - vol.min()) / (vol.max() - vol.min())
+def test_three_dimensional_stack(stack3d):
+    vol = stack3d
     k = psf.gaussian((0.7, 1.2, 1.2))
     y = add_noise(blur(vol, k, boundary="valid"), gaussian=0.002, rng=0)
     truth = centre(vol, y, k)
@@ -132,30 +125,11 @@ def test_callback_sees_every_iteration(camera):
     assert not np.array_equal(seen[0][1], seen[-1][1])
 
 
-def test_tol_stops_early_and_says_so(camera):
-    y = blur(camera, GAUSS, boundary="valid")
-    info: dict = {}
-    calls: list[int] = []
-    landweber(
-        y,
-        GAUSS,
-        num_iter=500,
-        tol=1e-3,
-        discrepancy=None,
-        info=info,
-        callback=lambda i, e: calls.append(i),
-    )
-    assert 2 <= info["iterations"] < 500
-    assert calls == list(range(1, info["iterations"] + 1))
-    assert info["relative_change"] < 1e-3
-
-
 def test_deconvolve_dispatches_to_the_same_computation(camera):
     y = add_noise(blur(camera, MOTION, boundary="valid"), gaussian=0.01, rng=4)
     direct = landweber(y, MOTION, num_iter=15, discrepancy=None)
-    via, info = unblur.deconvolve(
-        y, MOTION, method="landweber", num_iter=15, discrepancy=None, return_info=True
-    )
+    info = {}
+    via = unblur.deconvolve(y, MOTION, method="landweber", num_iter=15, discrepancy=None, info=info)
     np.testing.assert_array_equal(via, direct)
     assert info["parameters"]["step"] == pytest.approx(1.9)
     assert info["parameters"]["iterations"] == 15
@@ -177,29 +151,6 @@ def test_nonneg_projects_and_can_be_switched_off(camera):
     y = add_noise(blur(0.05 * camera, GAUSS, boundary="valid"), gaussian=0.02, rng=6)
     assert landweber(y, GAUSS).min() >= 0
     assert landweber(y, GAUSS, nonneg=False).min() < 0
-
-
-@pytest.mark.parametrize("boundary", BOUNDARIES)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_no_nan_on_zeros_and_tiny_images(boundary, dtype):
-    zero = np.zeros((16, 16), dtype)
-    out = landweber(zero, psf.gaussian(1.0), boundary=boundary, num_iter=5)
-    assert out.dtype == dtype
-    np.testing.assert_array_equal(out, 0)
-
-    tiny = np.random.default_rng(7).random((5, 5)).astype(dtype)
-    out = landweber(tiny, np.ones((3, 3)) / 9, boundary=boundary, num_iter=5)
-    assert out.shape == (5, 5) and np.all(np.isfinite(out))
-
-
-def test_inputs_are_not_modified(camera):
-    y = add_noise(blur(camera, GAUSS, boundary="valid"), gaussian=0.01, rng=8)
-    k = GAUSS.copy()
-    y_before, k_before = y.copy(), k.copy()
-    for boundary in ("periodic", "unknown"):
-        landweber(y, k, boundary=boundary, num_iter=5)
-    np.testing.assert_array_equal(y, y_before)
-    np.testing.assert_array_equal(k, k_before)
 
 
 # --------------------------------------------------------------------------------------------

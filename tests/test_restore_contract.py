@@ -12,6 +12,14 @@ when the tests are collected, so a new method is covered without editing this fi
 
 and a PSF larger than the image along any axis must raise :class:`InvalidPSFError` naming
 both shapes. Iterative methods run a few iterations only (``num_iter=3``) to stay fast.
+
+The registered function itself (what :func:`unblur.deconvolve` dispatches to) obeys the
+conventions of :mod:`unblur.restore`: it takes ``boundary`` (every mode for an iterative
+method; a direct method refuses ``unknown`` with a message pointing to the iterative ones),
+keeps float32 and float64, maps zeros to zeros, leaves its inputs alone and returns what
+``deconvolve`` returns; an iterative method calls ``callback(iteration, estimate)`` once per
+iteration with a copy of the image-sized estimate, fills ``info["iterations"]`` and
+``info["stopped_by"]``, and, when it takes ``tol``, stops on it.
 """
 
 from __future__ import annotations
@@ -20,12 +28,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 
 import unblur
-from unblur.errors import InvalidPSFError
+from unblur.errors import InvalidParameterError, InvalidPSFError
+from unblur.operators import BOUNDARIES
 from unblur.restore import get_method
 
 METHODS = unblur.available_methods()
+ITERATIVE = [m for m in METHODS if get_method(m).iterative]
+WITH_TOL = [m for m in ITERATIVE if "tol" in get_method(m).parameters]
 DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 VALUES = ("random", "zeros", "constant", "huge", "tiny", "signed")
 PSF_KINDS = ("delta", "odd", "even", "elongated", "full", "random")
@@ -98,6 +110,16 @@ def _fast(method: str) -> dict:
     return {"num_iter": 3} if "num_iter" in get_method(method).parameters else {}
 
 
+#: cheap settings where a test checks the API's handling rather than the method's numerics
+#: (colour channels, the conventions below); the other tests run the defaults. pnp's
+#: variational start and BM3D cost seconds even on a 16 x 18 image.
+QUICK = {"pnp": {"init": "observation", "denoiser": "tv"}}
+
+
+def _quick(method: str) -> dict:
+    return {**_fast(method), **QUICK.get(method, {})}
+
+
 def _expected_dtype(dtype) -> np.dtype:
     return np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
 
@@ -132,10 +154,11 @@ def test_finite_shape_dtype_no_mutation(method, case):
 @settings(FAST, max_examples=6)
 @given(case=cases(ndim=st.just(2), top_2d=7), axis=st.sampled_from((0, -1)))
 def test_colour_channels_keep_shape_and_dtype(method, case, axis):
-    """Three channels along ``channel_axis``: each restored, shape and dtype kept."""
+    """Three channels along ``channel_axis``: each restored, shape and dtype kept (the
+    channel handling is the API's: methods run with their cheap settings)."""
     image, k = case
     colour = np.stack([image, image[::-1, ::-1], image], axis=axis)
-    _check_restore(method, colour, k, channel_axis=axis)
+    _check_restore(method, colour, k, channel_axis=axis, **QUICK.get(method, {}))
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -200,3 +223,92 @@ def test_huge_psf_values_are_normalised():
     image = np.random.default_rng(2).random((8, 8))
     out = unblur.deconvolve(image, np.full((1, 1), 1e308), method="inverse")
     np.testing.assert_allclose(out, image, atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# the registered function: conventions every method follows (read from the registry)
+# --------------------------------------------------------------------------------------------
+def _observation(dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth 16 x 18 scene, blurred ('valid') by a normalised 5 x 5 Gaussian, 1% noise."""
+    x = ndimage.gaussian_filter(np.random.default_rng(7).random((20, 22)), 2.0)
+    x = (x - x.min()) / (x.max() - x.min())
+    k = unblur.psf.gaussian(1.2, size=5)
+    y = unblur.add_noise(unblur.blur(x, k, boundary="valid"), gaussian=0.01, rng=8)
+    return y.astype(dtype), k
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_boundary_keeps_dtype_and_maps_zeros_to_zeros(method, boundary, dtype):
+    """The function takes every boundary model (``unknown``: iterative methods only), keeps
+    the dtype and the shape, leaves its inputs untouched and restores zeros to zeros."""
+    m = get_method(method)
+    assert "boundary" in m.parameters, f"{method} has no boundary parameter"
+    y, k = _observation(dtype)
+    kwargs = {"boundary": boundary, **_quick(method)}
+    if boundary == "unknown" and not m.iterative:
+        with pytest.raises(InvalidParameterError, match="needs an iterative method"):
+            m.func(y, k, **kwargs)
+        return
+    y_before, k_before = y.copy(), k.copy()
+    out = m.func(y, k, **kwargs)
+    assert out.shape == y.shape and out.dtype == dtype
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(k, k_before)
+    zeros = m.func(np.zeros((12, 13), dtype), k, **kwargs)
+    assert zeros.dtype == dtype
+    np.testing.assert_array_equal(zeros, 0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_deconvolve_runs_the_registered_function(method):
+    """``deconvolve`` on a float64 image in [0, 1] returns what the function returns, and
+    reports the parameters the method chose in ``info["parameters"]``."""
+    y, k = _observation()
+    fast = _quick(method)
+    direct_info: dict = {}
+    direct = get_method(method).func(y, k, info=direct_info, **fast)
+    info = {}
+    via = unblur.deconvolve(y, k, method=method, info=info, **fast)
+    # (BM3D, inside pnp, is not bit-for-bit repeatable)
+    np.testing.assert_allclose(via, direct, rtol=0, atol=1e-6)
+    assert info["method"] == method and info["auto"] is False
+    for name, value in direct_info.items():  # what the method wrote reaches the caller
+        assert name in info["parameters"], name
+        if isinstance(value, float):
+            assert info["parameters"][name] == pytest.approx(value, rel=1e-6), name
+
+
+@pytest.mark.parametrize("method", ITERATIVE)
+def test_callback_sees_every_iteration_and_info_counts_them(method):
+    y, k = _observation(np.float32)
+    seen: list[tuple[int, np.ndarray]] = []
+    info: dict = {}
+    kwargs = _quick(method) | {"num_iter": 4}
+    if "tol" in get_method(method).parameters:
+        kwargs["tol"] = None
+    get_method(method).func(y, k, info=info, callback=lambda i, e: seen.append((i, e)), **kwargs)
+    assert [i for i, _ in seen] == [1, 2, 3, 4]
+    assert all(e.shape == y.shape and e.dtype == np.float32 for _, e in seen)
+    assert not np.array_equal(seen[0][1], seen[-1][1])  # copies, not one reused buffer
+    assert info["iterations"] == 4 and info["stopped_by"] == "num_iter"
+
+
+@pytest.mark.parametrize("method", WITH_TOL)
+def test_tol_stops_early_and_says_so(method):
+    """On a noisy observation, a tolerance of 3e-3 stops the method well before 500
+    iterations; ``info`` says so. (Other stopping rules, such as Landweber's discrepancy
+    principle, are switched off through their defaults being overridden where they exist.)"""
+    y, k = _observation()
+    info: dict = {}
+    calls: list[int] = []
+    extra = {"discrepancy": None} if "discrepancy" in get_method(method).parameters else {}
+    get_method(method).func(
+        y, k, num_iter=500, tol=3e-3, info=info, callback=lambda i, e: calls.append(i), **extra
+    )
+    assert info["stopped_by"] == "tol", info
+    assert 2 <= info["iterations"] < 500
+    assert calls == list(range(1, info["iterations"] + 1))
+    assert info["relative_change"] < 3e-3
