@@ -76,14 +76,23 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..errors import InvalidImageError, InvalidParameterError
+from ..operators import Boundary
+from ..operators.differences import gradient
 from ..psf import PSFField
 from ..psf import grid as psf_grid
 from ..restore import sparse
-from ._common import check_size, odd_side
+from ._common import check_size, normalise, odd_side
 from ._data import prepare
 from .confidence import assess, image_checks
 from .kernel import estimate_kernel
-from .kernel_step import project, similarity, valid_kernel_step
+from .kernel_step import (
+    fourier_kernel_step,
+    project,
+    seen_mask,
+    similarity,
+    valid_kernel_step,
+)
+from .latent import edge_threshold, l0_latent
 from .parametric import score_kernel
 
 __all__ = ["MIN_WINDOW", "estimate_field"]
@@ -105,6 +114,9 @@ _THRESHOLD = 0.03
 _MIN_MASS = 0.1
 #: Without ``size``, the field's PSFs are the global kernel's side + 2 px (times this).
 _GROW = 1.0
+_SUBPIXEL = True
+#: Starting L0 weights of the local level (the estimator's, after a few levels' decay).
+_LAM_LOCAL = 2e-3
 #: A doubtful cell's coupling is this many times a confident one's.
 _DOUBT = 10.0
 
@@ -188,10 +200,10 @@ def centroid(k: np.ndarray) -> np.ndarray:
 def align(k: np.ndarray) -> np.ndarray:
     """``k`` shifted by whole pixels so that its centroid is within half a pixel of the centre
     (mass shifted past the edge is dropped; the rest sums to one)."""
-    shift = np.round(centroid(k)).astype(int)
+    shift = centroid(k) if _SUBPIXEL else np.round(centroid(k))
     if not shift.any():
         return k
-    out = ndimage.shift(k, -shift, order=0, mode="constant", cval=0.0)
+    out = ndimage.shift(k, -shift, order=1 if _SUBPIXEL else 0, mode="constant", cval=0.0)
     return out / max(float(out.sum()), 1e-300)
 
 
@@ -261,6 +273,35 @@ def _region_start(y, obs, windows, wanted, options):
     return kernels, confident, reasons, common
 
 
+def _local_level(
+    y: np.ndarray, k: np.ndarray, iterations: int, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """The free-form estimator's finest pyramid level on one window, started from ``k``:
+    L0 latent image, strongest edges per orientation, Fourier kernel step, projection
+    (:mod:`unblur.blind.kernel`, Pan et al. 2014), ``iterations`` times."""
+    yw, _ = normalise(np.asarray(y, dtype=np.float64))
+    lam_g = lam_i = _LAM_LOCAL
+    edge = None
+    for _ in range(iterations):
+        bc = Boundary.create("taper", yw.shape, k, dtype=np.float64)
+        seen = seen_mask(bc)
+        y_grid = bc.extend(yw)
+        x = ndimage.gaussian_filter(l0_latent(y_grid, bc, lam_g, lam_i), 0.3, mode="wrap")
+        g0, g1 = gradient(x)
+        if edge is None:
+            cut = tuple(slice(r.start, r.stop - 1) for r in bc.region)
+            edge = edge_threshold(g0[cut], g1[cut], int(2 * max(k.shape)))
+        weak = g0 * g0 + g1 * g1 < edge * edge
+        g0[weak] = 0.0
+        g1[weak] = 0.0
+        edge /= 2.0
+        k = fourier_kernel_step((g0 * seen, g1 * seen), gradient(y_grid), k.shape, 2.0)
+        k = project(k, 0.05, _MIN_MASS)
+        lam_g = max(lam_g / 1.1, 1e-4)
+        lam_i = max(lam_i / 1.1, 1e-4)
+    return align(k)
+
+
 def _neighbour_mean(
     kernels: dict[tuple[int, int], np.ndarray], cell: tuple[int, int], grid: tuple[int, int]
 ) -> np.ndarray:
@@ -302,11 +343,12 @@ def estimate_field(
     *,
     channel_axis: int | None = None,
     encoding: str = "auto",
-    refine: int = 2,
+    refine: int = 1,
     coupling: float = 10.0,
-    start: str = "global",
+    start: str = "select",
     min_window: int = MIN_WINDOW,
-    span: float = 2.0,
+    span: float = 1.0,
+    local: int = 0,
     info: dict[str, Any] | None = None,
     **options: Any,
 ) -> PSFField:
@@ -412,6 +454,8 @@ def estimate_field(
         kernels, confident, reasons, common = _region_start(y, obs, windows, wanted, options)
         kernels = _fill_doubtful(kernels, confident, cells)
     weights = None if obs.saturated is None else ~obs.saturated
+    if local:
+        kernels = {c: _local_level(y[windows[c]], k, local) for c, k in kernels.items()}
     for _ in range(refine):
         field = psf_grid(_stack(kernels, cells), shape)
         latent = sparse.tv(y, field, num_iter=_LATENT_ITER, boundary="unknown")
