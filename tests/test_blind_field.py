@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from skimage.data import camera
+from skimage.color import rgb2gray
+from skimage.data import astronaut, camera
 
 import unblur
 from unblur import psf
@@ -15,11 +16,11 @@ from unblur.metrics import score
 
 @pytest.fixture(scope="module")
 def two_blurs():
-    """A 192 x 256 photograph whose left half is blurred horizontally and right half
-    vertically (a 1 x 2 field of 9 px motion blurs), 1 % noise; the sharp truth."""
-    x = camera()[::2, ::2][32:224].astype(np.float64) / 255
-    kernels = np.stack([psf.motion(9, angle=0, size=11), psf.motion(9, angle=90, size=11)])
-    truth = psf.grid(kernels.reshape(1, 2, 11, 11), x.shape)
+    """A 256 x 256 photograph whose left half is blurred horizontally and right half
+    vertically (a 1 x 2 field of 13 px motion blurs), 1 % noise; the sharp truth."""
+    x = rgb2gray(astronaut())[::2, ::2].astype(np.float64)
+    kernels = np.stack([psf.motion(13, angle=0, size=15), psf.motion(13, angle=90, size=15)])
+    truth = psf.grid(kernels.reshape(1, 2, 15, 15), x.shape)
     y = unblur.add_noise(unblur.blur(x, truth, boundary="reflect"), gaussian=0.01, rng=3)
     return x, y, truth
 
@@ -28,26 +29,24 @@ def two_blurs():
 def blind_field(two_blurs):
     _, y, _ = two_blurs
     info: dict = {}
-    # blur that changes abruptly between regions: each region's own estimate, one cell wide,
-    # kept where its power spectrum explains the region better than the global kernel's
-    field = unblur.estimate_psf(
-        y, size=11, grid=(1, 2), start="select", span=1, refine=0, info=info
-    )
+    # refine=0: the whole-frame refinement (default refine=1) gains 0.39 dB on the rotation
+    # benchmark but loses here, where the blur changes abruptly (19.56 dB; see the notes)
+    field = unblur.estimate_psf(y, size=15, grid=(1, 2), refine=0, info=info)
     return field, info
 
 
 def test_the_blind_field_restores_better_than_one_global_kernel(two_blurs, blind_field):
     x, y, truth = two_blurs
     field, _ = blind_field
-    k_global = unblur.estimate_psf(y, size=11, model="free")
+    k_global = unblur.estimate_psf(y, size=15, model="free")
     field_psnr = score(unblur.deconvolve(y, field), x)["psnr"]
     global_psnr = score(unblur.deconvolve(y, k_global), x)["psnr"]
     truth_psnr = score(unblur.deconvolve(y, truth), x)["psnr"]
     blurred_psnr = score(y, x)["psnr"]
-    # measured: field 25.12, global 24.48, truth 27.9, blurred 22.1 dB
-    assert field_psnr > global_psnr + 0.4, (field_psnr, global_psnr)
-    assert field_psnr > blurred_psnr + 1.5, (field_psnr, blurred_psnr)
-    assert field_psnr < truth_psnr + 0.5, (field_psnr, truth_psnr)
+    # measured: field 21.10, global 19.72, blurred 20.09 dB
+    assert field_psnr > global_psnr + 1.0, (field_psnr, global_psnr)
+    assert field_psnr > blurred_psnr + 0.5, (field_psnr, blurred_psnr)
+    assert field_psnr < truth_psnr, (field_psnr, truth_psnr)
 
 
 def test_the_blind_field_is_a_field_of_aligned_normalised_kernels(two_blurs, blind_field):
@@ -56,12 +55,13 @@ def test_the_blind_field_is_a_field_of_aligned_normalised_kernels(two_blurs, bli
     assert isinstance(field, psf.PSFField)
     assert field.image_shape == y.shape
     assert field.grid_shape == (1, 2)
-    assert field.psf_shape == (11, 11)
+    assert field.psf_shape == (15, 15)
     for cell in field.cells():
         k = field.psfs[cell]
         assert k.min() >= 0
         assert k.sum() == pytest.approx(1.0)
-        assert np.all(np.abs(centroid(k)) <= 0.5 + 1e-9)  # on the centre pixel
+        # on the centre pixel (up to mass shifted past the support's edge)
+        np.testing.assert_allclose(centroid(k), [0.0, 0.0], atol=0.05)
     left, right = centroid(field.psfs[0, 0]), centroid(field.psfs[0, 1])
     assert np.all(np.abs(left - right) < 1.0)
     # the left kernel spreads along the rows' direction, the right one across them
@@ -69,15 +69,22 @@ def test_the_blind_field_is_a_field_of_aligned_normalised_kernels(two_blurs, bli
     assert spread[0] > 0 > spread[1], spread
     assert info["grid"] == [1, 2]
     assert set(info["confidence"]) == {"0,0", "0,1"}
+    assert set(info["source"].values()) <= {"region", "global"}
 
 
 def test_align_puts_the_centroid_on_the_centre_pixel():
     k = np.zeros((9, 9))
-    k[1, 6:9] = [0.2, 0.3, 0.5]
+    k[1, 6:9] = [0.2, 0.3, 0.5]  # centroid (-3, +3.3) from the centre
     out = align(k)
-    assert np.all(np.abs(centroid(out)) <= 0.5)
+    np.testing.assert_allclose(centroid(out), [0.0, 0.0], atol=1e-12)
+    assert out.min() >= 0
     assert out.sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(np.sort(out[out > 0]), [0.2, 0.3, 0.5])
+    # a whole-pixel offset moves the values unchanged
+    k = np.zeros((9, 9))
+    k[1, 6:9] = [0.25, 0.5, 0.25]
+    out = align(k)
+    np.testing.assert_allclose(out[4, 3:6], [0.25, 0.5, 0.25], atol=1e-12)
+    assert out.sum() == pytest.approx(1.0)
 
 
 def test_windows_are_span_cells_about_each_centre():
@@ -138,6 +145,7 @@ def test_a_field_holds_free_form_kernels_only():
     [
         ({"refine": -1}, "refine must be an integer >= 0, got -1"),
         ({"coupling": float("nan")}, "coupling must be a finite number >= 0, got nan"),
+        ({"span": 0}, "span must be a finite number > 0, got 0"),
         ({"start": "median"}, "start must be one of global, regions, select, got 'median'"),
     ],
 )

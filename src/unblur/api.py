@@ -191,14 +191,27 @@ def estimate_psf(
     its documentation lists every argument). With ``grid=(gy, gx)`` the blur may vary across
     the frame: a free-form kernel is estimated per region and the kernels are aligned and
     regularised towards their neighbours (:func:`unblur.blind.field.estimate_field`, which
-    takes ``channel_axis``, ``encoding``, ``info``, ``refine``, ``coupling``, ``min_window``
-    and the free-form estimator's options); the result is a :class:`~unblur.psf.PSFField`
-    that :func:`deconvolve` restores with.
+    takes ``channel_axis``, ``encoding``, ``info``, ``refine``, ``coupling``, ``start``,
+    ``min_window``, ``span`` and the free-form estimator's options); the result is a
+    :class:`~unblur.psf.PSFField` that :func:`deconvolve` restores with.
 
     Raises
     ------
     InvalidParameterError
         With ``grid``: a bad grid, or a ``model`` other than ``"auto"`` or ``"free"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import unblur
+    >>> from skimage.data import camera
+    >>> x = camera()[::2, ::2] / 255
+    >>> y = unblur.add_noise(unblur.blur(x, unblur.psf.motion(7, angle=30)), gaussian=0.01,
+    ...                      rng=0)
+    >>> field = unblur.estimate_psf(y, 9, grid=(1, 2), refine=0)
+    >>> field.grid_shape, field.psf_shape
+    ((1, 2), (9, 9))
+    >>> restored = unblur.deconvolve(y, field)
     """
     from .blind import estimate_psf as estimate_uniform
 

@@ -1,65 +1,70 @@
-r"""Blind estimation of a PSF field: one free-form kernel per region, kept consistent.
+r"""Blind estimation of a PSF field: a free-form kernel per region, kept consistent.
 
 A camera that rotates (or shakes about an axis away from the sensor) while its shutter is open
-blurs every part of the frame differently; within a region a few hundred pixels wide the blur
-is nearly uniform (Hirsch et al. 2010; Harmeling, Hirsch & Schölkopf 2010 estimate one kernel
-per overlapping patch; Whyte et al. 2012 parametrise the same field by the camera's
-rotations). :func:`estimate_field` estimates the field of :func:`unblur.psf.grid` on a regular
-:math:`g_y \times g_x` grid in four steps:
+blurs every part of the frame differently; within a region a hundred or so pixels wide the blur
+is nearly uniform (Harmeling, Hirsch & Schölkopf 2010 estimate one kernel per overlapping
+patch; Whyte et al. 2012 parametrise the same field by the camera's rotations).
+:func:`estimate_field` estimates the field of :func:`unblur.psf.grid` on a regular
+:math:`g_y \times g_x` grid:
 
-1. **Regions.** Cell :math:`i`'s window is the support of its weight in the field (from the
-   previous cell centre to the next one, so two cells wide inside the frame), grown about the
-   cell centre to at least ``min_window`` px per side and clipped to the image. Neighbouring
-   windows overlap by a cell, so they share edges.
-2. **Independent estimates.** :func:`~unblur.blind.kernel.estimate_kernel` on every window
-   (the free-form estimator of Pan et al. 2014, with its own size search when ``size`` is not
-   given), with the image's noise and saturation mask; its ``checks`` give each cell's
-   confidence (:mod:`unblur.blind.confidence`). The kernels are padded to one common shape
-   (the largest).
+1. **Windows.** Cell :math:`i`'s window is ``span`` cells wide about the cell's centre (one
+   cell by default; two cells is the support of its weight in the field), at least
+   ``min_window`` px, moved inside the image.
+2. **Candidates.** One kernel for the whole image (:func:`~unblur.blind.kernel.estimate_kernel`,
+   the free-form estimator of Pan et al. 2014, on the image's most textured window) and,
+   per cell, the same estimator on the cell's window, both with the image's noise and
+   saturation mask.
 3. **Alignment.** A blind kernel is only defined up to a translation (the latent image moves
    the other way), and a field whose kernels are centred differently restores every region
-   shifted by its own offset: a warp, and a double image where the interpolated PSF blends two
-   kernels. Every kernel is shifted by whole pixels so that its *centroid* falls on the centre
-   pixel. The centroid is linear in the kernel, so every interpolated PSF between the cells'
-   centres keeps it there too, and the latent image is the scene at the camera's mean pose
-   (the convention of Whyte et al.).
-4. **Neighbour regularisation.** A cell whose estimate the data could not determine (low
-   confidence: flat or one-directional texture, a residual above the noise, a kernel on the
-   border of its support) is replaced by the mean of its confident 8-neighbours' aligned
-   kernels, or the median of all confident cells when none is next to it, or a global
-   estimate when no cell is confident. Then ``refine`` alternations of
+   shifted by its own offset: a warp, and a double image where the interpolated PSF blends
+   two kernels. Every kernel is shifted (bilinearly, by a fraction of a pixel) so that its
+   *centroid* falls on the centre pixel. The centroid is linear in the kernel, so every
+   interpolated PSF between the cells' centres keeps it there too, and the latent image is
+   the scene at the camera's mean pose (the convention of Whyte et al.).
+4. **Choice per cell** (``start="select"``, the default). A cell keeps its own kernel when
+   its estimate is confident (:mod:`unblur.blind.confidence`: texture in every direction, a
+   residual at the noise level, a kernel inside its support) *and* explains the window's
+   power spectrum better than the global kernel (the residual of the log-periodogram
+   regression of :func:`~unblur.blind.parametric.score_kernel`: the observed spectrum is
+   :math:`|K|^2` times a power-law image spectrum plus noise); otherwise it takes the global
+   kernel. ``start="global"`` starts every cell from the global kernel; ``start="regions"``
+   from its own estimate, a doubtful one replaced by the mean of its confident
+   8-neighbours (or the median of all confident cells).
+5. **Refinement** (``refine`` alternations) of
 
    * the latent image of the *whole* frame restored with the current field (the product
      convolution of :mod:`unblur.operators.field`, TV, unknown boundary), and
    * per cell, the valid-pixel kernel step (:func:`~unblur.blind.kernel_step.valid_kernel_step`)
-     on the window of that latent image, with the Tikhonov prior centred on the neighbours'
-     mean :math:`\bar k_i` instead of zero:
+     on the window of that latent image, coupled to the neighbours' mean :math:`\bar k_i`:
 
      .. math:: \min_{k_i} \sum_d \|V(\partial_d x * k_i) - V\partial_d y\|^2
-               + (\gamma + \mu_i) \|k_i - \bar k_i\|^2 + \eta \|\nabla (k_i - \bar k_i)\|^2,
+               + \gamma \|k_i\|^2 + \mu_i \|k_i - \bar k_i\|^2 + \eta \|\nabla (k_i - c_i)\|^2,
 
-     solved for :math:`k_i - \bar k_i` against the residual :math:`y - x * \bar k_i`, then
-     projected (non-negative, sum one) and re-aligned. :math:`\mu_i` = ``coupling`` for a
-     confident cell and ten times that for a doubtful one, so a textured region keeps its own
-     kernel and a flat one follows its neighbours.
+     with :math:`\gamma\|k\|^2 + \mu\|k - \bar k\|^2 = (\gamma + \mu)\|k - c\|^2 +`
+     const, :math:`c_i = \mu_i \bar k_i / (\gamma + \mu_i)`: solved for :math:`k_i - c_i`
+     against the residual :math:`y - x * c_i`, then projected (non-negative, sum one) and
+     re-aligned. :math:`\mu_i` = ``coupling`` for a cell with texture in every direction and
+     ten times that for a flat or one-directional one, so that a textured region keeps its
+     own kernel and a flat one follows its neighbours.
 
    One latent image for all cells replaces the windows' own latent images, which disagree
-   where the windows overlap: each kernel is then fitted against the blur model that restores
-   it.
+   where the windows overlap: each kernel is then fitted against the blur model that
+   restores it.
 
-The result is a :class:`~unblur.psf.PSFField` over the image (every PSF odd-sized, non-negative,
-summing to one, its centroid on the centre pixel).
+The result is a :class:`~unblur.psf.PSFField` over the image (every PSF odd-sized,
+non-negative, summing to one, its centroid on the centre pixel). What each choice was measured
+against is in ``docs/notes/fields.md`` (phase 3).
 
 References
 ----------
-M. Hirsch, S. Sra, B. Schölkopf, S. Harmeling, "Efficient filter flow for space-variant
-multiframe blind deconvolution", IEEE CVPR 2010.
 S. Harmeling, M. Hirsch, B. Schölkopf, "Space-variant single-image blind deconvolution for
 removing camera shake", NIPS 2010.
 O. Whyte, J. Sivic, A. Zisserman, J. Ponce, "Non-uniform deblurring for shaken images",
 IJCV 98(2), 2012.
 J. Pan, Z. Hu, Z. Su, M.-H. Yang, "Deblurring text images via L0-regularized intensity and
 gradient prior", IEEE CVPR 2014.
+J. P. Oliveira, M. A. T. Figueiredo, J. M. Bioucas-Dias, "Parametric blur estimation for
+blind restoration of natural images: linear motion and out-of-focus", IEEE TIP 23(1), 2014.
 J. G. Nagy, D. P. O'Leary, "Restoring images degraded by spatially variant blur", SIAM J. Sci.
 Comput. 19(4), 1998.
 """
@@ -76,28 +81,20 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..errors import InvalidImageError, InvalidParameterError
-from ..operators import Boundary
-from ..operators.differences import gradient
 from ..psf import PSFField
 from ..psf import grid as psf_grid
 from ..restore import sparse
-from ._common import check_size, normalise, odd_side
+from ._common import check_size, odd_side
 from ._data import prepare
 from .confidence import assess, image_checks
 from .kernel import estimate_kernel
-from .kernel_step import (
-    fourier_kernel_step,
-    project,
-    seen_mask,
-    similarity,
-    valid_kernel_step,
-)
-from .latent import edge_threshold, l0_latent
+from .kernel_step import project, similarity, valid_kernel_step
 from .parametric import score_kernel
 
 __all__ = ["MIN_WINDOW", "estimate_field"]
 
-#: How the cells' kernels start: one global estimate, or each region's own estimate.
+#: Where the cells' kernels come from: each its own or the global one, whichever fits its
+#: window's spectrum (select); the global one; each its own (regions).
 STARTS = ("global", "regions", "select")
 #: Smallest side of a region's window (px); the free-form estimator needs each side >= 2 k.
 MIN_WINDOW = 128
@@ -114,9 +111,6 @@ _THRESHOLD = 0.03
 _MIN_MASS = 0.1
 #: Without ``size``, the field's PSFs are the global kernel's side + 2 px (times this).
 _GROW = 1.0
-_SUBPIXEL = True
-#: Starting L0 weights of the local level (the estimator's, after a few levels' decay).
-_LAM_LOCAL = 2e-3
 #: A doubtful cell's coupling is this many times a confident one's.
 _DOUBT = 10.0
 
@@ -198,12 +192,13 @@ def centroid(k: np.ndarray) -> np.ndarray:
 
 
 def align(k: np.ndarray) -> np.ndarray:
-    """``k`` shifted by whole pixels so that its centroid is within half a pixel of the centre
+    """``k`` shifted (bilinear interpolation) so that its centroid is on the centre pixel
     (mass shifted past the edge is dropped; the rest sums to one)."""
-    shift = centroid(k) if _SUBPIXEL else np.round(centroid(k))
-    if not shift.any():
+    shift = centroid(k)
+    if not np.any(np.abs(shift) > 1e-9):
         return k
-    out = ndimage.shift(k, -shift, order=1 if _SUBPIXEL else 0, mode="constant", cval=0.0)
+    # bilinear: a fraction of a pixel smears the kernel a little, whole pixels not at all
+    out = ndimage.shift(k, -shift, order=1, mode="grid-constant", cval=0.0)
     return out / max(float(out.sum()), 1e-300)
 
 
@@ -238,9 +233,9 @@ def _fill_doubtful(
 
 
 def _global_start(y, obs, windows, wanted, options):
-    """Every cell starts from one kernel estimated on the whole image (its most textured
-    window); a cell's confidence is that of its window's texture (``signal`` and
-    ``orientations`` of :func:`~unblur.blind.confidence.image_checks`)."""
+    """One kernel estimated on the whole image (its most textured window) for every cell; a
+    cell's confidence is that of its window's texture (``signal`` and ``orientations`` of
+    :func:`~unblur.blind.confidence.image_checks`)."""
     k0 = estimate_kernel(y, wanted, saturated=obs.saturated, noise=obs.noise, **options)
     # room for the kernels of the frame's edges, larger than the average one
     common = wanted or (odd_side(_GROW * max(k0.shape) + 2),) * 2
@@ -255,7 +250,7 @@ def _global_start(y, obs, windows, wanted, options):
 
 
 def _region_start(y, obs, windows, wanted, options):
-    """Every cell starts from its own window's estimate; its confidence is the estimate's."""
+    """Each cell's own window's estimate; its confidence is the estimate's."""
     kernels, confident, reasons = {}, {}, {}
     for cell, window in windows.items():
         details: dict[str, Any] = {}
@@ -271,35 +266,6 @@ def _region_start(y, obs, windows, wanted, options):
     )
     kernels = {c: align(_pad_to(k, common)) for c, k in kernels.items()}
     return kernels, confident, reasons, common
-
-
-def _local_level(
-    y: np.ndarray, k: np.ndarray, iterations: int, mask: np.ndarray | None = None
-) -> np.ndarray:
-    """The free-form estimator's finest pyramid level on one window, started from ``k``:
-    L0 latent image, strongest edges per orientation, Fourier kernel step, projection
-    (:mod:`unblur.blind.kernel`, Pan et al. 2014), ``iterations`` times."""
-    yw, _ = normalise(np.asarray(y, dtype=np.float64))
-    lam_g = lam_i = _LAM_LOCAL
-    edge = None
-    for _ in range(iterations):
-        bc = Boundary.create("taper", yw.shape, k, dtype=np.float64)
-        seen = seen_mask(bc)
-        y_grid = bc.extend(yw)
-        x = ndimage.gaussian_filter(l0_latent(y_grid, bc, lam_g, lam_i), 0.3, mode="wrap")
-        g0, g1 = gradient(x)
-        if edge is None:
-            cut = tuple(slice(r.start, r.stop - 1) for r in bc.region)
-            edge = edge_threshold(g0[cut], g1[cut], int(2 * max(k.shape)))
-        weak = g0 * g0 + g1 * g1 < edge * edge
-        g0[weak] = 0.0
-        g1[weak] = 0.0
-        edge /= 2.0
-        k = fourier_kernel_step((g0 * seen, g1 * seen), gradient(y_grid), k.shape, 2.0)
-        k = project(k, 0.05, _MIN_MASS)
-        lam_g = max(lam_g / 1.1, 1e-4)
-        lam_i = max(lam_i / 1.1, 1e-4)
-    return align(k)
 
 
 def _neighbour_mean(
@@ -322,7 +288,8 @@ def _refine_cell(
 ) -> np.ndarray:
     """One coupled kernel step of a cell (see the module notes), aligned."""
     x_w = latent[window]
-    centre = prior
+    # gamma ||k||^2 + mu ||k - prior||^2 = (gamma + mu) ||k - centre||^2 + const
+    centre = mu / (_GAMMA + mu) * prior
     residual = y[window] - signal.fftconvolve(x_w, centre, mode="same")
     d = valid_kernel_step(
         x_w,
@@ -348,16 +315,16 @@ def estimate_field(
     start: str = "select",
     min_window: int = MIN_WINDOW,
     span: float = 1.0,
-    local: int = 0,
     info: dict[str, Any] | None = None,
     **options: Any,
 ) -> PSFField:
     r"""Estimate a spatially varying blur: a free-form kernel per cell of a regular grid.
 
     Per-region blind estimates (Pan et al. 2014, :func:`~unblur.blind.kernel.estimate_kernel`)
-    on overlapping windows, aligned on their centroids, doubtful cells replaced by their
-    neighbours, then refined against one latent image of the whole frame with a coupling to
-    the neighbours' mean; see :mod:`unblur.blind.field` for the maths.
+    and one global estimate, aligned on their centroids; each cell keeps its own kernel where
+    it is confident and explains the region's power spectrum better than the global one; then
+    refined against one latent image of the whole frame with a coupling to the neighbours'
+    mean. See :mod:`unblur.blind.field` for the maths.
 
     Parameters
     ----------
@@ -366,8 +333,8 @@ def estimate_field(
     grid : int or (int, int)
         Cells ``(rows, columns)`` of the field, 1 to 16 each; ``(1, 1)`` is one kernel.
     size : int or (int, int), optional
-        Odd side of every PSF. Default: each region's estimator finds its own, and the field
-        takes the largest.
+        Odd side of every PSF. Default: the estimators find their own, and the field takes the
+        largest (the global kernel's plus 2 px at least).
     channel_axis : int, optional
         Axis of colour channels.
     encoding : {"auto", "srgb", "linear"}, optional
@@ -379,12 +346,18 @@ def estimate_field(
         :math:`\mu`, the weight pulling a confident cell's kernel towards its neighbours' mean
         in the refinement (ten times that for a doubtful cell), in the units of the kernel
         step's Tikhonov weight (10).
+    start : {"select", "global", "regions"}, optional
+        Where each cell's kernel comes from before the refinement (see the module notes):
+        its own or the global one, whichever fits (default); the global one; its own.
     min_window : int, optional
         Smallest side of a region's window, px.
+    span : float, optional
+        Side of a region's window in cells (1: the cell itself; 2: its weight's support).
     info : dict, optional
         Receives ``grid``, ``size`` (the PSFs' shape), ``windows`` (per cell, as
         ``[[row0, row1], [col0, col1]]``), ``confidence`` (per cell, ``"high"``/``"low"``),
-        ``reasons`` (per cell), ``filled`` (cells replaced by their neighbours),
+        ``reasons`` (per cell), ``source`` (per cell, where its kernel came from:
+        ``"region"``, ``"global"`` or ``"neighbours"``),
         ``agreement`` (per cell, the mean normalised correlation with its neighbours over
         all shifts, :func:`~unblur.blind.kernel_step.similarity`) and ``encoding``.
     **options
@@ -398,7 +371,8 @@ def estimate_field(
     Raises
     ------
     InvalidParameterError
-        A bad ``grid`` (see :func:`check_grid`), ``size``, ``refine`` or ``coupling``.
+        A bad ``grid`` (see :func:`check_grid`), ``size``, ``refine``, ``coupling``,
+        ``start``, ``min_window`` or ``span``.
     InvalidImageError
         The grey image is not 2-D, is non-finite or flat.
 
@@ -437,25 +411,27 @@ def estimate_field(
         raise InvalidParameterError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
     if not isinstance(coupling, numbers.Real) or not 0 <= coupling < math.inf:
         raise InvalidParameterError(f"coupling must be a finite number >= 0, got {coupling!r}")
+    if not isinstance(span, numbers.Real) or not 0 < span < math.inf:
+        raise InvalidParameterError(f"span must be a finite number > 0, got {span!r}")
     windows = cell_windows(shape, cells, int(min_window), float(span))
-    if start == "global":
-        kernels, confident, reasons, common = _global_start(y, obs, windows, wanted, options)
-    elif start == "select":
-        kernels, confident, reasons, common = _global_start(y, obs, windows, wanted, options)
-        own, own_conf, _, own_common = _region_start(y, obs, windows, wanted, options)
-        common = tuple(max(a, b) for a, b in zip(common, own_common, strict=True))
-        for cell, window in windows.items():
-            g = align(_pad_to(kernels[cell], common))
-            r = align(_pad_to(own[cell], common))
-            s_g = score_kernel(y[window], g)["rss"]
-            s_r = score_kernel(y[window], r)["rss"]
-            kernels[cell] = r if (own_conf[cell] and s_r < s_g) else g
-    else:
+    if start == "regions":
         kernels, confident, reasons, common = _region_start(y, obs, windows, wanted, options)
+        source = {c: "region" if v else "neighbours" for c, v in confident.items()}
         kernels = _fill_doubtful(kernels, confident, cells)
+    else:
+        kernels, confident, reasons, common = _global_start(y, obs, windows, wanted, options)
+        source = dict.fromkeys(windows, "global")
+    if start == "select":
+        own, own_confident, _, own_common = _region_start(y, obs, windows, wanted, options)
+        common = tuple(max(a, b) for a, b in zip(common, own_common, strict=True))
+        kernels = {c: align(_pad_to(k, common)) for c, k in kernels.items()}
+        own = {c: align(_pad_to(k, common)) for c, k in own.items()}
+        for cell, window in windows.items():
+            fit_own = score_kernel(y[window], own[cell])["rss"]
+            fit_global = score_kernel(y[window], kernels[cell])["rss"]
+            if own_confident[cell] and fit_own < fit_global:
+                kernels[cell], source[cell] = own[cell], "region"
     weights = None if obs.saturated is None else ~obs.saturated
-    if local:
-        kernels = {c: _local_level(y[windows[c]], k, local) for c, k in kernels.items()}
     for _ in range(refine):
         field = psf_grid(_stack(kernels, cells), shape)
         latent = sparse.tv(y, field, num_iter=_LATENT_ITER, boundary="unknown")
@@ -482,7 +458,7 @@ def estimate_field(
             },
             confidence={f"{i},{j}": "high" if v else "low" for (i, j), v in confident.items()},
             reasons={f"{i},{j}": r for (i, j), r in reasons.items()},
-            filled=[f"{i},{j}" for (i, j), v in confident.items() if not v],
+            source={f"{i},{j}": v for (i, j), v in source.items()},
             agreement={
                 f"{c[0]},{c[1]}": float(
                     np.mean([similarity(kernels[c], kernels[n]) for n in _neighbours(c, cells)])
