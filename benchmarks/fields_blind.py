@@ -27,7 +27,7 @@
 
 * score: :func:`unblur.metrics.score` against the part of the scene the observation sees
   (clipped, best integer shift within 5 px, 10 px border): a blind kernel is only known up to
-  a shift.
+  a shift; ``--subpixel 4`` searches quarter-pixel shifts (Levin et al.'s protocol).
 * kernel error per cell: relative L2 distance of the blind field's PSF at each cell centre to
   the true PSF there (:meth:`unblur.psf.PSFField.psf_at`), after the best integer shift.
 
@@ -144,8 +144,12 @@ def kernel_error(estimate: np.ndarray, truth: np.ndarray) -> float:
     return float(np.linalg.norm(shifted - b) / np.linalg.norm(b))
 
 
+#: Shift search of the score in steps of 1 / SUBPIXEL px (``--subpixel``).
+SUBPIXEL = 1
+
+
 def restored_psnr(y, k, inner) -> float:
-    return score(unblur.deconvolve(y, k), inner)["psnr"]
+    return score(unblur.deconvolve(y, k), inner, subpixel=SUBPIXEL)["psnr"]
 
 
 def run_case(x_full, args, seed) -> dict:
@@ -157,7 +161,7 @@ def run_case(x_full, args, seed) -> dict:
     inner = x_full[tuple(slice(h, h + n) for h, n in zip(half, y.shape, strict=True))]
     seen = truth.crop(half, y.shape)
     row: dict = {"psf_side": truth.psf_shape[0]}
-    row["blurred"] = score(y, inner)["psnr"]
+    row["blurred"] = score(y, inner, subpixel=SUBPIXEL)["psnr"]
     row["truth"] = restored_psnr(y, seen, inner)
     centre = seen.psf_at([(n - 1) / 2 for n in y.shape])
     row["centre"] = restored_psnr(y, centre, inner)
@@ -217,12 +221,17 @@ def parse_args(argv):
     parser.add_argument("--truth-grid", type=int, default=8, help="true field cells per axis")
     parser.add_argument("--noise", type=float, default=0.01, help="Gaussian noise sigma")
     parser.add_argument("--refine", type=int, help="estimate_psf's refine (default: its own)")
+    parser.add_argument(
+        "--subpixel", type=int, default=1, help="score's shift search, steps per px (default 1)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "fields_blind.json")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    global SUBPIXEL
     args = parse_args(argv)
+    SUBPIXEL = args.subpixel
     console = Console(width=150)
     photos = QUICK if args.quick else (args.photos.split(",") if args.photos else PHOTOS)
     trajectories = 1 if args.quick else args.trajectories
