@@ -34,8 +34,7 @@ from .errors import (
 
 if TYPE_CHECKING:  # what the names below resolve to, for type checkers and editors
     from . import metrics, psf
-    from .api import deconvolve
-    from .blind import estimate_psf
+    from .api import deconvolve, estimate_psf
     from .forward import add_noise, blur
     from .restore import available_methods
 
@@ -65,7 +64,7 @@ __all__ = [
 # when ``import unblur`` loaded them all.
 _LAZY = {
     "deconvolve": ("api", "deconvolve"),
-    "estimate_psf": ("blind", "estimate_psf"),
+    "estimate_psf": ("api", "estimate_psf"),
     "add_noise": ("forward", "add_noise"),
     "blur": ("forward", "blur"),
     "available_methods": ("restore", "available_methods"),

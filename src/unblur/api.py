@@ -26,7 +26,7 @@ from .psf import PSFField
 from .restore import Method, available_methods, get_method, resolve
 from .restore.auto import DEFAULT_METHOD
 
-__all__ = ["DEFAULT_METHOD", "deconvolve"]
+__all__ = ["DEFAULT_METHOD", "deconvolve", "estimate_psf"]
 
 logger = logging.getLogger("unblur")
 
@@ -180,6 +180,56 @@ def deconvolve(
             }
         )
     return restored
+
+
+def estimate_psf(
+    image: np.ndarray,
+    size: int | tuple[int, int] | None = None,
+    model: str = "auto",
+    *,
+    grid: int | tuple[int, int] | None = None,
+    **kwargs: Any,
+) -> np.ndarray | PSFField:
+    """Estimate the PSF of a blurred image from the image alone; with ``grid``, a PSF field.
+
+    Without ``grid`` this is :func:`unblur.blind.estimate_psf` (one PSF for the whole image;
+    its documentation lists every argument). With ``grid=(gy, gx)`` the blur may vary across
+    the frame: a free-form kernel is estimated per region and the kernels are aligned and
+    regularised towards their neighbours (:func:`unblur.blind.field.estimate_field`, which
+    takes ``channel_axis``, ``encoding``, ``info``, ``refine``, ``coupling``, ``start``,
+    ``min_window``, ``span`` and the free-form estimator's options); the result is a
+    :class:`~unblur.psf.PSFField` that :func:`deconvolve` restores with.
+
+    Raises
+    ------
+    InvalidParameterError
+        With ``grid``: a bad grid, or a ``model`` other than ``"auto"`` or ``"free"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import unblur
+    >>> from skimage.data import camera
+    >>> x = camera()[::2, ::2] / 255
+    >>> y = unblur.add_noise(unblur.blur(x, unblur.psf.motion(7, angle=30)), gaussian=0.01,
+    ...                      rng=0)
+    >>> field = unblur.estimate_psf(y, 9, grid=(1, 2), refine=0)
+    >>> field.grid_shape, field.psf_shape
+    ((1, 2), (9, 9))
+    >>> restored = unblur.deconvolve(y, field)
+    """
+    from .blind import estimate_psf as estimate_uniform
+
+    if grid is None:
+        return estimate_uniform(image, size, model, **kwargs)
+    from .blind.field import estimate_field
+
+    if model not in ("auto", "free"):
+        raise InvalidParameterError(
+            f"a PSF field (grid={grid!r}) holds free-form kernels: model must be 'auto' or "
+            f"'free', got {model!r}"
+        )
+    return estimate_field(image, grid, size, **kwargs)
 
 
 def check_psf_or_field(psf, spatial_shape: tuple[int, ...]) -> np.ndarray | PSFField:
