@@ -130,7 +130,7 @@ def _wavelet_noise(x: np.ndarray) -> float:
     peak = float(np.max(np.abs(d))) if d.size else 0.0
     if not np.isfinite(peak) or peak == 0.0:
         return 0.0
-    d = d / peak
+    d /= peak  # in place: astype made a copy
     floor = _quantisation_noise(d) * peak
     paired = False
     for ax in range(d.ndim):
