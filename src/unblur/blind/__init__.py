@@ -104,10 +104,11 @@ def estimate_psf(
 
     ``model`` chooses the estimator:
 
-    * ``"auto"`` (default): the parametric fits below *and* a free-form kernel, keeping the
-      free-form kernel when its power spectrum explains the observation better than the best
-      parametric model and its shape differs from it (camera shake), the parametric model
-      otherwise (see :mod:`unblur.blind.auto`);
+    * ``"auto"`` (default): the parametric fits below *and* a free-form kernel (size found
+      from the data), keeping the free-form kernel when it is stable across the pyramid's
+      scales, two windows of the image agree on it, and its shape differs from the best
+      parametric model's (camera shake), the parametric model otherwise (see
+      :mod:`unblur.blind.auto`);
     * ``"gaussian"``: :math:`\sigma` of a Gaussian blur
       (:func:`~unblur.blind.parametric.estimate_gaussian`);
     * ``"motion"``: length and angle of a straight-line motion
