@@ -43,17 +43,14 @@ derivatives), which is ``--non-blind hyper_laplacian``.
 Run ``python benchmarks/levin_blind.py --help`` for the options. Targets of issue 5: mean PSNR
 >= 32.5 dB, error ratio <= 3 on every image and <= 2 on >= 90 %, <= 10 s per 255 x 255 image.
 
-Measured (all 32 pairs, 2 CPUs, load average 1.1, 3 min 31 s): true kernel 34.42 dB (34.98 at
-a quarter pixel); ``free`` 30.66 dB, SSIM 0.922, error ratio mean 2.53, <= 2 on 28 %, <= 3 on
-72 % (max 5.9), median 2.8 s per estimate; at a quarter pixel 32.71 dB, <= 2 on 75 %, <= 3 on
-88 %. Without the full-resolution refinement 30.25 dB (32.37 at a quarter pixel), 1.0 s.
-Targets not met: image 4 stays hard (its kernel 6 at a quarter-pixel ratio of 9.9, kernels 2,
-4 and 7 at 3.4-4.2), and the whole-pixel protocol charges every estimate for its sub-pixel
-offset. The non-blind method is not what limits the ratios: restored with
-``--non-blind hyper_laplacian`` (4 min 42 s) the same kernels give 30.61 dB (true 34.40), ratio
-mean 2.55, <= 2 on 28 %, <= 3 on 75 %; at a quarter pixel 32.75 dB (true 35.00), <= 2 on 75 %,
-<= 3 on 88 %. History: 27.42 dB before the Fourier kernel step, 29.73 dB with 10 finest-level
-iterations, 30.53 dB with centroid re-centring (the README has the details).
+Measured 2026-12-06 (all 32 pairs, 2 CPUs shared, load average 10-12; quarter pixel, whole
+pixel in brackets): true kernel 34.80 (34.24) dB, blurred input 22.96 (22.91); ``sized``
+32.20 (30.24), ratio <= 2 on 75 % (31 %), <= 3 on 84 % (72 %), max 17.7 (two pairs fall back
+to a disk, see docs/notes/blind_kernel.md), median 9.2 s per estimate; ``default`` 32.70
+(30.22), <= 2 on 72 % (22 %), <= 3 on 88 % (59 %), max 4.0 (3.9), no pair below the input,
+15.9 s (two passes). Issue 14's targets (sized >= 33.3 dB, ratio <= 2 on >= 90 % and <= 3 on
+all; default within 0.5 dB of sized; no pair below the input): the last two are met. The
+history of the estimator is in docs/notes/blind_kernel.md.
 
 References
 ----------
