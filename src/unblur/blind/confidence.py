@@ -39,7 +39,9 @@ any check failed and ``"high"`` otherwise, and ``warning`` is then one line that
 command line prints it). The thresholds are set so that the checks stay
 silent on every photograph of the broad validation set whose estimate restores within 1.5 dB
 of the true kernel, and fire on pure noise and on a flat image with a single edge
-(``tests/test_blind_confidence.py``).
+(``tests/test_blind_confidence.py``). The residual limit is 12: at 6 it fired on 7 of the 32
+Levin et al. photographs and one broad-set case, all restored 0.8-14 dB above the input
+(their noise is low, so a small model error is many noise levels).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ THRESHOLDS = {
     "orientations": 0.05,
     "levels": 0.5,
     "windows": 0.5,
-    "residual": 6.0,
+    "residual": 12.0,
     "participation": 1.5,
     "border_mass": 0.1,
 }
