@@ -273,6 +273,10 @@ def summarise(entries: list[dict], row: str) -> dict:
         out[f"ratio_le_2{col}"] = float(np.mean(ratio <= 2))
         out[f"ratio_le_3{col}"] = float(np.mean(ratio <= 3))
         out[f"worse{col}"] = int(sum(e[row][f"gain{col}"] < 0 for e in good))
+    # worse than the input (quarter pixel) and not flagged by info["confidence"]
+    out["worse_unflagged_q"] = int(
+        sum(e[row]["gain_q"] < 0 and e[row]["info"].get("confidence") != "low" for e in good)
+    )
     out["median_estimate_s"] = float(np.median([e[row]["estimate_s"] for e in good]))
     return out
 
@@ -281,7 +285,7 @@ def table(entries: list[dict], row: str, caption: str) -> Table:
     t = Table(title=f"broad blind set: row {row!r} (¼ px alignment; whole-pixel in brackets)",
               caption=caption)  # fmt: skip
     cols = ("group", "n", "blurred", "true k", "estimate", "gap (dB)", "≤2", "≤3", "worse",
-            "s / est.")  # fmt: skip
+            "unflagged", "s / est.")  # fmt: skip
     for c in cols:
         t.add_column(c, justify="left" if c == "group" else "right")
     for name, pick in GROUPS.items():
@@ -303,6 +307,7 @@ def table(entries: list[dict], row: str, caption: str) -> Table:
             f"{pct(s['ratio_le_2_q'])} ({pct(s['ratio_le_2'])})",
             f"{pct(s['ratio_le_3_q'])} ({pct(s['ratio_le_3'])})",
             f"{s['worse_q']} ({s['worse']})",
+            str(s["worse_unflagged_q"]),
             fmt(s["median_estimate_s"], 1),
         )
     return t
@@ -326,6 +331,8 @@ def per_case_table(entries: list[dict], rows: list[str]) -> Table:
             ratio = r["ratio_q"]
             style = "green" if ratio <= 2 else ("yellow" if ratio <= 3 else "red")
             model = f"{r['info'].get('model', '?')} {r['kernel_shape'][0]}"
+            if r["info"].get("confidence") == "low":
+                model += " [dim](low)"
             cells += [fmt(r["psnr_q"]), f"[{style}]{ratio:.2f}", model]
         t.add_row(*cells)
     return t

@@ -23,6 +23,9 @@ def test_pure_noise_is_flagged():
     assert info["confidence"] == "low"
     assert any("nothing but noise" in r for r in info["reasons"])
     assert info["checks"]["signal"] < THRESHOLDS["signal"]
+    # one line that says a restoration may be worse than the input, and why
+    assert info["warning"].startswith("the estimated PSF is not trusted and a restoration")
+    assert "nothing but noise" in info["warning"] and "\n" not in info["warning"]
 
 
 def test_flat_image_with_one_edge_is_flagged():
@@ -43,7 +46,7 @@ def test_blurred_photograph_is_trusted():
     info: dict = {}
     estimate_psf(y, info=info)
     assert info["confidence"] == "high", info["reasons"]
-    assert info["reasons"] == []
+    assert info["reasons"] == [] and info["warning"] is None
     assert info["checks"]["signal"] > 100 and info["checks"]["orientations"] > 0.2
 
 

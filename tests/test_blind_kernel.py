@@ -141,6 +141,18 @@ def test_size_estimated_when_not_given(observed):
     assert k.sum() == pytest.approx(1.0)
 
 
+def test_second_pass_estimates_again_with_the_size_found(observed):
+    info: dict = {}
+    k = estimate_kernel(observed, info=info, refine_iter=0)
+    first = info["first_pass"]
+    assert first["size_estimated"] is True and info["size_estimated"] is True
+    # the second pass runs with the first estimate's larger side as a square support
+    assert info["levels"][-1]["kernel_shape"] == [max(first["size"])] * 2
+    assert max(k.shape) <= max(first["size"]) and info["size"] == list(k.shape)
+    single = estimate_kernel(observed, refine_iter=0, second_pass=False)
+    assert list(single.shape) == first["size"]
+
+
 def test_colour_uses_the_channel_mean(observed):
     small = observed[:96, :96]
     colour = np.stack([small, 0.5 * small + 0.2, small**2], axis=-1)

@@ -140,3 +140,24 @@ def test_score_with_a_channel_axis_shifts_the_spatial_axes_only(camera):
     channels_first = np.moveaxis(moved, -1, 0)
     again = score(channels_first, np.moveaxis(rgb, -1, 0), channel_axis=0)
     assert again["shift"] == (2, -1)
+
+
+# --------------------------------------------------------------------------------------------
+# the estimate's doubts are said (issue 14, item 4)
+# --------------------------------------------------------------------------------------------
+def test_blind_deconvolve_warns_when_the_psf_is_not_trusted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("noise.npy", 0.5 + 0.1 * np.random.default_rng(0).standard_normal((96, 96)))
+    result = invoke("deconvolve", "noise.npy", "-o", "r.npy", "-m", "wiener")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "unblur: warning:" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "not trusted" in warnings[0] and "nothing but noise" in warnings[0]
+    assert "try --psf-size, --psf-model, or give a known --psf" in warnings[0]
+    assert ", low confidence" in result.stdout  # the 'estimated PSF: ...' line
+
+
+def test_blind_deconvolve_is_silent_when_the_psf_is_trusted(blurred):
+    result = invoke("deconvolve", "b.npy", "-o", "r.npy", "-m", "wiener")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr and "low confidence" not in result.stdout

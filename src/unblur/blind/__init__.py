@@ -15,7 +15,8 @@ marked) and hands it to a model:
     camera shake, the most common blur of photographs, is found without being asked for.
 
 Every estimate is then judged (:mod:`unblur.blind.confidence`): ``info["confidence"]`` says
-whether the data could determine it, and ``info["reasons"]`` why not.
+whether the data could determine it, ``info["reasons"]`` why not, and ``info["warning"]``
+says so in one line.
 """
 
 from __future__ import annotations
@@ -103,10 +104,11 @@ def estimate_psf(
 
     ``model`` chooses the estimator:
 
-    * ``"auto"`` (default): the parametric fits below *and* a free-form kernel, keeping the
-      free-form kernel when its power spectrum explains the observation better than the best
-      parametric model and its shape differs from it (camera shake), the parametric model
-      otherwise (see :mod:`unblur.blind.auto`);
+    * ``"auto"`` (default): the parametric fits below *and* a free-form kernel (size found
+      from the data), keeping the free-form kernel when it is stable across the pyramid's
+      scales, two windows of the image agree on it, and its shape differs from the best
+      parametric model's (camera shake), the parametric model otherwise (see
+      :mod:`unblur.blind.auto`);
     * ``"gaussian"``: :math:`\sigma` of a Gaussian blur
       (:func:`~unblur.blind.parametric.estimate_gaussian`);
     * ``"motion"``: length and angle of a straight-line motion
@@ -145,8 +147,10 @@ def estimate_psf(
         Receives ``model`` (the model used), ``parameters`` (its fitted values, empty for
         ``"free"``), ``size``, ``encoding`` and ``encoding_reason``, ``saturated_fraction``,
         ``confidence`` (``"high"`` or ``"low"``), ``reasons`` (why it is low, with what to
-        try) and ``checks`` (the evidence, see :mod:`unblur.blind.confidence`). ``"auto"``
-        adds ``reason`` (why this model), ``scores`` (per parametric model and ``"free"``:
+        try), ``warning`` (None, or one line saying that a restoration with this PSF may be
+        worse than the input, and why) and ``checks`` (the evidence, see
+        :mod:`unblur.blind.confidence`). ``"auto"`` adds ``reason`` (why this model),
+        ``scores`` (per parametric model and ``"free"``:
         ``bic``, ``rss``, ...), ``evidence`` and ``candidates``; the parametric models add
         ``crop_shape`` and ``noise_sigma``; ``"free"`` adds ``levels``, ``window``, ``scale``
         and ``size_estimated``.

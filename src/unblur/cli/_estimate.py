@@ -43,7 +43,7 @@ def estimate_psf(
     start = time.perf_counter()
     if console is None:
         k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info)
-    else:
+    else:  # an interactive command: the estimate's doubts are said on stderr
         from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         stepped = _accepts_callback(estimate_psf)
@@ -57,6 +57,9 @@ def estimate_psf(
             if stepped:
                 kwargs["callback"] = lambda *args, **kw: display.advance(task)
             k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info, **kwargs)
+        warning = confidence_warning(info)
+        if warning is not None:
+            click.echo(f"unblur: warning: {warning}", err=True)
     summary = dict(info)
     summary.update(
         model=info.get("model", model),
@@ -72,11 +75,20 @@ def estimate_psf(
     return k, summary
 
 
+def confidence_warning(info: dict[str, Any]) -> str | None:
+    """One line when the estimate is not trusted (``info["warning"]``, with what to try)."""
+    warning = info.get("warning")
+    if not warning:
+        return None
+    return f"{warning}; try --psf-size, --psf-model, or give a known --psf"
+
+
 def estimate_text(summary: dict[str, Any]) -> str:
-    """One line: ``motion (length=10.9, angle=30.2), 7x11, 0.15 s``."""
+    """One line: ``motion (length=10.9, angle=30.2), 7x11, 0.15 s`` (``, low confidence``)."""
     values = params_text(summary["parameters"])
     model = summary["model"] + (f" ({values})" if values else "")
-    return f"{model}, {shape_text(summary['shape'])}, {summary['seconds']:.2f} s"
+    doubt = ", low confidence" if summary.get("confidence") == "low" else ""
+    return f"{model}, {shape_text(summary['shape'])}, {summary['seconds']:.2f} s{doubt}"
 
 
 def psf_fields(psf_spec: str | None, k: np.ndarray, estimate: dict[str, Any] | None) -> dict:
