@@ -15,6 +15,9 @@ from unblur.blind._data import prepare
 from unblur.colour import linear_to_srgb, srgb_to_linear
 from unblur.errors import InvalidParameterError
 
+# these tests pass images beyond [0, 1] on purpose (scales, photon counts, integer ranges)
+pytestmark = pytest.mark.filterwarnings("ignore::unblur.ValueRangeWarning")
+
 
 # --------------------------------------------------------------------------------------------
 # the sRGB transfer function (IEC 61966-2-1)

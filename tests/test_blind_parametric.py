@@ -24,6 +24,9 @@ from unblur.blind import (
 )
 from unblur.errors import InvalidImageError, InvalidParameterError, UnknownMethodError
 
+# these tests pass images beyond [0, 1] on purpose (scales, photon counts, integer ranges)
+pytestmark = pytest.mark.filterwarnings("ignore::unblur.ValueRangeWarning")
+
 
 def _half(img: np.ndarray) -> np.ndarray:
     """2 x 2 block mean: 512 x 512 -> 256 x 256 (sharper per pixel than the native crop)."""

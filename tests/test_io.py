@@ -31,6 +31,9 @@ from unblur.io import (
     write_image,
 )
 
+# these tests pass images beyond [0, 1] on purpose (scales, photon counts, integer ranges)
+pytestmark = pytest.mark.filterwarnings("ignore::unblur.ValueRangeWarning")
+
 RNG = np.random.default_rng(20240531)
 
 

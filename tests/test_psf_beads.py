@@ -16,6 +16,9 @@ import scipy.fft
 
 from unblur import InvalidImageError, InvalidParameterError, psf
 
+# these tests pass images beyond [0, 1] on purpose (scales, photon counts, integer ranges)
+pytestmark = pytest.mark.filterwarnings("ignore::unblur.ValueRangeWarning")
+
 OPTICS = dict(na=1.2, wavelength=0.52, refractive_index=1.33, voxel_size=(0.25, 0.1, 0.1))
 TRUTH = psf.widefield(**OPTICS, shape=(17, 31, 31))
 

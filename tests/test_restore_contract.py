@@ -35,6 +35,9 @@ from unblur.errors import InvalidParameterError, InvalidPSFError
 from unblur.operators import BOUNDARIES
 from unblur.restore import get_method
 
+# these tests pass images beyond [0, 1] on purpose (scales, photon counts, integer ranges)
+pytestmark = pytest.mark.filterwarnings("ignore::unblur.ValueRangeWarning")
+
 METHODS = unblur.available_methods()
 ITERATIVE = [m for m in METHODS if get_method(m).iterative]
 WITH_TOL = [m for m in ITERATIVE if "tol" in get_method(m).parameters]

@@ -15,6 +15,9 @@ import unblur
 from unblur import psf
 from unblur.errors import InvalidParameterError
 
+# these tests pass images beyond [0, 1] on purpose (scales, photon counts, integer ranges)
+pytestmark = pytest.mark.filterwarnings("ignore::unblur.ValueRangeWarning")
+
 ITERATIVE = ["tv", "hyper_laplacian", "richardson_lucy", "landweber"]
 
 

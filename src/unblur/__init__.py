@@ -30,6 +30,7 @@ from .errors import (
     InvalidPSFError,
     UnblurError,
     UnknownMethodError,
+    ValueRangeWarning,
 )
 
 if TYPE_CHECKING:  # what the names below resolve to, for type checkers and editors
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidParameterError",
     "UnblurError",
     "UnknownMethodError",
+    "ValueRangeWarning",
     "__version__",
     "add_noise",
     "available_methods",

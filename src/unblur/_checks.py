@@ -13,7 +13,13 @@ import warnings
 
 import numpy as np
 
-from .errors import InvalidImageError, InvalidParameterError, InvalidPSFError, UnblurError
+from .errors import (
+    InvalidImageError,
+    InvalidParameterError,
+    InvalidPSFError,
+    UnblurError,
+    ValueRangeWarning,
+)
 
 __all__ = [
     "COLOR_MODES",
@@ -43,16 +49,6 @@ FLOAT_WARN_ABOVE = 1.5
 #: integer data whose largest magnitude is below this share of the dtype's maximum are warned
 #: about: after the division by the maximum they are (nearly) black
 INT_WARN_SHARE = 1 / 256
-
-
-class ValueRangeWarning(UserWarning):
-    """The image's values do not fit the [0, 1] scale unblur works on.
-
-    Raised (as a warning) for integer arrays that use less than 1/256 of their dtype's range
-    (``int64`` holding 0-255: divided by the dtype's maximum they come back black) and for float
-    images whose maximum exceeds :data:`FLOAT_WARN_ABOVE` (0-255 stored as float: restored on
-    that scale, where the automatic parameters are not tuned).
-    """
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -16,6 +16,7 @@ __all__ = [
     "InvalidParameterError",
     "UnblurError",
     "UnknownMethodError",
+    "ValueRangeWarning",
 ]
 
 
@@ -58,3 +59,14 @@ class ImageWriteError(UnblurError):
 
 class BackendUnavailableError(UnblurError):
     """The requested device cannot be used: its array library is missing or there is no GPU."""
+
+
+class ValueRangeWarning(UserWarning):
+    """The image's values do not fit the [0, 1] scale unblur works on.
+
+    Warned for integer arrays that use less than 1/256 of their dtype's range (``int64``
+    holding 0-255: divided by the dtype's maximum they come back black) and for float images
+    whose maximum exceeds 1.5 (0-255 stored as float: restored on that scale, where the
+    automatic parameters are not tuned). Silence it with
+    ``warnings.simplefilter("ignore", unblur.ValueRangeWarning)``.
+    """
