@@ -265,7 +265,7 @@ def ssim(
     b = est.astype(np.float64, copy=False)
     # SSIM(x, y; R) = SSIM(x / s, y / s; R / s): huge values are scaled so that the local
     # products stay finite
-    top = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), peak)
+    top = max(_max_abs(a), _max_abs(b), peak)
     if top > 1e100:
         s = top / 1e50
         a, b, peak = a / s, b / s, peak / s

@@ -153,8 +153,6 @@ def check_psf_fits(path: Path, info, shape, k) -> None:
     many for a field), colour is read from a last axis of at most 4 entries, and the PSF must
     fit inside the image."""
     spatial = tuple(shape[:-1] if info.channel_axis is not None else shape)
-    if hasattr(k, "psf_shape"):  # a field: its PSFs must fit
-        k = np.empty(kernel_shape(k), dtype=np.uint8)
     what = f"{str(path)!r} is {layout_text(path, info, shape)}"
     if k is None:
         if len(spatial) != 2:
@@ -163,14 +161,15 @@ def check_psf_fits(path: Path, info, shape, k) -> None:
                 f"(a {len(spatial)}-D PSF file)"
             )
         return
-    if k.ndim != len(spatial):
+    kshape = kernel_shape(k)  # of a field: the shape of its PSFs, each of which must fit
+    if len(kshape) != len(spatial):
         raise CLIError(
             f"{what}, so the PSF needs {len(spatial)} axes (or {2 * len(spatial)} for a field "
-            f"of PSFs), but it has {k.ndim}; give a {len(spatial)}-D PSF file (.npy or .tif), "
-            "or restore the pages as separate files"
+            f"of PSFs), but it has {len(kshape)}; give a {len(spatial)}-D PSF file (.npy or "
+            ".tif), or restore the pages as separate files"
         )
-    if any(p > n for p, n in zip(k.shape, spatial, strict=True)):
+    if any(p > n for p, n in zip(kshape, spatial, strict=True)):
         raise CLIError(
-            f"the PSF ({'x'.join(map(str, k.shape))}) is larger than the image: {what}; give "
+            f"the PSF ({'x'.join(map(str, kshape))}) is larger than the image: {what}; give "
             "a smaller PSF"
         )
