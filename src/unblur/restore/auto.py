@@ -9,11 +9,9 @@ fused element-wise passes, and it stops after 8-20 of them on photographs
 (``docs/notes/tv_speed.md``), so its time grows with the pixel count as the transforms do. An
 image too large for memory is restored block by block with :mod:`unblur.dask`.
 
-Measured (2 cores, shared machine, ``benchmarks/speed.py --cases 1024x1024:15,2048x2048:15``
-and ``benchmarks/levin.py``): 57-89 FFT-pair equivalents at 1024 x 1024 and 51-66 at
-2048 x 2048 (before: 941 and 1167); a 12-megapixel colour photograph (25 px shake, 1 % noise)
-in 13.8 s, within 0.02 dB of ``tv`` run to convergence; 34.24 dB on the Levin et al. (2009)
-photographs (34.80 at quarter-pixel alignment) and 33.29 dB on their synthetic valid blur.
+What it costs and scores, on real camera shake and on a 12-megapixel photograph, is measured
+by ``benchmarks/levin.py``, ``benchmarks/speed.py`` and ``benchmarks/photo_size.py`` and
+stated in the README (*Quality on real camera shake*, *Speed*).
 
 ``method="fast"`` is the choice a user makes for speed instead of quality: ``wiener`` with its
 automatic noise-to-signal ratio and tapered borders, one transform pair (about 5-7 times
