@@ -59,6 +59,7 @@ from ..backend import array_module
 from ..errors import InvalidImageError
 from ..operators import difference_spectrum
 from ..operators.differences import (
+    frequencies,
     gradient,
     gradient_adjoint,
     hessian,
@@ -166,11 +167,15 @@ def admm(
         from . import _kernels
 
         fused = _kernels.AVAILABLE
-    spectrum = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
-    if second_order:
-        spectrum = spectrum + second_order * difference_spectrum(
-            bc.grid_shape, 2, dtype=dtype, xp=xp
-        )
+    if fused and not field:  # the fused x step computes the denominator from 1-D symbols
+        spectrum = None
+        symbols = [4 * np.sin(np.pi * f.ravel()) ** 2 for f in frequencies(bc.grid_shape)]
+    else:
+        spectrum = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
+        if second_order:
+            spectrum = spectrum + second_order * difference_spectrum(
+                bc.grid_shape, 2, dtype=dtype, xp=xp
+            )
 
     # buffers: the estimate x_k and x_{k-1} (which then receives the divergence), the data
     # split (H x, then v - u_v and its spectrum) or the constant data spectrum
@@ -281,7 +286,11 @@ def admm(
         # ---- x step in Fourier -------------------------------------------------------------
         if rho != rho_prev:
             weight = rho_v if split else 1.0
-            if penalties.schedule:  # the penalty changes: keep |H|^2 and the spectrum
+            if fused:  # (s, w / rho, rho, tiny): the denominator is computed in the pass
+                den_consts = np.array(
+                    [second_order, weight / rho, rho, np.finfo(dtype).tiny], dtype=dtype
+                )
+            elif penalties.schedule:  # the penalty changes: keep |H|^2 and the spectrum
                 if power is None:
                     power = _otf_power(op.otf, xp.empty_like(spectrum))
                 inv_den = _inverse_denominator(power, spectrum, weight, rho, inv_den)
@@ -292,7 +301,7 @@ def admm(
         other.forward()
         if fused:
             _kernels.spectral_pass(
-                other.hat, data.hat, op.otf, inv_den, rho, rho_v, data.hat, split
+                other.hat, data.hat, op.otf, *symbols, den_consts, rho, rho_v, data.hat, split
             )
         else:
             _spectral_numpy(other.hat, data.hat, op.otf, inv_den, rho, rho_v, split)
@@ -320,9 +329,11 @@ def admm(
 
 
 def _otf_power(otf: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """:math:`|H|^2` into the real array ``out`` (no temporaries of the spectrum's size)."""
-    np.abs(otf, out=out)
-    return np.square(out, out=out)
+    """:math:`|H|^2 = (\\Re H)^2 + (\\Im H)^2` into the real array ``out`` (no temporaries of
+    the spectrum's size; the same operations as the fused pass)."""
+    np.multiply(otf.real, otf.real, out=out)
+    out += np.square(otf.imag)
+    return out
 
 
 def _inverse_denominator(power, spectrum, weight, rho, out=None, otf=None):

@@ -322,20 +322,37 @@ def data_pass(hx, mv, y, observed, full, y_scale, r, rho_v, off0, off1, bands):
 
 
 @_pjit
-def spectral_pass(rhs, data, otf, inv_den, rho, rho_v, hx, split):
+def spectral_pass(rhs, data, otf, sym0, sym1, dc, rho, rho_v, hx, split):
     """The :math:`x` step in Fourier, in place in ``rhs``: :math:`\\hat x = (\\rho\\,\\hat r
     + \\rho_v \\bar H \\hat d)\\,/\\,\\text{den}`; with ``split`` also :math:`\\hat{Hx} = H\\hat x`
-    into ``hx``. Without the split ``data`` already holds :math:`\\bar H \\hat y` (weight 1)."""
+    into ``hx``. Without the split ``data`` already holds :math:`\\bar H \\hat y` (weight 1).
+
+    The denominator :math:`\\text{den} = \\rho\\,(S + \\tfrac{w}{\\rho}|H|^2)` is computed on
+    the fly, not stored: :math:`S = g + s g^2` with :math:`g` = ``sym0[i] + sym1[j]`` (the
+    per-axis symbols :math:`4\\sin^2(\\pi f)` of the forward differences, float64) and
+    ``dc`` = (:math:`s`, :math:`w/\\rho`, :math:`\\rho`, tiny) in the grid's precision, the
+    same operations in the same order as :func:`unblur.restore._admm._inverse_denominator`
+    (so the result is the same to the bit)."""
     n0, n1 = rhs.shape
+    s, w_rho, rho_f, tiny = dc[0], dc[1], dc[2], dc[3]
+    one = dc[2] / dc[2]
     for i in _prange(n0):
+        cast = np.empty(2, dtype=dc.dtype)  # float64 -> the grid's precision, rounded
         for j in range(n1):
             h = otf[i, j]
+            g = sym0[i] + sym1[j]
+            cast[0] = g
+            cast[1] = g * g
+            spec, sq = cast[0], cast[1]
+            den = (spec + s * sq) + (h.real * h.real + h.imag * h.imag) * w_rho
+            den = max(den * rho_f, tiny)
+            inv = one / den
             d = data[i, j]
             if split:
                 d = rho_v * (h.real * d.real + h.imag * d.imag) + 1j * (
                     rho_v * (h.real * d.imag - h.imag * d.real)
                 )
-            xh = (rho * rhs[i, j] + d) * inv_den[i, j]
+            xh = (rho * rhs[i, j] + d) * inv
             rhs[i, j] = xh
             if split:
                 hx[i, j] = h * xh
