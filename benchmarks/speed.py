@@ -11,7 +11,9 @@ For each image size and PSF size, in one run:
   image and called as its documentation shows (a uint8 photograph through ``img_as_float``,
   i.e. float64), ``restoration.wiener`` with the same balance;
 * peak traced memory (``tracemalloc``; numpy and scipy.fft buffers are traced) as a multiple of
-  the image's bytes (the input itself not counted, the result counted).
+  the image's bytes (the input itself not counted, the result counted). Not traced: Numba's
+  per-thread scratch in the fused ADMM passes and pocketfft's per-line buffers (well under a
+  megabyte here; ``irfftn_into`` avoids pocketfft's untraced grid-sized multi-axis buffer).
 
 Printed ratios: ``pairs equiv.`` = time / floor (the cost in FFT-pair equivalents, issue
 15's measure); ``x floor`` = time / (transform pairs the method needs x floor), where

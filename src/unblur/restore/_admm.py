@@ -59,6 +59,7 @@ from ..backend import array_module
 from ..errors import InvalidImageError
 from ..operators import difference_spectrum
 from ..operators.differences import (
+    frequencies,
     gradient,
     gradient_adjoint,
     hessian,
@@ -68,10 +69,13 @@ from ._common import boundary_for
 from ._loop import IterationLoop
 from ._priors import lp_threshold, shrink_groups
 
-__all__ = ["CG_STEPS", "Penalties", "admm"]
+__all__ = ["CG_STEPS", "CHANGE_STRIDE", "Penalties", "admm"]
 
 #: Conjugate-gradient steps per x step for a PSF field (warm-started; docs/notes/fields.md).
 CG_STEPS = 2
+#: The stopping rule's change of the estimate is measured on every ``CHANGE_STRIDE``-th pixel
+#: per axis of the observed region (so x_{k-1} is kept there only; docs/notes/tv_speed.md).
+CHANGE_STRIDE = 2
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,10 @@ def admm(
     The problem is solved for the image divided by ``scale`` (its contrast :math:`a`, so the
     data span about [0, 1] whatever their magnitude: nothing overflows or underflows, and the
     result scales exactly with the data); ``lam`` and the penalties are in those units, and
-    the stopping rule compares the RMS change of the estimate with ``tol``. ``mask``
-    (boolean, the image's shape, True = observed) leaves the other pixels out of the data
-    term.
+    the stopping rule compares the RMS change of the estimate in one iteration with ``tol``
+    (measured on every :data:`CHANGE_STRIDE`-th pixel per axis of the observed region, where
+    alone the previous estimate is kept). ``mask`` (boolean, the image's shape, True =
+    observed) leaves the other pixels out of the data term.
 
     The state between iterations is the estimate and, per split, :math:`m = t - r z =
     (1 - r) z + u` (with :math:`t = r A x + (1 - r) z_{old} + u_{old}` the argument of the
@@ -166,20 +171,25 @@ def admm(
         from . import _kernels
 
         fused = _kernels.AVAILABLE
-    spectrum = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
-    if second_order:
-        spectrum = spectrum + second_order * difference_spectrum(
-            bc.grid_shape, 2, dtype=dtype, xp=xp
-        )
+    if fused and not field:  # the fused x step computes the denominator from 1-D symbols
+        spectrum = None
+        symbols = [4 * np.sin(np.pi * f.ravel()) ** 2 for f in frequencies(bc.grid_shape)]
+    else:
+        spectrum = difference_spectrum(bc.grid_shape, 1, dtype=dtype, xp=xp)
+        if second_order:
+            spectrum = spectrum + second_order * difference_spectrum(
+                bc.grid_shape, 2, dtype=dtype, xp=xp
+            )
 
-    # buffers: the estimate x_k and x_{k-1} (which then receives the divergence), the data
-    # split (H x, then v - u_v and its spectrum) or the constant data spectrum
-    current, other = _Buffer(op, xp), _Buffer(op, xp)
+    # buffers: the estimate x_k (overwritten by the divergence of the z steps, then by the
+    # x step's x_{k+1}), the data split (H x, then v - u_v and its spectrum) or the constant
+    # data spectrum; a PSF field's x step (conjugate gradients from x_k) also needs ``other``
+    current = _Buffer(op, xp)
+    other = _Buffer(op, xp) if field else None
     data = _Buffer(op, xp)
     inv_scale = 1.0 / scale
     current.real[...] = bc.extend(image)
     current.real *= inv_scale
-    other.real[...] = 0
     observed = _observed(mask, image.shape)
     if field:  # the x step keeps A x current: ``ax``; ``data`` holds the observation or v - u_v
         ax = op.forward(current.real)
@@ -207,13 +217,30 @@ def admm(
 
     threads = _numba_threads() if fused else 1
     bands = _kernels.bands_for(bc.grid_shape[0], threads) if fused else None
-    count = math.prod(image.shape)  # the change is measured on the observed region
-    window = np.array([s for sl in region[:2] for s in (sl.start, sl.stop)], np.int64)
+    # the stopping rule's change is measured on a lattice of the observed region (every
+    # CHANGE_STRIDE-th pixel per axis): x_{k-1} is kept there only
+    lattice = current.real[_lattice_index(region)].copy()
+    origin = np.array([sl.start for sl in region[:2]], np.int64)
     loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
     rho_prev = None
     inv_den = power = None
     k = 0
     while True:
+        if k > 0:
+            if fused:
+                change2 = _kernels.lattice_change(current.real, lattice, origin, CHANGE_STRIDE)
+            else:
+                change2 = _lattice_change_numpy(current.real, lattice, region)
+            change = math.sqrt(change2 / lattice.size)
+            if not math.isfinite(change):
+                raise InvalidImageError(
+                    "the restoration diverged (non-finite values); the image's magnitude may "
+                    "be out of the working precision's range"
+                )
+            if loop.done(current.real, change=change, may_stop=penalties.settled(k)):
+                break
+        if k == num_iter:
+            break
         rho = penalties.at(k)
         r = penalties.relax if penalties.settled(k) else 1.0
         if rho_prev is not None and rho != rho_prev:  # r == 1 here: m = u
@@ -225,29 +252,18 @@ def admm(
             thr, w_tau = 1.0 / beta, 0.0
         else:
             thr, w_tau = lp_threshold(alpha, beta)
-        # ---- z steps on x_k: m updated, divergence of 2z - t into ``other`` -----------------
+        # ---- z steps on x_k: m updated, the divergence of 2z - t replaces x_k --------------
+        # (in ``other`` for a PSF field, whose x step starts from x_k)
+        if field:
+            other.real[...] = current.real
+        target = other.real if field else current.real
         if fused:
             consts = _kernels.constants(
                 dtype, r, second_order, alpha, thr, w_tau, alpha / beta, alpha - 1.0
             )
-            change2 = _kernels.prior_pass(
-                current.real, other.real, other.real, m, consts, bool(isotropic), window, bands
-            )
+            _kernels.prior_pass(target, m, consts, bool(isotropic), bands)
         else:
-            change2 = _prior_numpy(
-                current.real, other.real, m, r, second_order, alpha, beta, isotropic, region
-            )
-        if k > 0:
-            change = math.sqrt(change2 / count)
-            if not math.isfinite(change):
-                raise InvalidImageError(
-                    "the restoration diverged (non-finite values); the image's magnitude may "
-                    "be out of the working precision's range"
-                )
-            if loop.done(current.real, change=change, may_stop=penalties.settled(k)):
-                break
-        if k == num_iter:
-            break
+            _prior_numpy(target, m, r, second_order, alpha, beta, isotropic)
         # ---- v step (split): data on observed pixels, free elsewhere ---------------------
         rho_v = penalties.gamma * rho
         if split:
@@ -265,23 +281,26 @@ def admm(
             if rho != rho_prev:
                 regularizer = (spectrum * (rho / weight)).astype(dtype)
                 rho_prev = rho
-            # (A^T A + (rho / w) S) x = A^T d + (rho / w) D^T p, from x_k: into ``other``
+            # (A^T A + (rho / w) S) x = A^T d + (rho / w) D^T p, from x_k (in place)
             other.real *= rho / weight
             x = current.real.copy()
             cg_steps += op.solve_normal_cg(
                 x, ax, data.real, other.real, regularizer, max_iter=CG_STEPS
             )
-            other.real[...] = x
+            current.real[...] = x
             del x
             if split:
                 data.real[...] = ax
-            current, other = other, current
             k += 1
             continue
         # ---- x step in Fourier -------------------------------------------------------------
         if rho != rho_prev:
             weight = rho_v if split else 1.0
-            if penalties.schedule:  # the penalty changes: keep |H|^2 and the spectrum
+            if fused:  # (s, w / rho, rho, tiny): the denominator is computed in the pass
+                den_consts = np.array(
+                    [second_order, weight / rho, rho, np.finfo(dtype).tiny], dtype=dtype
+                )
+            elif penalties.schedule:  # the penalty changes: keep |H|^2 and the spectrum
                 if power is None:
                     power = _otf_power(op.otf, xp.empty_like(spectrum))
                 inv_den = _inverse_denominator(power, spectrum, weight, rho, inv_den)
@@ -289,17 +308,16 @@ def admm(
                 inv_den = _inverse_denominator(None, spectrum, weight, rho, spectrum, op.otf)
                 spectrum = None
             rho_prev = rho
-        other.forward()
+        current.forward()
         if fused:
             _kernels.spectral_pass(
-                other.hat, data.hat, op.otf, inv_den, rho, rho_v, data.hat, split
+                current.hat, data.hat, op.otf, *symbols, den_consts, rho, rho_v, data.hat, split
             )
         else:
-            _spectral_numpy(other.hat, data.hat, op.otf, inv_den, rho, rho_v, split)
-        other.inverse()
+            _spectral_numpy(current.hat, data.hat, op.otf, inv_den, rho, rho_v, split)
+        current.inverse()
         if split:
             data.inverse()
-        current, other = other, current
         k += 1
 
     loop.report(info)
@@ -308,7 +326,7 @@ def admm(
         if field:
             info["cg_steps"] = cg_steps
     # the working set goes before the result is allocated (peak memory)
-    del m, mv, other, data, inv_den, spectrum, power
+    del m, mv, other, data, inv_den, spectrum, power, lattice
     out = bc.crop(current.real).astype(dtype, copy=True)
     out *= scale
     if not bool(xp.isfinite(out).all()):
@@ -320,9 +338,11 @@ def admm(
 
 
 def _otf_power(otf: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """:math:`|H|^2` into the real array ``out`` (no temporaries of the spectrum's size)."""
-    np.abs(otf, out=out)
-    return np.square(out, out=out)
+    """:math:`|H|^2 = (\\Re H)^2 + (\\Im H)^2` into the real array ``out`` (no temporaries of
+    the spectrum's size; the same operations as the fused pass)."""
+    np.multiply(otf.real, otf.real, out=out)
+    out += np.square(otf.imag)
+    return out
 
 
 def _inverse_denominator(power, spectrum, weight, rho, out=None, otf=None):
@@ -377,13 +397,11 @@ def _stack(x: np.ndarray, second_order: float, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _prior_numpy(x, previous_out, m, r, second_order, alpha, beta, isotropic, region):
-    """NumPy twin of :func:`unblur.restore._kernels.prior_pass` (any dimension, any backend)."""
+def _prior_numpy(x, m, r, second_order, alpha, beta, isotropic):
+    """NumPy twin of :func:`unblur.restore._kernels.prior_pass` (any dimension, any backend):
+    ``x`` is overwritten by the divergence."""
     xp = array_module(x)
     ndim = x.ndim
-    diff = x[region] - previous_out[region]
-    change2 = float(xp.vdot(diff.ravel(), diff.ravel()).real)
-    del diff
     t = _stack(x, second_order, xp.empty_like(m))
     t *= r
     t += m  # t = r A x + m
@@ -401,7 +419,21 @@ def _prior_numpy(x, previous_out, m, r, second_order, alpha, beta, isotropic, re
     if second_order:
         h = z[ndim:] * second_order
         hessian_to_gradient_adjoint(h, ndim, q, scratch)
-    gradient_adjoint(q, out=previous_out, scratch=scratch)
+    gradient_adjoint(q, out=x, scratch=scratch)
+
+
+def _lattice_index(region: tuple[slice, ...]) -> tuple[slice, ...]:
+    """Every :data:`CHANGE_STRIDE`-th pixel per axis of ``region``: where the stopping rule
+    measures the change of the estimate."""
+    return tuple(slice(sl.start, sl.stop, CHANGE_STRIDE) for sl in region)
+
+
+def _lattice_change_numpy(x, lattice, region):
+    """NumPy twin of :func:`unblur.restore._kernels.lattice_change`."""
+    sub = x[_lattice_index(region)]
+    diff = sub.astype(np.float64) - lattice
+    change2 = float((diff * diff).sum())
+    lattice[...] = sub
     return change2
 
 

@@ -7,16 +7,19 @@ Numba and run on every core:
 
 * :func:`prior_pass` -- the :math:`z` steps of the gradient and Hessian splits with their
   (over-relaxed) scaled duals, and the divergence of the result that the next :math:`x` step
-  needs, :math:`\nabla^\top p_1 + s\,\nabla^{2\top} p_2`, plus the squared change of the
-  estimate (the stopping rule);
+  needs, :math:`\nabla^\top p_1 + s\,\nabla^{2\top} p_2`, written over the estimate
+  itself (no second grid array);
 * :func:`data_pass` -- the :math:`v` step of the data split (the observed pixels pulled
   towards the data, the others free) with its dual;
-* :func:`spectral_pass` -- the :math:`x` step's right-hand side and solve in Fourier and the
-  spectrum of :math:`Hx`.
+* :func:`spectral_pass` -- the :math:`x` step's right-hand side and solve in Fourier (its
+  denominator computed on the fly, not stored) and the spectrum of :math:`Hx`;
+* :func:`lattice_change` -- the squared change of the estimate on a lattice of pixels (the
+  stopping rule), which keeps the previous estimate there only.
 
 The grid is processed in bands of rows, one per thread; a band needs the split variables of
-the two rows before it (the divergence's stencil), which a first parallel loop computes from
-the inputs before any band writes (so the result does not depend on the number of threads).
+the two rows before it (the divergence's stencil) and its own last two rows read the next
+band's first rows of the estimate, so a first parallel loop computes those rows from the inputs
+before any band writes (the result does not depend on the number of threads).
 Every pass reads the same formulas as the NumPy path of :mod:`unblur.restore._admm`, which is
 used when Numba is not installed, for other dimensions and on GPUs; the tests compare the two.
 """
@@ -28,7 +31,15 @@ import os
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "bands_for", "constants", "data_pass", "prior_pass", "spectral_pass"]
+__all__ = [
+    "AVAILABLE",
+    "bands_for",
+    "constants",
+    "data_pass",
+    "lattice_change",
+    "prior_pass",
+    "spectral_pass",
+]
 
 try:  # pragma: no cover - depends on the environment
     if os.environ.get("UNBLUR_NO_NUMBA"):
@@ -221,33 +232,35 @@ def _p_row(x, m, i, c, iso, soft, prow, ext):
 
 
 @_pjit
-def prior_pass(x, previous, out, m, c, iso, window, bands):
-    """One fused prior step on a 2-D periodic grid; see the module docstring.
+def prior_pass(x, m, c, iso, bands):
+    r"""One fused prior step on a 2-D periodic grid, in place; see the module docstring.
 
-    ``x`` the current estimate; ``previous`` the one before (its squared change over the rows
-    ``window[0]:window[1]`` and columns ``window[2]:window[3]`` is returned) whose memory
-    ``out`` may share: ``out`` receives :math:`\nabla^\top p_1 + s\nabla^{2\top} p_2`.
+    ``x`` the current estimate, overwritten by :math:`\nabla^\top p_1 + s\nabla^{2\top} p_2`;
     ``m`` (ncomp, ny, nx) holds :math:`t - r z`, updated in place; ``c`` the scalars
-    (:func:`constants`).
+    (:func:`constants`). Row ``i`` of the split variables reads rows ``i .. i + 2`` of ``x``
+    and row ``i`` of the divergence the split variables of rows ``i - 2 .. i``, so each band
+    overwrites its rows of ``x`` as it goes; the last two rows of a band, which read the next
+    band's first rows, are computed (with their ``m``) before any band writes.
     """
     ncomp = m.shape[0]
     ny, nx = x.shape
     nb = len(bands) - 1
-    # the two rows before each band, from the inputs only (before any band writes m)
     soft = iso and c[_ALPHA] == c[_ONE]
+    # the split variables of the last two rows of each band and their new m, from the inputs
+    # only (before any band writes x or m): the next band reads them as its first rows' past
     halo = np.empty((nb, 2, ncomp, nx), dtype=x.dtype)
+    halo_m = np.empty((nb, 2, ncomp, 1, nx), dtype=x.dtype)
     for b in _prange(nb):
         ext = np.empty((4, nx + 2), dtype=x.dtype)
-        scratch = np.empty((ncomp, 1, nx), dtype=x.dtype)  # m is not written here
         for h in range(2):
             i = (bands[b + 1] - 2 + h) % ny
+            scratch = halo_m[b, h]
             scratch[:, 0] = m[:, i]
             xr0, xr1, xr2, factor = _rows(x, i, ext)
             if soft:
                 _p_row_tv(xr0, xr1, xr2, scratch, 0, c, halo[b, h], factor)
             else:
                 _p_row_any(xr0, xr1, xr2, scratch, 0, c, iso, halo[b, h])
-    change = np.zeros(nb)
     second = ncomp == 5
     s, two, sq2 = c[_S], c[_TWO], c[_SQ2]
     for b in _prange(nb):
@@ -255,10 +268,14 @@ def prior_pass(x, previous, out, m, c, iso, window, bands):
         ring = np.empty((3, ncomp, nx), dtype=x.dtype)  # rows i - 2, i - 1, i at (i % 3)
         ext = np.empty((4, nx + 2), dtype=x.dtype)
         before = halo[b - 1 if b > 0 else nb - 1]
-        acc = 0.0
         for i in range(start, stop):
             cur = ring[i % 3]
-            _p_row(x, m, i, c, iso, soft, cur, ext)
+            if i >= stop - 2:  # precomputed: rows i + 1, i + 2 may be the next band's, written
+                h = i - (stop - 2)
+                cur[:] = halo[b, h]
+                m[:, i] = halo_m[b, h, :, 0]
+            else:
+                _p_row(x, m, i, c, iso, soft, cur, ext)
             pa = before[1] if i - 1 < start else ring[(i - 1) % 3]
             if i - 2 >= start:
                 pb = ring[(i - 2) % 3]
@@ -266,13 +283,7 @@ def prior_pass(x, previous, out, m, c, iso, window, bands):
                 pb = before[1]
             else:
                 pb = before[0]
-            xr = x[i]
-            pr = previous[i]
-            orow = out[i]
-            if window[0] <= i < window[1]:
-                for j in range(window[2], window[3]):
-                    d = np.float64(xr[j]) - np.float64(pr[j])
-                    acc += d * d
+            orow = x[i]  # no longer read: rows i - 2 .. i of the split variables are done
             c0, c1, a0 = cur[0], cur[1], pa[0]
             # gradient adjoint D0^T p0 + D1^T p1; the first columns wrap around
             for j in range(min(2, nx)):
@@ -293,8 +304,30 @@ def prior_pass(x, previous, out, m, c, iso, window, bands):
                     hh += sq2 * (a3[j - 1] - a3[j] - c3[j - 1] + c3[j])
                     hh += c4[j - 2] - two * c4[j - 1] + c4[j]
                     orow[j] += s * hh
-        change[b] = acc
-    return change.sum()
+    return 0
+
+
+@_pjit
+def lattice_change(x, lattice, origin, stride):
+    """Squared change of ``x`` on a lattice since the last call, the lattice updated.
+
+    ``lattice[a, b]`` holds ``x[origin[0] + stride * a, origin[1] + stride * b]`` of the
+    previous call; the sum of the squared differences (float64) is returned and the lattice
+    takes the current values.
+    """
+    n0, n1 = lattice.shape
+    acc = np.zeros(n0)
+    for a in _prange(n0):
+        xr = x[origin[0] + stride * a]
+        lr = lattice[a]
+        total = 0.0
+        for b in range(n1):
+            v = xr[origin[1] + stride * b]
+            d = np.float64(v) - np.float64(lr[b])
+            total += d * d
+            lr[b] = v
+        acc[a] = total
+    return acc.sum()
 
 
 @_pjit
@@ -322,20 +355,37 @@ def data_pass(hx, mv, y, observed, full, y_scale, r, rho_v, off0, off1, bands):
 
 
 @_pjit
-def spectral_pass(rhs, data, otf, inv_den, rho, rho_v, hx, split):
+def spectral_pass(rhs, data, otf, sym0, sym1, dc, rho, rho_v, hx, split):
     """The :math:`x` step in Fourier, in place in ``rhs``: :math:`\\hat x = (\\rho\\,\\hat r
     + \\rho_v \\bar H \\hat d)\\,/\\,\\text{den}`; with ``split`` also :math:`\\hat{Hx} = H\\hat x`
-    into ``hx``. Without the split ``data`` already holds :math:`\\bar H \\hat y` (weight 1)."""
+    into ``hx``. Without the split ``data`` already holds :math:`\\bar H \\hat y` (weight 1).
+
+    The denominator :math:`\\text{den} = \\rho\\,(S + \\tfrac{w}{\\rho}|H|^2)` is computed on
+    the fly, not stored: :math:`S = g + s g^2` with :math:`g` = ``sym0[i] + sym1[j]`` (the
+    per-axis symbols :math:`4\\sin^2(\\pi f)` of the forward differences, float64) and
+    ``dc`` = (:math:`s`, :math:`w/\\rho`, :math:`\\rho`, tiny) in the grid's precision, the
+    same operations in the same order as :func:`unblur.restore._admm._inverse_denominator`
+    (so the result is the same to the bit)."""
     n0, n1 = rhs.shape
+    s, w_rho, rho_f, tiny = dc[0], dc[1], dc[2], dc[3]
+    one = dc[2] / dc[2]
     for i in _prange(n0):
+        cast = np.empty(2, dtype=dc.dtype)  # float64 -> the grid's precision, rounded
         for j in range(n1):
             h = otf[i, j]
+            g = sym0[i] + sym1[j]
+            cast[0] = g
+            cast[1] = g * g
+            spec, sq = cast[0], cast[1]
+            den = (spec + s * sq) + (h.real * h.real + h.imag * h.imag) * w_rho
+            den = max(den * rho_f, tiny)
+            inv = one / den
             d = data[i, j]
             if split:
                 d = rho_v * (h.real * d.real + h.imag * d.imag) + 1j * (
                     rho_v * (h.real * d.imag - h.imag * d.real)
                 )
-            xh = (rho * rhs[i, j] + d) * inv_den[i, j]
+            xh = (rho * rhs[i, j] + d) * inv
             rhs[i, j] = xh
             if split:
                 hx[i, j] = h * xh
