@@ -32,18 +32,20 @@ _SPECTRUM_SIDE = 384
 def quality(
     y: np.ndarray, x: np.ndarray, ref: np.ndarray, axis: int | None
 ) -> dict[str, tuple[float, float | None]]:
-    """PSNR and SSIM (None when the image is smaller than the SSIM window) of input and output."""
-    from ..metrics import psnr, ssim
+    """PSNR and SSIM (None when the image is smaller than the SSIM window) of input and output;
+    the two SSIMs share the reference's local statistics (:func:`unblur.metrics.ssim_many`)."""
+    from ..metrics import psnr, ssim_many
 
-    out = {}
-    for name, est in (("input", y), ("restored", x)):
-        value_psnr = psnr(est, ref, data_range=1.0)
-        try:
-            value_ssim = ssim(est, ref, data_range=1.0, channel_axis=axis)
-        except InvalidParameterError:  # smaller than the 7 or 11 px window
-            value_ssim = None
-        out[name] = (value_psnr, value_ssim)
-    return out
+    try:
+        values_ssim: list[float | None] = list(
+            ssim_many([y, x], ref, data_range=1.0, channel_axis=axis)
+        )
+    except InvalidParameterError:  # smaller than the 11 px window
+        values_ssim = [None, None]
+    return {
+        name: (psnr(est, ref, data_range=1.0), value_ssim)
+        for name, est, value_ssim in (("input", y, values_ssim[0]), ("restored", x, values_ssim[1]))
+    }
 
 
 def db_text(value: float) -> str:
