@@ -94,9 +94,9 @@ def ssim_path(request, monkeypatch):
     NumPy/SciPy one."""
     if request.param == "compiled":
         pytest.importorskip("numba")
-        monkeypatch.setattr(metrics, "_numba_loaded", lambda: True)
+        monkeypatch.setattr(metrics, "_compiled_pays", lambda values: True)
     else:
-        monkeypatch.setattr(metrics, "_numba_loaded", lambda: False)
+        monkeypatch.setattr(metrics, "_compiled_pays", lambda values: False)
     return request.param
 
 

@@ -36,15 +36,16 @@ import numpy as np
 
 __all__ = ["AVAILABLE", "gaussian_window", "ssim_sums"]
 
-try:  # pragma: no cover - depends on the environment
-    if os.environ.get("UNBLUR_NO_NUMBA"):
-        raise ImportError("disabled by UNBLUR_NO_NUMBA")
-    import numba
 
-    AVAILABLE = True
-except ImportError:  # pragma: no cover
-    numba = None
-    AVAILABLE = False
+def _available() -> bool:
+    """Whether Numba can be used (found, and not disabled by ``UNBLUR_NO_NUMBA``), without
+    importing it: importing Numba costs a quarter of a second."""
+    import importlib.util
+
+    return not os.environ.get("UNBLUR_NO_NUMBA") and importlib.util.find_spec("numba") is not None
+
+
+AVAILABLE = _available()
 
 
 def gaussian_window(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
@@ -141,9 +142,11 @@ def _compiled():
     """The kernel, compiled for float32 and float64 arrays of any strides (cached on disk)."""
     global _kernel
     if _kernel is None:
-        if numba is None:  # pragma: no cover
+        if not AVAILABLE:  # pragma: no cover
             _kernel = _ssim_sums
         else:
+            import numba
+
             signatures = [
                 (
                     numba.types.Array(dt, 3, "A", readonly=True),

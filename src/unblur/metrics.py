@@ -278,7 +278,7 @@ def ssim_many(
     The reference's local mean and variance are computed once for all the estimates (a report
     scores both its input and its output against the sharp image), and only the pixels whose
     window lies inside the image, the ones the mean is taken over, are filtered. On 2-D images,
-    when Numba is already loaded, one compiled pass streams the rows
+    when Numba is already loaded or the image is large, one compiled pass streams the rows
     (:func:`unblur._ssim.ssim_sums`, two estimates per pass); otherwise the five maps are
     filtered with :func:`scipy.ndimage.correlate1d`, axis by axis. Both compute in float64
     and equal scikit-image's :func:`~skimage.metrics.structural_similarity` with
@@ -337,24 +337,25 @@ def ssim_many(
         planes = [np.moveaxis(a, channel_axis, 0) for a in (ref, *ests)]
     c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
     counts = math.prod(n - 2 * _SSIM_RADIUS for n in spatial)
-    if len(spatial) == 2 and c1 * c2 > 0 and _numba_loaded():
+    if len(spatial) == 2 and c1 * c2 > 0 and _compiled_pays(ref.size * len(ests)):
         sums = _ssim_sums_compiled(planes[0], planes[1:], c1, c2)
     else:
         sums = _ssim_sums_numpy(planes[0], planes[1:], c1, c2)
     return [float(np.mean(s / counts)) for s in sums]
 
 
-def _numba_loaded() -> bool:
-    """Whether the compiled SSIM pass is worth it: Numba is importable and already imported
-    (importing it and initialising its compiler costs about 0.4 s of CPU, more than the
-    pass saves on a photograph; the restorations that use Numba have paid it already)."""
+def _compiled_pays(values: int) -> bool:
+    """Whether the compiled SSIM pass is worth it for ``values`` (pixels x channels x
+    estimates): Numba is available and either already imported (the restorations that use it
+    have paid for it) or the work is large. Importing Numba and loading the pass cost about
+    0.45 s of CPU; the pass saves about 0.065 s per million values over the SciPy path
+    (measured at 1024^2: 32 against 160 ms for two estimates), so it pays from about 7
+    million values."""
     import sys
 
-    if "numba" not in sys.modules:
-        return False
     from . import _ssim
 
-    return _ssim.AVAILABLE
+    return _ssim.AVAILABLE and ("numba" in sys.modules or values >= 7_000_000)
 
 
 def _ssim_sums_compiled(
@@ -378,7 +379,8 @@ def _ssim_sums_compiled(
 def _ssim_sums_numpy(
     ref: np.ndarray, ests: list[np.ndarray], c1: float, c2: float
 ) -> list[np.ndarray]:
-    """Per-channel sums of the local SSIM, in float64 with SciPy's 1-D correlations.
+    """Per-channel sums of the local SSIM, in float64 with SciPy's 1-D correlations (in place
+    where it can: each image-sized temporary costs as much as the arithmetic on it).
 
     Windows that are flat and equal in both images with constants that underflowed give 0/0:
     they count as 1 (identical), as in :func:`ssim`'s documentation.
@@ -387,38 +389,50 @@ def _ssim_sums_numpy(
 
     window = gaussian_window()
     out = [np.empty(ref.shape[0]) for _ in ests]
-    for c in range(ref.shape[0]):
-        r = np.asarray(ref[c], dtype=np.float64)
-        mr = _valid_filter(r, window)
-        vr = _valid_filter(r * r, window)
-        vr -= mr * mr
-        for k, est in enumerate(ests):
-            e = np.asarray(est[c], dtype=np.float64)
-            me = _valid_filter(e, window)
-            ve = _valid_filter(e * e, window)
-            ve -= me * me
-            cov = _valid_filter(e * r, window)
-            cov -= me * mr
-            with np.errstate(invalid="ignore", divide="ignore", under="ignore", over="ignore"):
-                num = (2 * me * mr + c1) * (2 * cov + c2)
-                den = (me * me + mr * mr + c1) * (ve + vr + c2)
-                local = num / den
-            out[k][c] = float(np.sum(np.where(np.isnan(local), 1.0, local)))
+    with np.errstate(invalid="ignore", divide="ignore", under="ignore", over="ignore"):
+        for c in range(ref.shape[0]):
+            r = np.asarray(ref[c], dtype=np.float64)
+            mr = _valid_filter(r, window)
+            mr2 = mr * mr
+            vr = _valid_filter(r * r, window)
+            vr -= mr2  # sigma_r^2
+            vr += c2
+            mr2 += c1
+            for k, est in enumerate(ests):
+                e = np.asarray(est[c], dtype=np.float64)
+                me = _valid_filter(e, window)
+                ve = _valid_filter(e * e, window)
+                cov = _valid_filter(e * r, window)
+                num = me * mr
+                cov -= num  # sigma_er
+                num *= 2.0
+                num += c1
+                cov *= 2.0
+                cov += c2
+                num *= cov  # (2 mu_e mu_r + C1)(2 sigma_er + C2)
+                np.multiply(me, me, out=me)
+                ve -= me  # sigma_e^2
+                ve += vr
+                me += mr2
+                me *= ve  # (mu_e^2 + mu_r^2 + C1)(sigma_e^2 + sigma_r^2 + C2)
+                num /= me
+                out[k][c] = float(np.sum(np.where(np.isnan(num), 1.0, num)))
     return out
 
 
 def _valid_filter(a: np.ndarray, window: np.ndarray) -> np.ndarray:
     """``a`` correlated with ``window`` along every axis, where the window lies inside (each
-    axis shrinks by ``window.size - 1``); each pass runs along contiguous memory."""
+    axis shrinks by ``window.size - 1``): the last axis first, then the others on the
+    contiguous result (12 ms per 1024^2 float64 image, where transposing to filter every axis
+    along rows took 29 ms, measured)."""
     from scipy.ndimage import correlate1d
 
     h = (window.size - 1) // 2
     out = a
-    for axis in range(a.ndim):
-        line = np.ascontiguousarray(np.moveaxis(out, axis, -1))
-        line = correlate1d(line, window, axis=-1, mode="nearest")[..., h:-h]
-        out = np.moveaxis(line, -1, axis)
-    return np.ascontiguousarray(out)
+    for axis in reversed(range(a.ndim)):
+        out = correlate1d(out, window, axis=axis, mode="nearest")
+        out = np.ascontiguousarray(out[(slice(None),) * axis + (slice(h, -h),)])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
