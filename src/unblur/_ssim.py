@@ -59,14 +59,24 @@ def gaussian_window(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
 
 def _ssim_sums(ref, a, b, two, weights, c1, c2, out):  # pragma: no cover - compiled
     """Sums of the local SSIM over the valid rows and columns, per channel, into ``out``
-    (``(2, C)``: ``a`` then ``b``; ``b`` is skipped unless ``two``). Arrays are ``(C, H, W)``."""
+    (``(2, C)``: ``a`` then ``b``; ``b`` is skipped unless ``two``). Arrays are ``(C, H, W)``;
+    ``weights`` the 11 symmetric taps of the window.
+
+    Each filtered value is one expression over the 11 samples, the symmetric taps paired
+    (six products instead of eleven), so the loops over a row vectorise with one store per
+    value rather than one per tap.
+    """
     channels, height, width = ref.shape
-    size = weights.size
-    radius = (size - 1) // 2
-    inner = width - 2 * radius
+    inner = width - 10
     nq = 8 if two else 5
+    w0 = weights[5]
+    w1 = weights[4]
+    w2 = weights[3]
+    w3 = weights[2]
+    w4 = weights[1]
+    w5 = weights[0]
     products = np.empty((nq, width))
-    ring = np.empty((size, nq, inner))
+    ring = np.empty((11, nq, inner))
     column = np.empty((nq, inner))
     for c in range(channels):
         total_a = 0.0
@@ -87,31 +97,44 @@ def _ssim_sums(ref, a, b, two, weights, c1, c2, out):  # pragma: no cover - comp
                     products[5, j] = bv
                     products[6, j] = bv * bv
                     products[7, j] = bv * rv
-            slot = ring[i % size]
+            slot = ring[i % 11]
             for q in range(nq):
                 row = slot[q]
                 p = products[q]
-                w0 = weights[0]
                 for j in range(inner):
-                    row[j] = w0 * p[j]
-                for t in range(1, size):
-                    wt = weights[t]
-                    for j in range(inner):
-                        row[j] += wt * p[j + t]
-            if i < size - 1:
+                    row[j] = (
+                        w0 * p[j + 5]
+                        + w1 * (p[j + 4] + p[j + 6])
+                        + w2 * (p[j + 3] + p[j + 7])
+                        + w3 * (p[j + 2] + p[j + 8])
+                        + w4 * (p[j + 1] + p[j + 9])
+                        + w5 * (p[j] + p[j + 10])
+                    )
+            if i < 10:
                 continue
-            # the rows i - size + 1 ... i are in the ring: filter down the columns
+            # the rows i - 10 ... i are in the ring: filter down the columns for row i - 5
             for q in range(nq):
+                r0 = ring[(i + 1) % 11, q]
+                r1 = ring[(i + 2) % 11, q]
+                r2 = ring[(i + 3) % 11, q]
+                r3 = ring[(i + 4) % 11, q]
+                r4 = ring[(i + 5) % 11, q]
+                r5 = ring[(i + 6) % 11, q]
+                r6 = ring[(i + 7) % 11, q]
+                r7 = ring[(i + 8) % 11, q]
+                r8 = ring[(i + 9) % 11, q]
+                r9 = ring[(i + 10) % 11, q]
+                r10 = ring[i % 11, q]
                 col = column[q]
-                first = ring[(i + 1) % size, q]
-                w0 = weights[0]
                 for j in range(inner):
-                    col[j] = w0 * first[j]
-                for t in range(1, size):
-                    src = ring[(i + 1 + t) % size, q]
-                    wt = weights[t]
-                    for j in range(inner):
-                        col[j] += wt * src[j]
+                    col[j] = (
+                        w0 * r5[j]
+                        + w1 * (r4[j] + r6[j])
+                        + w2 * (r3[j] + r7[j])
+                        + w3 * (r2[j] + r8[j])
+                        + w4 * (r1[j] + r9[j])
+                        + w5 * (r0[j] + r10[j])
+                    )
             for j in range(inner):
                 mr = column[0, j]
                 vr = column[1, j] - mr * mr
@@ -182,7 +205,8 @@ def ssim_sums(
     c1, c2 : float
         The stabilising constants :math:`(K_1 R)^2` and :math:`(K_2 R)^2`.
     window : numpy.ndarray
-        The 1-D window weights (odd length, at most each spatial side).
+        The 11 weights of the 1-D window, symmetric (:func:`gaussian_window`); each spatial
+        side at least 11.
 
     Returns
     -------
@@ -190,6 +214,8 @@ def ssim_sums(
         ``(len(estimates), C)`` float64: the sum over the valid ``(H - 2h) x (W - 2h)`` pixels
         (``h`` the window's half-width) of each channel.
     """
+    if window.shape != (11,) or not np.array_equal(window, window[::-1]):
+        raise ValueError("the compiled SSIM pass takes a symmetric 11-tap window")
     out = np.zeros((2, reference.shape[0]))
     two = len(estimates) == 2
     a = estimates[0]
