@@ -120,6 +120,10 @@ def test_ssim_equals_scikit_image(ssim_path, camera, astronaut, stack):
         )
     vol = stack + 0.05 * rng.standard_normal(stack.shape)
     assert ssim(vol, stack) == pytest.approx(_skimage_ssim(vol, stack), abs=1e-12)
+    # tall enough for several strips of the NumPy path (128 rows each)
+    tall = np.vstack([camera, camera[::-1], camera[:, ::-1]])[:, :40]
+    noisy_tall = tall + 0.05 * rng.standard_normal(tall.shape)
+    assert ssim(noisy_tall, tall) == pytest.approx(_skimage_ssim(noisy_tall, tall), abs=1e-12)
 
 
 def test_ssim_many_shares_the_reference(ssim_path, astronaut):

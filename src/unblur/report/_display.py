@@ -81,7 +81,10 @@ def display_image(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
         a = a[:h, :w].reshape(h // factor, factor, w // factor, factor, *a.shape[2:]).mean((1, 3))
         notes.append(f"shown averaged down {factor}\u00d7")
     notes.append("values clipped to [0, 1]")
-    return np.round(np.clip(a, 0, 1) * 255).astype(np.uint8), "; ".join(notes)
+    shown = np.clip(a, 0, 1)  # one temporary, scaled and rounded in place
+    shown *= 255
+    np.rint(shown, out=shown)
+    return shown.astype(np.uint8), "; ".join(notes)
 
 
 def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
