@@ -321,12 +321,15 @@ def deconvolve_batch(
         )
     protected = psf_files(psf_spec)
     k, psf_file = None, None
-    if protected and protected[0].suffix.lower() in (".npy", ".tif", ".tiff"):
-        # read per image, as read_psf reads it for one image: a PSF, or a field of PSFs built
-        # over that image's size; an unreadable file fails here, before any work
-        read_header(protected[0])
+    if (
+        protected
+        and protected[0].suffix.lower() in (".npy", ".tif", ".tiff")
+        and len(read_header(protected[0]).shape) >= 4  # unreadable: fails here, before the work
+    ):
+        # possibly a field of PSFs: read per image, as read_psf reads it for one image (a
+        # field built over that image's size, or a PSF with as many axes as the image)
         psf_file = psf_spec
-    elif psf_spec is not None:
+    elif psf_spec is not None:  # a model spec or a PSF file, checked and built once
         k = psf_models.parse_spec(psf_spec)
     targets = [_target(folder, source, suffix, out_format) for source in sources]
     check_writable(targets, dtype=dtype)  # --format and --dtype that cannot go together
