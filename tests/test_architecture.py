@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"backend"},
     {"fft", "io"},
     {"psf"},
-    {"noise", "metrics", "colour", "operators"},
+    {"noise", "metrics", "_ssim", "colour", "operators"},
     {"forward", "restore"},
     {"blind"},
     {"api"},

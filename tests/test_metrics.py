@@ -78,6 +78,67 @@ def test_ssim_3d_and_channel_axis(stack, astronaut):
     assert ssim(noisy_rgb, astronaut, channel_axis=-1) == pytest.approx(np.mean(per_channel))
 
 
+def _skimage_ssim(est, ref, data_range=1.0, channel_axis=None):
+    """scikit-image's SSIM with the settings unblur documents (the independent truth)."""
+    from skimage.metrics import structural_similarity
+
+    return structural_similarity(
+        np.asarray(ref, np.float64), np.asarray(est, np.float64), data_range=data_range,
+        channel_axis=channel_axis, **metrics.SSIM_SETTINGS,
+    )  # fmt: skip
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def ssim_path(request, monkeypatch):
+    """Both ways unblur computes SSIM: the compiled row pass (2-D, Numba loaded) and the
+    NumPy/SciPy one."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(metrics, "_compiled_pays", lambda values: True)
+    else:
+        monkeypatch.setattr(metrics, "_compiled_pays", lambda values: False)
+    return request.param
+
+
+def test_ssim_equals_scikit_image(ssim_path, camera, astronaut, stack):
+    rng = np.random.default_rng(4)
+    noisy = camera + 0.05 * rng.standard_normal(camera.shape)
+    assert ssim(noisy, camera) == pytest.approx(_skimage_ssim(noisy, camera), abs=1e-12)
+    # another data range, a non-contiguous view, float32 (computed in float64 all the same)
+    view = noisy[::2, 1::2] * 255
+    ref = camera[::2, 1::2] * 255
+    expected = _skimage_ssim(view, ref, data_range=255)
+    assert ssim(view, ref, data_range=255) == pytest.approx(expected, abs=1e-12)
+    f32 = (noisy.astype(np.float32), camera.astype(np.float32))
+    assert ssim(*f32) == pytest.approx(_skimage_ssim(*f32), abs=1e-12)
+    # colour with the channels first or last, and a 3-D stack
+    rgb = np.clip(astronaut + 0.1 * rng.standard_normal(astronaut.shape), 0, 1)
+    first = (np.moveaxis(rgb, -1, 0), np.moveaxis(astronaut, -1, 0))
+    for axis, (a, b) in ((-1, (rgb, astronaut)), (0, first)):
+        assert ssim(a, b, channel_axis=axis) == pytest.approx(
+            _skimage_ssim(a, b, channel_axis=axis), abs=1e-12
+        )
+    vol = stack + 0.05 * rng.standard_normal(stack.shape)
+    assert ssim(vol, stack) == pytest.approx(_skimage_ssim(vol, stack), abs=1e-12)
+    # tall enough for several strips of the NumPy path (128 rows each)
+    tall = np.vstack([camera, camera[::-1], camera[:, ::-1]])[:, :40]
+    noisy_tall = tall + 0.05 * rng.standard_normal(tall.shape)
+    assert ssim(noisy_tall, tall) == pytest.approx(_skimage_ssim(noisy_tall, tall), abs=1e-12)
+
+
+def test_ssim_many_shares_the_reference(ssim_path, astronaut):
+    rng = np.random.default_rng(5)
+    ests = [astronaut + s * rng.standard_normal(astronaut.shape) for s in (0.02, 0.1, 0.3)]
+    ests[1] = ests[1].astype(np.float32)
+    values = metrics.ssim_many(ests, astronaut, channel_axis=-1)
+    expected = [_skimage_ssim(e, astronaut, channel_axis=-1) for e in ests]
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+    assert values[0] > values[1] > values[2]
+    assert metrics.ssim_many([], astronaut, channel_axis=-1) == []
+    with pytest.raises(InvalidParameterError, match="same shape"):
+        metrics.ssim_many([astronaut, astronaut[:-1]], astronaut, channel_axis=-1)
+
+
 # ----------------------------------------------------------------------------------------- align
 @settings(max_examples=30, deadline=None)
 @given(dy=st.integers(-5, 5), dx=st.integers(-5, 5))

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import unblur
@@ -610,3 +612,35 @@ def test_svg_ticks_and_points_are_placed_exactly():
     rgb = colour_map(np.array([-1.0, 0.0, 1.0, 2.0]), 0.0, 1.0)
     assert rgb.dtype == np.uint8 and rgb[0].tolist() == rgb[1].tolist() == [0, 0, 4]
     assert rgb[2].tolist() == rgb[3].tolist() == [252, 253, 191]
+
+
+# --------------------------------------------------------------------------------------------
+# the PNG encoder of the embedded pictures
+# --------------------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    channels=st.sampled_from([None, 1, 2, 3, 4]),
+    seed=st.integers(0, 2**16),
+    flat=st.booleans(),
+)
+def test_png_bytes_decode_to_the_exact_pixels(height, width, channels, seed, flat):
+    from unblur.report._display import png_bytes
+
+    shape = (height, width) if channels is None else (height, width, channels)
+    rng = np.random.default_rng(seed)
+    img = np.full(shape, 200, np.uint8) if flat else rng.integers(0, 256, shape, dtype=np.uint8)
+    with Image.open(io.BytesIO(png_bytes(img))) as decoded:
+        decoded.load()  # Pillow checks every chunk's CRC and the zlib stream
+        assert decoded.format == "PNG"
+        np.testing.assert_array_equal(np.asarray(decoded).reshape(shape), img)
+
+
+def test_png_bytes_compress_flat_areas_and_fall_back_for_other_types():
+    from unblur.report._display import png_bytes
+
+    assert len(png_bytes(np.zeros((512, 512, 3), np.uint8))) < 5000  # 786 432 bytes of pixels
+    wide = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    with Image.open(io.BytesIO(png_bytes(wide))) as decoded:
+        np.testing.assert_array_equal(np.asarray(decoded), wide)

@@ -20,6 +20,18 @@ def _accepts_callback(func: Callable) -> bool:
         return False
 
 
+def check_grid_fits(grid: tuple[int, int] | None, header) -> None:
+    """Before decoding: the ``--psf-grid`` field can be estimated on the image of ``header``
+    (a 2-D image, regions not smaller than the estimator's window)."""
+    if grid is None:
+        return
+    from ..blind.field import check_grid
+
+    spatial = tuple(header.shape[:-1] if header.channel_axis is not None else header.shape)
+    if len(spatial) == 2:  # other layouts: check_psf_fits says that a PSF cannot be estimated
+        check_grid(grid, (int(spatial[0]), int(spatial[1])))
+
+
 def estimate_psf(
     image: np.ndarray,
     channel_axis: int | None,
@@ -27,15 +39,21 @@ def estimate_psf(
     model: str,
     *,
     console=None,
-) -> tuple[np.ndarray, dict[str, Any]]:
+    grid: tuple[int, int] | None = None,
+) -> tuple[Any, dict[str, Any]]:
     """Blind PSF estimation with ``unblur.estimate_psf``, shown on ``console`` (stderr).
 
     If the estimator takes a ``callback`` (the multi-scale free-form model: one call per
     pyramid level or iteration), a progress bar advances with it; otherwise a spinner turns.
     Returns the PSF and a summary: ``model``, ``parameters``, ``shape``, ``seconds``, the
     estimator's other reports (``noise_sigma``, ``scores``, ...) and, for parametric models,
-    ``spec``: a ``--psf`` spec that rebuilds the same PSF.
+    ``spec``: a ``--psf`` spec that rebuilds the same PSF. With ``grid`` (``--psf-grid``), a
+    :class:`~unblur.psf.PSFField` of free-form kernels estimated per region
+    (:func:`unblur.estimate_psf` with ``grid``), and the summary adds ``grid``; ``shape`` is
+    then the shape of each PSF.
     """
+    if grid is not None:
+        return _estimate_field(image, channel_axis, size, model, grid, console)
     from ..blind import estimate_psf
 
     info: dict[str, Any] = {}
@@ -75,6 +93,43 @@ def estimate_psf(
     return k, summary
 
 
+def _estimate_field(
+    image: np.ndarray,
+    channel_axis: int | None,
+    size: int | tuple[int, ...] | None,
+    model: str,
+    grid: tuple[int, int],
+    console,
+) -> tuple[Any, dict[str, Any]]:
+    """:func:`estimate_psf` with ``grid``: a field, under a spinner on ``console``."""
+    from ..api import estimate_psf as estimate
+
+    info: dict[str, Any] = {}
+    start = time.perf_counter()
+    if console is None:
+        field = estimate(image, size, model, grid=grid, channel_axis=channel_axis, info=info)
+    else:
+        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        text = f"estimating a {grid[0]}x{grid[1]} PSF field"
+        with progress(console, SpinnerColumn(), TextColumn(text), TimeElapsedColumn()) as bar:
+            bar.add_task("estimating", total=None)
+            field = estimate(image, size, model, grid=grid, channel_axis=channel_axis, info=info)
+    summary = dict(info)
+    cells = info.get("confidence") or []
+    summary.update(
+        model="free",
+        parameters={},
+        grid=list(field.grid_shape),
+        shape=list(field.psf_shape),
+        seconds=time.perf_counter() - start,
+        low_confidence_cells=sum(1 for c in cells if c == "low"),
+    )
+    summary.pop("confidence", None)
+    summary["cell_confidence"] = cells
+    return field, summary
+
+
 def confidence_warning(info: dict[str, Any]) -> str | None:
     """One line when the estimate is not trusted (``info["warning"]``, with what to try)."""
     warning = info.get("warning")
@@ -85,17 +140,28 @@ def confidence_warning(info: dict[str, Any]) -> str | None:
 
 def estimate_text(summary: dict[str, Any]) -> str:
     """One line: ``motion (length=10.9, angle=30.2), 7x11, 0.15 s`` (``, low confidence``)."""
+    if "grid" in summary:  # a field (--psf-grid)
+        low = summary.get("low_confidence_cells", 0)
+        cells = summary["grid"][0] * summary["grid"][1]
+        doubt = f", {low} of {cells} cells low confidence" if low else ""
+        return (
+            f"PSF field {shape_text(summary['grid'])} of free-form kernels "
+            f"{shape_text(summary['shape'])}, {summary['seconds']:.2f} s{doubt}"
+        )
     values = params_text(summary["parameters"])
     model = summary["model"] + (f" ({values})" if values else "")
     doubt = ", low confidence" if summary.get("confidence") == "low" else ""
     return f"{model}, {shape_text(summary['shape'])}, {summary['seconds']:.2f} s{doubt}"
 
 
-def psf_fields(psf_spec: str | None, k: np.ndarray, estimate: dict[str, Any] | None) -> dict:
-    """The PSF part of a ``deconvolve --json`` report: the spec given, or the estimate."""
+def psf_fields(psf_spec: str | None, k, estimate: dict[str, Any] | None) -> dict:
+    """The PSF part of a ``deconvolve --json`` report: the spec given, or the estimate (for a
+    field, ``psf_shape`` is the shape of each PSF and ``psf_grid`` the cells)."""
+    grid = getattr(k, "grid_shape", None)
     return {
         "psf": psf_spec if estimate is None else "estimated",
-        "psf_shape": list(k.shape),
+        "psf_shape": list(getattr(k, "psf_shape", None) or k.shape),
+        **({} if grid is None else {"psf_grid": list(grid)}),
         **({} if estimate is None else {"psf_estimate": estimate}),
     }
 

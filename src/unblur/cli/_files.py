@@ -47,19 +47,37 @@ def check_writable(outputs: Sequence[Path], *, like=None, dtype: str | None = No
         check_output_format(target, like=like, dtype=dtype)
 
 
-def stage_psf(staged, path: Path, k: np.ndarray) -> None:
+def stage_psf(staged, path: Path, k) -> None:
     """Stage the PSF ``k`` at ``path`` in ``staged`` (an :class:`unblur.io.OutputSet`) as
     ``unblur psf`` writes it: exact floats (sum 1) in .npy and .tif, else scaled so that the
-    peak is white (PNG: 16 bits), for viewing."""
+    peak is white (PNG: 16 bits), for viewing. A :class:`~unblur.psf.PSFField` is saved as its
+    ``(gy, gx, ky, kx)`` array of PSFs (.npy or .tif), which :func:`read_psf` reads back as a
+    field over the image."""
     from ..io import encode_image
 
     ext = path.suffix.lower()
+    if hasattr(k, "psfs"):
+        if ext not in FIELD_EXTENSIONS:  # checked before the work (check_field_output)
+            raise CLIError(field_output_message(path))
+        staged.write(path, encode_image(path, np.asarray(k.psfs)))
+        return
     if ext in (".npy", ".tif", ".tiff"):
         staged.write(path, encode_image(path, k))
         return
     if k.ndim != 2:
         raise CLIError(f"a {k.ndim}-D PSF can only be saved as .npy or .tif, not {path.name!r}")
     staged.write(path, encode_image(path, k / k.max(), dtype="uint16" if ext == ".png" else None))
+
+
+#: where a PSF field can be saved (and read back by :func:`read_psf`)
+FIELD_EXTENSIONS = (".npy", ".tif", ".tiff")
+
+
+def field_output_message(path: Path) -> str:
+    return (
+        f"{str(path)!r}: a PSF field is saved as .npy or .tif (its (gy, gx, ky, kx) array of "
+        "PSFs, which --psf reads back as a field)"
+    )
 
 
 def split_alpha(image: np.ndarray, info) -> tuple[np.ndarray, np.ndarray | None, int | None]:

@@ -111,6 +111,30 @@ def size_option(ctx: click.Context, param: click.Parameter, value: str | None):
     return sides[0] if len(set(sides)) == 1 else sides
 
 
+def grid_option(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``--psf-grid N|GYxGX``: the cells ``(rows, columns)`` of an estimated PSF field, each
+    from 1 to :data:`unblur.blind.field.MAX_GRID` (checked here, before any file is read)."""
+    if value is None:
+        return None
+    from ..blind.field import MAX_GRID
+
+    parts = value.lower().replace(",", "x").split("x")
+    try:
+        cells = tuple(int(p) for p in parts)
+    except ValueError:
+        cells = ()
+    if len(cells) == 1:
+        cells = cells * 2
+    if len(cells) != 2 or not all(1 <= c <= MAX_GRID for c in cells):
+        raise click.BadParameter(
+            f"{value!r} is not GYxGX (rows x columns of the field, each from 1 to {MAX_GRID}), "
+            "e.g. 3x3",
+            ctx=ctx,
+            param=param,
+        )
+    return cells
+
+
 def sides_option(ctx: click.Context, param: click.Parameter, value: str | None):
     """``--chunks`` / ``--overlap``: an int for every axis, or one per spatial axis."""
     if value is None:

@@ -26,6 +26,7 @@ from ._files import (
     check_restore_memory,
     check_writable,
     psf_files,
+    read_psf,
     split_alpha,
     with_alpha,
 )
@@ -102,7 +103,7 @@ class _Job:
 
     source: Path
     target: Path
-    psf: np.ndarray | None  # None: estimate it from the image
+    psf: np.ndarray | None  # None: estimate it from the image (unless psf_file is given)
     psf_model: str
     psf_size: int | tuple[int, ...] | None
     method: str
@@ -113,6 +114,9 @@ class _Job:
     fft_workers: int | None  # FFT threads in the worker; None: leave as is
     color: str = "channels"
     inputs: tuple[Path, ...] = ()  # files never to overwrite (the PSF file)
+    # a PSF file, read for each image as single-image runs read it (read_psf): a PSF, or a
+    # field of PSFs built over that image's size
+    psf_file: str | None = None
 
 
 def _failed_row(job: _Job, message: str) -> dict[str, Any]:
@@ -141,8 +145,10 @@ def _run_job(job: _Job) -> dict[str, Any]:
             check_restore_memory(job.source, job.method)  # before decoding
             image, info = read_image(job.source)
             colour, alpha, axis = split_alpha(image, info)
-            check_psf_fits(job.source, info, image.shape, job.psf)
             k, notes = job.psf, []
+            if job.psf_file is not None:
+                k = read_psf(job.psf_file, colour.shape, axis, info.voxel_size)
+            check_psf_fits(job.source, info, image.shape, k)
             if k is None:
                 k, estimate = estimate_psf(colour, axis, job.psf_size, job.psf_model)
                 row["psf_estimate"] = estimate
@@ -173,7 +179,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
             parameters=run["parameters"],
             message="; ".join(n for n in notes if n),
         )
-    except UnblurError as exc:
+    except (UnblurError, CLIError) as exc:
         row["message"] = str(exc)
     except OSError as exc:
         row["message"] = os_message(exc)
@@ -296,7 +302,7 @@ def deconvolve_batch(
     shared out between the ``jobs`` processes.
     """
     from .. import psf as psf_models
-    from ..io import SUPPORTED_WRITE_EXTENSIONS
+    from ..io import SUPPORTED_WRITE_EXTENSIONS, read_header
     from ..restore import resolve
 
     if folder.exists() and not folder.is_dir():
@@ -314,7 +320,17 @@ def deconvolve_batch(
             f"{suffix!r} must not contain a path separator", param_hint="--suffix"
         )
     protected = psf_files(psf_spec)
-    k = None if psf_spec is None else psf_models.parse_spec(psf_spec)
+    k, psf_file = None, None
+    if (
+        protected
+        and protected[0].suffix.lower() in (".npy", ".tif", ".tiff")
+        and len(read_header(protected[0]).shape) >= 4  # unreadable: fails here, before the work
+    ):
+        # possibly a field of PSFs: read per image, as read_psf reads it for one image (a
+        # field built over that image's size, or a PSF with as many axes as the image)
+        psf_file = psf_spec
+    elif psf_spec is not None:  # a model spec or a PSF file, checked and built once
+        k = psf_models.parse_spec(psf_spec)
     targets = [_target(folder, source, suffix, out_format) for source in sources]
     check_writable(targets, dtype=dtype)  # --format and --dtype that cannot go together
     created = not folder.exists()
@@ -348,6 +364,7 @@ def deconvolve_batch(
             workers if n_procs > 1 else None,
             color,
             tuple(protected),
+            psf_file,
         )
         for source, target in zip(sources, targets, strict=True)
     ]

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ._errors import CLIError
-from ._files import same_path
+from ._files import FIELD_EXTENSIONS, field_output_message, same_path
 from ._options import (
     MODEL_HELP,
     ModelChoice,
@@ -21,6 +21,7 @@ from ._options import (
     dtype_option,
     forbid,
     force_option,
+    grid_option,
     json_option,
     sides_option,
     size_option,
@@ -62,6 +63,15 @@ _BATCH = "With several inputs, a folder or a pattern: "
     callback=size_option,
     metavar="N|HxW",
     help="Without --psf: side of the estimated PSF (default: the fitted model's own).",
+)
+@click.option(
+    "--psf-grid",
+    callback=grid_option,
+    metavar="GYxGX",
+    help="Without --psf: estimate a PSF field instead of one PSF, a free-form kernel per "
+    "region of a GY x GX grid (e.g. 3x3, each 1 to 16), kept consistent with its neighbours, "
+    "for blur that varies across the frame (a camera that rotated); restored with the field. "
+    "--save-psf saves it as .npy or .tif (for --psf).",
 )
 @click.option(
     "--save-psf",
@@ -167,6 +177,7 @@ def deconvolve_command(
     psf_spec: str | None,
     psf_model: str | None,
     psf_size: int | tuple[int, ...] | None,
+    psf_grid: tuple[int, int] | None,
     save_psf: Path | None,
     method: str,
     boundary: str | None,
@@ -211,6 +222,7 @@ def deconvolve_command(
       unblur deconvolve blurred.png -o restored.png --psf gaussian:sigma=2
       unblur deconvolve blurred.png -o restored.png                  # blind
       unblur deconvolve blurred.png -o restored.png --save-psf psf.npy   # keep its PSF
+      unblur deconvolve rotated.png -o restored.png --psf-grid 3x3 --save-psf field.npy
       unblur deconvolve blurred.tif -o restored.tif --psf psf.npy -m inverse
       unblur deconvolve blurred.png -o restored.png --psf motion:length=15,angle=30 \\
           -m wiener -p balance=0.01 --boundary reflect --json
@@ -223,12 +235,20 @@ def deconvolve_command(
       unblur deconvolve shot.dng -o restored.tif --psf motion:length=15,angle=30
     """
     if psf_spec is not None and (
-        psf_model is not None or psf_size is not None or save_psf is not None
+        psf_model is not None or psf_size is not None or save_psf is not None or psf_grid
     ):
         raise click.UsageError(
-            "--psf-model, --psf-size and --save-psf are for estimating the PSF: leave them out "
-            "with --psf"
+            "--psf-model, --psf-size, --psf-grid and --save-psf are for estimating the PSF: "
+            "leave them out with --psf"
         )
+    if psf_grid is not None:
+        if psf_model not in (None, "auto", "free"):
+            raise click.UsageError(
+                f"--psf-grid estimates free-form kernels: --psf-model {psf_model} cannot go with "
+                "it (leave it out, or give auto or free)"
+            )
+        if save_psf is not None and save_psf.suffix.lower() not in FIELD_EXTENSIONS:
+            raise click.BadParameter(field_output_message(save_psf), param_hint="--save-psf")
     psf_model = psf_model or "auto"
     if "boundary" in params:
         if boundary is not None:
@@ -261,6 +281,7 @@ def deconvolve_command(
                 "--report": report_path,
                 "--reference": reference_path,
                 "--save-psf": save_psf,
+                "--psf-grid": psf_grid,
                 "--chunks": chunks,
                 "--overlap": overlap,
                 "--device": None if device == "cpu" else device,
@@ -294,6 +315,7 @@ def deconvolve_command(
                 "--reference": reference_path,
                 "--dtype": dtype,
                 "--device": None if device == "cpu" else device,
+                "--psf-grid": psf_grid,
             },
             "{name} is not available block by block (--chunks, .zarr)",
         )
@@ -330,6 +352,7 @@ def deconvolve_command(
         report_path=report_path,
         reference_path=reference_path,
         save_psf=save_psf,
+        psf_grid=psf_grid,
         device=device,
         force=force,
         as_json=as_json,

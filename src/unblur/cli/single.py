@@ -10,7 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ._estimate import echo_estimate, estimate_psf, estimate_text, psf_fields
+from ._estimate import check_grid_fits, echo_estimate, estimate_psf, estimate_text, psf_fields
 from ._files import (
     check_psf_fits,
     check_restore_memory,
@@ -60,6 +60,7 @@ def deconvolve_single(
     report_path: Path | None,
     reference_path: Path | None,
     save_psf: Path | None = None,
+    psf_grid: tuple[int, int] | None = None,
     device: str = "cpu",
     force: bool,
     as_json: bool,
@@ -90,6 +91,7 @@ def deconvolve_single(
             report_path=report_path,
             reference_path=reference_path,
             save_psf=save_psf,
+            psf_grid=psf_grid,
             device=device,
         )
         staged.commit()  # the image, its report and its PSF, or none of them
@@ -117,7 +119,13 @@ def deconvolve_single(
     if report_path is not None:
         click.echo(f"wrote {report_path} (report)")
     if save_psf is not None:
-        click.echo(f"wrote {save_psf} (the estimated PSF, {shape_text(k.shape)}, sum 1)")
+        what = (
+            f"the estimated PSF field, {shape_text(k.grid_shape)} PSFs of "
+            f"{shape_text(k.psf_shape)}, each summing to 1"
+            if hasattr(k, "grid_shape")
+            else f"the estimated PSF, {shape_text(k.shape)}, sum 1"
+        )
+        click.echo(f"wrote {save_psf} ({what})")
 
 
 def _file_shape(psf_spec: str | None) -> list[tuple[int, ...]]:
@@ -150,6 +158,7 @@ def _restore(
     reference_path: Path | None,
     save_psf: Path | None,
     device: str,
+    psf_grid: tuple[int, int] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None, dict[str, Any] | None]:
     """Read, restore and stage the output (and the report) in ``staged`` (an OutputSet).
 
@@ -170,6 +179,7 @@ def _restore(
             check_writable([save_psf])
         if reference_path is not None:
             check_reference_header(reference_path, input_path, header)
+        check_grid_fits(psf_grid, header)
         from ..api import deconvolve  # after those checks: the models take a second to import
         from ..restore import resolve
 
@@ -192,7 +202,9 @@ def _restore(
             )
     estimate = None
     if k is None:
-        k, estimate = estimate_psf(colour, axis, psf_size, psf_model, console=console)
+        k, estimate = estimate_psf(
+            colour, axis, psf_size, psf_model, console=console, grid=psf_grid
+        )
 
     total = None
     declared = chosen.parameters.get("num_iter")

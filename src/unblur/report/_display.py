@@ -6,6 +6,8 @@ import base64
 import html
 import io
 import math
+import struct
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,7 +81,10 @@ def display_image(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
         a = a[:h, :w].reshape(h // factor, factor, w // factor, factor, *a.shape[2:]).mean((1, 3))
         notes.append(f"shown averaged down {factor}\u00d7")
     notes.append("values clipped to [0, 1]")
-    return np.round(np.clip(a, 0, 1) * 255).astype(np.uint8), "; ".join(notes)
+    shown = np.clip(a, 0, 1)  # one temporary, scaled and rounded in place
+    shown *= 255
+    np.rint(shown, out=shown)
+    return shown.astype(np.uint8), "; ".join(notes)
 
 
 def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
@@ -88,8 +93,12 @@ def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
     if colour:
         a = np.moveaxis(a, axis, -1)
     a, note = slice_to_2d(a, colour)
-    if colour:
-        a = a.mean(axis=-1)
+    if colour:  # the channels' mean (summed plane by plane: a reduction over the last axis of
+        # length 3 is five times slower)
+        total = np.array(a[..., 0], dtype=np.float64)
+        for c in range(1, a.shape[-1]):
+            total += a[..., c]
+        a = total / a.shape[-1]
     notes = [note] if note else []
     if colour:
         notes.append("mean of the channels")
@@ -101,13 +110,50 @@ def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
 
 
 def png_uri(img: np.ndarray) -> str:
-    from PIL import Image
+    """An 8-bit image as a ``data:`` URI of its PNG (:func:`png_bytes`)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")
 
-    buffer = io.BytesIO()
-    # zlib level 1: a third less CPU than level 6 for files ~10 % larger (1024^2 RGB photograph:
-    # 0.11 s against 0.17 s, 2.19 against 2.00 MB)
-    Image.fromarray(np.ascontiguousarray(img)).save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+#: PNG colour types by channel count: grey, grey + alpha, RGB, RGBA
+_PNG_COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}
+
+
+def png_bytes(img: np.ndarray) -> bytes:
+    """The PNG file of a ``uint8`` image, 2-D (grey) or with 1 to 4 channels last.
+
+    Every row is stored with the PNG "Up" filter (the difference from the row above, modulo
+    256, in one NumPy subtraction) and deflated with zlib's run-length strategy (matches of
+    distance 1 only: runs of equal residuals, such as the zeros of flat areas), per the PNG
+    specification (ISO/IEC 15948, W3C 2003). On a 1024 x 1024 photograph this takes 21 ms for
+    1.70 MB, where Pillow at zlib level 1 (adaptive filters, full matching) took 85 ms for
+    1.90 MB (measured); any other dtype or layout goes through Pillow.
+    """
+    a = np.asarray(img)
+    channels = 1 if a.ndim == 2 else a.shape[-1] if a.ndim == 3 else 0
+    if a.dtype != np.uint8 or channels not in _PNG_COLOUR_TYPE or 0 in a.shape:
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(a)).save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
+    height, width = a.shape[:2]
+    rows = np.ascontiguousarray(a).reshape(height, width * channels)
+    filtered = np.empty((height, width * channels + 1), np.uint8)
+    filtered[:, 0] = 2  # filter type "Up"; above the first row the specification reads zeros
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8: modulo 256
+    deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    data = deflate.compress(filtered.data) + deflate.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPE[channels], 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        _png_chunk(kind, body)
+        for kind, body in ((b"IHDR", header), (b"IDAT", data), (b"IEND", b""))
+    )
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, data and the CRC-32 of type and data."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def img_tag(uri: str, alt: str, *, id_: str | None = None, pixelated: bool = False) -> str:

@@ -32,18 +32,20 @@ _SPECTRUM_SIDE = 384
 def quality(
     y: np.ndarray, x: np.ndarray, ref: np.ndarray, axis: int | None
 ) -> dict[str, tuple[float, float | None]]:
-    """PSNR and SSIM (None when the image is smaller than the SSIM window) of input and output."""
-    from ..metrics import psnr, ssim
+    """PSNR and SSIM (None when the image is smaller than the SSIM window) of input and output;
+    the two SSIMs share the reference's local statistics (:func:`unblur.metrics.ssim_many`)."""
+    from ..metrics import psnr, ssim_many
 
-    out = {}
-    for name, est in (("input", y), ("restored", x)):
-        value_psnr = psnr(est, ref, data_range=1.0)
-        try:
-            value_ssim = ssim(est, ref, data_range=1.0, channel_axis=axis)
-        except InvalidParameterError:  # smaller than the 7 or 11 px window
-            value_ssim = None
-        out[name] = (value_psnr, value_ssim)
-    return out
+    try:
+        values_ssim: list[float | None] = list(
+            ssim_many([y, x], ref, data_range=1.0, channel_axis=axis)
+        )
+    except InvalidParameterError:  # smaller than the 11 px window
+        values_ssim = [None, None]
+    return {
+        name: (psnr(est, ref, data_range=1.0), value_ssim)
+        for name, est, value_ssim in (("input", y, values_ssim[0]), ("restored", x, values_ssim[1]))
+    }
 
 
 def db_text(value: float) -> str:
@@ -159,8 +161,34 @@ def section_psf(k: np.ndarray, heading: str | None = None) -> str:
 
 
 def log_spectrum(a: np.ndarray) -> np.ndarray:
-    window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1])) if min(a.shape) > 1 else 1
-    spectrum = np.abs(np.fft.fftshift(np.fft.fft2((a - a.mean()) * window)))
+    """``log10 |FFT|`` of the Hann-windowed, mean-removed plane ``a``, zero frequency at the
+    centre, averaged down in blocks to about :data:`_SPECTRUM_SIDE` px.
+
+    The real transform holds half the spectrum and the other half mirrors it,
+    :math:`|F(-k)| = |F(k)|`: both halves are gathered from it straight into their shifted
+    places (a third of the CPU time of the complex transform of the whole plane, and no
+    image-sized temporaries besides the transform's own).
+    """
+    import scipy.fft
+
+    h, w = a.shape
+    centred = np.subtract(a, a.mean(), dtype=np.float64)
+    if min(a.shape) > 1:  # the separable Hann window, in place
+        centred *= np.hanning(h)[:, None]
+        centred *= np.hanning(w)[None, :]
+    half = np.abs(scipy.fft.rfft2(centred))
+    del centred
+    stored = half.shape[1]
+    # fftshift: shown[i, j] = |F(k0, k1)| with k0 = (i - h // 2) mod h, k1 = (j - w // 2) mod w,
+    # read at (k0, k1) when k1 is stored, else at its mirror (-k0 mod h, w - k1)
+    k0 = (np.arange(h) - h // 2) % h
+    k1 = (np.arange(w) - w // 2) % w
+    direct = k1 < stored
+    spectrum = np.empty((h, w))
+    spectrum[:, direct] = half[k0][:, k1[direct]]
+    if not direct.all():
+        spectrum[:, ~direct] = half[(-k0) % h][:, w - k1[~direct]]
+    del half
     factor = math.ceil(max(spectrum.shape) / _SPECTRUM_SIDE)
     if factor > 1:  # the panel is ~400 px wide: average blocks instead of dropping samples
         h, w = (n // factor * factor for n in spectrum.shape)

@@ -1,0 +1,224 @@
+r"""SSIM of one or two images against a common reference in one pass (2-D, Numba).
+
+The structural similarity of Wang et al. (2004) averages over the image the local index
+
+.. math::
+    S(x, r) = \frac{(2\mu_x\mu_r + C_1)(2\sigma_{xr} + C_2)}
+    {(\mu_x^2 + \mu_r^2 + C_1)(\sigma_x^2 + \sigma_r^2 + C_2)},
+
+whose local statistics are Gaussian-weighted means: :math:`\mu_x = g * x`,
+:math:`\sigma_x^2 = g * x^2 - \mu_x^2`, :math:`\sigma_{xr} = g * (x r) - \mu_x \mu_r`, with
+:math:`g` the separable :math:`11 \times 11` window (:math:`\sigma = 1.5`, truncated at
+3.5 sigma and normalised). Only pixels at least the window's half-width from the edge enter the
+mean, so every window lies inside the image and no boundary rule is needed.
+
+Computed with NumPy, each of the five filtered maps is an image-sized float64 array and the
+formula ten more passes over the image; a report scores both its input and its output against
+the same reference, which doubles all of it. :func:`ssim_sums` instead streams the rows once:
+the products of a row (:math:`r, r^2` and, per estimate, :math:`x, x^2, x r`) are filtered
+along the row into a ring of the last 11 rows, the ring is filtered down the columns for the
+row it centres, and the local indices of that row are summed at once. The reference's two
+statistics are shared by the estimates. Arithmetic is float64 whatever the input precision,
+so the result equals scikit-image's :func:`~skimage.metrics.structural_similarity` (with the
+same settings) to rounding.
+
+References
+----------
+Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment: from error
+visibility to structural similarity", IEEE TIP 13(4), 2004, pp. 600-612.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["AVAILABLE", "gaussian_window", "ssim_sums"]
+
+
+def _available() -> bool:
+    """Whether Numba can be used (found, and not disabled by ``UNBLUR_NO_NUMBA``), without
+    importing it: importing Numba costs a quarter of a second."""
+    import importlib.util
+
+    return not os.environ.get("UNBLUR_NO_NUMBA") and importlib.util.find_spec("numba") is not None
+
+
+AVAILABLE = _available()
+
+
+def gaussian_window(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
+    """The normalised 1-D Gaussian weights of :func:`scipy.ndimage.gaussian_filter` (radius
+    ``int(truncate * sigma + 0.5)``), as scikit-image's SSIM uses them."""
+    radius = int(truncate * sigma + 0.5)
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    w = np.exp(-0.5 * (t / sigma) ** 2)
+    return w / w.sum()
+
+
+def _ssim_sums(ref, a, b, two, weights, c1, c2, out):  # pragma: no cover - compiled
+    """Sums of the local SSIM over the valid rows and columns, per channel, into ``out``
+    (``(2, C)``: ``a`` then ``b``; ``b`` is skipped unless ``two``). Arrays are ``(C, H, W)``;
+    ``weights`` the 11 symmetric taps of the window.
+
+    Each filtered value is one expression over the 11 samples, the symmetric taps paired
+    (six products instead of eleven), so the loops over a row vectorise with one store per
+    value rather than one per tap.
+    """
+    channels, height, width = ref.shape
+    inner = width - 10
+    nq = 8 if two else 5
+    w0 = weights[5]
+    w1 = weights[4]
+    w2 = weights[3]
+    w3 = weights[2]
+    w4 = weights[1]
+    w5 = weights[0]
+    products = np.empty((nq, width))
+    ring = np.empty((11, nq, inner))
+    column = np.empty((nq, inner))
+    for c in range(channels):
+        total_a = 0.0
+        total_b = 0.0
+        for i in range(height):
+            for j in range(width):
+                rv = np.float64(ref[c, i, j])
+                av = np.float64(a[c, i, j])
+                products[0, j] = rv
+                products[1, j] = rv * rv
+                products[2, j] = av
+                products[3, j] = av * av
+                products[4, j] = av * rv
+            if two:
+                for j in range(width):
+                    rv = np.float64(ref[c, i, j])
+                    bv = np.float64(b[c, i, j])
+                    products[5, j] = bv
+                    products[6, j] = bv * bv
+                    products[7, j] = bv * rv
+            slot = ring[i % 11]
+            for q in range(nq):
+                row = slot[q]
+                p = products[q]
+                for j in range(inner):
+                    row[j] = (
+                        w0 * p[j + 5]
+                        + w1 * (p[j + 4] + p[j + 6])
+                        + w2 * (p[j + 3] + p[j + 7])
+                        + w3 * (p[j + 2] + p[j + 8])
+                        + w4 * (p[j + 1] + p[j + 9])
+                        + w5 * (p[j] + p[j + 10])
+                    )
+            if i < 10:
+                continue
+            # the rows i - 10 ... i are in the ring: filter down the columns for row i - 5
+            for q in range(nq):
+                r0 = ring[(i + 1) % 11, q]
+                r1 = ring[(i + 2) % 11, q]
+                r2 = ring[(i + 3) % 11, q]
+                r3 = ring[(i + 4) % 11, q]
+                r4 = ring[(i + 5) % 11, q]
+                r5 = ring[(i + 6) % 11, q]
+                r6 = ring[(i + 7) % 11, q]
+                r7 = ring[(i + 8) % 11, q]
+                r8 = ring[(i + 9) % 11, q]
+                r9 = ring[(i + 10) % 11, q]
+                r10 = ring[i % 11, q]
+                col = column[q]
+                for j in range(inner):
+                    col[j] = (
+                        w0 * r5[j]
+                        + w1 * (r4[j] + r6[j])
+                        + w2 * (r3[j] + r7[j])
+                        + w3 * (r2[j] + r8[j])
+                        + w4 * (r1[j] + r9[j])
+                        + w5 * (r0[j] + r10[j])
+                    )
+            for j in range(inner):
+                mr = column[0, j]
+                vr = column[1, j] - mr * mr
+                ma = column[2, j]
+                va = column[3, j] - ma * ma
+                cov = column[4, j] - ma * mr
+                num = (2.0 * ma * mr + c1) * (2.0 * cov + c2)
+                den = (ma * ma + mr * mr + c1) * (va + vr + c2)
+                total_a += num / den if den != 0.0 else 1.0
+            if two:
+                for j in range(inner):
+                    mr = column[0, j]
+                    vr = column[1, j] - mr * mr
+                    mb = column[5, j]
+                    vb = column[6, j] - mb * mb
+                    cov = column[7, j] - mb * mr
+                    num = (2.0 * mb * mr + c1) * (2.0 * cov + c2)
+                    den = (mb * mb + mr * mr + c1) * (vb + vr + c2)
+                    total_b += num / den if den != 0.0 else 1.0
+        out[0, c] = total_a
+        out[1, c] = total_b
+
+
+_kernel = None
+
+
+def _compiled():
+    """The kernel, compiled for float32 and float64 arrays of any strides (cached on disk)."""
+    global _kernel
+    if _kernel is None:
+        if not AVAILABLE:  # pragma: no cover
+            _kernel = _ssim_sums
+        else:
+            import numba
+
+            signatures = [
+                (
+                    numba.types.Array(dt, 3, "A", readonly=True),
+                    numba.types.Array(dt, 3, "A", readonly=True),
+                    numba.types.Array(dt, 3, "A", readonly=True),
+                    numba.types.boolean,
+                    numba.types.Array(numba.types.float64, 1, "C"),
+                    numba.types.float64,
+                    numba.types.float64,
+                    numba.types.Array(numba.types.float64, 2, "C"),
+                )
+                for dt in (numba.types.float32, numba.types.float64)
+            ]  # read-only views: writable arrays convert to them, so two variants serve all
+            _kernel = numba.njit(signatures, cache=True, nogil=True)(_ssim_sums)
+    return _kernel
+
+
+def ssim_sums(
+    reference: np.ndarray,
+    estimates: list[np.ndarray],
+    c1: float,
+    c2: float,
+    window: np.ndarray,
+) -> np.ndarray:
+    """Sums of the local SSIM of each estimate against ``reference`` over the valid region.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        ``(C, H, W)``, float32 or float64 (any strides).
+    estimates : list of numpy.ndarray
+        One or two arrays like ``reference``, of its dtype.
+    c1, c2 : float
+        The stabilising constants :math:`(K_1 R)^2` and :math:`(K_2 R)^2`.
+    window : numpy.ndarray
+        The 11 weights of the 1-D window, symmetric (:func:`gaussian_window`); each spatial
+        side at least 11.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(estimates), C)`` float64: the sum over the valid ``(H - 2h) x (W - 2h)`` pixels
+        (``h`` the window's half-width) of each channel.
+    """
+    if window.shape != (11,) or not np.array_equal(window, window[::-1]):
+        raise ValueError("the compiled SSIM pass takes a symmetric 11-tap window")
+    out = np.zeros((2, reference.shape[0]))
+    two = len(estimates) == 2
+    a = estimates[0]
+    b = estimates[1] if two else a
+    _compiled()(reference, a, b, two, np.ascontiguousarray(window, np.float64), c1, c2, out)
+    return out[: len(estimates)]
