@@ -59,8 +59,8 @@ patch; Whyte et al. 2012 parametrise the same field by the camera's rotations).
    two cells wide (each compared with the model's PSF averaged over its window), and every
    cell's kernel is the model's PSF at its centre. A region whose own estimate is wrong (flat,
    or textured in one direction) then gets the kernel the other regions and the geometry
-   imply; a blur that does not come from such a motion (different objects moving) is not
-   representable, which is why this is not the default.
+   imply. This is the default; a blur that no such motion explains (different objects
+   moving, a lens softer at the edges) needs ``motion="free"``.
 
 The result is a :class:`~unblur.psf.PSFField` over the image (every PSF odd-sized,
 non-negative, summing to one, its centroid on the centre pixel). What each choice was measured
@@ -362,7 +362,7 @@ def estimate_field(
     start: str = "select",
     min_window: int = MIN_WINDOW,
     span: float = 1.0,
-    motion: str = "free",
+    motion: str = "rotation",
     info: dict[str, Any] | None = None,
     **options: Any,
 ) -> PSFField:
@@ -401,11 +401,11 @@ def estimate_field(
         Smallest side of a region's window, px.
     span : float, optional
         Side of a region's window in cells (1: the cell itself; 2: its weight's support).
-    motion : {"free", "rotation"}, optional
-        ``"free"``: each cell's kernel is its own (or the global one, see ``start``);
-        ``"rotation"``: every cell's kernel is drawn from one camera motion (translation and
-        in-plane rotation) fitted to regional estimates (see the module notes; ``start`` is
-        then not used).
+    motion : {"rotation", "free"}, optional
+        ``"rotation"`` (default): every cell's kernel is drawn from one camera motion
+        (translation and in-plane rotation) fitted to regional estimates (see the module
+        notes; ``start`` is then not used); ``"free"``: each cell's kernel is its own or the
+        global one (see ``start``), for a blur that no camera motion explains.
     info : dict, optional
         Receives ``grid``, ``size`` (the PSFs' shape), ``windows`` (per cell, as
         ``[[row0, row1], [col0, col1]]``), ``confidence`` (per cell, ``"high"``/``"low"``),
