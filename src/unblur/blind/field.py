@@ -51,6 +51,17 @@ patch; Whyte et al. 2012 parametrise the same field by the camera's rotations).
    where the windows overlap: each kernel is then fitted against the blur model that
    restores it.
 
+6. **Camera motion** (``motion="rotation"``, instead of steps 2 and 4). A camera that
+   translates and turns about its optical axis gives every point a PSF that is one linear
+   image of a single motion density over (angle, translation)
+   (:mod:`unblur.blind.rotation`; Whyte et al. 2012). The density is fitted, non-negative
+   and robustly reweighted, to the regional estimates on the cells' windows and on windows
+   two cells wide (each compared with the model's PSF averaged over its window), and every
+   cell's kernel is the model's PSF at its centre. A region whose own estimate is wrong (flat,
+   or textured in one direction) then gets the kernel the other regions and the geometry
+   imply. This is the default; a blur that no such motion explains (different objects
+   moving, a lens softer at the edges) needs ``motion="free"``.
+
 The result is a :class:`~unblur.psf.PSFField` over the image (every PSF odd-sized,
 non-negative, summing to one, its centroid on the centre pixel). What each choice was measured
 against is in ``docs/notes/fields.md`` (phase 3).
@@ -90,12 +101,18 @@ from .confidence import assess, image_checks
 from .kernel import estimate_kernel
 from .kernel_step import project, similarity, valid_kernel_step
 from .parametric import score_kernel
+from .rotation import MotionModel, fit_robust
 
 __all__ = ["MIN_WINDOW", "estimate_field"]
 
 #: Where the cells' kernels come from: each its own or the global one, whichever fits its
 #: window's spectrum (select); the global one; each its own (regions).
 STARTS = ("global", "regions", "select")
+#: How the cells' kernels relate: each its own (free); all drawn from one camera motion of
+#: translation and in-plane rotation fitted to the regional estimates (rotation).
+MOTIONS = ("free", "rotation")
+#: Side of the rotation model's second set of windows, in cells.
+_WIDE_SPAN = 2.0
 #: Smallest side of a region's window (px); the free-form estimator needs each side >= 2 k.
 MIN_WINDOW = 128
 #: Most cells per axis (each one is a full blind estimate).
@@ -268,6 +285,36 @@ def _region_start(y, obs, windows, wanted, options):
     return kernels, confident, reasons, common
 
 
+def _rotation_start(y, obs, windows, wide, wanted, shape, options):
+    """Every cell's kernel from one motion density (:mod:`unblur.blind.rotation`) fitted to
+    the regional estimates on ``windows`` and on the wider ``wide`` windows (each estimate
+    compared with the model's PSF averaged over its window; doubtful ones weigh a tenth)."""
+    own, confident, reasons, common = _region_start(y, obs, windows, wanted, options)
+    more, more_confident, _, more_common = _region_start(y, obs, wide, wanted, options)
+    common = tuple(max(a, b) for a, b in zip(common, more_common, strict=True))
+    model = MotionModel(shape, common)
+    cells = sorted(own)
+    operators, estimates, weights = [], [], []
+    for kernels, certain, spans in ((own, confident, windows), (more, more_confident, wide)):
+        for cell in cells:
+            operators.append(model.window_operator(spans[cell]))
+            estimates.append(align(_pad_to(kernels[cell], common)))
+            weights.append(1.0 if certain[cell] else 0.1)
+    density, residual = fit_robust(operators, np.array(estimates), np.array(weights))
+    out = {}
+    for cell in cells:
+        centre = [
+            float(_centres(n, g)[j]) for n, g, j in zip(shape, _grid_of(cells), cell, strict=True)
+        ]
+        out[cell] = align(project(model.kernel(density, centre), _THRESHOLD, _MIN_MASS))
+    residuals = dict(zip(cells, residual[: len(cells)], strict=True))
+    return out, confident, reasons, common, residuals
+
+
+def _grid_of(cells: list[tuple[int, int]]) -> tuple[int, int]:
+    return (max(c[0] for c in cells) + 1, max(c[1] for c in cells) + 1)
+
+
 def _neighbour_mean(
     kernels: dict[tuple[int, int], np.ndarray], cell: tuple[int, int], grid: tuple[int, int]
 ) -> np.ndarray:
@@ -315,6 +362,7 @@ def estimate_field(
     start: str = "select",
     min_window: int = MIN_WINDOW,
     span: float = 1.0,
+    motion: str = "rotation",
     info: dict[str, Any] | None = None,
     **options: Any,
 ) -> PSFField:
@@ -353,13 +401,20 @@ def estimate_field(
         Smallest side of a region's window, px.
     span : float, optional
         Side of a region's window in cells (1: the cell itself; 2: its weight's support).
+    motion : {"rotation", "free"}, optional
+        ``"rotation"`` (default): every cell's kernel is drawn from one camera motion
+        (translation and in-plane rotation) fitted to regional estimates (see the module
+        notes; ``start`` is then not used); ``"free"``: each cell's kernel is its own or the
+        global one (see ``start``), for a blur that no camera motion explains.
     info : dict, optional
         Receives ``grid``, ``size`` (the PSFs' shape), ``windows`` (per cell, as
         ``[[row0, row1], [col0, col1]]``), ``confidence`` (per cell, ``"high"``/``"low"``),
         ``reasons`` (per cell), ``source`` (per cell, where its kernel came from:
-        ``"region"``, ``"global"`` or ``"neighbours"``),
+        ``"region"``, ``"global"``, ``"neighbours"`` or ``"model"``),
         ``agreement`` (per cell, the mean normalised correlation with its neighbours over
-        all shifts, :func:`~unblur.blind.kernel_step.similarity`) and ``encoding``.
+        all shifts, :func:`~unblur.blind.kernel_step.similarity`), ``encoding``, ``motion``
+        and, with ``motion="rotation"``, ``model_residual`` (per cell, the relative distance
+        of its own regional estimate to the fitted model's).
     **options
         Further keyword arguments of :func:`~unblur.blind.kernel.estimate_kernel`.
 
@@ -372,7 +427,7 @@ def estimate_field(
     ------
     InvalidParameterError
         A bad ``grid`` (see :func:`check_grid`), ``size``, ``refine``, ``coupling``,
-        ``start``, ``min_window`` or ``span``.
+        ``start``, ``min_window``, ``span`` or ``motion``.
     InvalidImageError
         The grey image is not 2-D, is non-finite or flat.
 
@@ -380,6 +435,8 @@ def estimate_field(
     ----------
     S. Harmeling, M. Hirsch, B. Schölkopf, "Space-variant single-image blind deconvolution for
     removing camera shake", NIPS 2010.
+    O. Whyte, J. Sivic, A. Zisserman, J. Ponce, "Non-uniform deblurring for shaken images",
+    IJCV 98(2), 2012.
 
     Examples
     --------
@@ -407,6 +464,8 @@ def estimate_field(
     wanted = check_size(size, (shape[0] // 2, shape[1] // 2))
     if isinstance(refine, bool) or not isinstance(refine, numbers.Integral) or refine < 0:
         raise InvalidParameterError(f"refine must be an integer >= 0, got {refine!r}")
+    if motion not in MOTIONS:
+        raise InvalidParameterError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
     if start not in STARTS:
         raise InvalidParameterError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
     if not isinstance(coupling, numbers.Real) or not 0 <= coupling < math.inf:
@@ -414,14 +473,21 @@ def estimate_field(
     if not isinstance(span, numbers.Real) or not 0 < span < math.inf:
         raise InvalidParameterError(f"span must be a finite number > 0, got {span!r}")
     windows = cell_windows(shape, cells, int(min_window), float(span))
-    if start == "regions":
+    residuals = None
+    if motion == "rotation":
+        kernels, confident, reasons, common, residuals = _rotation_start(
+            y, obs, windows, cell_windows(shape, cells, int(min_window), _WIDE_SPAN), wanted,
+            shape, options,
+        )  # fmt: skip
+        source = dict.fromkeys(windows, "model")
+    elif start == "regions":
         kernels, confident, reasons, common = _region_start(y, obs, windows, wanted, options)
         source = {c: "region" if v else "neighbours" for c, v in confident.items()}
         kernels = _fill_doubtful(kernels, confident, cells)
     else:
         kernels, confident, reasons, common = _global_start(y, obs, windows, wanted, options)
         source = dict.fromkeys(windows, "global")
-    if start == "select":
+    if start == "select" and motion == "free":
         own, own_confident, _, own_common = _region_start(y, obs, windows, wanted, options)
         common = tuple(max(a, b) for a, b in zip(common, own_common, strict=True))
         kernels = {c: align(_pad_to(k, common)) for c, k in kernels.items()}
@@ -468,7 +534,10 @@ def estimate_field(
                 for c in kernels
             },
             encoding=obs.encoding,
+            motion=motion,
         )
+        if residuals is not None:
+            info["model_residual"] = {f"{i},{j}": float(r) for (i, j), r in residuals.items()}
     return field
 
 
