@@ -37,7 +37,10 @@ def test_psf_grid_estimates_a_field_restores_with_it_and_saves_it(rotated):
     result = _run(folder / "y.npy", "-o", out, "--psf-grid", "1x2", "--psf-size", "7",
                   "--save-psf", saved)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "estimated PSF: PSF field 1x2 of free-form kernels 7x7" in result.output
+    assert (
+        "estimated PSF: PSF field 1x2 from one camera motion (shift and rotation), kernels 7x7"
+        in result.output
+    )
     assert "the estimated PSF field, 1x2 PSFs of 7x7" in result.output
     # the saved field is its (gy, gx, ky, kx) array of PSFs, each summing to one, and the
     # image was restored with that field (at this size the estimator's windows cover the
@@ -77,3 +80,11 @@ def test_bad_psf_grid_fails_in_one_line_before_the_work(rotated, extra, fragment
     assert fragment in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
     assert not out.exists() and not (folder / "f.png").exists()
+
+
+def test_psf_grid_with_psf_model_free_keeps_each_regions_kernel(rotated):
+    folder, _ = rotated
+    result = _run(folder / "y.npy", "-o", folder / "free.npy", "--psf-grid", "1x2",
+                  "--psf-size", "7", "--psf-model", "free")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "PSF field 1x2 from free-form kernels per region, kernels 7x7" in result.output

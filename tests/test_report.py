@@ -615,13 +615,13 @@ def test_svg_ticks_and_points_are_placed_exactly():
 
 
 # --------------------------------------------------------------------------------------------
-# the PNG encoder of the embedded pictures
+# the PNG files of the embedded pictures
 # --------------------------------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
 @given(
     height=st.integers(1, 40),
     width=st.integers(1, 40),
-    channels=st.sampled_from([None, 1, 2, 3, 4]),
+    channels=st.sampled_from([None, 3, 4]),
     seed=st.integers(0, 2**16),
     flat=st.booleans(),
 )
@@ -637,7 +637,7 @@ def test_png_bytes_decode_to_the_exact_pixels(height, width, channels, seed, fla
         np.testing.assert_array_equal(np.asarray(decoded).reshape(shape), img)
 
 
-def test_png_bytes_compress_flat_areas_and_fall_back_for_other_types():
+def test_png_bytes_compress_flat_areas_and_keep_other_types():
     from unblur.report._display import png_bytes
 
     assert len(png_bytes(np.zeros((512, 512, 3), np.uint8))) < 5000  # 786 432 bytes of pixels

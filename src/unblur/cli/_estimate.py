@@ -48,9 +48,9 @@ def estimate_psf(
     Returns the PSF and a summary: ``model``, ``parameters``, ``shape``, ``seconds``, the
     estimator's other reports (``noise_sigma``, ``scores``, ...) and, for parametric models,
     ``spec``: a ``--psf`` spec that rebuilds the same PSF. With ``grid`` (``--psf-grid``), a
-    :class:`~unblur.psf.PSFField` of free-form kernels estimated per region
-    (:func:`unblur.estimate_psf` with ``grid``), and the summary adds ``grid``; ``shape`` is
-    then the shape of each PSF.
+    :class:`~unblur.psf.PSFField` estimated per region and fitted by one camera motion
+    (:func:`unblur.estimate_psf` with ``grid``; ``model="free"``: each region's own kernel),
+    and the summary adds ``grid``; ``shape`` is then the shape of each PSF.
     """
     if grid is not None:
         return _estimate_field(image, channel_axis, size, model, grid, console)
@@ -105,16 +105,22 @@ def _estimate_field(
     from ..api import estimate_psf as estimate
 
     info: dict[str, Any] = {}
+    # --psf-model free: each region keeps its own kernel; auto: one camera motion explains all
+    options = {"motion": "free"} if model == "free" else {}
     start = time.perf_counter()
     if console is None:
-        field = estimate(image, size, model, grid=grid, channel_axis=channel_axis, info=info)
+        field = estimate(
+            image, size, model, grid=grid, channel_axis=channel_axis, info=info, **options
+        )
     else:
         from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
         text = f"estimating a {grid[0]}x{grid[1]} PSF field"
         with progress(console, SpinnerColumn(), TextColumn(text), TimeElapsedColumn()) as bar:
             bar.add_task("estimating", total=None)
-            field = estimate(image, size, model, grid=grid, channel_axis=channel_axis, info=info)
+            field = estimate(
+                image, size, model, grid=grid, channel_axis=channel_axis, info=info, **options
+            )
     summary = dict(info)
     cells = info.get("confidence") or []
     summary.update(
@@ -144,8 +150,13 @@ def estimate_text(summary: dict[str, Any]) -> str:
         low = summary.get("low_confidence_cells", 0)
         cells = summary["grid"][0] * summary["grid"][1]
         doubt = f", {low} of {cells} cells low confidence" if low else ""
+        source = (
+            "one camera motion (shift and rotation)"
+            if summary.get("motion") == "rotation"
+            else "free-form kernels per region"
+        )
         return (
-            f"PSF field {shape_text(summary['grid'])} of free-form kernels "
+            f"PSF field {shape_text(summary['grid'])} from {source}, kernels "
             f"{shape_text(summary['shape'])}, {summary['seconds']:.2f} s{doubt}"
         )
     values = params_text(summary["parameters"])

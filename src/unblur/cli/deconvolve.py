@@ -68,9 +68,10 @@ _BATCH = "With several inputs, a folder or a pattern: "
     "--psf-grid",
     callback=grid_option,
     metavar="GYxGX",
-    help="Without --psf: estimate a PSF field instead of one PSF, a free-form kernel per "
-    "region of a GY x GX grid (e.g. 3x3, each 1 to 16), kept consistent with its neighbours, "
-    "for blur that varies across the frame (a camera that rotated); restored with the field. "
+    help="Without --psf: estimate a PSF field instead of one PSF, on a GY x GX grid (e.g. 3x3, "
+    "each 1 to 16), for blur that varies across the frame (a camera that rotated): free-form "
+    "kernels per region, fitted by one camera motion (shift and rotation; with --psf-model "
+    "free each region keeps its own kernel); restored with the field. "
     "--save-psf saves it as .npy or .tif (for --psf).",
 )
 @click.option(
