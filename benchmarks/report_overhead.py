@@ -43,8 +43,10 @@ What the report costs at 1024 x 1024 colour (CPU, in process, measured the same 
 SSIMs against the reference 60 ms (scikit-image's float64 ``structural_similarity``: 1.5 s
 each; now one compiled row pass that shares the reference's statistics, or strips of SciPy
 1-D correlations when Numba is not loaded), PSNR 2 x 12 ms (``np.dot`` in it woke BLAS
-threads that spun: 0.05-0.4 s per call; now ``einsum``), the three pictures 3 x 33 ms (our
-PNG encoder: Up filter, zlib run-length strategy; Pillow at level 1 took 85 ms each), the
+threads that spun: 0.05-0.4 s per call; now ``einsum``), the three pictures 3 x 33 ms (a
+hand-written PNG encoder, Up filter and zlib's run-length strategy, measured for these figures
+and then replaced by Pillow at level 1 with the same strategy, about 55 ms each: about +2 % on
+the 1024 x 1024 colour case), the
 spectra 2 x 30 ms (the real FFT mirrored, 27 -> 17 ms each, plus colour maps), the monitor
 50-75 ms (relative change and PSNR at each of 8 iterations x 3 channels), the page's atomic
 write with fsync 0.12-0.15 s of system time. Earlier fixes: ``np.linalg.norm`` in the monitor
