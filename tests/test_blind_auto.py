@@ -38,6 +38,8 @@ def test_auto_picks_a_free_form_kernel_on_camera_shake(shaken):
     assert info["size_estimated"] is True and k.shape[0] % 2 == 1
     assert similarity(k, _shake()) > 0.7  # the parametric fit (a Gaussian) scores 0.46
     assert info["evidence"]["level_agreement"] >= 0.85
+    # the full-resolution refinement kept the pyramid's kernel
+    assert info["candidates"]["free"]["checks"]["refinement"] >= 0.9
     assert info["evidence"]["shape_correlation"] < 0.75
     assert set(info["candidates"]) == {"parametric", "free"}
 

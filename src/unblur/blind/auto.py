@@ -18,13 +18,17 @@ from the data when not given). The free kernel is kept when
   below ``_SAME_SHAPE``. On a Gaussian or defocus blur the free estimate is a noisier copy
   of the parametric kernel, and the parametric fit, with one or two parameters, is the
   more accurate of the two;
+* **the refinement keeps it**: the kernel after the full-resolution refinement agrees with
+  the pyramid's finest kernel (same measure, at least ``_REFINED``): the two estimators
+  (L0 and TV latent images) see the same kernel in data that determine it;
 * **it is not degenerate**: not a single point (no blur found) and not cut off by its
   support (``checks`` of :mod:`unblur.blind.confidence`).
 
 Otherwise the parametric kernel is returned. When it is returned because the free kernel
-failed the stability or the window check and the parametric fit is a straight motion or
+failed the stability, refinement or window check and the parametric fit is a straight motion or
 almost no blur (participation number below ``_WEAK_BLUR``), neither model describes the blur:
-the failed agreement is then passed on as the ``free_levels`` or ``free_windows`` check, so
+the failed agreement is then passed on as the ``free_levels``, ``free_refinement`` or
+``free_windows`` check, so
 that ``info["confidence"]`` is low (:mod:`unblur.blind.confidence`). The free kernel's power
 transfer is also scored in the parametric models' log-periodogram regression
 (:func:`~unblur.blind.parametric.score_kernel`) and reported in ``info["scores"]``, but not
@@ -51,6 +55,8 @@ __all__ = ["estimate_auto"]
 
 #: The free kernel must agree with its previous pyramid level at least this well ...
 _STABLE = THRESHOLDS["free_levels"]
+#: ... and survive the full-resolution refinement this well ...
+_REFINED = THRESHOLDS["free_refinement"]
 #: ... and with the runner-up window's kernel at least this well (when there is one) ...
 _WINDOWS = THRESHOLDS["free_windows"]
 #: ... and correlate with the parametric kernel less than this.
@@ -102,18 +108,27 @@ def estimate_auto(
     checks = free_info.get("checks", {})
     stable = checks.get("levels", 1.0)
     degenerate = assess({n: checks[n] for n in ("participation", "border_mass") if n in checks})
+    failed: tuple[str, float] | None = None  # the agreement check the free kernel failed
     if stable < _STABLE:
+        failed = ("free_levels", stable)
         reason = (
             f"{best}: the free-form kernel is unstable across scales (agreement "
             f"{stable:.2f} < {_STABLE})"
         )
     elif checks.get("windows", 1.0) < _WINDOWS:
+        failed = ("free_windows", checks["windows"])
         reason = (
             f"{best}: the free-form kernels of two windows disagree (agreement "
             f"{checks['windows']:.2f} < {_WINDOWS})"
         )
     elif shape >= _SAME_SHAPE:
         reason = f"{best}: the free-form kernel has its shape (correlation {shape:.2f})"
+    elif checks.get("refinement", 1.0) < _REFINED:
+        failed = ("free_refinement", checks["refinement"])
+        reason = (
+            f"{best}: the free-form kernel changed in its full-resolution refinement "
+            f"(agreement {checks['refinement']:.2f} < {_REFINED})"
+        )
     elif degenerate["reasons"]:
         reason = f"{best}: the free-form kernel is degenerate ({degenerate['reasons'][0]})"
     else:
@@ -123,14 +138,12 @@ def estimate_auto(
         )
     free = reason.startswith("free-form")
     k = k_free if free else k_par
-    # the fallback after a failed stability or window check is itself suspect when it is a
-    # straight motion or almost no blur: neither model then describes the blur
+    # the fallback after a failed agreement check is itself suspect when it is a straight
+    # motion or almost no blur: neither model then describes the blur
     unresolved: dict[str, float] = {}
-    if not free and (best == "motion" or 1.0 / float(np.sum(k_par * k_par)) < _WEAK_BLUR):
-        if stable < _STABLE:
-            unresolved["free_levels"] = stable
-        elif checks.get("windows", 1.0) < _WINDOWS:
-            unresolved["free_windows"] = checks["windows"]
+    weak = best == "motion" or 1.0 / float(np.sum(k_par * k_par)) < _WEAK_BLUR
+    if failed is not None and weak:
+        unresolved[failed[0]] = failed[1]
     if info is not None:
         chosen = free_info if free else par_info
         info.update(
