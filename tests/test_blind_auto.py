@@ -38,6 +38,8 @@ def test_auto_picks_a_free_form_kernel_on_camera_shake(shaken):
     assert info["size_estimated"] is True and k.shape[0] % 2 == 1
     assert similarity(k, _shake()) > 0.7  # the parametric fit (a Gaussian) scores 0.46
     assert info["evidence"]["level_agreement"] >= 0.85
+    # the full-resolution refinement kept the pyramid's kernel
+    assert info["candidates"]["free"]["checks"]["refinement"] >= 0.9
     assert info["evidence"]["shape_correlation"] < 0.75
     assert set(info["candidates"]) == {"parametric", "free"}
 
@@ -47,3 +49,30 @@ def test_auto_reports_encoding_and_saturation(shaken):
     estimate_psf(shaken, info=info)
     assert info["encoding"] == "linear" and "float64" in info["encoding_reason"]
     assert info["saturated_fraction"] == 0.0
+
+
+def test_auto_rejects_a_kernel_its_refinement_moved(monkeypatch):
+    """A free kernel that is stable across scales but changed in the full-resolution
+    refinement is not trusted; with a parametric fit that finds almost no blur (a sharp,
+    noisy photograph) the estimate says that neither model describes the blur."""
+    import unblur.blind.auto as auto
+
+    x = data.camera()[::2, ::2][32:224, 32:224] / 255.0
+    y = unblur.add_noise(x, gaussian=0.01, rng=3)
+
+    def fake_kernel(grey, size, *, info=None, **options):
+        k = _shake()
+        if info is not None:
+            info.update(size=list(k.shape), size_estimated=True,
+                        checks={"levels": 0.95, "refinement": 0.8, "participation": 8.0,
+                                "border_mass": 0.0})  # fmt: skip
+        return k
+
+    monkeypatch.setattr(auto, "estimate_kernel", fake_kernel)
+    info: dict = {}
+    k = estimate_psf(y, info=info)
+    assert info["model"] != "free" and "refinement" in info["reason"], info["reason"]
+    assert 1.0 / np.sum(k * k) < 10  # the spectrum found almost no blur
+    assert info["confidence"] == "low"
+    assert info["checks"]["free_refinement"] == 0.8
+    assert any(r.startswith("no blur model fits") for r in info["reasons"])

@@ -38,6 +38,11 @@ def test_flat_image_with_one_edge_is_flagged():
     assert info["confidence"] == "low"
     assert any("too few directions" in r for r in info["reasons"])
     assert info["checks"]["orientations"] < THRESHOLDS["orientations"]
+    # the free-form kernel is unstable and the fallback is a straight motion: neither model
+    # describes the blur, and the estimate says so as well
+    assert info["model"] == "motion" and "unstable" in info["reason"]
+    assert info["checks"]["free_levels"] < THRESHOLDS["free_levels"]
+    assert any(r.startswith("no blur model fits") for r in info["reasons"])
 
 
 def test_blurred_photograph_is_trusted():
@@ -48,6 +53,7 @@ def test_blurred_photograph_is_trusted():
     assert info["confidence"] == "high", info["reasons"]
     assert info["reasons"] == [] and info["warning"] is None
     assert info["checks"]["signal"] > 100 and info["checks"]["orientations"] > 0.2
+    assert "free_levels" not in info["checks"] and "free_windows" not in info["checks"]
 
 
 def test_image_checks_values():
@@ -68,3 +74,12 @@ def test_kernel_checks_delta_and_cut_off_kernel():
     assert kernel_checks(cut)["border_mass"] == pytest.approx(2 / 7)
     verdict = assess(kernel_checks(cut))
     assert verdict["confidence"] == "low" and "larger than the kernel" in verdict["reasons"][0]
+
+
+def test_assess_flags_an_unresolved_fallback():
+    """The auto fallback's failed agreement, passed on as a check, makes the confidence low."""
+    out = assess({"signal": 500.0, "orientations": 0.5, "free_windows": 0.6})
+    assert out["confidence"] == "low" and len(out["reasons"]) == 1
+    assert out["reasons"][0].startswith("no blur model fits: the free-form kernels of two")
+    assert "0.60" in out["reasons"][0]
+    assert assess({"free_levels": 0.85})["confidence"] == "high"  # at the threshold: passes

@@ -225,6 +225,7 @@ def estimate_psf(
         checks = details.pop("checks", None)
         if details.get("model") != "free" or checks is None:
             checks = image_checks(_central(x), obs.noise)
+        checks.update(details.pop("fallback_checks", {}))
         checks.update(kernel_checks(k))
         info.update(details)
         info.update(

@@ -18,11 +18,19 @@ from the data when not given). The free kernel is kept when
   below ``_SAME_SHAPE``. On a Gaussian or defocus blur the free estimate is a noisier copy
   of the parametric kernel, and the parametric fit, with one or two parameters, is the
   more accurate of the two;
+* **the refinement keeps it**: the kernel after the full-resolution refinement agrees with
+  the pyramid's finest kernel (same measure, at least ``_REFINED``): the two estimators
+  (L0 and TV latent images) see the same kernel in data that determine it;
 * **it is not degenerate**: not a single point (no blur found) and not cut off by its
   support (``checks`` of :mod:`unblur.blind.confidence`).
 
-Otherwise the parametric kernel is returned. The free kernel's power transfer is also scored
-in the parametric models' log-periodogram regression
+Otherwise the parametric kernel is returned. When it is returned because the free kernel
+failed the stability, refinement or window check and the parametric fit is a straight motion or
+almost no blur (participation number below ``_WEAK_BLUR``), neither model describes the blur:
+the failed agreement is then passed on as the ``free_levels``, ``free_refinement`` or
+``free_windows`` check, so
+that ``info["confidence"]`` is low (:mod:`unblur.blind.confidence`). The free kernel's power
+transfer is also scored in the parametric models' log-periodogram regression
 (:func:`~unblur.blind.parametric.score_kernel`) and reported in ``info["scores"]``, but not
 used: on the broad validation set a free kernel that restores 5 dB better than the
 parametric fit can score worse there (its fine structure differs from the truth's), so the
@@ -38,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from ._common import check_size
-from .confidence import assess
+from .confidence import THRESHOLDS, assess
 from .kernel import estimate_kernel
 from .kernel_step import crop_centre, similarity
 from .parametric import estimate_parametric, score_kernel
@@ -46,11 +54,15 @@ from .parametric import estimate_parametric, score_kernel
 __all__ = ["estimate_auto"]
 
 #: The free kernel must agree with its previous pyramid level at least this well ...
-_STABLE = 0.85
+_STABLE = THRESHOLDS["free_levels"]
+#: ... and survive the full-resolution refinement this well ...
+_REFINED = THRESHOLDS["free_refinement"]
 #: ... and with the runner-up window's kernel at least this well (when there is one) ...
-_WINDOWS = 0.7
+_WINDOWS = THRESHOLDS["free_windows"]
 #: ... and correlate with the parametric kernel less than this.
 _SAME_SHAPE = 0.75
+#: A parametric fit of participation number below this found almost no blur.
+_WEAK_BLUR = 10.0
 
 
 def _parametric_size(size: tuple[int, int] | None) -> int | None:
@@ -96,18 +108,27 @@ def estimate_auto(
     checks = free_info.get("checks", {})
     stable = checks.get("levels", 1.0)
     degenerate = assess({n: checks[n] for n in ("participation", "border_mass") if n in checks})
+    failed: tuple[str, float] | None = None  # the agreement check the free kernel failed
     if stable < _STABLE:
+        failed = ("free_levels", stable)
         reason = (
             f"{best}: the free-form kernel is unstable across scales (agreement "
             f"{stable:.2f} < {_STABLE})"
         )
     elif checks.get("windows", 1.0) < _WINDOWS:
+        failed = ("free_windows", checks["windows"])
         reason = (
             f"{best}: the free-form kernels of two windows disagree (agreement "
             f"{checks['windows']:.2f} < {_WINDOWS})"
         )
     elif shape >= _SAME_SHAPE:
         reason = f"{best}: the free-form kernel has its shape (correlation {shape:.2f})"
+    elif checks.get("refinement", 1.0) < _REFINED:
+        failed = ("free_refinement", checks["refinement"])
+        reason = (
+            f"{best}: the free-form kernel changed in its full-resolution refinement "
+            f"(agreement {checks['refinement']:.2f} < {_REFINED})"
+        )
     elif degenerate["reasons"]:
         reason = f"{best}: the free-form kernel is degenerate ({degenerate['reasons'][0]})"
     else:
@@ -117,6 +138,12 @@ def estimate_auto(
         )
     free = reason.startswith("free-form")
     k = k_free if free else k_par
+    # the fallback after a failed agreement check is itself suspect when it is a straight
+    # motion or almost no blur: neither model then describes the blur
+    unresolved: dict[str, float] = {}
+    weak = best == "motion" or 1.0 / float(np.sum(k_par * k_par)) < _WEAK_BLUR
+    if failed is not None and weak:
+        unresolved[failed[0]] = failed[1]
     if info is not None:
         chosen = free_info if free else par_info
         info.update(
@@ -144,6 +171,7 @@ def estimate_auto(
             noise_sigma=par_info["noise_sigma"],
             levels=free_info.get("levels", []),
             checks=dict(free_info.get("checks", {})) if free else None,
+            fallback_checks=unresolved,
         )
         if not free:
             info.update({n: v for n, v in chosen.items() if n in ("criterion",)})

@@ -19,6 +19,12 @@ determined it, from evidence the estimation leaves behind:
     :func:`~unblur.blind.kernel_step.similarity`) of the final kernel with the second-finest
     level's kernel magnified to full resolution. An alternation that wanders between
     solutions, as it does on data that cannot determine the kernel, loses this agreement.
+``refinement``
+    Do the two estimators agree? The same measure between the pyramid's finest kernel (L0
+    latent images) and the kernel after the full-resolution refinement (TV latent images) that
+    follows it. Each corrects the other's bias slightly; when the refinement moves the kernel
+    far from the pyramid's, the data do not pin it down. Reported, and used by
+    ``model="auto"`` to reject a free-form kernel, but not judged on its own.
 ``windows``
     Do separate windows agree (same measure)? When the image holds a second textured window
     that overlaps the first by at most a quarter, the pyramid also runs on it down to half
@@ -29,6 +35,16 @@ determined it, from evidence the estimation leaves behind:
     Does the result explain the data? The RMS of :math:`k * \hat x - y` over the valid,
     unsaturated pixels, over :math:`\hat\sigma`, for the final latent image :math:`\hat x`.
     Far above 1 the uniform-blur model does not hold.
+``free_levels``, ``free_refinement``, ``free_windows``
+    Did the blur escape both models? Present only where ``model="auto"`` returned its
+    parametric fit *because* the free-form kernel failed its stability (levels, refinement)
+    or window check (:mod:`unblur.blind.auto`), and that fit is a straight motion or a blur of
+    participation number below 10 (a Gaussian of :math:`\sigma` < 0.9 px, a disk of radius
+    < 1.8 px): the value is the free kernel's failed agreement. The spectrum then found no
+    substantial blur, or only the straight-line summary of one, while the shake estimator found
+    a blur it could not pin down: such a fallback restores little, and may restore worse than
+    the input (measured in ``docs/notes/blind_kernel.md``). True Gaussian and defocus blurs
+    of the sizes that matter fit with larger participation numbers and are not concerned.
 ``degenerate``
     Did the estimate collapse? A kernel with a participation number :math:`1/\sum k^2` below 1.5
     (a delta: "no blur found") or with more than 10 % of its mass on the border of its
@@ -62,6 +78,9 @@ THRESHOLDS = {
     "levels": 0.5,
     "windows": 0.5,
     "residual": 12.0,
+    "free_levels": 0.85,
+    "free_refinement": 0.9,
+    "free_windows": 0.7,
     "participation": 1.5,
     "border_mass": 0.1,
 }
@@ -86,6 +105,20 @@ _ADVICE = {
     "residual": (
         "the restored image does not explain the data (residual {:.1f} x the noise): the "
         "uniform-blur model may not hold (varying blur, saturation, processing)"
+    ),
+    "free_levels": (
+        "no blur model fits: the free-form kernel changed between scales (agreement {:.2f}) "
+        "and the parametric fit is a straight motion or almost no blur; try giving --psf-size"
+    ),
+    "free_refinement": (
+        "no blur model fits: the free-form kernel changed in its full-resolution refinement "
+        "(agreement {:.2f}) and the parametric fit is a straight motion or almost no blur; try "
+        "giving --psf-size"
+    ),
+    "free_windows": (
+        "no blur model fits: the free-form kernels of two regions disagree (agreement "
+        "{:.2f}) and the parametric fit is a straight motion or almost no blur; the blur may "
+        "vary across the image; restore a crop, or give the PSF"
     ),
     "participation": (
         "the kernel is a single point (participation {:.2f}): no blur was found; if the image "

@@ -382,6 +382,8 @@ def _checks(
     if len(levels) >= 2:
         previous = zoom_kernel(levels[-2]["kernel"], factor / _RATIO, k.shape)
         checks["levels"] = similarity(k, previous)
+    if levels:  # the refinement's kernel against the pyramid's finest one
+        checks["refinement"] = similarity(k, zoom_kernel(levels[-1]["kernel"], factor, k.shape))
     h, w = k.shape
     if x.shape == y.shape and y.shape[0] > h and y.shape[1] > w:
         residual = (
