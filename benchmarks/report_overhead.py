@@ -16,9 +16,43 @@ boundary) with 1 % Gaussian noise (seed 0), written as 8-bit PNG into a temporar
 Run ``python benchmarks/report_overhead.py`` (about 10 minutes on 2 busy cores) or
 ``--quick`` (one case, two repeats). Results go to a JSON file.
 
-Measured on 2026-12-06 (2-core machine shared with other sessions, load 8-10; CPU-time ratios
-``with / without``, medians of 3 alternated runs; two runs of each, each ratio measured within
-one run; ``main``: the code of the morning, commit 8aec62c, measured in the same session):
+Measured on 2026-12-06, evening (2-core machine shared with other sessions, load 4-5;
+CPU-time ratios ``with / without``, medians of 3 alternated runs, two runs of each; ``before``:
+commit 32e32f0, the code before the monitor's compiled pass, its kept buffers and the float32
+spectra, measured in the same session alternating with the new code; command:
+``report_overhead.py --case 1 --case 2 --repeat 3 [--no-reference]``):
+
+==========================  ============  ============  ============  ==============  ==============
+case                        CPU s, plain  report alone  before        with reference  before
+==========================  ============  ============  ============  ==============  ==============
+1024 x 1024 colour, tv      3.4-4.1       1.23, 1.06    1.11, 1.14    1.33, 1.24      1.34, 1.26
+1024 x 1024 grey, RL 30 it  1.8-2.1       1.14, 1.14    1.13, 1.22    1.17, 1.21      1.25, 1.35
+==========================  ============  ============  ============  ==============  ==============
+
+The same code gave 1.03-1.09 (report alone) and 1.10-1.18 (with reference) on the colour case
+in the morning under a load of 8-10: single runs spread by +-0.3 s, which is the size of the
+report's cost, so two runs of three decide little; the grey case with a reference is the one
+where the gain stands out of the noise (0.33-0.37 s against 0.44-0.61 s of extra CPU).
+Issue 20's target (at most +10 %) is missed on both cases today.
+
+Where the report's CPU goes, in process (1024 x 1024 colour with reference, same evening):
+``write_report`` 0.39-0.45 s, of which the six PNGs 0.33 s (the three 1024 x 1024 pictures
+55-72 ms each: Pillow's per-row adaptive filter choice is about two thirds of that, zlib alone
+on Up-filtered rows takes 24 ms; a hand-written encoder was measured and not kept, see below),
+the two SSIMs and PSNRs 0.16 s, the spectra 64 ms (82 ms with float64 planes: now computed in
+the plane's precision, log10 values within 5e-5 of float64 on the astronaut). The monitor:
+0.5-0.6 ms per 1024 x 1024 iteration with a reference by one compiled pass (float64 sums of the
+change, the norm and the error, and the copy of the estimate) when the run has loaded Numba,
+1.7 ms by NumPy otherwise (Numba is not imported for it: 0.45 s); its buffers are kept from
+channel to channel (new 4 MB arrays cost page faults, i.e. system time, more than the
+arithmetic). The page's atomic write: one ``write`` call of the encoded page already; its fsync
+takes 4-5 ms of wall and under 1 ms of system time for a 2.5 MB page on this disk (measured),
+so it is not the 0.1-0.15 s of system time once attributed to it: that is the spread of page
+faults between identical runs (0.12-0.59 s of system time for the same command). The
+report's modules add 35 ms of imports (``-X importtime``); Pillow is imported by the image
+writer anyway, SciPy's FFT by the restoration.
+
+Measured earlier the same day (load 8-10; ``main``: the code of the morning, commit 8aec62c):
 
 ==========================  ============  ============  ==============  ===============
 case                        CPU s, plain  report alone  with reference  with reference,
@@ -29,27 +63,14 @@ case                        CPU s, plain  report alone  with reference  with ref
 1024 x 1024 grey, RL 30 it  1.7-1.8       1.29, 1.40    1.26, 1.50      2.39
 ==========================  ============  ============  ==============  ===============
 
-At 512 x 512 the differences are within the noise (single runs spread by +-0.3 s). The grey
-RL case is the short one: in process the report costs it about 0.2 s of user time, but its
-system time varies by 0.1-0.7 s between identical runs here (page faults: the report needs
-about 23 MB more peak memory, the spectra's float64 planes and the monitor's two copies of the
-estimate, and this machine reclaims memory in the background), plus the page's fsync.
-``/usr/bin/time`` on the same load, three runs each: user CPU 1.69 s plain, 1.89 s with the
-report, 2.09 s with the reference. Issue 20's target (at most +10 %) is met for the report
-alone on the 1024 x 1024 photograph, within 0-8 % of it with a reference, and missed on the
-short grey RL run.
-
-What the report costs at 1024 x 1024 colour (CPU, in process, measured the same day): the two
+What the report cost at 1024 x 1024 colour then (CPU, in process): the two
 SSIMs against the reference 60 ms (scikit-image's float64 ``structural_similarity``: 1.5 s
 each; now one compiled row pass that shares the reference's statistics, or strips of SciPy
 1-D correlations when Numba is not loaded), PSNR 2 x 12 ms (``np.dot`` in it woke BLAS
 threads that spun: 0.05-0.4 s per call; now ``einsum``), the three pictures 3 x 33 ms (a
 hand-written PNG encoder, Up filter and zlib's run-length strategy, measured for these figures
 and then replaced by Pillow at level 1 with the same strategy, about 55 ms each: about +2 % on
-the 1024 x 1024 colour case), the
-spectra 2 x 30 ms (the real FFT mirrored, 27 -> 17 ms each, plus colour maps), the monitor
-50-75 ms (relative change and PSNR at each of 8 iterations x 3 channels), the page's atomic
-write with fsync 0.12-0.15 s of system time. Earlier fixes: ``np.linalg.norm`` in the monitor
+the 1024 x 1024 colour case). Earlier fixes: ``np.linalg.norm`` in the monitor
 woke BLAS threads that spun against the FFT threads (the doubling), matplotlib imported and
 three figures rendered, PNGs at zlib level 9.
 """
@@ -115,9 +136,14 @@ def main() -> None:
         "--no-reference", action="store_true", help="the report without --reference"
     )
     parser.add_argument("--cases", type=int, default=len(CASES), help="the first N cases only")
+    parser.add_argument(
+        "--case", type=int, action="append", help="only the case of this index (repeatable)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "report_overhead.json")
     args = parser.parse_args()
     cases = CASES[:1] if args.quick else CASES[: args.cases]
+    if args.case:
+        cases = [CASES[i] for i in args.case]
     repeat = 2 if args.quick else args.repeat
     console = Console()
     rows = []

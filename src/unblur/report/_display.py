@@ -92,9 +92,14 @@ def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
     if colour:
         a = np.moveaxis(a, axis, -1)
     a, note = slice_to_2d(a, colour)
+    # in the image's own precision (float32 for float32 images: the spectrum of float32 values
+    # holds nothing below their rounding that float64 would show), float64 otherwise
+    dtype = np.result_type(a.dtype, np.float32)
+    if dtype not in (np.float32, np.float64):
+        dtype = np.dtype(np.float64)
     if colour:  # the channels' mean (summed plane by plane: a reduction over the last axis of
         # length 3 is five times slower)
-        total = np.array(a[..., 0], dtype=np.float64)
+        total = np.array(a[..., 0], dtype=dtype)
         for c in range(1, a.shape[-1]):
             total += a[..., c]
         a = total / a.shape[-1]
@@ -105,7 +110,7 @@ def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
         start = [max(0, (n - REPORT_MAX_SIDE) // 2) for n in a.shape]
         a = a[tuple(slice(s, s + REPORT_MAX_SIDE) for s in start)]
         notes.append(f"central {shape_text(a.shape)} crop")
-    return np.asarray(a, np.float64), "; ".join(notes)
+    return np.asarray(a, dtype), "; ".join(notes)
 
 
 def png_uri(img: np.ndarray) -> str:

@@ -167,15 +167,17 @@ def log_spectrum(a: np.ndarray) -> np.ndarray:
     The real transform holds half the spectrum and the other half mirrors it,
     :math:`|F(-k)| = |F(k)|`: both halves are gathered from it straight into their shifted
     places (a third of the CPU time of the complex transform of the whole plane, and no
-    image-sized temporaries besides the transform's own).
+    image-sized temporaries besides the transform's own). Computed in the plane's precision:
+    float32 for a float32 plane, whose values hold nothing below their rounding.
     """
     import scipy.fft
 
     h, w = a.shape
-    centred = np.subtract(a, a.mean(), dtype=np.float64)
+    dtype = np.float32 if a.dtype == np.float32 else np.float64  # the plane's own precision
+    centred = np.subtract(a, a.mean(dtype=np.float64), dtype=dtype)
     if min(a.shape) > 1:  # the separable Hann window, in place
-        centred *= np.hanning(h)[:, None]
-        centred *= np.hanning(w)[None, :]
+        centred *= np.hanning(h).astype(dtype)[:, None]
+        centred *= np.hanning(w).astype(dtype)[None, :]
     half = np.abs(scipy.fft.rfft2(centred))
     del centred
     stored = half.shape[1]
@@ -184,7 +186,7 @@ def log_spectrum(a: np.ndarray) -> np.ndarray:
     k0 = (np.arange(h) - h // 2) % h
     k1 = (np.arange(w) - w // 2) % w
     direct = k1 < stored
-    spectrum = np.empty((h, w))
+    spectrum = np.empty((h, w), half.dtype)
     spectrum[:, direct] = half[k0][:, k1[direct]]
     if not direct.all():
         spectrum[:, ~direct] = half[(-k0) % h][:, w - k1[~direct]]
@@ -193,8 +195,8 @@ def log_spectrum(a: np.ndarray) -> np.ndarray:
     if factor > 1:  # the panel is ~400 px wide: average blocks instead of dropping samples
         h, w = (n // factor * factor for n in spectrum.shape)
         spectrum = spectrum[:h, :w].reshape(h // factor, factor, w // factor, factor).mean((1, 3))
-    floor = max(float(spectrum.max()) * 1e-12, np.finfo(np.float64).tiny)
-    return np.log10(np.maximum(spectrum, floor))
+    floor = max(float(spectrum.max()) * 1e-12, float(np.finfo(spectrum.dtype).tiny))
+    return np.log10(np.maximum(spectrum, spectrum.dtype.type(floor)))
 
 
 def section_spectra(y: np.ndarray, x: np.ndarray, axis: int | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -112,8 +113,12 @@ class ConvergenceMonitor:
             raise InvalidParameterError(f"callback must be callable, got {callback!r}")
         self.callback = callback
         self.traces: list[Trace] = []
+        # buffers kept from channel to channel: a new 1024 x 1024 array costs page faults
+        # (system time) each time it is first written, more than the arithmetic on it
         self._previous: np.ndarray | None = None
+        self._fresh = True  # no previous estimate in this channel yet
         self._buffer: np.ndarray | None = None
+        self._channel_buffer: np.ndarray | None = None
         self._channel_reference: np.ndarray | None = None
 
     def __call__(self, iteration: int, estimate: np.ndarray) -> None:
@@ -121,26 +126,65 @@ class ConvergenceMonitor:
         x = np.asarray(estimate)
         if not self.traces or iteration <= self.traces[-1].iterations[-1]:
             self.traces.append(Trace([], [], []))
-            self._previous = None
+            self._fresh = True
             self._channel_reference = None
         trace = self.traces[-1]
-        if self._previous is not None and self._previous.shape == x.shape:
+        ref = None if self.reference is None else self._reference_for(x.shape)
+        if self._fused(trace, iteration, x, ref):
+            if self.callback is not None:
+                self.callback(iteration, estimate)
+            return
+        if not self._fresh and self._previous is not None and self._previous.shape == x.shape:
             diff = self._difference(x, self._previous)
             norm = math.sqrt(_sum_of_squares(x))
             change = math.sqrt(_sum_of_squares(diff)) / max(norm, np.finfo(np.float64).tiny)
             trace.relative_change.append(change if math.isfinite(change) else 0.0)
         trace.iterations.append(int(iteration))
-        if self.reference is not None:
-            ref = self._reference_for(x.shape)
+        if ref is not None:
             mse = _sum_of_squares(self._difference(x, ref)) / x.size
             with np.errstate(divide="ignore"):
                 trace.psnr.append(float(10 * np.log10(1.0 / mse)) if mse > 0 else math.inf)
-        if self._previous is None or self._previous.shape != x.shape:
-            self._previous = x.copy()
-        else:
-            np.copyto(self._previous, x)
+        self._keep(x)
         if self.callback is not None:
             self.callback(iteration, estimate)
+
+    def _fused(self, trace: Trace, iteration: int, x: np.ndarray, ref: np.ndarray | None) -> bool:
+        """Record the iteration by one compiled pass (:func:`_monitor_pass`) when Numba is
+        already loaded and the arrays suit it; False (nothing recorded) otherwise."""
+        kernel = _compiled_pass()
+        if (
+            kernel is None
+            or x.dtype not in (np.float32, np.float64)
+            or not x.flags.c_contiguous
+            or (ref is not None and (ref.dtype != x.dtype or not ref.flags.c_contiguous))
+        ):
+            return False
+        prev = self._previous
+        first = self._fresh or prev is None or prev.shape != x.shape or prev.dtype != x.dtype
+        if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
+            prev = self._previous = np.empty_like(x, order="C")
+        self._fresh = False  # (on the first iteration the pass only copies the estimate)
+        sums = np.zeros(3)
+        flat = x.reshape(-1)
+        kernel(flat, prev.reshape(-1), flat if ref is None else ref.reshape(-1), ref is not None,
+               sums)  # fmt: skip
+        if not first:
+            change = math.sqrt(sums[0]) / max(math.sqrt(sums[1]), np.finfo(np.float64).tiny)
+            trace.relative_change.append(change if math.isfinite(change) else 0.0)
+        trace.iterations.append(int(iteration))
+        if ref is not None:
+            mse = sums[2] / x.size
+            trace.psnr.append(float(10 * math.log10(1.0 / mse)) if mse > 0 else math.inf)
+        return True
+
+    def _keep(self, x: np.ndarray) -> None:
+        """Copy ``x`` into the previous-estimate buffer (reused when it fits)."""
+        prev = self._previous
+        if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
+            self._previous = np.array(x, order="C")
+        else:
+            np.copyto(prev, x)
+        self._fresh = False
 
     def _difference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``a - b`` (float32, or float64 if either is), into a buffer kept between calls."""
@@ -161,7 +205,12 @@ class ConvergenceMonitor:
                         f"the reference has {ref.shape[self.channel_axis]} channels, but channel "
                         f"{channel + 1} is being restored"
                     )
-                ref = np.take(ref, channel, axis=self.channel_axis)
+                view = np.moveaxis(ref, self.channel_axis, 0)[channel]
+                buffer = self._channel_buffer
+                if buffer is None or buffer.shape != view.shape:
+                    buffer = self._channel_buffer = np.empty(view.shape, view.dtype)
+                np.copyto(buffer, view)  # contiguous, for the compiled pass
+                ref = buffer
             self._channel_reference = ref
         if ref.shape != shape:
             raise InvalidParameterError(
@@ -183,3 +232,56 @@ def _sum_of_squares(a: np.ndarray) -> float:
     if flat.dtype not in (np.float32, np.float64):
         flat = flat.astype(np.float64)
     return float(np.einsum("i,i->", flat, flat))
+
+
+def _monitor_pass(
+    x: np.ndarray, previous: np.ndarray, reference: np.ndarray, use_reference: bool, out
+) -> None:
+    """One pass over the flat arrays: ``out = [sum (x - previous)^2, sum x^2,
+    sum (x - reference)^2]`` accumulated in float64 (the last 0 without ``use_reference``),
+    and ``previous[:] = x``."""
+    changed = 0.0
+    total = 0.0
+    error = 0.0
+    if use_reference:
+        for i in range(x.size):
+            v = np.float64(x[i])
+            d = v - previous[i]
+            e = v - reference[i]
+            changed += d * d
+            total += v * v
+            error += e * e
+            previous[i] = x[i]
+    else:
+        for i in range(x.size):
+            v = np.float64(x[i])
+            d = v - previous[i]
+            changed += d * d
+            total += v * v
+            previous[i] = x[i]
+    out[0] = changed
+    out[1] = total
+    out[2] = error
+
+
+_kernel: Callable | None = None
+
+
+def _compiled_pass() -> Callable | None:
+    """:func:`_monitor_pass` compiled by Numba, or None unless Numba is already imported.
+
+    Importing Numba costs about 0.45 s of CPU, more than the pass saves (about 0.8 ms per
+    iteration at 1024 x 1024: 0.9 against 1.7 ms, measured), so the monitor uses it only in a
+    run whose restoration loaded Numba. The sums may be reassociated (``fastmath`` reassoc,
+    so that they vectorise): they then differ from a sequential sum by rounding only.
+    """
+    global _kernel
+    if _kernel is None:
+        import sys
+
+        if "numba" not in sys.modules or os.environ.get("UNBLUR_NO_NUMBA"):
+            return None
+        import numba
+
+        _kernel = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(_monitor_pass)
+    return _kernel
