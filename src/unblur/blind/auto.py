@@ -89,7 +89,7 @@ def estimate_auto(
     k_par = estimate_parametric(grey, size=_parametric_size(pair), info=par_info)
     if pair is not None and k_par.shape != pair:
         k_par = crop_centre(k_par, pair)
-    best = min(par_info["scores"], key=lambda m: par_info["scores"][m]["bic"])
+    best = par_info["model"]  # the BIC winner, or the disk where its zero ring overturns it
     if pair is not None and (pair[0] > grey.shape[0] // 2 or pair[1] > grey.shape[1] // 2):
         if info is not None:  # a free-form kernel needs the image to be twice its size
             info.update(par_info)
