@@ -257,9 +257,11 @@ def _print_estimate(input_path: Path, summary: dict) -> None:
     console.print(table)
     scores = summary.get("scores")
     if isinstance(scores, dict) and scores:
-        criterion = str(summary.get("criterion", "score")).upper()
-        candidates = Table(title=f"candidates ({criterion}: lower wins)")
-        for column in ("model", "parameters", criterion):
+        title = "candidates (BIC: lower wins)"
+        if summary.get("criterion") == "ring":  # the disk's zero ring overturned the BIC
+            title = "candidates (BIC; the disk chosen by its zero ring)"
+        candidates = Table(title=title)
+        for column in ("model", "parameters", "BIC"):
             candidates.add_column(column)
         for name, score in scores.items():
             chosen = " *" if name == summary["model"] else ""
