@@ -30,7 +30,7 @@ case                        CPU s, plain  report alone  before        with refer
 ==========================  ============  ============  ============  ==============  ==============
 
 The same code gave 1.03-1.09 (report alone) and 1.10-1.18 (with reference) on the colour case
-in the morning under a load of 8-10: single runs spread by +-0.3 s, which is the size of the
+an hour earlier under a load of 8-10: single runs spread by +-0.3 s, which is the size of the
 report's cost, so two runs of three decide little; the grey case with a reference is the one
 where the gain stands out of the noise (0.33-0.37 s against 0.44-0.61 s of extra CPU).
 Issue 20's target (at most +10 %) is missed on both cases today.
@@ -52,7 +52,7 @@ faults between identical runs (0.12-0.59 s of system time for the same command).
 report's modules add 35 ms of imports (``-X importtime``); Pillow is imported by the image
 writer anyway, SciPy's FFT by the restoration.
 
-Measured earlier the same day (load 8-10; ``main``: the code of the morning, commit 8aec62c):
+Measured earlier the same day (load 8-10; ``main``: the code before these changes, commit 8aec62c):
 
 ==========================  ============  ============  ==============  ===============
 case                        CPU s, plain  report alone  with reference  with reference,
