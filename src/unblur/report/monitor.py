@@ -130,61 +130,54 @@ class ConvergenceMonitor:
             self._channel_reference = None
         trace = self.traces[-1]
         ref = None if self.reference is None else self._reference_for(x.shape)
-        if self._fused(trace, iteration, x, ref):
-            if self.callback is not None:
-                self.callback(iteration, estimate)
-            return
-        if not self._fresh and self._previous is not None and self._previous.shape == x.shape:
-            diff = self._difference(x, self._previous)
-            norm = math.sqrt(_sum_of_squares(x))
-            change = math.sqrt(_sum_of_squares(diff)) / max(norm, np.finfo(np.float64).tiny)
+        changed, total, error = self._sums(x, ref)
+        if changed is not None:
+            change = math.sqrt(changed) / max(math.sqrt(total), np.finfo(np.float64).tiny)
             trace.relative_change.append(change if math.isfinite(change) else 0.0)
         trace.iterations.append(int(iteration))
-        if ref is not None:
-            mse = _sum_of_squares(self._difference(x, ref)) / x.size
+        if error is not None:
+            mse = error / x.size
             with np.errstate(divide="ignore"):
                 trace.psnr.append(float(10 * np.log10(1.0 / mse)) if mse > 0 else math.inf)
-        self._keep(x)
         if self.callback is not None:
             self.callback(iteration, estimate)
 
-    def _fused(self, trace: Trace, iteration: int, x: np.ndarray, ref: np.ndarray | None) -> bool:
-        """Record the iteration by one compiled pass (:func:`_monitor_pass`) when Numba is
-        already loaded and the arrays suit it; False (nothing recorded) otherwise."""
+    def _sums(
+        self, x: np.ndarray, ref: np.ndarray | None
+    ) -> tuple[float | None, float, float | None]:
+        """``(sum (x - previous)^2, sum x^2, sum (x - ref)^2)`` (the first None on a channel's
+        first iteration, the last None without a reference), then ``x`` kept as the previous
+        estimate: by one compiled pass (:func:`_monitor_pass`) when Numba is already loaded and
+        the arrays suit it, by NumPy otherwise."""
+        prev = self._previous
+        first = self._fresh or prev is None or prev.shape != x.shape
+        self._fresh = False
         kernel = _compiled_pass()
         if (
-            kernel is None
-            or x.dtype not in (np.float32, np.float64)
-            or not x.flags.c_contiguous
-            or (ref is not None and (ref.dtype != x.dtype or not ref.flags.c_contiguous))
+            kernel is not None
+            and x.dtype in (np.float32, np.float64)
+            and x.flags.c_contiguous
+            and (ref is None or (ref.dtype == x.dtype and ref.flags.c_contiguous))
         ):
-            return False
-        prev = self._previous
-        first = self._fresh or prev is None or prev.shape != x.shape or prev.dtype != x.dtype
-        if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
-            prev = self._previous = np.empty_like(x, order="C")
-        self._fresh = False  # (on the first iteration the pass only copies the estimate)
-        sums = np.zeros(3)
-        flat = x.reshape(-1)
-        kernel(flat, prev.reshape(-1), flat if ref is None else ref.reshape(-1), ref is not None,
-               sums)  # fmt: skip
-        if not first:
-            change = math.sqrt(sums[0]) / max(math.sqrt(sums[1]), np.finfo(np.float64).tiny)
-            trace.relative_change.append(change if math.isfinite(change) else 0.0)
-        trace.iterations.append(int(iteration))
-        if ref is not None:
-            mse = sums[2] / x.size
-            trace.psnr.append(float(10 * math.log10(1.0 / mse)) if mse > 0 else math.inf)
-        return True
-
-    def _keep(self, x: np.ndarray) -> None:
-        """Copy ``x`` into the previous-estimate buffer (reused when it fits)."""
-        prev = self._previous
-        if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
-            self._previous = np.array(x, order="C")
+            if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
+                first = True  # a new buffer: the pass only copies the estimate into it
+                prev = self._previous = np.empty_like(x, order="C")
+            sums = np.zeros(3)
+            flat = x.reshape(-1)
+            kernel(flat, prev.reshape(-1), flat if ref is None else ref.reshape(-1),
+                   ref is not None, sums)  # fmt: skip
+            changed, total, error = (float(v) for v in sums)
         else:
-            np.copyto(prev, x)
-        self._fresh = False
+            changed = total = 0.0
+            if not first:
+                changed = _sum_of_squares(self._difference(x, prev))
+                total = _sum_of_squares(x)
+            error = 0.0 if ref is None else _sum_of_squares(self._difference(x, ref))
+            if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
+                self._previous = np.array(x, order="C")
+            else:
+                np.copyto(prev, x)
+        return (None if first else changed), total, (None if ref is None else error)
 
     def _difference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``a - b`` (float32, or float64 if either is), into a buffer kept between calls."""
