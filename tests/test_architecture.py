@@ -18,7 +18,7 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "unblur"
 
 #: bottom to top; units on one line form one layer
 LAYERS: list[set[str]] = [
-    {"errors", "_version"},
+    {"errors", "_version", "_numba"},
     {"_checks"},
     {"backend"},
     {"fft", "io"},

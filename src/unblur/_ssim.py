@@ -30,22 +30,15 @@ visibility to structural similarity", IEEE TIP 13(4), 2004, pp. 600-612.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+
+from . import _numba
 
 __all__ = ["AVAILABLE", "gaussian_window", "ssim_sums"]
 
 
-def _available() -> bool:
-    """Whether Numba can be used (found, and not disabled by ``UNBLUR_NO_NUMBA``), without
-    importing it: importing Numba costs a quarter of a second."""
-    import importlib.util
-
-    return not os.environ.get("UNBLUR_NO_NUMBA") and importlib.util.find_spec("numba") is not None
-
-
-AVAILABLE = _available()
+#: whether Numba can be used (found without importing it, and not disabled)
+AVAILABLE = _numba.usable()
 
 
 def gaussian_window(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:

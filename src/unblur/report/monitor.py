@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _numba
 from ..errors import InvalidParameterError
 
 __all__ = ["ConvergenceMonitor", "Trace"]
@@ -270,9 +270,7 @@ def _compiled_pass() -> Callable | None:
     """
     global _kernel
     if _kernel is None:
-        import sys
-
-        if "numba" not in sys.modules or os.environ.get("UNBLUR_NO_NUMBA"):
+        if not _numba.loaded():
             return None
         import numba
 

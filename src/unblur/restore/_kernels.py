@@ -27,9 +27,10 @@ used when Numba is not installed, for other dimensions and on GPUs; the tests co
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
+
+from .. import _numba
 
 __all__ = [
     "AVAILABLE",
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 try:  # pragma: no cover - depends on the environment
-    if os.environ.get("UNBLUR_NO_NUMBA"):
+    if _numba.disabled():
         raise ImportError("disabled by UNBLUR_NO_NUMBA")
     import numba
 
