@@ -51,9 +51,9 @@ def gaussian_window(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
 
 
 def _ssim_sums(ref, a, b, two, weights, c1, c2, out):  # pragma: no cover - compiled
-    """Sums of the local SSIM over the valid rows and columns, per channel, into ``out``
-    (``(2, C)``: ``a`` then ``b``; ``b`` is skipped unless ``two``). Arrays are ``(C, H, W)``;
-    ``weights`` the 11 symmetric taps of the window.
+    """Sums of the local SSIM over the valid rows and columns, per channel, added to ``out``
+    (``(2, C)``, zeros: ``a`` then ``b``; ``b`` is skipped unless ``two``). Arrays are
+    ``(C, H, W)``; ``weights`` the 11 symmetric taps of the window.
 
     Each filtered value is one expression over the 11 samples, the symmetric taps paired
     (six products instead of eleven), so the loops over a row vectorise with one store per
@@ -61,7 +61,8 @@ def _ssim_sums(ref, a, b, two, weights, c1, c2, out):  # pragma: no cover - comp
     """
     channels, height, width = ref.shape
     inner = width - 10
-    nq = 8 if two else 5
+    estimates = 2 if two else 1
+    nq = 2 + 3 * estimates
     w0 = weights[5]
     w1 = weights[4]
     w2 = weights[3]
@@ -72,24 +73,21 @@ def _ssim_sums(ref, a, b, two, weights, c1, c2, out):  # pragma: no cover - comp
     ring = np.empty((11, nq, inner))
     column = np.empty((nq, inner))
     for c in range(channels):
-        total_a = 0.0
-        total_b = 0.0
         for i in range(height):
+            # the products of row i: r, r^2, then e, e^2, e r for each estimate e
             for j in range(width):
                 rv = np.float64(ref[c, i, j])
-                av = np.float64(a[c, i, j])
                 products[0, j] = rv
                 products[1, j] = rv * rv
-                products[2, j] = av
-                products[3, j] = av * av
-                products[4, j] = av * rv
-            if two:
+            for k in range(estimates):
+                e = a if k == 0 else b
+                q = 2 + 3 * k
                 for j in range(width):
                     rv = np.float64(ref[c, i, j])
-                    bv = np.float64(b[c, i, j])
-                    products[5, j] = bv
-                    products[6, j] = bv * bv
-                    products[7, j] = bv * rv
+                    ev = np.float64(e[c, i, j])
+                    products[q, j] = ev
+                    products[q + 1, j] = ev * ev
+                    products[q + 2, j] = ev * rv
             slot = ring[i % 11]
             for q in range(nq):
                 row = slot[q]
@@ -128,27 +126,20 @@ def _ssim_sums(ref, a, b, two, weights, c1, c2, out):  # pragma: no cover - comp
                         + w4 * (r1[j] + r9[j])
                         + w5 * (r0[j] + r10[j])
                     )
-            for j in range(inner):
-                mr = column[0, j]
-                vr = column[1, j] - mr * mr
-                ma = column[2, j]
-                va = column[3, j] - ma * ma
-                cov = column[4, j] - ma * mr
-                num = (2.0 * ma * mr + c1) * (2.0 * cov + c2)
-                den = (ma * ma + mr * mr + c1) * (va + vr + c2)
-                total_a += num / den if den != 0.0 else 1.0
-            if two:
+            # the local indices of row i - 5, summed per estimate
+            for k in range(estimates):
+                q = 2 + 3 * k
+                total = out[k, c]
                 for j in range(inner):
                     mr = column[0, j]
                     vr = column[1, j] - mr * mr
-                    mb = column[5, j]
-                    vb = column[6, j] - mb * mb
-                    cov = column[7, j] - mb * mr
-                    num = (2.0 * mb * mr + c1) * (2.0 * cov + c2)
-                    den = (mb * mb + mr * mr + c1) * (vb + vr + c2)
-                    total_b += num / den if den != 0.0 else 1.0
-        out[0, c] = total_a
-        out[1, c] = total_b
+                    me = column[q, j]
+                    ve = column[q + 1, j] - me * me
+                    cov = column[q + 2, j] - me * mr
+                    num = (2.0 * me * mr + c1) * (2.0 * cov + c2)
+                    den = (me * me + mr * mr + c1) * (ve + vr + c2)
+                    total += num / den if den != 0.0 else 1.0
+                out[k, c] = total
 
 
 _kernel = None
