@@ -154,7 +154,7 @@ def read_psf(spec: str, shape: tuple[int, ...], axis: int | None, voxel_size=Non
 
     spatial = tuple(n for i, n in enumerate(shape) if axis is None or i != axis % len(shape))
     path = Path(spec)
-    if path.suffix.lower() in (".npy", ".tif", ".tiff") and path.is_file():
+    if path.suffix.lower() in FIELD_EXTENSIONS and path.is_file():
         if len(read_header(path).shape) == 2 * len(spatial):
             return psf_models.grid(read_image(path)[0], spatial)
     return psf_models.parse_spec(spec, voxel_size=voxel_size)

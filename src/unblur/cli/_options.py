@@ -118,10 +118,9 @@ def grid_option(ctx: click.Context, param: click.Parameter, value: str | None):
         return None
     from ..blind.field import MAX_GRID
 
-    parts = value.lower().replace(",", "x").split("x")
     try:
-        cells = tuple(int(p) for p in parts)
-    except ValueError:
+        cells = _parse_sides(value, param.opts[0])
+    except click.BadParameter:  # not integers, or not positive: the message below says what
         cells = ()
     if len(cells) == 1:
         cells = cells * 2

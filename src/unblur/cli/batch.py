@@ -21,6 +21,7 @@ from ..errors import UnblurError
 from ._errors import CLIError, os_message
 from ._estimate import estimate_psf, estimate_text
 from ._files import (
+    FIELD_EXTENSIONS,
     check_outputs,
     check_psf_fits,
     check_restore_memory,
@@ -323,7 +324,7 @@ def deconvolve_batch(
     k, psf_file = None, None
     if (
         protected
-        and protected[0].suffix.lower() in (".npy", ".tif", ".tiff")
+        and protected[0].suffix.lower() in FIELD_EXTENSIONS
         and len(read_header(protected[0]).shape) >= 4  # unreadable: fails here, before the work
     ):
         # possibly a field of PSFs: read per image, as read_psf reads it for one image (a
