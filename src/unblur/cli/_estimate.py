@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
 from collections.abc import Callable
@@ -108,19 +109,17 @@ def _estimate_field(
     # --psf-model free: each region keeps its own kernel; auto: one camera motion explains all
     options = {"motion": "free"} if model == "free" else {}
     start = time.perf_counter()
-    if console is None:
-        field = estimate(
-            image, size, model, grid=grid, channel_axis=channel_axis, info=info, **options
-        )
-    else:
+    spinner = contextlib.nullcontext()
+    if console is not None:
         from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
         text = f"estimating a {grid[0]}x{grid[1]} PSF field"
-        with progress(console, SpinnerColumn(), TextColumn(text), TimeElapsedColumn()) as bar:
-            bar.add_task("estimating", total=None)
-            field = estimate(
-                image, size, model, grid=grid, channel_axis=channel_axis, info=info, **options
-            )
+        spinner = progress(console, SpinnerColumn(), TextColumn(text), TimeElapsedColumn())
+        spinner.add_task("estimating", total=None)
+    with spinner:
+        field = estimate(
+            image, size, model, grid=grid, channel_axis=channel_axis, info=info, **options
+        )
     summary = dict(info)
     cells = info.get("confidence") or []
     summary.update(
