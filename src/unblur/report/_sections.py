@@ -162,13 +162,9 @@ def section_psf(k: np.ndarray, heading: str | None = None) -> str:
 
 def log_spectrum(a: np.ndarray) -> np.ndarray:
     """``log10 |FFT|`` of the Hann-windowed, mean-removed plane ``a``, zero frequency at the
-    centre, averaged down in blocks to about :data:`_SPECTRUM_SIDE` px.
-
-    The real transform holds half the spectrum and the other half mirrors it,
-    :math:`|F(-k)| = |F(k)|`: both halves are gathered from it straight into their shifted
-    places (a third of the CPU time of the complex transform of the whole plane, and no
-    image-sized temporaries besides the transform's own). Computed in the plane's precision:
-    float32 for a float32 plane, whose values hold nothing below their rounding.
+    centre, averaged down in blocks to about :data:`_SPECTRUM_SIDE` px. Computed in the
+    plane's precision: float32 for a float32 plane, whose values hold nothing below their
+    rounding.
     """
     import scipy.fft
 
@@ -178,19 +174,8 @@ def log_spectrum(a: np.ndarray) -> np.ndarray:
     if min(a.shape) > 1:  # the separable Hann window, in place
         centred *= np.hanning(h).astype(dtype)[:, None]
         centred *= np.hanning(w).astype(dtype)[None, :]
-    half = np.abs(scipy.fft.rfft2(centred))
+    spectrum = np.abs(np.fft.fftshift(scipy.fft.fft2(centred)))
     del centred
-    stored = half.shape[1]
-    # fftshift: shown[i, j] = |F(k0, k1)| with k0 = (i - h // 2) mod h, k1 = (j - w // 2) mod w,
-    # read at (k0, k1) when k1 is stored, else at its mirror (-k0 mod h, w - k1)
-    k0 = (np.arange(h) - h // 2) % h
-    k1 = (np.arange(w) - w // 2) % w
-    direct = k1 < stored
-    spectrum = np.empty((h, w), half.dtype)
-    spectrum[:, direct] = half[k0][:, k1[direct]]
-    if not direct.all():
-        spectrum[:, ~direct] = half[(-k0) % h][:, w - k1[~direct]]
-    del half
     factor = math.ceil(max(spectrum.shape) / _SPECTRUM_SIDE)
     if factor > 1:  # the panel is ~400 px wide: average blocks instead of dropping samples
         h, w = (n // factor * factor for n in spectrum.shape)
