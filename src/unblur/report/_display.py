@@ -119,12 +119,9 @@ def png_uri(img: np.ndarray) -> str:
 
 
 def png_bytes(img: np.ndarray) -> bytes:
-    """The PNG file of an 8-bit image (Pillow), written for speed rather than size.
-
-    zlib level 1 with the run-length strategy (matches of distance 1: the runs of equal
-    filtered bytes that flat areas give): on a 1024 x 1024 colour photograph 55 ms and 1.09 MB,
-    against 59 ms and 1.26 MB at level 1 alone and about three times the time at Pillow's
-    default level (measured).
+    """The PNG file of an 8-bit image (Pillow), written for speed rather than size: zlib
+    level 1 with the run-length strategy (matches of distance 1, the runs of equal filtered
+    bytes that flat areas give). What it costs is in ``benchmarks/report_overhead.py``.
     """
     from PIL import Image
 
