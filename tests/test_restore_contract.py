@@ -299,6 +299,24 @@ def test_callback_sees_every_iteration_and_info_counts_them(method):
     assert info["iterations"] == 4 and info["stopped_by"] == "num_iter"
 
 
+@pytest.mark.parametrize("method", ITERATIVE)
+@pytest.mark.parametrize("contrast", [0.3, 1.0, 40.0])
+def test_callback_estimates_are_in_the_images_units(method, contrast):
+    """The last estimate the callback sees is the result, whatever the image's contrast (the
+    sparse-prior solver works on the image divided by its contrast: its callback once saw
+    those units, so the report's PSNR per iteration was wrong)."""
+    y, k = _observation(np.float32)
+    y = y * np.float32(contrast) + np.float32(0.1)
+    seen: list[np.ndarray] = []
+    kwargs = _quick(method) | {"num_iter": 3}
+    kwargs |= {
+        name: None for name in ("tol", "discrepancy") if name in get_method(method).parameters
+    }
+    out = get_method(method).func(y, k, callback=lambda i, e: seen.append(e), **kwargs)
+    assert len(seen) == 3
+    np.testing.assert_allclose(seen[-1], out, rtol=1e-6, atol=1e-6 * contrast)
+
+
 @pytest.mark.parametrize("method", WITH_TOL)
 def test_tol_stops_early_and_says_so(method):
     """On a noisy observation, a tolerance of 3e-3 stops the method well before 500

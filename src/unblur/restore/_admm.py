@@ -221,7 +221,7 @@ def admm(
     # CHANGE_STRIDE-th pixel per axis): x_{k-1} is kept there only
     lattice = current.real[_lattice_index(region)].copy()
     origin = np.array([sl.start for sl in region[:2]], np.int64)
-    loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop)
+    loop = IterationLoop(num_iter, tol=tol, callback=callback, crop=bc.crop, scale=scale)
     rho_prev = None
     inv_den = power = None
     k = 0

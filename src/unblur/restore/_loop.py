@@ -55,6 +55,10 @@ class IterationLoop:
         ``callback(iteration, estimate)``, called after each iteration (from 1).
     crop : callable, optional
         Maps the solver's working array to the image the callback sees (a copy is passed).
+    scale : float, optional
+        The factor from the working array's units to the image's (a solver that works on the
+        image divided by its contrast passes that contrast): the callback sees the estimate
+        in the image's units, as the method returns it.
 
     Examples
     --------
@@ -75,11 +79,13 @@ class IterationLoop:
         tol: float | None = None,
         callback: Callable[[int, np.ndarray], None] | None = None,
         crop: Callable[[np.ndarray], np.ndarray] | None = None,
+        scale: float = 1.0,
     ) -> None:
         self.num_iter = int(num_iter)
         self.tol = tol
         self.callback = callback
         self.crop = crop if crop is not None else (lambda x: x)
+        self.scale = scale
         self.iterations = 0
         self.change = math.inf
         self.stopped_by = "num_iter"
@@ -103,7 +109,9 @@ class IterationLoop:
                     f"the iteration diverged (non-finite change at iteration {self.iterations})"
                 )
         if self.callback is not None and estimate is not None:
-            self.callback(self.iterations, self.crop(estimate).copy())
+            view = self.crop(estimate)
+            # a new array either way: the product, or a copy (the working array changes)
+            self.callback(self.iterations, view * self.scale if self.scale != 1 else view.copy())
         if self.tol is not None and may_stop and self.change < self.tol:
             self.stopped_by = "tol"
             return True
