@@ -83,6 +83,7 @@ three figures rendered, PNGs at zlib level 9.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -122,11 +123,15 @@ def make_images(folder: Path, side: int, colour: bool) -> tuple[Path, Path]:
     return sharp, blurred
 
 
-def run_once(args: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system) of one ``unblur`` child process."""
+def run_once(args: list[str], src: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one ``unblur`` child process (the package of
+    ``src``, a ``src`` folder of another checkout, when given)."""
+    env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "unblur", *args], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "unblur", *args], check=True, capture_output=True, env=env
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -143,6 +148,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=len(CASES), help="the first N cases only")
     parser.add_argument(
         "--case", type=int, action="append", help="only the case of this index (repeatable)"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (its src/ folder is put first on PYTHONPATH) measured in the "
+        "same run, its runs alternated with this checkout's",
     )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "report_overhead.json")
     args = parser.parse_args()
@@ -161,36 +172,44 @@ def main() -> None:
             report = ["--report", str(folder / "report.html")]
             if not args.no_reference:
                 report += ["--reference", str(sharp)]
-            plain, with_report = [], []
+            versions = [("this checkout", None)]
+            if args.baseline is not None:
+                versions.append((f"baseline {args.baseline}", args.baseline.resolve() / "src"))
+            runs = {name: ([], []) for name, _ in versions}
+            for _, src in versions:  # untimed: fills each checkout's Numba cache
+                run_once(base + report, src)
             for _ in range(repeat):
-                plain.append(run_once(base))
-                with_report.append(run_once(base + report))
-            med = {
-                name: tuple(statistics.median(r[i] for r in runs) for i in (0, 1))
-                for name, runs in (("plain", plain), ("report", with_report))
-            }
-            rows.append(
-                {
-                    "image": f"{side}x{side} {'colour' if colour else 'grey'}",
-                    "method": method,
-                    "wall_plain": med["plain"][0],
-                    "wall_report": med["report"][0],
-                    "cpu_plain": med["plain"][1],
-                    "cpu_report": med["report"][1],
-                    "wall_ratio": med["report"][0] / med["plain"][0],
-                    "cpu_ratio": med["report"][1] / med["plain"][1],
-                    "runs": {"plain": plain, "report": with_report},
+                for name, src in versions:
+                    runs[name][0].append(run_once(base, src))
+                    runs[name][1].append(run_once(base + report, src))
+            for name, (plain, with_report) in runs.items():
+                med = {
+                    key: tuple(statistics.median(r[i] for r in got) for i in (0, 1))
+                    for key, got in (("plain", plain), ("report", with_report))
                 }
-            )
+                rows.append(
+                    {
+                        "image": f"{side}x{side} {'colour' if colour else 'grey'}",
+                        "method": method,
+                        "code": name,
+                        "wall_plain": med["plain"][0],
+                        "wall_report": med["report"][0],
+                        "cpu_plain": med["plain"][1],
+                        "cpu_report": med["report"][1],
+                        "wall_ratio": med["report"][0] / med["plain"][0],
+                        "cpu_ratio": med["report"][1] / med["plain"][1],
+                        "runs": {"plain": plain, "report": with_report},
+                    }
+                )
             console.print(f"{rows[-1]['image']} {method}: done")
     what = "--report" if args.no_reference else "--report --reference"
     table = Table(title=f"{what} overhead (median of {repeat} alternated runs)")
-    for col in ("image", "method", "wall s", "with report", "ratio", "CPU s", "with report",
-                "ratio"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("image", "method") else "right")
+    for col in ("image", "method", "code", "wall s", "with report", "ratio", "CPU s",
+                "with report", "ratio"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("image", "method", "code") else "right")
     for r in rows:
         table.add_row(
-            r["image"], r["method"], f"{r['wall_plain']:.2f}", f"{r['wall_report']:.2f}",
+            r["image"], r["method"], r["code"], f"{r['wall_plain']:.2f}", f"{r['wall_report']:.2f}",
             f"{r['wall_ratio']:.3f}", f"{r['cpu_plain']:.2f}", f"{r['cpu_report']:.2f}",
             f"{r['cpu_ratio']:.3f}",
         )  # fmt: skip
