@@ -88,3 +88,26 @@ def test_psf_grid_with_psf_model_free_keeps_each_regions_kernel(rotated):
                   "--psf-size", "7", "--psf-model", "free")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "PSF field 1x2 from free-form kernels per region, kernels 7x7" in result.output
+
+
+def test_psf_grid_says_which_regions_it_doubts(tmp_path):
+    """A field over a photograph whose right half is flat: that region's kernel cannot be
+    estimated, and the command says so (a count in its summary line, a warning with what to
+    try) and still restores."""
+    x = data.camera()[::2, ::2][:192, :] / 255.0
+    kernels = np.stack([[psf.motion(5, angle=0.0, size=7), psf.motion(5, angle=90.0, size=7)]])
+    y = unblur.blur(x, psf.grid(kernels, x.shape))
+    y[:, 128:] = 0.5
+    np.save(tmp_path / "y.npy", np.clip(unblur.add_noise(y, gaussian=0.005, rng=0), 0, 1))
+    result = _run(tmp_path / "y.npy", "-o", tmp_path / "out.npy", "--psf-grid", "1x2",
+                  "--psf-size", "7", "--psf-model", "free", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "unblur: warning: 1 of 2 regions of the PSF field have a kernel of low confidence; "
+        "try a coarser --psf-grid" in result.output
+    )
+    summary = json.loads(result.output[result.output.index("{") :])
+    estimate = summary["psf_estimate"]
+    assert estimate["low_confidence_cells"] == 1
+    assert estimate["cell_confidence"] == {"0,0": "high", "0,1": "low"}
+    assert (tmp_path / "out.npy").exists()

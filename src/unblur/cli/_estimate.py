@@ -58,27 +58,14 @@ def estimate_psf(
     from ..blind import estimate_psf
 
     info: dict[str, Any] = {}
-    kwargs: dict[str, Any] = {}
     start = time.perf_counter()
-    if console is None:
-        k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info)
-    else:  # an interactive command: the estimate's doubts are said on stderr
-        from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        stepped = _accepts_callback(estimate_psf)
-        columns: list = [SpinnerColumn(), TextColumn("estimating the PSF")]
-        if stepped:
-            columns += [BarColumn(), TextColumn("{task.completed} steps")]
-        columns.append(TimeElapsedColumn())
-        display = progress(console, *columns)
-        with display:
-            task = display.add_task("estimating", total=None)
-            if stepped:
-                kwargs["callback"] = lambda *args, **kw: display.advance(task)
-            k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info, **kwargs)
-        warning = confidence_warning(info)
-        if warning is not None:
-            click.echo(f"unblur: warning: {warning}", err=True)
+    stepped = console is not None and _accepts_callback(estimate_psf)
+    display, callback = _display(console, "estimating the PSF", stepped)
+    with display:
+        kwargs = {} if callback is None else {"callback": callback}
+        k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info, **kwargs)
+    if console is not None:  # an interactive command: the estimate's doubts are said on stderr
+        _warn(confidence_warning(info))
     summary = dict(info)
     summary.update(
         model=info.get("model", model),
@@ -109,30 +96,53 @@ def _estimate_field(
     # --psf-model free: each region keeps its own kernel; auto: one camera motion explains all
     options = {"motion": "free"} if model == "free" else {}
     start = time.perf_counter()
-    spinner = contextlib.nullcontext()
-    if console is not None:
-        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        text = f"estimating a {grid[0]}x{grid[1]} PSF field"
-        spinner = progress(console, SpinnerColumn(), TextColumn(text), TimeElapsedColumn())
-        spinner.add_task("estimating", total=None)
-    with spinner:
+    display, _ = _display(console, f"estimating a {grid[0]}x{grid[1]} PSF field", False)
+    with display:
         field = estimate(
             image, size, model, grid=grid, channel_axis=channel_axis, info=info, **options
         )
     summary = dict(info)
-    cells = info.get("confidence") or []
+    cells = info.get("confidence") or {}  # "row,column" -> "high" or "low"
     summary.update(
         model="free",
         parameters={},
         grid=list(field.grid_shape),
         shape=list(field.psf_shape),
         seconds=time.perf_counter() - start,
-        low_confidence_cells=sum(1 for c in cells if c == "low"),
+        low_confidence_cells=sum(1 for c in cells.values() if c == "low"),
     )
     summary.pop("confidence", None)
     summary["cell_confidence"] = cells
+    if console is not None and summary["low_confidence_cells"]:
+        _warn(
+            f"{summary['low_confidence_cells']} of {len(cells)} regions of the PSF field have a "
+            "kernel of low confidence; try a coarser --psf-grid, --psf-size, or one PSF for the "
+            "whole image (no --psf-grid)"
+        )
     return field, summary
+
+
+def _display(console, text: str, stepped: bool):
+    """A transient ``spinner text [bar steps] elapsed`` display on ``console`` (a context
+    manager; a null one without a console) and, when ``stepped``, a callback that advances it."""
+    if console is None:
+        return contextlib.nullcontext(), None
+    from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns: list = [SpinnerColumn(), TextColumn(text)]
+    if stepped:
+        columns += [BarColumn(), TextColumn("{task.completed} steps")]
+    columns.append(TimeElapsedColumn())
+    display = progress(console, *columns)
+    task = display.add_task("estimating", total=None)
+    callback = (lambda *args, **kw: display.advance(task)) if stepped else None
+    return display, callback
+
+
+def _warn(warning: str | None) -> None:
+    """``unblur: warning: ...`` on stderr (nothing for None)."""
+    if warning is not None:
+        click.echo(f"unblur: warning: {warning}", err=True)
 
 
 def confidence_warning(info: dict[str, Any]) -> str | None:
