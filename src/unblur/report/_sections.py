@@ -52,8 +52,14 @@ def db_text(value: float) -> str:
     return "\u221e (identical)" if math.isinf(value) else f"{value:.2f} dB"
 
 
+def encode_pictures(images: Sequence[tuple[str, str, np.ndarray]]) -> list[str]:
+    """The PNG data URIs of the ``(id, caption, picture)`` triples of :func:`section_images`."""
+    return [png_uri(img) for _, _, img in images]
+
+
 def section_images(
     images: Sequence[tuple[str, str, np.ndarray]],
+    uris: Sequence[str],
     note: str,
     size: tuple[int, int],
     metrics: dict[str, tuple[float, float | None]] | None,
@@ -61,13 +67,13 @@ def section_images(
     esc = html.escape
     small = max(size) < 512  # enlarge small images with visible pixels
     figures = []
-    for id_, caption, img in images:
+    for (id_, caption, _), uri in zip(images, uris, strict=True):
         extra = ""
         if metrics is not None and id_ != "img-reference":
             which = "input" if id_ == "img-blurred" else "restored"
             extra = f" &middot; PSNR {esc(db_text(metrics[which][0]))}"
         figures.append(
-            f"<figure>{img_tag(png_uri(img), caption, id_=id_, pixelated=small)}"
+            f"<figure>{img_tag(uri, caption, id_=id_, pixelated=small)}"
             f"<figcaption>{esc(caption)}{extra}</figcaption></figure>"
         )
     h, w = size
