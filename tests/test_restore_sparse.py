@@ -282,3 +282,51 @@ def test_registered_and_dispatched(valid_case):
     assert info["parameters"]["lam"] > 0 and info["parameters"]["iterations"] == 30
     x_hl = unblur.deconvolve(y, k, method="hyper_laplacian", num_iter=60, alpha=0.7)
     assert psnr(inner(x_hl), inner(crop)) > psnr(inner(y), inner(crop)) + 3
+
+
+# --------------------------------------------------------------------------------------------
+# the starting estimate of the unknown boundary (restore._admm._start)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("shape", "kernel"),
+    [((40, 50), psf.motion(9, angle=30)), ((33, 47), psf.gaussian(2.0)),
+     ((12, 13, 14), np.full((3, 5, 3), 1 / 45))],
+)  # fmt: skip
+@pytest.mark.parametrize(("start", "pad"), [("edge", {"mode": "edge"}), ("ramp", None)])
+def test_start_fills_the_unobserved_band(monkeypatch, shape, kernel, start, pad):
+    from unblur.restore import _admm
+    from unblur.restore._common import boundary_for
+
+    image = np.random.default_rng(0).random(shape)
+    bc = boundary_for("unknown", image, kernel)
+    widths = [(o, g - n - o) for o, g, n in zip(bc.offset, bc.grid_shape, shape, strict=True)]
+    if pad is None:  # a linear ramp from the border pixel to the image's mean at the grid edge
+        pad = {"mode": "linear_ramp", "end_values": image.mean()}
+    monkeypatch.setattr(_admm, "START", start)
+    out = _admm._start(bc, image, np.empty(bc.grid_shape))
+    np.testing.assert_allclose(out, np.pad(image, widths, **pad), rtol=0, atol=1e-12)
+    monkeypatch.setattr(_admm, "START", "reflect")  # the boundary model's own extension
+    out = _admm._start(bc, image, np.empty(bc.grid_shape))
+    np.testing.assert_array_equal(out, bc.extend(image))
+
+
+def test_start_changes_the_path_not_the_minimiser(monkeypatch):
+    """Edge-replicated and mirrored starts converge to the same estimate; stopped by the
+    default rule, the edge-started one is the closer to it (its unobserved band starts near
+    where the minimiser puts it)."""
+    from unblur.restore import _admm
+
+    sharp = camera_mean(64)
+    k = psf.motion(11, angle=0)
+    y = unblur.add_noise(unblur.blur(sharp, k, boundary="valid"), gaussian=SIGMA, rng=1)
+    converged, stopped = {}, {}
+    for start in ("reflect", "edge"):
+        monkeypatch.setattr(_admm, "START", start)
+        converged[start] = tv(y, k, tol=1e-6, num_iter=1500)
+        stopped[start] = tv(y, k)
+    np.testing.assert_allclose(converged["edge"], converged["reflect"], rtol=0, atol=1e-3)
+
+    def distance(a):
+        return float(np.sqrt(np.mean((a - converged["edge"]) ** 2)))
+
+    assert distance(stopped["edge"]) < distance(stopped["reflect"])

@@ -27,6 +27,11 @@ unobserved pixels), :math:`z = \nabla x` and :math:`z_2 = \nabla^2 x`; scaled AD
 * a :math:`z` step, one small problem per pixel: the proximal map of the prior
   (:mod:`unblur.restore._priors`).
 
+The iteration starts from the observation; with ``boundary="unknown"`` the band beyond the
+frame starts as the frame's border pixels replicated outwards (:func:`_start`), the extension
+without derivatives across the frame's edge, because the data constrain that band weakly and
+the iteration moves it slowly.
+
 For a PSF field (:class:`~unblur.operators.FieldConvolution`, a spatially varying blur)
 :math:`H^\top H` is not diagonal in Fourier, so the :math:`x` step is solved inexactly by
 preconditioned conjugate gradients (:meth:`~unblur.operators.FieldConvolution.solve_normal_cg`),
@@ -69,13 +74,17 @@ from ._common import boundary_for
 from ._loop import IterationLoop
 from ._priors import lp_threshold, shrink_groups
 
-__all__ = ["CG_STEPS", "CHANGE_STRIDE", "Penalties", "admm"]
+__all__ = ["CG_STEPS", "CHANGE_STRIDE", "START", "Penalties", "admm"]
 
 #: Conjugate-gradient steps per x step for a PSF field (warm-started; docs/notes/fields.md).
 CG_STEPS = 2
 #: The stopping rule's change of the estimate is measured on every ``CHANGE_STRIDE``-th pixel
 #: per axis of the observed region (so x_{k-1} is kept there only; docs/notes/tv_speed.md).
 CHANGE_STRIDE = 2
+#: How the starting estimate fills the unobserved band of ``boundary="unknown"`` (see
+#: :func:`_start`): ``"ramp"``, ``"edge"`` or ``"reflect"``. The minimiser is the same; the
+#: stopped iterate is not (docs/notes/tv_speed.md).
+START = "edge"
 
 
 @dataclass(frozen=True)
@@ -188,7 +197,7 @@ def admm(
     other = _Buffer(op, xp) if field else None
     data = _Buffer(op, xp)
     inv_scale = 1.0 / scale
-    current.real[...] = bc.extend(image)
+    _start(bc, image, current.real)
     current.real *= inv_scale
     observed = _observed(mask, image.shape)
     if field:  # the x step keeps A x current: ``ax``; ``data`` holds the observation or v - u_v
@@ -373,6 +382,51 @@ def _inverse_denominator(power, spectrum, weight, rho, out=None, otf=None):
     out *= rho
     np.maximum(out, np.finfo(out.dtype).tiny, out=out)
     return np.reciprocal(out, out=out)
+
+
+def _start(bc, image: np.ndarray, out: np.ndarray) -> np.ndarray:
+    r"""The starting estimate :math:`x_0` on the grid, written into ``out``.
+
+    The observation on its region. For ``boundary="unknown"`` the band beyond the frame, which
+    the data constrain weakly and the iteration corrects slowly, is filled according to
+    :data:`START`: ``"ramp"`` fades each border pixel linearly to the image's mean across
+    the band (so the periodic grid has no seam where the bands of opposite faces meet),
+    ``"edge"`` replicates the border pixels outwards, ``"reflect"`` mirrors the observation
+    (the boundary model's own extension, which carries the frame's edges into the band, where
+    the prior must undo them). Filled in place, axis by axis, with no grid-sized temporary;
+    the other boundary models use their own extension.
+    """
+    if bc.mode != "unknown" or START == "reflect":
+        out[...] = bc.extend(image)
+        return out
+    xp = array_module(out)
+    region = bc.region
+    out[region] = image
+    mean = float(image.mean()) if START == "ramp" else 0.0
+    for ax, sl in enumerate(region):
+        # full extent on the axes already filled, the region on the others
+        lead = tuple(slice(None) for _ in range(ax))
+        tail = tuple(region[a] for a in range(ax + 1, out.ndim))
+        shape = [1] * out.ndim
+        if sl.start > 0:
+            band = out[(*lead, slice(0, sl.start), *tail)]
+            band[...] = out[(*lead, slice(sl.start, sl.start + 1), *tail)]
+            if START == "ramp":  # from the mean at the grid's edge to the border pixel
+                shape[ax] = sl.start
+                t = xp.asarray(np.arange(sl.start, dtype=out.dtype) / sl.start).reshape(shape)
+                band *= t
+                band += (1 - t) * mean
+        if sl.stop < out.shape[ax]:
+            width = out.shape[ax] - sl.stop
+            band = out[(*lead, slice(sl.stop, None), *tail)]
+            band[...] = out[(*lead, slice(sl.stop - 1, sl.stop), *tail)]
+            if START == "ramp":
+                shape[ax] = width
+                t = xp.asarray(np.arange(width - 1, -1, -1, dtype=out.dtype) / width)
+                t = t.reshape(shape)
+                band *= t
+                band += (1 - t) * mean
+    return out
 
 
 def _observed(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
