@@ -145,12 +145,6 @@ def main() -> None:
     parser.add_argument(
         "--no-reference", action="store_true", help="the report without --reference"
     )
-    parser.add_argument(
-        "--reference-in-both",
-        action="store_true",
-        help="--reference in the run without the report too (it then reads the reference and "
-        "prints its PSNR): the ratio is --report's own cost when a reference is given",
-    )
     parser.add_argument("--cases", type=int, default=len(CASES), help="the first N cases only")
     parser.add_argument(
         "--case", type=int, action="append", help="only the case of this index (repeatable)"
@@ -177,10 +171,7 @@ def main() -> None:
                     "--psf", "gaussian:sigma=2", "-m", method]  # fmt: skip
             report = ["--report", str(folder / "report.html")]
             if not args.no_reference:
-                if args.reference_in_both:
-                    base += ["--reference", str(sharp)]
-                else:
-                    report += ["--reference", str(sharp)]
+                report += ["--reference", str(sharp)]
             versions = [("this checkout", None)]
             if args.baseline is not None:
                 versions.append((f"baseline {args.baseline}", args.baseline.resolve() / "src"))
@@ -215,8 +206,6 @@ def main() -> None:
                 )
             console.print(f"{rows[-1]['image']} {method}: done")
     what = "--report" if args.no_reference else "--report --reference"
-    if args.reference_in_both and not args.no_reference:
-        what = "--report (--reference in both runs)"
     table = Table(title=f"{what} overhead (median of {repeat} alternated runs)")
     for col in ("image", "method", "code", "wall s", "with report", "ratio", "CPU s",
                 "with report", "ratio", "ratio of minima"):  # fmt: skip
@@ -231,7 +220,6 @@ def main() -> None:
     write_json(
         args.out,
         {"date": now_iso(), "machine": machine_info(), "reference": not args.no_reference,
-         "reference_in_both": args.reference_in_both,
          "rows": rows},
     )  # fmt: skip
     console.print(f"wrote {args.out}")
