@@ -16,9 +16,38 @@ boundary) with 1 % Gaussian noise (seed 0), written as 8-bit PNG into a temporar
 Run ``python benchmarks/report_overhead.py`` (about 10 minutes on 2 busy cores) or
 ``--quick`` (one case, two repeats). Results go to a JSON file.
 
-Measured on 2026-12-06, evening (2-core machine shared with other sessions, load 4-5;
-CPU-time ratios ``with / without``, medians of 3 alternated runs, two runs of each; ``before``:
-commit 32e32f0, the code before the monitor's compiled pass, its kept buffers and the float32
+Measured on 2026-12-06, late evening, after the PNGs moved to libpng (imagecodecs), the
+monitor's pass got its signatures and the page's scores and spectra its threads (2-core machine
+shared with helper sessions, load 2-10; CPU-time ratios ``with / without``, medians of the
+alternated runs; ``previous``: the previous stop's code, commit 5727c55, alternated in the same
+run with ``--baseline``; runs A-D of ``--case 1 --case 2 --repeat N [--no-reference]``):
+
+======================  ===========  ==========================  ==============================
+run (repeats, load)     case         report alone (previous)     with reference (previous)
+======================  ===========  ==========================  ==============================
+A (4, 5-10)             colour tv    1.046 (1.063)               1.134 (1.155), 1.072 (1.167)
+A (4, 5-10)             grey RL      1.115 (1.095)               1.133 (1.309)
+B (5, 3-10)             colour tv    1.126                       1.307
+B (5, 3-10)             grey RL      1.286                       1.285
+C (4, 2-3)              grey RL      1.088 (1.124)
+D (8, 4-5)              colour tv    1.143 (least: 1.215)        1.263 (least: 1.286)
+D (8, 4-5)              grey RL      1.181 (least: 1.125)        1.282 (least: 1.287)
+======================  ===========  ==========================  ==============================
+
+Single runs spread by several tenths of a second, the size of the report's whole cost; the
+report's own work timed in process is steadier: at 1024 x 1024 colour with a reference,
+``write_report`` 0.29-0.31 s (scores 0.10 s: SSIM pass 65-78 ms, two PSNRs 7 ms each;
+pictures 93 ms: 25 ms per 1024^2 PNG by libpng, Up filter, level 1, run-length strategy,
+against 74 ms by Pillow's per-row filter choice; spectra 55 ms), the monitor 0.04-0.05 s,
+reading the reference 25-30 ms, the report's imports 35 ms: 0.28-0.42 s with a reference,
+0.19-0.26 s alone, against plain runs of 3.5-3.8 s (colour) and 1.9-2.0 s (grey): 7-10 %
+alone, 11-14 % with a reference. The monitor's Numba pass, compiled lazily at its first call,
+cost 100-130 ms of typing even when loaded from the disk cache; with its two signatures given,
+12-13 ms.
+
+(Run A came before the threads.) Earlier the same evening (load 4-5; CPU-time ratios
+``with / without``, medians of 3 alternated runs, two runs of each; ``before``: commit 32e32f0,
+the code before the monitor's compiled pass, its kept buffers and the float32
 spectra, measured in the same session alternating with the new code; command:
 ``report_overhead.py --case 1 --case 2 --repeat 3 [--no-reference]``):
 
