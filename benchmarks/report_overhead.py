@@ -40,10 +40,10 @@ report's own work timed in process is steadier: at 1024 x 1024 colour with a ref
 pictures 93 ms: 25 ms per 1024^2 PNG by libpng, Up filter, level 1, run-length strategy,
 against 74 ms by Pillow's per-row filter choice; spectra 55 ms), the monitor 0.04-0.05 s,
 reading the reference 25-30 ms, the report's imports 35 ms: 0.28-0.42 s with a reference,
-0.19-0.26 s alone, against plain runs of 3.5-3.8 s (colour) and 1.9-2.0 s (grey): 7-10 %
-alone, 11-14 % with a reference. The monitor's Numba pass, compiled lazily at its first call,
-cost 100-130 ms of typing even when loaded from the disk cache; with its two signatures given,
-12-13 ms.
+0.19-0.21 s alone (``write_report`` 0.14-0.15 s at colour), against plain runs of 3.5-3.8 s
+(colour) and 1.9-2.0 s (grey): 7-10 % alone, 11-14 % with a reference. The monitor's Numba
+pass, compiled lazily at its first call, cost 100-130 ms of typing even when loaded from the
+disk cache; with its two signatures given, 12-13 ms.
 
 (Run A came before the threads.) Earlier the same evening (load 4-5; CPU-time ratios
 ``with / without``, medians of 3 alternated runs, two runs of each; ``before``: commit 32e32f0,
