@@ -80,11 +80,13 @@ from unblur.metrics import score
 NON_BLIND = "tv"
 #: Secondary alignment: quarter-pixel steps, as Levin et al.'s comp_upto_shift.
 SUBPIXEL = 4
+#: Estimator options given with ``--options`` (rows sized, default and free).
+OPTIONS: dict = {}
 #: Row name -> how the kernel is estimated from the blurred image y and the true kernel's side n.
 ROWS = {
-    "sized": lambda y, n, info: unblur.estimate_psf(y, n, info=info),
-    "default": lambda y, n, info: unblur.estimate_psf(y, info=info),
-    "free": lambda y, n, info: unblur.estimate_psf(y, n, model="free", info=info),
+    "sized": lambda y, n, info: unblur.estimate_psf(y, n, info=info, **OPTIONS),
+    "default": lambda y, n, info: unblur.estimate_psf(y, info=info, **OPTIONS),
+    "free": lambda y, n, info: unblur.estimate_psf(y, n, model="free", info=info, **OPTIONS),
     "parametric": lambda y, n, info: estimate_parametric(y, size=n, info=info),
 }
 
@@ -272,7 +274,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--json", type=Path, default=RESULTS_DIR / "levin_blind.json", help="results file"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--options", help="estimator options key=value,... (rows sized, default, free)"
+    )
     return parser.parse_args(argv)
+
+
+def parse_options(text: str | None) -> dict:
+    """``key=value,...`` as a dict (integers, then floats, else strings)."""
+    out: dict = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, value = part.split("=", 1)
+        for kind in (int, float, str.strip):
+            try:
+                out[key.strip()] = kind(value)
+                break
+            except ValueError:
+                continue
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not rows:
         console.print(f"[red]--rows: unknown {unknown}; choose from {', '.join(ROWS)}")
         return 2
+    OPTIONS.clear()
+    OPTIONS.update(parse_options(args.options))
     pairs = load_pairs(args.data, numbers)
     progress = not args.no_progress and sys.stderr.isatty()
     start = time.perf_counter()
@@ -311,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": list(load) if load else None,
         "wall_seconds": time.perf_counter() - start,
         "data": str(args.data),
+        "options": dict(OPTIONS),
         "protocol": {
             "input": "blurred image and the true kernel's size only",
             "non_blind": f"unblur.deconvolve(y, k, method={args.non_blind!r})",
