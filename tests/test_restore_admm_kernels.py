@@ -114,3 +114,33 @@ def test_working_set_of_the_fused_solver(method):
     finally:
         tracemalloc.stop()
     assert peak < 10.8
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [(None, "False False"), (1, "True True"), (4000, "False False,False False,True True")],
+)
+def test_numba_is_loaded_once_the_work_pays_for_it(threshold, expected):
+    """In a fresh process a grid below FUSED_MIN_PIXELS runs the NumPy twins and never
+    imports Numba (its import and the compiled passes' loading cost more than such a grid
+    saves); a grid of that size loads it; and NumPy runs that have covered that many pixels
+    between them load it for the next one (a 48 x 40 image and a 9 px horizontal motion: a
+    48 x 50 grid, 2400 pixels)."""
+    import subprocess
+    import sys
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("Numba is not installed or is disabled")
+    lower = "" if threshold is None else f"_admm.FUSED_MIN_PIXELS = {threshold}; "
+    calls = len(expected.split(","))
+    code = (
+        "import sys; import numpy as np; import unblur; from unblur.restore import _admm; "
+        f"{lower}y = np.random.default_rng(0).random((48, 40)); seen = []\n"
+        f"for _ in range({calls}):\n"
+        "    info = {}; unblur.deconvolve(y, unblur.psf.motion(9, angle=0), info=info)\n"
+        "    seen.append(f\"{'numba' in sys.modules} {info['parameters']['fused']}\")\n"
+        "print(','.join(seen))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == expected, result.stdout

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _numba
 from ..backend import array_module
 from ..errors import InvalidImageError
 from ..operators import difference_spectrum
@@ -74,13 +75,17 @@ from ._common import boundary_for
 from ._loop import IterationLoop
 from ._priors import lp_threshold, shrink_groups
 
-__all__ = ["CG_STEPS", "CHANGE_STRIDE", "START", "Penalties", "admm"]
+__all__ = ["CG_STEPS", "CHANGE_STRIDE", "FUSED_MIN_PIXELS", "START", "Penalties", "admm"]
 
 #: Conjugate-gradient steps per x step for a PSF field (warm-started; docs/notes/fields.md).
 CG_STEPS = 2
 #: The stopping rule's change of the estimate is measured on every ``CHANGE_STRIDE``-th pixel
 #: per axis of the observed region (so x_{k-1} is kept there only; docs/notes/tv_speed.md).
 CHANGE_STRIDE = 2
+#: Grid pixels worth loading Numba for (see :func:`_use_compiled`; docs/notes/tv_speed.md).
+FUSED_MIN_PIXELS = 2**17
+#: Grid pixels restored by the NumPy twins so far in this process.
+_numpy_pixels = 0
 #: How the starting estimate fills the unobserved band of ``boundary="unknown"`` (see
 #: :func:`_start`): ``"edge"`` or ``"reflect"``. The minimiser is the same; the stopped
 #: iterate is not (docs/notes/tv_speed.md: edge +0.06 dB on Levin et al.'s photographs).
@@ -174,6 +179,7 @@ def admm(
     split = bc.mode == "unknown" or mask is not None
     ncomp = ndim + (ndim * (ndim + 1) // 2 if second_order else 0)
     fused = ndim == 2 and isinstance(image, np.ndarray) and bc.grid_shape[0] >= 1
+    fused = fused and _use_compiled(math.prod(bc.grid_shape))
     if fused:
         # imported here, not at the top: Numba costs ~120 MB and ~0.5 s to import, which
         # every `import unblur` (and every command of the CLI) would pay
@@ -412,6 +418,26 @@ def _start(bc, image: np.ndarray, out: np.ndarray) -> np.ndarray:
                 (*lead, slice(sl.stop - 1, sl.stop), *tail)
             ]
     return out
+
+
+def _use_compiled(pixels: int) -> bool:
+    """Whether this run uses the compiled passes, which give the NumPy twins' result.
+
+    Importing Numba and loading the passes costs about 0.3 s once per process (more on a busy
+    machine), which a small grid does not earn back. So the NumPy twins run until Numba is
+    loaded, a grid of :data:`FUSED_MIN_PIXELS` comes, or the NumPy runs of this process have
+    covered that many pixels between them (the ski-rental rule: never more than about twice
+    the cheaper choice in hindsight, whether one small image is restored or a thousand).
+    """
+    global _numpy_pixels
+    if _numba.loaded():
+        return True
+    if not _numba.usable():
+        return False
+    if pixels >= FUSED_MIN_PIXELS or _numpy_pixels >= FUSED_MIN_PIXELS:
+        return True
+    _numpy_pixels += pixels
+    return False
 
 
 def _observed(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
