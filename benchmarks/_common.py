@@ -109,6 +109,23 @@ def parse_ranges(text: str, *, lo: int, hi: int) -> list[int]:
     return sorted(values)
 
 
+def parse_options(text: str | None) -> dict[str, Any]:
+    """``key=value,...`` (a benchmark's ``--options``) as a dict: each value an integer, else a
+    float, else the stripped string; empty items are skipped."""
+    out: dict[str, Any] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, value = part.split("=", 1)
+        for kind in (int, float, str.strip):
+            try:
+                out[key.strip()] = kind(value)
+                break
+            except ValueError:
+                continue
+    return out
+
+
 def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Mean PSNR/SSIM, worst PSNR gain over the blurred input, median time, counts."""
     good = [o for o in outcomes if o.ok]

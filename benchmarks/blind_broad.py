@@ -58,7 +58,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS_DIR, fmt, machine_info, now_iso, progress_bar, write_json
+from _common import (
+    RESULTS_DIR,
+    fmt,
+    machine_info,
+    now_iso,
+    parse_options,
+    progress_bar,
+    write_json,
+)
 from blind_cases import Case, CaseSpec, cases
 from rich.console import Console
 from rich.table import Table
@@ -355,22 +363,6 @@ def noise_table(entries: list[dict]) -> Table:
 # --------------------------------------------------------------------------------------------
 # command line
 # --------------------------------------------------------------------------------------------
-def _parse_options(text: str | None) -> dict:
-    out: dict = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        key, value = part.split("=", 1)
-        try:
-            out[key.strip()] = int(value)
-        except ValueError:
-            try:
-                out[key.strip()] = float(value)
-            except ValueError:
-                out[key.strip()] = value.strip()
-    return out
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Blind deblurring on the broad generated set.")
     parser.add_argument("--subset", default="quick", help="quick (default), full, S, M or L")
@@ -397,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = cases(args.subset)
     if args.cases:
         specs = [specs[int(i)] for i in args.cases.split(",")]
-    options = _parse_options(args.options)
+    options = parse_options(args.options)
     cache: dict | None = None
     if not args.no_cache:
         cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}

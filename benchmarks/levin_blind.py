@@ -68,7 +68,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS_DIR, fmt, machine_info, now_iso, progress_bar, write_json
+from _common import (
+    RESULTS_DIR,
+    fmt,
+    machine_info,
+    now_iso,
+    parse_options,
+    progress_bar,
+    write_json,
+)
 from levin import BORDER, DEFAULT_DATA, MAX_SHIFT, QUICK_PAIRS, load_pairs, pair_numbers
 from rich.console import Console
 from rich.table import Table
@@ -278,22 +286,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--options", help="estimator options key=value,... (rows sized, default, free)"
     )
     return parser.parse_args(argv)
-
-
-def parse_options(text: str | None) -> dict:
-    """``key=value,...`` as a dict (integers, then floats, else strings)."""
-    out: dict = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        key, value = part.split("=", 1)
-        for kind in (int, float, str.strip):
-            try:
-                out[key.strip()] = kind(value)
-                break
-            except ValueError:
-                continue
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
