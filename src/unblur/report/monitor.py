@@ -263,10 +263,10 @@ _kernel: Callable | None = None
 def _compiled_pass() -> Callable | None:
     """:func:`_monitor_pass` compiled by Numba, or None unless Numba is already imported.
 
-    Importing Numba costs about 0.45 s of CPU, more than the pass saves (about 0.8 ms per
-    iteration at 1024 x 1024: 0.9 against 1.7 ms, measured), so the monitor uses it only in a
-    run whose restoration loaded Numba. The sums may be reassociated (``fastmath`` reassoc,
-    so that they vectorise): they then differ from a sequential sum by rounding only.
+    Importing Numba costs more than the pass saves in one run (the figures are in
+    ``benchmarks/report_overhead.py``), so the monitor uses it only in a run whose restoration
+    loaded Numba. The sums may be reassociated (``fastmath`` reassoc, so that they vectorise):
+    they then differ from a sequential sum by rounding only.
     """
     global _kernel
     if _kernel is None:
@@ -285,8 +285,8 @@ def _compiled_pass() -> Callable | None:
             )
             for dt in (numba.types.float32, numba.types.float64)
         ]  # read-only views of the estimate and the reference: writable arrays convert to them
-        # compiled for its two signatures here (loaded from the disk cache): left to the first
-        # call, the compilation costs about 0.1 s more (measured)
+        # compiled for its two signatures here (loaded from the disk cache): lazy compilation
+        # at the first call costs more, typing the call (benchmarks/report_overhead.py)
         _kernel = numba.njit(signatures, cache=True, nogil=True, fastmath={"reassoc"})(
             _monitor_pass
         )
