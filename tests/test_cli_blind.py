@@ -161,3 +161,50 @@ def test_blind_deconvolve_is_silent_when_the_psf_is_trusted(blurred):
     result = invoke("deconvolve", "b.npy", "-o", "r.npy", "-m", "wiener")
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr and "low confidence" not in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# an 8-bit file is an sRGB photograph for the estimator, as for unblur.estimate_psf
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def photo_png(tmp_path, monkeypatch, camera):
+    """The camera photograph blurred in linear light, sRGB-encoded, 8-bit, as b.png (and the
+    8-bit array a library user would hold)."""
+    from unblur.colour import linear_to_srgb, srgb_to_linear
+    from unblur.io import write_image
+
+    monkeypatch.chdir(tmp_path)
+    light = srgb_to_linear(camera)
+    y = linear_to_srgb(np.clip(unblur.blur(light, unblur.psf.gaussian(2.5)), 0, 1))
+    y8 = np.round(np.clip(y, 0, 1) * 255).astype(np.uint8)
+    write_image("b.png", y8)
+    return y8
+
+
+@pytest.mark.parametrize("command", ["deconvolve", "estimate-psf", "batch"])
+def test_an_8_bit_file_is_estimated_as_the_library_estimates_its_8_bit_values(
+    photo_png, command
+):
+    # the reader's float copy was taken as linear light: the CLI's Gaussian came out with
+    # another width than unblur.estimate_psf's on the same file's values
+    info: dict = {}
+    expected = unblur.estimate_psf(photo_png, model="gaussian", info=info)
+    assert info["encoding"] == "srgb"
+    if command == "estimate-psf":
+        result = invoke("estimate-psf", "b.png", "-o", "k.npy", "--model", "gaussian",
+                        "--no-preview")  # fmt: skip
+    elif command == "deconvolve":
+        result = invoke("deconvolve", "b.png", "-o", "r.png", "--psf-model", "gaussian",
+                        "--save-psf", "k.npy", "-m", "wiener")  # fmt: skip
+    else:  # two inputs: the batch path
+        Path("c.png").write_bytes(Path("b.png").read_bytes())
+        result = invoke("deconvolve", "b.png", "c.png", "-o", "out", "--psf-model", "gaussian",
+                        "-m", "wiener", "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)
+        rows = rows["files"] if isinstance(rows, dict) else rows
+        sigma = [r["psf_estimate"]["parameters"]["sigma"] for r in rows]
+        np.testing.assert_allclose(sigma, [info["parameters"]["sigma"]] * 2, rtol=1e-12)
+        return
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load("k.npy"), expected)

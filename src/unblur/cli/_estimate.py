@@ -33,6 +33,20 @@ def check_grid_fits(grid: tuple[int, int] | None, header) -> None:
         check_grid(grid, (int(spatial[0]), int(spatial[1])))
 
 
+def file_values(image: np.ndarray, info) -> np.ndarray:
+    """What the blind estimator is given: the file's own 8-bit values when it held 8-bit data.
+
+    The reader returns float32 in [0, 1], which :func:`unblur.estimate_psf` would take as linear
+    light; called on the file's 8-bit values it takes them as an sRGB-encoded photograph
+    (linearised, clipped at 252, noise measured on the 8-bit grid), as the library documents
+    and its benchmarks measure. ``k / 255`` in float32 times 255 rounds back to ``k`` exactly.
+    RAW photographs (linear) and every other depth are passed as read.
+    """
+    if info is None or info.dtype != "uint8" or getattr(info, "linear", False):
+        return image
+    return np.rint(np.asarray(image, dtype=np.float32) * 255).astype(np.uint8)
+
+
 def estimate_psf(
     image: np.ndarray,
     channel_axis: int | None,

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UnblurError
 from ._errors import CLIError, os_message
-from ._estimate import estimate_psf, estimate_text
+from ._estimate import estimate_psf, estimate_text, file_values
 from ._files import (
     FIELD_EXTENSIONS,
     check_outputs,
@@ -151,7 +151,9 @@ def _run_job(job: _Job) -> dict[str, Any]:
                 k = read_psf(job.psf_file, colour.shape, axis, info.voxel_size)
             check_psf_fits(job.source, info, image.shape, k)
             if k is None:
-                k, estimate = estimate_psf(colour, axis, job.psf_size, job.psf_model)
+                k, estimate = estimate_psf(
+                    file_values(colour, info), axis, job.psf_size, job.psf_model
+                )
                 row["psf_estimate"] = estimate
                 notes.append(f"PSF {estimate_text(estimate)}")
             run: dict[str, Any] = {}

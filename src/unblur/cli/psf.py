@@ -10,7 +10,7 @@ import numpy as np
 
 from ._beads import grid_option, psf_from_beads
 from ._errors import CLIError
-from ._estimate import estimate_psf
+from ._estimate import estimate_psf, file_values
 from ._files import check_outputs, check_writable, psf_files, split_alpha
 from ._options import (
     MODEL_HELP,
@@ -219,7 +219,9 @@ def estimate_psf_command(
     check_writable(outputs)  # before the (possibly long) estimation
     image, info = read_image(input_path)
     colour, _, axis = split_alpha(image, info)
-    k, summary = estimate_psf(colour, axis, size, model, console=stderr_console())
+    k, summary = estimate_psf(
+        file_values(colour, info), axis, size, model, console=stderr_console()
+    )
     write_psf(k, output, target_preview, force=force, inputs=[input_path])
     if as_json:
         data = {n: v for n, v in summary.items() if n not in ("shape", "size")}

@@ -10,7 +10,14 @@ from typing import Any
 import click
 import numpy as np
 
-from ._estimate import check_grid_fits, echo_estimate, estimate_psf, estimate_text, psf_fields
+from ._estimate import (
+    check_grid_fits,
+    echo_estimate,
+    estimate_psf,
+    estimate_text,
+    file_values,
+    psf_fields,
+)
 from ._files import (
     check_psf_fits,
     check_restore_memory,
@@ -203,7 +210,7 @@ def _restore(
     estimate = None
     if k is None:
         k, estimate = estimate_psf(
-            colour, axis, psf_size, psf_model, console=console, grid=psf_grid
+            file_values(colour, info), axis, psf_size, psf_model, console=console, grid=psf_grid
         )
 
     total = None
