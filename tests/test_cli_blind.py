@@ -181,10 +181,8 @@ def photo_png(tmp_path, monkeypatch, camera):
     return y8
 
 
-@pytest.mark.parametrize("command", ["deconvolve", "estimate-psf", "batch"])
-def test_an_8_bit_file_is_estimated_as_the_library_estimates_its_8_bit_values(
-    photo_png, command
-):
+@pytest.mark.parametrize("command", ["deconvolve", "estimate-psf", "batch", "chunks"])
+def test_an_8_bit_file_is_estimated_as_the_library_estimates_its_8_bit_values(photo_png, command):
     # the reader's float copy was taken as linear light: the CLI's Gaussian came out with
     # another width than unblur.estimate_psf's on the same file's values
     info: dict = {}
@@ -196,6 +194,14 @@ def test_an_8_bit_file_is_estimated_as_the_library_estimates_its_8_bit_values(
     elif command == "deconvolve":
         result = invoke("deconvolve", "b.png", "-o", "r.png", "--psf-model", "gaussian",
                         "--save-psf", "k.npy", "-m", "wiener")  # fmt: skip
+    elif command == "chunks":  # block by block: the estimate on the central 512 px (all here)
+        pytest.importorskip("dask")
+        result = invoke("deconvolve", "b.png", "-o", "r.tif", "--chunks", 64, "--psf-model",
+                        "gaussian", "-m", "wiener", "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        sigma = json.loads(result.stdout)["psf_estimate"]["parameters"]["sigma"]
+        assert sigma == pytest.approx(info["parameters"]["sigma"], rel=1e-12)
+        return
     else:  # two inputs: the batch path
         Path("c.png").write_bytes(Path("b.png").read_bytes())
         result = invoke("deconvolve", "b.png", "c.png", "-o", "out", "--psf-model", "gaussian",

@@ -40,9 +40,13 @@ def file_values(image: np.ndarray, info) -> np.ndarray:
     light; called on the file's 8-bit values it takes them as an sRGB-encoded photograph
     (linearised, clipped at 252, noise measured on the 8-bit grid), as the library documents
     and its benchmarks measure. ``k / 255`` in float32 times 255 rounds back to ``k`` exactly.
-    RAW photographs (linear) and every other depth are passed as read.
+    RAW photographs (linear) and every other depth are passed as read. ``info`` is the
+    file's :class:`~unblur.io.ImageInfo` or :class:`~unblur.io.ImageHeader`.
     """
+    image = np.asarray(image)
     if info is None or info.dtype != "uint8" or getattr(info, "linear", False):
+        return image
+    if image.dtype.kind != "f":  # the stored values already (a block-wise reader's)
         return image
     return np.rint(np.asarray(image, dtype=np.float32) * 255).astype(np.uint8)
 

@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from ._errors import CLIError
-from ._estimate import echo_estimate, estimate_psf, psf_fields
+from ._estimate import echo_estimate, estimate_psf, file_values, psf_fields
 from ._files import check_outputs, psf_files, read_psf
 from ._output import echo_json, params_text, progress_bar, stderr_console
 
@@ -75,7 +75,11 @@ def deconvolve_chunked(
     console = stderr_console()
     estimate = None
     if psf_spec is None:
+        from ..io import read_header
+
         sample = _central_sample(lazy, axis)
+        if sample.dtype.kind == "f" and input_path.suffix.lower() != ".zarr":
+            sample = file_values(sample, read_header(input_path))  # a PNG/JPEG read as floats
         k, estimate = estimate_psf(sample, axis, psf_size, psf_model, console=console)
     else:
         k = read_psf(psf_spec, tuple(lazy.shape), axis)  # a PSF, or a field of PSFs
