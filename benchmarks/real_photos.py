@@ -12,8 +12,8 @@ with its CPU and wall times. Look at the sheets; numbers on synthetic sets do no
 Run ``python benchmarks/real_photos.py`` (about 2 minutes per photograph on 2 cores at low
 load) or ``--photos boat2,face2``; sheets go to ``results/real_photos/``.
 
-Looked at on 2026-12-06 (commit 28bf6c4, load 7-11 from other sessions; see
-``docs/notes/real_photos.md`` for the sheets' reading).
+Looked at on 2026-12-06 (load 8-13 from other sessions: CPU 11-22 s per photograph and row,
+wall 24-81 s); what the sheets show is in ``docs/notes/real_photos.md``.
 """
 
 from __future__ import annotations
