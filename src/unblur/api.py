@@ -250,7 +250,10 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
         ``applied`` (bool), ``action`` (``"input"``, ``"half"`` or None), ``strength`` (weight
         of the restoration: 0, :data:`DOUBTFUL_STRENGTH` or 1) and ``reason`` (one line).
     """
-    if isinstance(psf, PSFField) or psf_info.get("confidence") != "low":
+    if isinstance(psf, PSFField):  # its confidence is per region (info["confidence"] a dict)
+        return {"applied": False, "action": None, "strength": 1.0,
+                "reason": "a PSF field is restored at full strength"}  # fmt: skip
+    if psf_info.get("confidence") != "low":
         return {"applied": False, "action": None, "strength": 1.0,
                 "reason": "the estimated PSF is trusted"}  # fmt: skip
     k = np.asarray(psf, dtype=np.float64)
