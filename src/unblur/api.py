@@ -117,6 +117,20 @@ def deconvolve(
 
     Notes
     -----
+    **A doubtful estimated PSF** (``psf="auto"``, or ``psf_info`` with ``confidence ==
+    "low"``) is not allowed to make the picture worse. The rule (:func:`conservative_rule`;
+    measured in ``docs/notes/blind_kernel.md``, section 8): a kernel that found almost no blur
+    (participation number :math:`1/\sum k^2 < 10`) returns the input unchanged, since its
+    restoration can gain little and is not trusted; any other doubtful kernel is restored at
+    half strength, :math:`\tfrac12(\hat x + S_d y)`, the midpoint between the restoration
+    and the input moved by the kernel's whole-pixel centroid offset :math:`d` (so that the two
+    line up). The midpoint's error is at most the mean of the two errors' energies, so it is
+    never worse than the worse of the two, and where the restoration's error is unlike the
+    input's (ringing against blur) it is better than both. ``info["conservative"]`` records
+    ``applied``, ``action`` (``"input"``, ``"half"`` or ``None``), ``strength`` (the weight of
+    the restoration, 0, 0.5 or 1) and ``reason``. A trusted estimate, or a PSF given without
+    ``psf_info``, is restored exactly as before.
+
     **Clipping.** ``deconvolve`` never clips its result: values outside [0, 1] are returned
     as computed (the overshoot of ringing at edges, the negative lobes of the linear filters,
     the amplified noise of ``inverse``), so a result can be measured, compared and processed
@@ -131,20 +145,6 @@ def deconvolve(
       no upper bound; no ``clip``.
     * ``inverse``, ``wiener``, ``tikhonov``, ``tv``, ``hyper_laplacian``, ``pnp``: unbounded,
       no ``clip`` parameter (passing one raises :class:`~unblur.InvalidParameterError`).
-
-    **A doubtful estimated PSF** (``psf="auto"``, or ``psf_info`` with ``confidence ==
-    "low"``) is not allowed to make the picture worse. The rule (:func:`conservative_rule`;
-    measured in ``docs/notes/blind_kernel.md``, section 8): a kernel that found almost no blur
-    (participation number :math:`1/\sum k^2 < 10`) returns the input unchanged, since its
-    restoration can gain little and is not trusted; any other doubtful kernel is restored at
-    half strength, :math:`\tfrac12(\hat x + S_d y)`, the midpoint between the restoration
-    and the input moved by the kernel's whole-pixel centroid offset :math:`d` (so that the two
-    line up). The midpoint's error is at most the mean of the two errors' energies, so it is
-    never worse than the worse of the two, and where the restoration's error is unlike the
-    input's (ringing against blur) it is better than both. ``info["conservative"]`` records
-    ``applied``, ``action`` (``"input"``, ``"half"`` or ``None``), ``strength`` (the weight of
-    the restoration, 0, 0.5 or 1) and ``reason``. A trusted estimate, or a PSF given without
-    ``psf_info``, is restored exactly as before.
 
     Examples
     --------
@@ -166,9 +166,7 @@ def deconvolve(
         raise InvalidParameterError(
             f"psf_info must be a dict or None, got {type(psf_info).__name__}"
         )
-    if isinstance(psf, str):
-        if psf != "auto":
-            raise InvalidPSFError(f"psf must be an array, a PSFField or 'auto', got {psf!r}")
+    if isinstance(psf, str) and psf == "auto":  # other strings: check_psf says what to do
         psf_info = {}
         psf = estimate_psf(image, channel_axis=channel_axis, info=psf_info)
         if info is not None:
