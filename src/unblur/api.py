@@ -33,7 +33,7 @@ logger = logging.getLogger("unblur")
 
 def deconvolve(
     image: np.ndarray,
-    psf: np.ndarray | PSFField,
+    psf: np.ndarray | PSFField | str,
     method: str = "auto",
     *,
     boundary: str | None = None,
@@ -42,9 +42,10 @@ def deconvolve(
     callback: Callable[[int, np.ndarray], None] | None = None,
     info: dict[str, Any] | None = None,
     device: str = "cpu",
+    psf_info: dict[str, Any] | None = None,
     **params: Any,
 ) -> np.ndarray:
-    """Restore a blurred image whose PSF is known.
+    r"""Restore a blurred image whose PSF is known, or estimated from the image (``"auto"``).
 
     Parameters
     ----------
@@ -59,6 +60,10 @@ def deconvolve(
         every boundary model; ``inverse``, ``wiener`` and ``tikhonov`` restore each cell's
         region with its PSF and blend the results with the field's weights (an approximation,
         :mod:`unblur.restore._patches`).
+        Or ``"auto"``: blind deconvolution, the PSF estimated from the image by
+        :func:`estimate_psf` with its defaults (``channel_axis`` passed on), then restored as
+        with ``psf_info`` (see Notes); ``info["psf"]`` holds the estimated PSF and
+        ``info["psf_estimate"]`` the estimator's ``info``.
     method : str, optional
         A name from :func:`unblur.available_methods` (``"inverse"``, ...), ``"auto"``
         (default): ``tv`` at every size, stopped when converged; or ``"fast"``: ``wiener``,
@@ -89,6 +94,11 @@ def deconvolve(
         image and the PSF are copied to the device and the result back, so input and output
         stay NumPy arrays (and ``callback`` receives NumPy arrays). Methods registered with
         ``gpu=True`` run on a GPU (see :mod:`unblur.backend`); for others ``"cuda"`` raises.
+    psf_info : dict, optional
+        The ``info`` that :func:`estimate_psf` filled when it estimated ``psf``. When it says
+        the estimate is not trusted (``psf_info["confidence"] == "low"``) the restoration is
+        conservative (see Notes) and ``info["conservative"]`` says what was done and why.
+        Without it (a PSF the user knows) nothing changes.
     **params
         The method's own parameters (see each method's documentation). ``clip`` is one of
         them, for the methods that have it (see Notes).
@@ -107,6 +117,20 @@ def deconvolve(
 
     Notes
     -----
+    **A doubtful estimated PSF** (``psf="auto"``, or ``psf_info`` with ``confidence ==
+    "low"``) is not allowed to make the picture worse. The rule (:func:`conservative_rule`;
+    measured in ``docs/notes/blind_kernel.md``, section 8): a kernel that found almost no blur
+    (participation number :math:`1/\sum k^2 < 10`) returns the input unchanged, since its
+    restoration can gain little and is not trusted; any other doubtful kernel is restored at
+    half strength, :math:`\tfrac12(\hat x + S_d y)`, the midpoint between the restoration
+    and the input moved by the kernel's whole-pixel centroid offset :math:`d` (so that the two
+    line up). The midpoint's error is at most the mean of the two errors' energies, so it is
+    never worse than the worse of the two, and where the restoration's error is unlike the
+    input's (ringing against blur) it is better than both. ``info["conservative"]`` records
+    ``applied``, ``action`` (``"input"``, ``"half"`` or ``None``), ``strength`` (the weight of
+    the restoration, 0, 0.5 or 1) and ``reason``. A trusted estimate, or a PSF given without
+    ``psf_info``, is restored exactly as before.
+
     **Clipping.** ``deconvolve`` never clips its result: values outside [0, 1] are returned
     as computed (the overshoot of ringing at edges, the negative lobes of the linear filters,
     the amplified noise of ``inverse``), so a result can be measured, compared and processed
@@ -138,11 +162,21 @@ def deconvolve(
     ('wiener', 'taper')
     """
     _check_arguments(method, boundary, callback, info, device, params)
+    if psf_info is not None and not isinstance(psf_info, dict):
+        raise InvalidParameterError(
+            f"psf_info must be a dict or None, got {type(psf_info).__name__}"
+        )
+    if isinstance(psf, str) and psf == "auto":  # other strings: check_psf says what to do
+        psf_info = {}
+        psf = estimate_psf(image, channel_axis=channel_axis, info=psf_info)
+        if info is not None:
+            info.update(psf=psf, psf_estimate=psf_info)
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
     color = check_color(color)
     spatial = x.shape if axis is None else x.shape[:axis] + x.shape[axis + 1 :]
     k = check_psf_or_field(psf, spatial)
+    rule = None if psf_info is None else conservative_rule(k, psf_info)
     resolved = resolve(method, spatial, params)
     name, chosen, reason = resolved.name, resolved.method, resolved.reason
     params = resolved.params
@@ -163,6 +197,8 @@ def deconvolve(
         logger.info("deconvolve: method %s (auto: %s)", name, reason)
     start = time.perf_counter()
     run = _on_device(backend, chosen.func, k, chosen_values, params)
+    if rule is not None and rule["applied"]:
+        run = _conservative(run, k, rule["strength"])
     restored = restore_colour(x, axis, run, color)
     elapsed = time.perf_counter() - start
     if info is not None:
@@ -177,9 +213,91 @@ def deconvolve(
                 **({"reason": reason} if reason is not None else {}),
                 "parameters": settings,
                 "seconds": elapsed,
+                **({} if rule is None else {"conservative": rule}),
             }
         )
     return restored
+
+
+#: A doubtful kernel whose participation number :math:`1/\sum k^2` is below this found almost
+#: no blur (a Gaussian of sigma < 0.9 px, a disk of radius < 1.8 px): the estimator's own
+#: limit for "almost no blur" (``unblur.blind.auto``).
+ALMOST_NO_BLUR = 10.0
+#: Weight of the restoration in the blend with the input when the kernel is doubtful.
+DOUBTFUL_STRENGTH = 0.5
+
+
+def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> dict[str, Any]:
+    r"""How :func:`deconvolve` restores with an estimated PSF, given the estimator's ``info``.
+
+    A trusted estimate (``psf_info.get("confidence") != "low"``), or a PSF field, is restored
+    at full strength. A doubtful kernel with participation number
+    :math:`P = 1/\sum_i k_i^2` (the number of pixels it effectively spreads over; it sums to
+    one) below :data:`ALMOST_NO_BLUR` found almost no blur: the input is returned unchanged.
+    Any other doubtful kernel is restored at :data:`DOUBTFUL_STRENGTH`: the result is
+    :math:`s\,\hat x + (1 - s)\,S_d y` with :math:`S_d` the shift by the kernel's whole-pixel
+    centroid offset :math:`d` (the restoration with a kernel off its centre is shifted by
+    :math:`d`). With :math:`e_x, e_y` the errors of the restoration and of the aligned input,
+    the midpoint's squared error is :math:`\tfrac14\|e_x + e_y\|^2 \le
+    \tfrac12(\|e_x\|^2 + \|e_y\|^2)`: never worse than the worse of the two, and better than
+    both when the errors differ (the ringing of a wrong kernel against the blur it leaves).
+
+    Returns
+    -------
+    dict
+        ``applied`` (bool), ``action`` (``"input"``, ``"half"`` or None), ``strength`` (weight
+        of the restoration: 0, :data:`DOUBTFUL_STRENGTH` or 1) and ``reason`` (one line).
+    """
+    if isinstance(psf, PSFField):  # its confidence is per region (info["confidence"] a dict)
+        return {"applied": False, "action": None, "strength": 1.0,
+                "reason": "a PSF field is restored at full strength"}  # fmt: skip
+    if psf_info.get("confidence") != "low":
+        return {"applied": False, "action": None, "strength": 1.0,
+                "reason": "the estimated PSF is trusted"}  # fmt: skip
+    k = np.asarray(psf, dtype=np.float64)
+    k = k / k.sum()
+    participation = float(1.0 / np.sum(k * k))
+    if participation < ALMOST_NO_BLUR:
+        return {
+            "applied": True,
+            "action": "input",
+            "strength": 0.0,
+            "reason": (
+                f"the input is returned unchanged: the PSF, not trusted, finds almost no blur "
+                f"(participation number {participation:.1f} < {ALMOST_NO_BLUR:g})"
+            ),
+        }
+    return {
+        "applied": True,
+        "action": "half",
+        "strength": DOUBTFUL_STRENGTH,
+        "reason": (
+            f"restored at {DOUBTFUL_STRENGTH:g} strength (the midpoint between the restoration "
+            "and the input), as the PSF is not trusted"
+        ),
+    }
+
+
+def _conservative(run: Callable, psf: np.ndarray, strength: float) -> Callable:
+    """``run`` (one channel's restoration) blended with the channel aligned to it:
+    ``strength * run(c) + (1 - strength) * S_d c``; ``strength == 0`` returns ``c`` as it is
+    (nothing is restored)."""
+    if strength == 0.0:
+        return lambda c: c.copy()
+    from scipy import ndimage
+
+    from .psf import centroid
+
+    offset = [round(float(m)) - n // 2 for m, n in zip(centroid(psf), psf.shape, strict=True)]
+
+    def blended(channel: np.ndarray) -> np.ndarray:
+        restored = run(channel)
+        if any(offset):
+            channel = ndimage.shift(channel, [-o for o in offset], order=0, mode="nearest")
+        out = channel + strength * (restored - channel)
+        return out.astype(restored.dtype, copy=False)
+
+    return blended
 
 
 def estimate_psf(

@@ -146,7 +146,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
             check_restore_memory(job.source, job.method)  # before decoding
             image, info = read_image(job.source)
             colour, alpha, axis = split_alpha(image, info)
-            k, notes = job.psf, []
+            k, notes, estimate = job.psf, [], None
             if job.psf_file is not None:
                 k = read_psf(job.psf_file, colour.shape, axis, info.voxel_size)
             check_psf_fits(job.source, info, image.shape, k)
@@ -165,8 +165,11 @@ def _run_job(job: _Job) -> dict[str, Any]:
                 channel_axis=axis,
                 color=job.color,
                 info=run,
+                psf_info=estimate,
                 **job.params,
             )
+            if run.get("conservative", {}).get("applied"):
+                notes.append(f"restored conservatively ({run['conservative']['action']})")
             write_image(
                 job.target,
                 with_alpha(restored, alpha),

@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from ._estimate import (
+    _warn,
     check_grid_fits,
     echo_estimate,
     estimate_psf,
@@ -246,8 +247,11 @@ def _restore(
             callback=callback if monitor is None else monitor,
             info=run,
             device=device,
+            psf_info=estimate,
             **params,
         )
+    if run.get("conservative", {}).get("applied"):  # a doubtful estimate: said on stderr
+        _warn(f"restored conservatively: {run['conservative']['reason']}")
     staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
     if save_psf is not None:
         stage_psf(staged, save_psf, k)
