@@ -158,6 +158,18 @@ def test_blind_deconvolve_warns_when_the_psf_is_not_trusted(tmp_path, monkeypatc
     assert ", low confidence" in result.stdout  # the 'estimated PSF: ...' line
 
 
+def test_the_warning_names_each_thing_to_try_once():
+    from unblur.cli._estimate import confidence_warning
+
+    line = confidence_warning({"warning": "not trusted: unstable; try giving --psf-size"})
+    assert (
+        line == "not trusted: unstable; try giving --psf-size, --psf-model, or give a known --psf"
+    )
+    line = confidence_warning({"warning": "not trusted: noise"})
+    assert line == "not trusted: noise; try --psf-size, --psf-model, or give a known --psf"
+    assert confidence_warning({"warning": None}) is None
+
+
 def test_blind_deconvolve_is_silent_when_the_psf_is_trusted(blurred):
     result = invoke("deconvolve", "b.npy", "-o", "r.npy", "-m", "wiener")
     assert result.exit_code == 0, result.output

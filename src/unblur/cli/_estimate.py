@@ -168,6 +168,8 @@ def confidence_warning(info: dict[str, Any]) -> str | None:
     warning = info.get("warning")
     if not warning:
         return None
+    if "--psf-size" in warning:  # the reason already names it
+        return f"{warning}, --psf-model, or give a known --psf"
     return f"{warning}; try --psf-size, --psf-model, or give a known --psf"
 
 
