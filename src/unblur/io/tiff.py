@@ -101,17 +101,53 @@ def _check_series(q: str, series, *, max_pixels: bool = True) -> None:
         )
 
 
+def _image_series(q: str, tif: tifffile.TiffFile) -> list[Any]:
+    """The series of ``tif`` that make the image: the first, or every page of a file whose
+    pages were written one by one as same-sized images (tifffile and many instruments then
+    list each page as its own series).
+
+    Reduced-resolution pages (thumbnails, pyramid levels) are left out. A file holding
+    full-resolution images of different sizes or types is refused rather than read in
+    part: reading only the first would drop the others without a word.
+    """
+    full = [s for s in tif.series if not _is_reduced(s)] or list(tif.series[:1])
+    first = full[0]
+    if len(full) == 1:
+        return full
+    same = all(
+        s.shape == first.shape and s.dtype == first.dtype and s.axes == first.axes for s in full
+    )
+    if same and set(first.axes) <= set("YXS"):
+        return full
+    sizes = ", ".join(dict.fromkeys(" x ".join(str(n) for n in s.shape) for s in full))
+    raise ImageReadError(
+        f"cannot read {q}: it holds {len(full)} images of different sizes or types ({sizes}); "
+        "unblur reads one image or a stack of same-sized pages: save each image to its own file"
+    )
+
+
+def _is_reduced(series: Any) -> bool:
+    """Whether a series is a reduced-resolution copy (a thumbnail or a pyramid level)."""
+    page = series.keyframe
+    return page is not None and bool(int(getattr(page, "subfiletype", 0)) & 1)
+
+
 def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded | ImageHeader:
     with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
         if not tif.series:
             raise ImageReadError(
                 f"cannot read {q}: not a valid TIFF image (truncated or corrupt: no readable image)"
             )
-        series = tif.series[0]
+        group = _image_series(q, tif)
+        series = group[0]
         axes = series.axes
         shape = tuple(series.shape)
         page = series.keyframe
-        _check_series(q, series)
+        if len(group) > 1:  # pages written one by one: a stack along a new first axis
+            axes, shape = "I" + axes, (len(group), *shape)
+            _check_pixels(q, shape[:-1] if "S" in axes else shape)
+        for each in group:
+            _check_series(q, each)
         photometric = int(page.photometric)
         order, final, channels, n_pages = _layout(axes, shape)
         dtype = np.dtype(series.dtype)
@@ -123,7 +159,7 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
             return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages)
         bits = int(page.bitspersample)
         try:
-            arr = series.asarray()
+            arr = series.asarray() if len(group) == 1 else np.stack([s.asarray() for s in group])
         except (ValueError, NotImplementedError) as exc:  # e.g. an unknown compression
             if not any(w in str(exc) for w in ("not supported", "not a known", "imagecodecs")):
                 raise
