@@ -13,6 +13,7 @@ import tifffile
 from ..errors import ImageReadError, InvalidImageError
 from ._common import ImageHeader, _Decoded, _detail, _quiet_codec_log
 from .limits import _check_decoding, _check_pixels
+from .metadata import _upright, _upright_shape
 
 # TIFF compressions whose YCbCr data tifffile converts to RGB (OJPEG, JPEG, ALT_JPEG, JPEG_LOSSY)
 _TIFF_JPEG = {6, 7, 33007, 34892}
@@ -155,7 +156,9 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
         if palette:  # indices become 16-bit RGB
             final, dtype = (*final, 3), np.dtype(np.uint16)
         _check_decoding(q, math.prod(final), dtype)
+        orientation = _tiff_orientation(page)
         if header_only:
+            final = _upright_shape(final, orientation, channels or palette)
             return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages)
         bits = int(page.bitspersample)
         try:
@@ -189,6 +192,9 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
         elif arr.dtype.kind == "u":
             top = int(scale_max) if scale_max is not None else np.iinfo(arr.dtype).max
             arr = (top - arr).astype(arr.dtype)
+    arr = _upright(arr, orientation, channels)  # as viewers show it
+    if orientation in (5, 6, 7, 8):
+        dy, dx = dx, dy
     voxel = (dz, dy, dx) if n_pages > 1 else (dy, dx)
     if any(v is None for v in voxel):
         voxel, unit = None, None
@@ -233,3 +239,14 @@ def _positive_or_none(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) and number > 0 else None
+
+
+def _tiff_orientation(page) -> int:
+    """The Orientation tag (274) of a TIFF page: 1 (rows top to bottom, columns left to
+    right) where absent or not one of the eight TIFF 6.0 values."""
+    tag = page.tags.get(274)
+    try:
+        value = int(tag.value) if tag is not None else 1
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
