@@ -199,6 +199,7 @@ class _Decoded:
     scale_max: float | None = None  # integer value mapped to 1 (None: the dtype's maximum)
     voxel_size: tuple[float, ...] | None = None  # physical (dz,) dy, dx of the returned array
     voxel_unit: str | None = None
+    has_alpha: bool | None = None  # the last channel is alpha (None: 2 or 4 channels are)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -126,6 +126,8 @@ def read_image(
 
     channels = dec.channels and data.ndim >= 3
     has_alpha = channels and data.shape[-1] in (2, 4)
+    if dec.has_alpha is not None:  # the file says which (TIFF extra samples)
+        has_alpha = channels and dec.has_alpha
     if as_gray and channels:
         data = _to_gray(data)
         channels = has_alpha = False

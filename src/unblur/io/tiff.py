@@ -170,6 +170,10 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
                 f"cannot read {q}: unsupported TIFF image ({_detail(exc)})"
             ) from exc
         colormap = page.colormap if palette else None
+        # alpha only where the file says so: an unspecified extra sample is data (a second
+        # fluorescence channel), restored like the others; Pillow reads such RGB as RGBX
+        extra = tuple(int(e) for e in (page.extrasamples or ()))
+        has_alpha = bool(extra) and extra[-1] in (1, 2)  # associated or unassociated alpha
         (dz, dy, dx), unit = _tiff_voxel_size(tif, page)
 
     if arr.shape != shape:
@@ -205,6 +209,7 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
         scale_max=scale_max,
         voxel_size=voxel,
         voxel_unit=unit,
+        has_alpha=has_alpha if channels and colormap is None else None,
     )
 
 

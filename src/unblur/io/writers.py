@@ -279,8 +279,9 @@ def _make_writer(
         kwargs: dict[str, Any] = {"photometric": "rgb" if n_channels in (3, 4) else "minisblack"}
         if n_channels:
             kwargs["planarconfig"] = "contig"
-            if n_channels in (2, 4):
-                kwargs["extrasamples"] = ("unassalpha",)
+            if n_channels in (2, 4):  # the last channel: alpha, unless the input said not
+                alpha = info is None or info.has_alpha
+                kwargs["extrasamples"] = ("unassalpha" if alpha else "unspecified",)
 
         if info is not None and _icc_fits(info.icc_profile, n_channels):
             kwargs["iccprofile"] = info.icc_profile
