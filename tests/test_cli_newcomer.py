@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import tifffile
+from PIL import Image
 
 MESSAGE = (
     "unblur: warning: image has float values up to 900, above 1.5: unblur expects images on "
@@ -33,3 +34,22 @@ def test_a_warning_is_one_line_without_python_source(tmp_path):
         result = run_cli(*command, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stderr.splitlines() == [MESSAGE]
+
+
+def test_float_tiff_of_counts_to_png_says_it_saturates(tmp_path):
+    # before: a float TIFF of counts (values up to 900) restored to PNG came out all white,
+    # with only the reader's warning about the scale
+    image = np.linspace(0, 900, 32 * 32, dtype=np.float32).reshape(32, 32)
+    tifffile.imwrite(tmp_path / "f.tif", image)
+    result = run_cli(
+        "blur", "f.tif", "-o", "b.png", "--psf", "gaussian:sigma=1", "--boundary", "periodic",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        MESSAGE,
+        "unblur: warning: 'b.png': 100.0% of the values are above 1.5 (up to 837.7) and are "
+        "written as the maximum: a uint8 PNG holds values in [0, 1]; divide the image by its "
+        "peak first, or write a float .tif or .npy to keep them",
+    ]
+    assert np.all(np.asarray(Image.open(tmp_path / "b.png")) == 255)  # as it says

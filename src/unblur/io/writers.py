@@ -12,7 +12,7 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from .._checks import as_array
+from .._checks import _warn, as_array
 from ..errors import ImageWriteError, InvalidImageError, InvalidParameterError
 from ._common import (
     _FORMAT_NAMES,
@@ -194,9 +194,33 @@ def encode_image(
         from .photo import srgb_encode  # linear light (a RAW photograph) shown as sRGB
 
         arr = srgb_encode(arr)
+    if arr.dtype.kind == "f" and out_dtype.kind in "ui":
+        _warn_saturation(arr, out_dtype, ext, q)
     if arr.dtype != out_dtype:
         arr = from_float(arr, out_dtype)
     return _make_writer(ext, arr, info, q)
+
+
+#: above this share of values over 1.5, an integer output is mostly saturated: say so
+SATURATION_SHARE = 0.01
+
+
+def _warn_saturation(arr: np.ndarray, out_dtype: np.dtype, ext: str, q: str) -> None:
+    """Warn when float data on another scale than [0, 1] (a float TIFF of counts, a
+    restoration gone wild) would be written mostly white: integer outputs hold [0, 1].
+
+    Ringing overshoot (a few values a little above 1) stays quiet: only more than
+    :data:`SATURATION_SHARE` of the values above 1.5 count.
+    """
+    share = float(np.count_nonzero(arr > 1.5)) / arr.size
+    if share <= SATURATION_SHARE:
+        return
+    _warn(
+        f"{q}: {share:.1%} of the values are above 1.5 (up to {float(arr.max()):.4g}) and "
+        f"are written as the maximum: a {out_dtype.name} {_FORMAT_NAMES[ext]} holds values "
+        "in [0, 1]; divide the image by its peak first, or write a float .tif or .npy to "
+        "keep them"
+    )
 
 
 def _output_dtype(
