@@ -47,6 +47,7 @@ def _read_metadata(p: pathlib.Path, ext: str, *, rotated: bool) -> dict[str, byt
             exif = _EXIF_HEADER + exif
         if rotated:
             exif = _exif_upright(exif)
+        exif = _exif_without_thumbnail(exif)
     return {
         "icc_profile": bytes(icc) if icc else None,
         "exif": exif if isinstance(exif, bytes) and len(exif) > len(_EXIF_HEADER) else None,
@@ -84,6 +85,24 @@ def _exif_upright(exif: bytes) -> bytes:
             patched = tiff[: at + 8] + struct.pack(order + "H", 1) + tiff[at + 10 :]
             return _EXIF_HEADER + patched
     return exif
+
+
+def _exif_without_thumbnail(exif: bytes) -> bytes:
+    """``exif`` with IFD0's link to IFD1 (the thumbnail) cut: a copy carried into a restored
+    image would otherwise keep the original's thumbnail, which file browsers and cameras show
+    in its place (blurred, and turned as stored). Unchanged where there is no link."""
+    tiff = exif[len(_EXIF_HEADER) :]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return exif
+    (ifd,) = struct.unpack(order + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return exif
+    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    at = ifd + 2 + 12 * count  # the offset of the next IFD follows the entries
+    if at + 4 > len(tiff) or tiff[at : at + 4] == b"\x00\x00\x00\x00":
+        return exif
+    return _EXIF_HEADER + tiff[:at] + b"\x00\x00\x00\x00" + tiff[at + 4 :]
 
 
 def _icc_fits(icc: bytes | None, n_channels: int) -> bool:
