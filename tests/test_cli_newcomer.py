@@ -53,3 +53,17 @@ def test_float_tiff_of_counts_to_png_says_it_saturates(tmp_path):
         "peak first, or write a float .tif or .npy to keep them",
     ]
     assert np.all(np.asarray(Image.open(tmp_path / "b.png")) == 255)  # as it says
+
+
+def test_a_psf_spec_key_given_twice_is_refused(tmp_path):
+    # before: 'gaussian:sigma=1,sigma=2' restored with sigma=2 without a word
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "in.png")
+    result = run_cli(
+        "deconvolve", "in.png", "-o", "out.png", "--psf", "gaussian:sigma=1,Sigma=2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "unblur: error: PSF spec 'gaussian:sigma=1,Sigma=2': 'sigma' is given twice"
+    ]
+    assert not (tmp_path / "out.png").exists()
