@@ -67,3 +67,28 @@ def test_a_psf_spec_key_given_twice_is_refused(tmp_path):
         "unblur: error: PSF spec 'gaussian:sigma=1,Sigma=2': 'sigma' is given twice"
     ]
     assert not (tmp_path / "out.png").exists()
+
+
+def test_chunks_refuse_what_blocks_would_read_wrong(tmp_path):
+    # before: --chunks read only the first of pages stored as separate images, and ignored
+    # the Orientation tag that read_image applies (so the two modes disagreed)
+    page = np.linspace(0, 255, 40 * 40).reshape(40, 40).astype(np.uint8)
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tif:
+        for _ in range(3):
+            tif.write(page)
+    tifffile.imwrite(tmp_path / "turned.tif", page, extratags=[(274, "H", 1, 6, True)])
+    expected = {
+        "pages.tif": "unblur: error: cannot read 'pages.tif' block by block: its pages are "
+        "stored as separate images; restore it without --chunks, or save it as one stack",
+        "turned.tif": "unblur: error: cannot read 'turned.tif' block by block: its "
+        "Orientation tag (6) turns or mirrors it; restore it without --chunks, or save it "
+        "upright",
+    }
+    for name, message in expected.items():
+        result = run_cli(
+            "deconvolve", name, "-o", "out.tif", "--psf", "gaussian:sigma=1", "--chunks", "32",
+            "-m", "wiener", cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [message]
+        assert not (tmp_path / "out.tif").exists()
