@@ -36,7 +36,8 @@ def _check_tiff_data(q: str, series: Any) -> None:
         if int(key.compression) == tifffile.COMPRESSION.NONE:
             if key.bitspersample < 8:
                 continue
-            needed = math.prod(key.shape) * key.dtype.itemsize
+            # packed samples (12, 14, 24 bits): a lower bound, rows may be padded to bytes
+            needed = math.prod(key.shape) * int(key.bitspersample) // 8
             listed = int(sum(counts))
             what = f"{needed} bytes of samples, but the file lists {listed}"
             short = listed < needed
