@@ -26,7 +26,7 @@ from ._common import (
     _native,
     _q,
 )
-from .convert import from_float
+from .convert import from_float, to_float
 from .metadata import _icc_fits, _png_with_metadata
 from .outputs import OutputSet
 
@@ -56,7 +56,8 @@ def write_image(
         boolean arrays are accepted and scaled by :func:`to_float`.
     info : ImageInfo, optional
         From :func:`read_image`: a 16-bit source gives a 16-bit PNG, a TIFF keeps the source
-        dtype, and a 3-D array with ``info.n_pages`` pages is written as a stack.
+        dtype (and packed samples: a 12-bit source is written as 12 bits, 1 -> 4095), and
+        a 3-D array with ``info.n_pages`` pages is written as a stack.
     dtype : str or dtype, optional
         Output dtype, overriding ``info``: ``uint8``/``uint16`` for PNG, ``uint8`` for JPEG and
         BMP, integer or float types for TIFF and ``.npy``.
@@ -196,9 +197,27 @@ def encode_image(
         arr = srgb_encode(arr)
     if arr.dtype.kind == "f" and out_dtype.kind in "ui":
         _warn_saturation(arr, out_dtype, ext, q)
-    if arr.dtype != out_dtype:
+    top = _packed_top(ext, info, out_dtype)
+    if top is not None:  # e.g. 12-bit samples: 1 is 4095 again, as in the source
+        arr = np.rint(np.clip(to_float(arr), 0, 1) * top).astype(out_dtype)
+    elif arr.dtype != out_dtype:
         arr = from_float(arr, out_dtype)
     return _make_writer(ext, arr, info, q)
+
+
+def _packed_top(ext: str, info: ImageInfo | None, out_dtype: np.dtype) -> int | None:
+    """The integer that 1 becomes in a TIFF written like a source whose samples were fewer
+    bits than their type (a 12-bit camera's TIFF: 4095 in uint16), or None (the type's
+    maximum). :func:`read_image` divides such data by ``2**bits - 1``; writing them back by
+    the type's maximum would multiply every count by 16."""
+    if info is None or ext not in (".tif", ".tiff") or out_dtype.kind != "u":
+        return None
+    top = info.value_range[1]
+    if info.dtype != out_dtype.name or not 1 < top < np.iinfo(out_dtype).max:
+        return None
+    if not float(top + 1).is_integer() or int(top + 1).bit_count() != 1:
+        return None
+    return int(top)
 
 
 #: above this share of values over 1.5, an integer output is mostly saturated: say so
@@ -301,6 +320,9 @@ def _make_writer(
 
     if ext in (".tif", ".tiff"):
         kwargs: dict[str, Any] = {"photometric": "rgb" if n_channels in (3, 4) else "minisblack"}
+        top = _packed_top(ext, info, data.dtype)
+        if top is not None:  # packed as the source was (12 bits per sample)
+            kwargs["bitspersample"] = int(top).bit_length()
         if n_channels:
             kwargs["planarconfig"] = "contig"
             if n_channels in (2, 4):  # the last channel: alpha, unless the input said not
