@@ -53,20 +53,30 @@ def _check_tiff_data(q: str, series: Any) -> None:
             )
 
 
+def _sample_axis(axes: str) -> str | None:
+    """The axis read as channels: samples of a pixel (S), else the channels of a microscope
+    image (C, OME and ImageJ), which must never be mixed with its planes (Z) or frames."""
+    return "S" if "S" in axes else "C" if "C" in axes else None
+
+
 def _layout(axes: str, shape: tuple[int, ...]) -> tuple[list[int], tuple[int, ...], bool, int]:
     """How a series of ``axes`` and ``shape`` maps to read_image's canonical layout
     ``(pages, Y, X[, S])``: the transposition order, the final shape, whether the last axis
-    holds channels, and the page count."""
-    order = [i for i, a in enumerate(axes) if a not in "YXS"]
+    holds channels, and the page count.
+
+    A C axis (without S) holds channels: a 2-channel Z stack (ZCYX) becomes ``(Z, Y, X, 2)``,
+    restored channel by channel with a 3-D PSF, not 2 x Z interleaved planes."""
+    sample = _sample_axis(axes)
+    order = [i for i, a in enumerate(axes) if a not in "YX" and a != sample]
     if "Y" in axes and "X" in axes:
         order += [axes.index("Y"), axes.index("X")]
     else:  # unknown axis names: assume the last two non-sample axes are rows and columns
-        order = [i for i, a in enumerate(axes) if a != "S"]
-    if "S" in axes:
-        order.append(axes.index("S"))
+        order = [i for i, a in enumerate(axes) if a != sample]
+    if sample is not None:
+        order.append(axes.index(sample))
     moved = tuple(shape[i] for i in order)
-    channels = "S" in axes and moved[-1] > 1
-    if "S" in axes and not channels:
+    channels = sample is not None and moved[-1] > 1
+    if sample is not None and not channels:
         moved = moved[:-1]
     spatial = moved[-3:-1] if channels else moved[-2:]
     tail = moved[-1:] if channels else ()
@@ -180,7 +190,7 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
     if arr.shape != shape:
         arr = arr.reshape(shape)
     arr = np.transpose(arr, order)
-    if "S" in axes and not channels:
+    if _sample_axis(axes) is not None and not channels:
         arr = arr[..., 0]
     arr = arr.reshape(final[:-1] if palette else final)
 
