@@ -92,3 +92,23 @@ def test_chunks_refuse_what_blocks_would_read_wrong(tmp_path):
         assert result.returncode == 1
         assert result.stderr.splitlines() == [message]
         assert not (tmp_path / "out.tif").exists()
+
+
+def test_scientific_whole_numbers_are_integers_for_p(tmp_path):
+    # before: '-p num_iter=1e2' -> "num_iter must be an integer >= 1, got 100.0"
+    import json
+
+    from unblur.cli._options import parse_param
+
+    assert parse_param("num_iter=1e2") == ("num_iter", 100)
+    assert parse_param("balance=1e-3") == ("balance", 0.001)
+    assert parse_param("lam=2.0") == ("lam", 2.0)  # a float when written as one
+    Image.fromarray((np.arange(32 * 32) % 251).reshape(32, 32).astype(np.uint8)).save(
+        tmp_path / "in.png"
+    )
+    result = run_cli(
+        "deconvolve", "in.png", "-o", "out.png", "--psf", "gaussian:sigma=1",
+        "-m", "richardson_lucy", "-p", "num_iter=2e1", "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["parameters"]["iterations"] == 20
