@@ -4,12 +4,14 @@ extra sample (a second fluorescence channel) is data and is restored like the ot
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tifffile
 from click.testing import CliRunner
 from skimage import data as skdata
 
 import unblur
 from unblur.cli import cli
+from unblur.errors import ImageWriteError
 from unblur.io import read_image, write_image
 from unblur.metrics import psnr
 
@@ -78,3 +80,34 @@ def test_cli_still_keeps_real_alpha_aside(tmp_path):
     out = tifffile.imread(tmp_path / "out.tif")
     assert np.array_equal(out[..., 1], la[..., 1])  # alpha: copied, not deconvolved
     assert psnr(out[..., 0] / 255, sharp[..., 0]) > psnr(blurred[..., 0] / 255, sharp[..., 0])
+
+
+def test_data_channels_are_not_written_as_transparency(tmp_path):
+    # before: a 2-channel fluorescence TIFF restored to PNG became grey + alpha (channel 2
+    # shown as transparency), and to JPEG was refused for "an alpha channel" it did not have
+    from unblur.io import read_header
+
+    _, blurred = _two_channels()
+    tifffile.imwrite(tmp_path / "in.tif", blurred, photometric="minisblack", planarconfig="contig")
+    assert read_header(tmp_path / "in.tif").has_alpha is False
+    data, info = read_image(tmp_path / "in.tif")
+    for ext, fmt in ((".png", "PNG"), (".jpg", "JPEG"), (".bmp", "BMP")):
+        result = CliRunner().invoke(
+            cli,
+            [
+                "deconvolve", str(tmp_path / "in.tif"), "-o", str(tmp_path / f"out{ext}"),
+                "--psf", "gaussian:sigma=1.2", "-m", "wiener",
+            ],
+        )  # fmt: skip
+        assert result.exit_code == 1
+        message = (
+            f"cannot write 'out{ext}': {fmt} cannot store 2 data channels (no alpha); "
+            "use .tif or .npy"
+        )
+        assert result.output.strip().replace(str(tmp_path) + "/", "") == (
+            f"unblur: error: {message}"
+        )
+        assert not (tmp_path / f"out{ext}").exists()
+        with pytest.raises(ImageWriteError) as err:
+            write_image(tmp_path / f"lib{ext}", data, info=info)
+        assert str(err.value).replace(str(tmp_path) + "/", "") == message.replace("out", "lib")

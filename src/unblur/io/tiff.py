@@ -168,9 +168,14 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
             final, dtype = (*final, 3), np.dtype(np.uint16)
         _check_decoding(q, math.prod(final), dtype)
         orientation = _tiff_orientation(page)
+        extra = tuple(int(e) for e in (page.extrasamples or ()))
+        # alpha only where the file says so: an unspecified extra sample is data (a second
+        # fluorescence channel), restored like the others; Pillow reads such RGB as RGBX
+        has_alpha = bool(extra) and extra[-1] in (1, 2)  # associated or unassociated alpha
         if header_only:
             final = _upright_shape(final, orientation, channels or palette)
-            return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages)
+            alpha = has_alpha if channels and not palette else None
+            return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages, alpha)
         bits = int(page.bitspersample)
         try:
             arr = series.asarray() if len(group) == 1 else np.stack([s.asarray() for s in group])
@@ -181,10 +186,6 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
                 f"cannot read {q}: unsupported TIFF image ({_detail(exc)})"
             ) from exc
         colormap = page.colormap if palette else None
-        # alpha only where the file says so: an unspecified extra sample is data (a second
-        # fluorescence channel), restored like the others; Pillow reads such RGB as RGBX
-        extra = tuple(int(e) for e in (page.extrasamples or ()))
-        has_alpha = bool(extra) and extra[-1] in (1, 2)  # associated or unassociated alpha
         (dz, dy, dx), unit = _tiff_voxel_size(tif, page)
 
     if arr.shape != shape:

@@ -150,7 +150,8 @@ def check_output_format(
             shape=tuple(like.shape),
             value_range=(0.0, 1.0),
             channel_axis=like.channel_axis,
-            has_alpha=channels and like.shape[-1] in (2, 4),
+            has_alpha=channels
+            and (like.shape[-1] in (2, 4) if like.has_alpha is None else like.has_alpha),
             n_pages=like.n_pages,
         )
     elif not isinstance(like, ImageInfo):
@@ -353,6 +354,12 @@ def _make_writer(
     if n_channels > 4:
         raise ImageWriteError(
             f"cannot write {q}: {fmt} stores at most 4 channels, got {n_channels}; use .tif or .npy"
+        )
+    if n_channels in (2, 4) and info is not None and not info.has_alpha:
+        # e.g. two fluorescence channels: PNG would make the last one transparency
+        raise ImageWriteError(
+            f"cannot write {q}: {fmt} cannot store {n_channels} data channels (no alpha); "
+            "use .tif or .npy"
         )
     if ext in (".jpg", ".jpeg", ".bmp") and n_channels in (2, 4):
         raise ImageWriteError(
