@@ -57,10 +57,22 @@ def test_images_of_different_sizes_are_refused_not_read_in_part(tmp_path):
         tif.write(_pages(1, (12, 10))[0])
         tif.write(_pages(1, (20, 8))[0])
     message = (
-        "cannot read 'm.tif': it holds 2 images of different sizes or types (12 x 10, 20 x 8); "
+        "cannot read 'm.tif': it holds 2 images of different sizes or types "
+        "(12 x 10 uint8, 20 x 8 uint8); "
         "unblur reads one image or a stack of same-sized pages: save each image to its own file"
     )
     for read in (read_image, read_header):
         with pytest.raises(ImageReadError) as err:
             read(tmp_path / "m.tif")
         assert str(err.value).replace(str(tmp_path) + "/", "") == message
+
+
+def test_images_of_different_types_are_refused_and_named(tmp_path):
+    with tifffile.TiffWriter(tmp_path / "t.tif") as tif:
+        tif.write(np.zeros((12, 10), np.uint16))
+        tif.write(np.zeros((12, 10), np.uint8))  # e.g. a mask saved after the data
+    with pytest.raises(ImageReadError) as err:
+        read_image(tmp_path / "t.tif")
+    assert "it holds 2 images of different sizes or types (12 x 10 uint16, 12 x 10 uint8)" in (
+        str(err.value)
+    )

@@ -131,7 +131,9 @@ def _image_series(q: str, tif: tifffile.TiffFile) -> list[Any]:
     )
     if same and set(first.axes) <= set("YXS"):
         return full
-    sizes = ", ".join(dict.fromkeys(" x ".join(str(n) for n in s.shape) for s in full))
+    sizes = ", ".join(
+        dict.fromkeys(" x ".join(str(n) for n in s.shape) + f" {s.dtype}" for s in full)
+    )
     raise ImageReadError(
         f"cannot read {q}: it holds {len(full)} images of different sizes or types ({sizes}); "
         "unblur reads one image or a stack of same-sized pages: save each image to its own file"
