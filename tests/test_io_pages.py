@@ -76,3 +76,25 @@ def test_images_of_different_types_are_refused_and_named(tmp_path):
     assert "it holds 2 images of different sizes or types (12 x 10 uint16, 12 x 10 uint8)" in (
         str(err.value)
     )
+
+
+def test_ome_series_and_stacks_written_one_by_one_are_refused_not_read_in_part(tmp_path):
+    # before: the first OME series (one position of a multi-position acquisition) was read
+    # and the others dropped without a word
+    with tifffile.TiffWriter(tmp_path / "pos.ome.tif", ome=True) as tif:
+        for _ in range(2):
+            tif.write(np.zeros((12, 10), np.uint16), metadata={"axes": "YX"})
+    with tifffile.TiffWriter(tmp_path / "z.tif") as tif:
+        for _ in range(2):
+            tif.write(np.zeros((3, 12, 10), np.uint8), photometric="minisblack")
+    expected = {
+        "pos.ome.tif": "it holds 2 separate images of 12 x 10 uint16 (OME series: positions, "
+        "wells or tiles); unblur reads one image or one stack: save each image to its own file",
+        "z.tif": "it holds 2 separate images of 3 x 12 x 10 uint8; unblur reads one image or "
+        "one stack: save each image to its own file",
+    }
+    for name, tail in expected.items():
+        assert len(tifffile.TiffFile(tmp_path / name).series) == 2
+        with pytest.raises(ImageReadError) as err:
+            read_image(tmp_path / name)
+        assert str(err.value).endswith(tail)

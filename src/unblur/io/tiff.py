@@ -115,8 +115,8 @@ def _check_series(q: str, series, *, max_pixels: bool = True) -> None:
 
 def _image_series(q: str, tif: tifffile.TiffFile) -> list[Any]:
     """The series of ``tif`` that make the image: the first, or every page of a file whose
-    pages were written one by one as same-sized images (tifffile and many instruments then
-    list each page as its own series).
+    pages were written one by one as same-sized 2-D images (tifffile and many instruments
+    then list each page as its own series), read as a stack of pages.
 
     Reduced-resolution pages (thumbnails, pyramid levels) are left out. A file holding
     full-resolution images of different sizes or types is refused rather than read in
@@ -129,8 +129,15 @@ def _image_series(q: str, tif: tifffile.TiffFile) -> list[Any]:
     same = all(
         s.shape == first.shape and s.dtype == first.dtype and s.axes == first.axes for s in full
     )
-    if same and set(first.axes) <= set("YXS"):
+    if same and set(first.axes) <= set("YXS") and not tif.is_ome:
         return full
+    if same:  # OME series (positions, wells, tiles) or stacks written one by one
+        size = " x ".join(str(n) for n in first.shape) + f" {first.dtype}"
+        kind = " (OME series: positions, wells or tiles)" if tif.is_ome else ""
+        raise ImageReadError(
+            f"cannot read {q}: it holds {len(full)} separate images of {size}{kind}; unblur "
+            "reads one image or one stack: save each image to its own file"
+        )
     sizes = ", ".join(
         dict.fromkeys(" x ".join(str(n) for n in s.shape) + f" {s.dtype}" for s in full)
     )
