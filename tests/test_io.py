@@ -328,12 +328,17 @@ def test_multipage_rgb_tiff_and_planar_rgb(tmp_path):
     assert np.array_equal(from_float(data, np.uint8), np.moveaxis(planar, 0, -1))
 
 
-def test_ome_tiff_extra_axes_become_pages(tmp_path):
-    data = _u8((2, 3, 6, 5))  # T, C, Y, X
+def test_ome_tiff_extra_axes_become_pages_and_c_channels(tmp_path):
+    data = _u8((2, 3, 6, 5))  # T, C, Y, X: T pages, C channels (never mixed with the pages)
     tifffile.imwrite(tmp_path / "x.ome.tif", data, metadata={"axes": "TCYX"})
     stack, info = read_image(tmp_path / "x.ome.tif")
-    assert stack.shape == (6, 6, 5) and info.n_pages == 6 and info.channel_axis is None
-    assert np.array_equal(from_float(stack, np.uint8), data.reshape(6, 6, 5))
+    assert stack.shape == (2, 6, 5, 3) and info.n_pages == 2 and info.channel_axis == -1
+    assert np.array_equal(from_float(stack, np.uint8), np.moveaxis(data, 1, -1))
+    data = _u8((2, 3, 4, 6, 5))  # T, Z, C... any axes but C, Y, X become pages
+    tifffile.imwrite(tmp_path / "y.ome.tif", data, metadata={"axes": "TZCYX"})
+    stack, info = read_image(tmp_path / "y.ome.tif")
+    assert stack.shape == (6, 6, 5, 4) and info.n_pages == 6 and not info.has_alpha
+    assert np.array_equal(from_float(stack, np.uint8), np.moveaxis(data, 2, -1).reshape(6, 6, 5, 4))
 
 
 def test_lzw_tiff_readable(tmp_path):

@@ -395,7 +395,8 @@ def normalize_psf(kernel) -> np.ndarray:
     k = as_array(kernel, name="PSF", error=InvalidPSFError)
     if k.size == 0:
         raise InvalidPSFError("PSF is empty")
-    if not np.issubdtype(k.dtype, np.number) or np.iscomplexobj(k):
+    numeric = np.issubdtype(k.dtype, np.number) or k.dtype == np.bool_  # bool: a mask
+    if not numeric or np.iscomplexobj(k):
         raise InvalidPSFError(f"PSF must be a real numeric array, got dtype {k.dtype}")
     k = k.astype(np.float64)
     if not np.all(np.isfinite(k)):

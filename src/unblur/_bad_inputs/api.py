@@ -173,6 +173,7 @@ API_CASES: list[ApiCase] = [
     ApiCase("parse_spec: unknown key", _spec("disk:radius=3,sigma=2"), InvalidPSFError),
     ApiCase("parse_spec: missing parameter", _spec("motion:angle=30"), InvalidPSFError),
     ApiCase("parse_spec: negative value", _spec("gaussian:sigma=-1"), InvalidPSFError),
+    ApiCase("parse_spec: key given twice", _spec("gaussian:sigma=1,sigma=2"), InvalidPSFError),
     ApiCase("parse_spec: infinite value", _spec("disk:radius=inf"), InvalidPSFError),
     ApiCase("parse_spec: sigma=1e308", _spec("gaussian:sigma=1e308"), InvalidPSFError),
     ApiCase("parse_spec: size=inf", _spec("motion:length=5,size=inf"), InvalidPSFError),

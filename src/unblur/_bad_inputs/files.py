@@ -175,6 +175,7 @@ FILES: list[tuple[str, Callable[[], Path], type[UnblurError]]] = [
         ImageReadError,
     ),
     ("CMYK TIFF", lambda: _cmyk_tiff(), ImageReadError),
+    ("TIFF holding two images of different sizes", lambda: _mixed_tiff(), ImageReadError),
 ]
 
 
@@ -219,6 +220,16 @@ def _cmyk_tiff() -> Path:
 
     tifffile.imwrite("cmyk.tif", np.zeros((40, 40, 4), np.uint8), photometric="separated")
     return Path("cmyk.tif")
+
+
+def _mixed_tiff() -> Path:
+    """Two full-resolution images of different sizes, written one after the other."""
+    import tifffile
+
+    with tifffile.TiffWriter("mixed.tif") as tif:
+        tif.write(np.zeros((40, 40), np.uint8))
+        tif.write(np.zeros((20, 30), np.uint8))
+    return Path("mixed.tif")
 
 
 def _tiff_cut(name: str, **options) -> Callable[[], Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import warnings
 from typing import Any
 
 import click
@@ -34,7 +35,9 @@ class Group(click.Group):
         from ..io.atomic import Terminated
 
         try:
-            with temp_files_removed_on_signals():  # SIGTERM: temporary files removed, exit 143
+            with temp_files_removed_on_signals(), warnings.catch_warnings():
+                # SIGTERM: temporary files removed, exit 143; warnings: one line each
+                warnings.showwarning = show_warning
                 return super().invoke(ctx)
         except Terminated as exc:
             click.echo(f"unblur: error: stopped by {exc.name}", err=True)
@@ -53,3 +56,11 @@ class Group(click.Group):
             raise CLIError(
                 f"unexpected {type(exc).__name__}: {exc} (run with -v to see the traceback)"
             ) from None
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as the single line ``unblur: warning: <message>`` on stderr: Python's own
+    format adds the file and the source line that raised it (a piece of click's code, as
+    the warning is attributed to the first caller outside unblur)."""
+    text = " ".join(str(message).split())
+    click.echo(f"unblur: warning: {text}", err=True)

@@ -49,6 +49,8 @@ def parse_param(text: str) -> tuple[str, Any]:
     --------
     >>> parse_param("num_iter=30"), parse_param("balance=1e-3"), parse_param("clip=false")
     (('num_iter', 30), ('balance', 0.001), ('clip', False))
+    >>> parse_param("num_iter=1e3"), parse_param("lam=2.0")
+    (('num_iter', 1000), ('lam', 2.0))
     >>> parse_param("regularizer=laplacian")
     ('regularizer', 'laplacian')
     """
@@ -66,9 +68,12 @@ def parse_param(text: str) -> tuple[str, Any]:
         return key, None
     for convert in (int, float):
         try:
-            return key, convert(value)
+            number = convert(value)
         except ValueError:
-            pass
+            continue
+        if convert is float and "e" in low and "." not in low and number.is_integer():
+            return key, int(number)  # num_iter=1e3: a whole number, as written
+        return key, number
     return key, value
 
 

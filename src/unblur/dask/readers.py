@@ -116,13 +116,26 @@ def _lazy_npy(p: pathlib.Path, q: str) -> _LazyFile:
 def _lazy_tiff(p: pathlib.Path, q: str) -> _LazyFile:
     import tifffile
 
-    from ..io.tiff import _check_series
+    from ..io.tiff import _check_series, _image_series, _tiff_orientation
 
     with tifffile.TiffFile(p) as tif:
         if not tif.series:
             raise ImageReadError(f"cannot read {q}: not a valid TIFF image (no readable image)")
         series = tif.series[0]
         _check_series(q, series, max_pixels=False)
+        # what read_image does and blocks cannot: stack pages stored as separate images,
+        # turn the image as its Orientation tag says; refused rather than read otherwise
+        if len(_image_series(q, tif)) > 1:
+            raise ImageReadError(
+                f"cannot read {q} block by block: its pages are stored as separate images; "
+                "restore it without --chunks, or save it as one stack"
+            )
+        if _tiff_orientation(series.keyframe) != 1:
+            raise ImageReadError(
+                f"cannot read {q} block by block: its Orientation tag "
+                f"({_tiff_orientation(series.keyframe)}) turns or mirrors it; restore it "
+                "without --chunks, or save it upright"
+            )
         shape, dtype, offset = series.shape, np.dtype(series.dtype), series.dataoffset
     if offset is not None:
         needed = offset + math.prod(shape) * dtype.itemsize

@@ -169,12 +169,16 @@ class ImageHeader:
         ``-1`` for colour images, else None.
     n_pages : int
         Pages of a stack (1 for a single image).
+    has_alpha : bool or None
+        Whether the last channel is alpha, where the file says (TIFF extra samples); None:
+        2 or 4 channels are taken as grey or colour + alpha.
     """
 
     shape: tuple[int, ...]
     dtype: np.dtype
     channel_axis: int | None
     n_pages: int
+    has_alpha: bool | None = None
 
     @property
     def n_pixels(self) -> int:
@@ -199,6 +203,7 @@ class _Decoded:
     scale_max: float | None = None  # integer value mapped to 1 (None: the dtype's maximum)
     voxel_size: tuple[float, ...] | None = None  # physical (dz,) dy, dx of the returned array
     voxel_unit: str | None = None
+    has_alpha: bool | None = None  # the last channel is alpha (None: 2 or 4 channels are)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -189,6 +189,23 @@ def _is_folder(path: pathlib.Path) -> bool:
     return path.is_dir() and not path.is_symlink()
 
 
+def _is_special(path: pathlib.Path) -> bool:
+    """Whether ``path`` is a device, a pipe or a socket (not a file, a folder or a link):
+    ``-o /dev/full --force`` would otherwise replace the device node with an image."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
+def _special_error(q: str) -> ImageWriteError:
+    return ImageWriteError(
+        f"refusing to replace {q}: it is not a regular file (a device, a pipe or a socket); "
+        "choose another output"
+    )
+
+
 def _exists_error(q: str) -> ImageWriteError:
     return ImageWriteError(f"{q} exists; use --force (force=True) to overwrite it")
 
@@ -244,6 +261,8 @@ def commit(
     folder = _is_folder(tmp)
     if _is_folder(target):
         raise _folder_error(q)
+    if _is_special(target):
+        raise _special_error(q)
     backup = None
     if force and _exists(target):
         backup = temp_path(target)
@@ -406,6 +425,8 @@ def _atomic_write(
 ) -> None:
     if _is_folder(target):
         raise _folder_error(q)
+    if _is_special(target):
+        raise _special_error(q)
     if not force and _exists(target):
         raise _exists_error(q)
     if not target.parent.is_dir():

@@ -1,4 +1,5 @@
-"""ICC colour profiles and EXIF blocks: read from image files, written into PNG and JPEG."""
+"""ICC colour profiles, EXIF blocks and the Orientation tag: read from image files, written
+into PNG and JPEG (orientation: applied to the pixels on reading, as viewers do)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def _read_metadata(p: pathlib.Path, ext: str, *, rotated: bool) -> dict[str, byt
             exif = _EXIF_HEADER + exif
         if rotated:
             exif = _exif_upright(exif)
+        exif = _exif_without_thumbnail(exif)
     return {
         "icc_profile": bytes(icc) if icc else None,
         "exif": exif if isinstance(exif, bytes) and len(exif) > len(_EXIF_HEADER) else None,
@@ -85,6 +87,24 @@ def _exif_upright(exif: bytes) -> bytes:
     return exif
 
 
+def _exif_without_thumbnail(exif: bytes) -> bytes:
+    """``exif`` with IFD0's link to IFD1 (the thumbnail) cut: a copy carried into a restored
+    image would otherwise keep the original's thumbnail, which file browsers and cameras show
+    in its place (blurred, and turned as stored). Unchanged where there is no link."""
+    tiff = exif[len(_EXIF_HEADER) :]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return exif
+    (ifd,) = struct.unpack(order + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return exif
+    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    at = ifd + 2 + 12 * count  # the offset of the next IFD follows the entries
+    if at + 4 > len(tiff) or tiff[at : at + 4] == b"\x00\x00\x00\x00":
+        return exif
+    return _EXIF_HEADER + tiff[:at] + b"\x00\x00\x00\x00" + tiff[at + 4 :]
+
+
 def _icc_fits(icc: bytes | None, n_channels: int) -> bool:
     """Whether an ICC profile's colour space (header bytes 16-20) suits the output's channels."""
     if not icc or len(icc) < 20:
@@ -110,3 +130,78 @@ def _png_with_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> byt
     if exif:
         extra += _png_chunk(b"eXIf", exif.removeprefix(_EXIF_HEADER))
     return png[:33] + extra + png[33:]
+
+
+# ---------------------------------------------------------------------------------------------
+# orientation: the EXIF / TIFF Orientation tag (TIFF 6.0, tag 274), applied as viewers do
+
+
+def _exif_orientation(exif: bytes | None) -> int:
+    """The orientation (1-8) stated in IFD0 of an EXIF block, 1 where absent or unreadable."""
+    if not exif:
+        return 1
+    tiff = exif.removeprefix(_EXIF_HEADER)
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+    (ifd,) = struct.unpack(order + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return 1
+    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    for i in range(count):
+        at = ifd + 2 + 12 * i
+        if at + 12 > len(tiff):
+            break
+        tag, kind, n = struct.unpack(order + "HHI", tiff[at : at + 8])
+        if tag == _ORIENTATION and kind == 3 and n == 1:
+            (value,) = struct.unpack(order + "H", tiff[at + 8 : at + 10])
+            return value if 1 <= value <= 8 else 1
+    return 1
+
+
+def _png_exif(p: pathlib.Path) -> bytes | None:
+    """The payload of a PNG's ``eXIf`` chunk, found by walking the chunk headers (the image
+    data are skipped, not decoded); None if there is none."""
+    with contextlib.suppress(OSError, struct.error), open(p, "rb") as fh:
+        fh.seek(8)
+        for _ in range(100_000):  # a PNG has a few dozen chunks; a loop of lies ends here
+            head = fh.read(8)
+            if len(head) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                return fh.read(length)
+            if kind == b"IEND":
+                return None
+            fh.seek(length + 4, 1)  # the data and the CRC
+    return None
+
+
+def _upright(arr, orientation: int, channels: bool):
+    """``arr`` (``(..., Y, X[, C])``) turned as a viewer shows a file of this orientation.
+
+    1: as stored; 2: mirrored left-right; 3: turned 180°; 4: mirrored top-bottom;
+    5: transposed; 6: turned 90° clockwise; 7: transverse; 8: turned 90° anticlockwise.
+    """
+    y, x = (-3, -2) if channels else (-2, -1)
+    if orientation in (2, 3):
+        arr = arr.swapaxes(x, -1)[..., ::-1].swapaxes(x, -1)
+    if orientation in (3, 4):
+        arr = arr.swapaxes(y, -1)[..., ::-1].swapaxes(y, -1)
+    if orientation in (5, 6, 7, 8):
+        arr = arr.swapaxes(y, x)  # transposed: 5
+        if orientation in (6, 7):  # then mirrored left-right: 6 (90° clockwise)
+            arr = arr.swapaxes(x, -1)[..., ::-1].swapaxes(x, -1)
+        if orientation in (7, 8):  # then mirrored top-bottom: 8 (90° anticlockwise)
+            arr = arr.swapaxes(y, -1)[..., ::-1].swapaxes(y, -1)
+    return arr
+
+
+def _upright_shape(shape: tuple[int, ...], orientation: int, channels: bool) -> tuple[int, ...]:
+    """The shape :func:`_upright` gives an array of ``shape``."""
+    if orientation not in (5, 6, 7, 8):
+        return tuple(shape)
+    y, x = (len(shape) - 3, len(shape) - 2) if channels else (len(shape) - 2, len(shape) - 1)
+    moved = list(shape)
+    moved[y], moved[x] = shape[x], shape[y]
+    return tuple(moved)

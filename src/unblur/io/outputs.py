@@ -31,6 +31,8 @@ from .atomic import (
     _exists_error,
     _folder_error,
     _is_folder,
+    _is_special,
+    _special_error,
     commit,
     discard,
     sweep_temp_files,
@@ -109,6 +111,8 @@ def check_outputs(
                 raise ImageWriteError(f"two outputs are the same file {q}")
         if _is_folder(out):
             raise _folder_error(q)
+        if _is_special(out):
+            raise _special_error(q)
         if not force and _exists(out):
             raise _exists_error(q)
         parent = out.parent

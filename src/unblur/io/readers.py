@@ -38,7 +38,14 @@ from ._common import (
 )
 from .convert import _to_gray, to_float
 from .limits import _check_decoding, _check_pixels
-from .metadata import _quiet_pillow_log, _read_metadata
+from .metadata import (
+    _exif_orientation,
+    _png_exif,
+    _quiet_pillow_log,
+    _read_metadata,
+    _upright,
+    _upright_shape,
+)
 from .photo import check_avif, enable_heif, read_raw
 from .tiff import _read_tiff
 
@@ -119,6 +126,8 @@ def read_image(
 
     channels = dec.channels and data.ndim >= 3
     has_alpha = channels and data.shape[-1] in (2, 4)
+    if dec.has_alpha is not None:  # the file says which (TIFF extra samples)
+        has_alpha = channels and dec.has_alpha
     if as_gray and channels:
         data = _to_gray(data)
         channels = has_alpha = False
@@ -133,7 +142,7 @@ def read_image(
         voxel_size=dec.voxel_size,
         voxel_unit=dec.voxel_unit,
         linear=ext in RAW_EXTENSIONS,
-        **_read_metadata(p, ext, rotated=ext != ".png" or arr.dtype.itemsize == 1),
+        **_read_metadata(p, ext, rotated=True),
     )
     return data, info
 
@@ -275,8 +284,10 @@ def _read_png(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
         return _read_pillow(p, q, "PNG", header_only)
     samples = _PNG_SAMPLES[colour]
     _check_decoding(q, height * width * samples, np.uint16)
+    orientation = _exif_orientation(_png_exif(p))  # applied as Pillow does for 8 bits
     if header_only:
         shape = (height, width) if samples == 1 else (height, width, samples)
+        shape = _upright_shape(shape, orientation, samples > 1)
         return ImageHeader(shape, np.dtype(np.uint16), -1 if samples > 1 else None, 1)
     # 16 bits: Pillow would keep only the high byte of colour samples (and older Pillow
     # versions return grey as int32), so libpng decodes these.
@@ -288,6 +299,7 @@ def _read_png(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
         arr = arr[..., 0]
     if arr.shape[:2] != (height, width):
         raise ValueError(f"decoded shape {arr.shape} does not match the header")
+    arr = _upright(arr, orientation, samples > 1)
     return _Decoded(arr, channels=samples > 1, n_pages=1)
 
 
@@ -302,6 +314,8 @@ def _read_pillow(p: pathlib.Path, q: str, fmt: str, header_only: bool) -> _Decod
                 n_frames = int(getattr(im, "n_frames", 1))
                 mode = im.mode
                 transparent = "transparency" in im.info
+                # the orientation imageio applies (rotate=True): the header's shape says it
+                orientation = _pillow_orientation(p, im, fmt)
         except Image.DecompressionBombError as exc:
             raise ImageReadError(
                 f"cannot read {q}: the image is too large ({_detail(exc)})"
@@ -320,7 +334,8 @@ def _read_pillow(p: pathlib.Path, q: str, fmt: str, header_only: bool) -> _Decod
         bands, dtype = _PIL_LAYOUT.get(target or mode, (1, np.dtype(np.uint8)))
         _check_decoding(q, n_frames * height * width * bands, dtype)
         if header_only:
-            shape = (height, width) + ((bands,) if bands > 1 else ())
+            shape = _upright_shape((height, width), orientation, False)
+            shape += (bands,) if bands > 1 else ()
             shape = (n_frames, *shape) if n_frames > 1 else shape
             return ImageHeader(shape, dtype, -1 if bands > 1 else None, n_frames)
         index = ... if n_frames > 1 else 0
@@ -328,3 +343,15 @@ def _read_pillow(p: pathlib.Path, q: str, fmt: str, header_only: bool) -> _Decod
     stack = n_frames > 1
     channels = arr.ndim == (4 if stack else 3)
     return _Decoded(arr, channels=channels, n_pages=n_frames)
+
+
+def _pillow_orientation(p: pathlib.Path, im: Image.Image, fmt: str) -> int:
+    """The EXIF orientation of a file Pillow opened (1 where absent or unreadable), read
+    without decoding the pixels (Pillow's PNG ``getexif`` would decode them)."""
+    try:
+        if fmt == "PNG":
+            return _exif_orientation(_png_exif(p))
+        value = int(im.getexif().get(0x0112, 1))
+    except Exception:  # metadata never make a readable image unreadable
+        return 1
+    return value if 1 <= value <= 8 else 1

@@ -13,6 +13,7 @@ import tifffile
 from ..errors import ImageReadError, InvalidImageError
 from ._common import ImageHeader, _Decoded, _detail, _quiet_codec_log
 from .limits import _check_decoding, _check_pixels
+from .metadata import _upright, _upright_shape
 
 # TIFF compressions whose YCbCr data tifffile converts to RGB (OJPEG, JPEG, ALT_JPEG, JPEG_LOSSY)
 _TIFF_JPEG = {6, 7, 33007, 34892}
@@ -35,7 +36,8 @@ def _check_tiff_data(q: str, series: Any) -> None:
         if int(key.compression) == tifffile.COMPRESSION.NONE:
             if key.bitspersample < 8:
                 continue
-            needed = math.prod(key.shape) * key.dtype.itemsize
+            # packed samples (12, 14, 24 bits): a lower bound, rows may be padded to bytes
+            needed = math.prod(key.shape) * int(key.bitspersample) // 8
             listed = int(sum(counts))
             what = f"{needed} bytes of samples, but the file lists {listed}"
             short = listed < needed
@@ -51,20 +53,30 @@ def _check_tiff_data(q: str, series: Any) -> None:
             )
 
 
+def _sample_axis(axes: str) -> str | None:
+    """The axis read as channels: samples of a pixel (S), else the channels of a microscope
+    image (C, OME and ImageJ), which must never be mixed with its planes (Z) or frames."""
+    return "S" if "S" in axes else "C" if "C" in axes else None
+
+
 def _layout(axes: str, shape: tuple[int, ...]) -> tuple[list[int], tuple[int, ...], bool, int]:
     """How a series of ``axes`` and ``shape`` maps to read_image's canonical layout
     ``(pages, Y, X[, S])``: the transposition order, the final shape, whether the last axis
-    holds channels, and the page count."""
-    order = [i for i, a in enumerate(axes) if a not in "YXS"]
+    holds channels, and the page count.
+
+    A C axis (without S) holds channels: a 2-channel Z stack (ZCYX) becomes ``(Z, Y, X, 2)``,
+    restored channel by channel with a 3-D PSF, not 2 x Z interleaved planes."""
+    sample = _sample_axis(axes)
+    order = [i for i, a in enumerate(axes) if a not in "YX" and a != sample]
     if "Y" in axes and "X" in axes:
         order += [axes.index("Y"), axes.index("X")]
     else:  # unknown axis names: assume the last two non-sample axes are rows and columns
-        order = [i for i, a in enumerate(axes) if a != "S"]
-    if "S" in axes:
-        order.append(axes.index("S"))
+        order = [i for i, a in enumerate(axes) if a != sample]
+    if sample is not None:
+        order.append(axes.index(sample))
     moved = tuple(shape[i] for i in order)
-    channels = "S" in axes and moved[-1] > 1
-    if "S" in axes and not channels:
+    channels = sample is not None and moved[-1] > 1
+    if sample is not None and not channels:
         moved = moved[:-1]
     spatial = moved[-3:-1] if channels else moved[-2:]
     tail = moved[-1:] if channels else ()
@@ -101,17 +113,62 @@ def _check_series(q: str, series, *, max_pixels: bool = True) -> None:
         )
 
 
+def _image_series(q: str, tif: tifffile.TiffFile) -> list[Any]:
+    """The series of ``tif`` that make the image: the first, or every page of a file whose
+    pages were written one by one as same-sized 2-D images (tifffile and many instruments
+    then list each page as its own series), read as a stack of pages.
+
+    Reduced-resolution pages (thumbnails, pyramid levels) are left out. A file holding
+    full-resolution images of different sizes or types is refused rather than read in
+    part: reading only the first would drop the others without a word.
+    """
+    full = [s for s in tif.series if not _is_reduced(s)] or list(tif.series[:1])
+    first = full[0]
+    if len(full) == 1:
+        return full
+    same = all(
+        s.shape == first.shape and s.dtype == first.dtype and s.axes == first.axes for s in full
+    )
+    if same and set(first.axes) <= set("YXS") and not tif.is_ome:
+        return full
+    if same:  # OME series (positions, wells, tiles) or stacks written one by one
+        size = " x ".join(str(n) for n in first.shape) + f" {first.dtype}"
+        kind = " (OME series: positions, wells or tiles)" if tif.is_ome else ""
+        raise ImageReadError(
+            f"cannot read {q}: it holds {len(full)} separate images of {size}{kind}; unblur "
+            "reads one image or one stack: save each image to its own file"
+        )
+    sizes = ", ".join(
+        dict.fromkeys(" x ".join(str(n) for n in s.shape) + f" {s.dtype}" for s in full)
+    )
+    raise ImageReadError(
+        f"cannot read {q}: it holds {len(full)} images of different sizes or types ({sizes}); "
+        "unblur reads one image or a stack of same-sized pages: save each image to its own file"
+    )
+
+
+def _is_reduced(series: Any) -> bool:
+    """Whether a series is a reduced-resolution copy (a thumbnail or a pyramid level)."""
+    page = series.keyframe
+    return page is not None and bool(int(getattr(page, "subfiletype", 0)) & 1)
+
+
 def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded | ImageHeader:
     with _quiet_codec_log("tifffile"), tifffile.TiffFile(p) as tif:
         if not tif.series:
             raise ImageReadError(
                 f"cannot read {q}: not a valid TIFF image (truncated or corrupt: no readable image)"
             )
-        series = tif.series[0]
+        group = _image_series(q, tif)
+        series = group[0]
         axes = series.axes
         shape = tuple(series.shape)
         page = series.keyframe
-        _check_series(q, series)
+        if len(group) > 1:  # pages written one by one: a stack along a new first axis
+            axes, shape = "I" + axes, (len(group), *shape)
+            _check_pixels(q, shape[:-1] if "S" in axes else shape)
+        for each in group:
+            _check_series(q, each)
         photometric = int(page.photometric)
         order, final, channels, n_pages = _layout(axes, shape)
         dtype = np.dtype(series.dtype)
@@ -119,11 +176,18 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
         if palette:  # indices become 16-bit RGB
             final, dtype = (*final, 3), np.dtype(np.uint16)
         _check_decoding(q, math.prod(final), dtype)
+        orientation = _tiff_orientation(page)
+        extra = tuple(int(e) for e in (page.extrasamples or ()))
+        # alpha only where the file says so: an unspecified extra sample is data (a second
+        # fluorescence channel), restored like the others; Pillow reads such RGB as RGBX
+        has_alpha = bool(extra) and extra[-1] in (1, 2)  # associated or unassociated alpha
         if header_only:
-            return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages)
+            final = _upright_shape(final, orientation, channels or palette)
+            alpha = has_alpha if channels and not palette else None
+            return ImageHeader(final, dtype, -1 if channels or palette else None, n_pages, alpha)
         bits = int(page.bitspersample)
         try:
-            arr = series.asarray()
+            arr = series.asarray() if len(group) == 1 else np.stack([s.asarray() for s in group])
         except (ValueError, NotImplementedError) as exc:  # e.g. an unknown compression
             if not any(w in str(exc) for w in ("not supported", "not a known", "imagecodecs")):
                 raise
@@ -136,7 +200,7 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
     if arr.shape != shape:
         arr = arr.reshape(shape)
     arr = np.transpose(arr, order)
-    if "S" in axes and not channels:
+    if _sample_axis(axes) is not None and not channels:
         arr = arr[..., 0]
     arr = arr.reshape(final[:-1] if palette else final)
 
@@ -153,6 +217,9 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
         elif arr.dtype.kind == "u":
             top = int(scale_max) if scale_max is not None else np.iinfo(arr.dtype).max
             arr = (top - arr).astype(arr.dtype)
+    arr = _upright(arr, orientation, channels)  # as viewers show it
+    if orientation in (5, 6, 7, 8):
+        dy, dx = dx, dy
     voxel = (dz, dy, dx) if n_pages > 1 else (dy, dx)
     if any(v is None for v in voxel):
         voxel, unit = None, None
@@ -163,6 +230,7 @@ def _read_tiff(p: pathlib.Path, q: str, header_only: bool = False) -> _Decoded |
         scale_max=scale_max,
         voxel_size=voxel,
         voxel_unit=unit,
+        has_alpha=has_alpha if channels and colormap is None else None,
     )
 
 
@@ -197,3 +265,14 @@ def _positive_or_none(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) and number > 0 else None
+
+
+def _tiff_orientation(page) -> int:
+    """The Orientation tag (274) of a TIFF page: 1 (rows top to bottom, columns left to
+    right) where absent or not one of the eight TIFF 6.0 values."""
+    tag = page.tags.get(274)
+    try:
+        value = int(tag.value) if tag is not None else 1
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1

@@ -12,7 +12,7 @@ import imageio.v3 as iio
 import numpy as np
 import tifffile
 
-from .._checks import as_array
+from .._checks import _warn, as_array
 from ..errors import ImageWriteError, InvalidImageError, InvalidParameterError
 from ._common import (
     _FORMAT_NAMES,
@@ -26,7 +26,7 @@ from ._common import (
     _native,
     _q,
 )
-from .convert import from_float
+from .convert import from_float, to_float
 from .metadata import _icc_fits, _png_with_metadata
 from .outputs import OutputSet
 
@@ -56,7 +56,8 @@ def write_image(
         boolean arrays are accepted and scaled by :func:`to_float`.
     info : ImageInfo, optional
         From :func:`read_image`: a 16-bit source gives a 16-bit PNG, a TIFF keeps the source
-        dtype, and a 3-D array with ``info.n_pages`` pages is written as a stack.
+        dtype (and packed samples: a 12-bit source is written as 12 bits, 1 -> 4095), and
+        a 3-D array with ``info.n_pages`` pages is written as a stack.
     dtype : str or dtype, optional
         Output dtype, overriding ``info``: ``uint8``/``uint16`` for PNG, ``uint8`` for JPEG and
         BMP, integer or float types for TIFF and ``.npy``.
@@ -149,7 +150,8 @@ def check_output_format(
             shape=tuple(like.shape),
             value_range=(0.0, 1.0),
             channel_axis=like.channel_axis,
-            has_alpha=channels and like.shape[-1] in (2, 4),
+            has_alpha=channels
+            and (like.shape[-1] in (2, 4) if like.has_alpha is None else like.has_alpha),
             n_pages=like.n_pages,
         )
     elif not isinstance(like, ImageInfo):
@@ -194,9 +196,51 @@ def encode_image(
         from .photo import srgb_encode  # linear light (a RAW photograph) shown as sRGB
 
         arr = srgb_encode(arr)
-    if arr.dtype != out_dtype:
+    if arr.dtype.kind == "f" and out_dtype.kind in "ui":
+        _warn_saturation(arr, out_dtype, ext, q)
+    top = _packed_top(ext, info, out_dtype)
+    if top is not None:  # e.g. 12-bit samples: 1 is 4095 again, as in the source
+        arr = np.rint(np.clip(to_float(arr), 0, 1) * top).astype(out_dtype)
+    elif arr.dtype != out_dtype:
         arr = from_float(arr, out_dtype)
     return _make_writer(ext, arr, info, q)
+
+
+def _packed_top(ext: str, info: ImageInfo | None, out_dtype: np.dtype) -> int | None:
+    """The integer that 1 becomes in a TIFF written like a source whose samples were fewer
+    bits than their type (a 12-bit camera's TIFF: 4095 in uint16), or None (the type's
+    maximum). :func:`read_image` divides such data by ``2**bits - 1``; writing them back by
+    the type's maximum would multiply every count by 16."""
+    if info is None or ext not in (".tif", ".tiff") or out_dtype.kind != "u":
+        return None
+    top = info.value_range[1]
+    if info.dtype != out_dtype.name or not 1 < top < np.iinfo(out_dtype).max:
+        return None
+    if not float(top + 1).is_integer() or int(top + 1).bit_count() != 1:
+        return None
+    return int(top)
+
+
+#: above this share of values over 1.5, an integer output is mostly saturated: say so
+SATURATION_SHARE = 0.01
+
+
+def _warn_saturation(arr: np.ndarray, out_dtype: np.dtype, ext: str, q: str) -> None:
+    """Warn when float data on another scale than [0, 1] (a float TIFF of counts, a
+    restoration gone wild) would be written mostly white: integer outputs hold [0, 1].
+
+    Ringing overshoot (a few values a little above 1) stays quiet: only more than
+    :data:`SATURATION_SHARE` of the values above 1.5 count.
+    """
+    share = float(np.count_nonzero(arr > 1.5)) / arr.size
+    if share <= SATURATION_SHARE:
+        return
+    _warn(
+        f"{q}: {share:.1%} of the values are above 1.5 (up to {float(arr.max()):.4g}) and "
+        f"are written as the maximum: a {out_dtype.name} {_FORMAT_NAMES[ext]} holds values "
+        "in [0, 1]; divide the image by its peak first, or write a float .tif or .npy to "
+        "keep them"
+    )
 
 
 def _output_dtype(
@@ -277,10 +321,14 @@ def _make_writer(
 
     if ext in (".tif", ".tiff"):
         kwargs: dict[str, Any] = {"photometric": "rgb" if n_channels in (3, 4) else "minisblack"}
+        top = _packed_top(ext, info, data.dtype)
+        if top is not None:  # packed as the source was (12 bits per sample)
+            kwargs["bitspersample"] = int(top).bit_length()
         if n_channels:
             kwargs["planarconfig"] = "contig"
-            if n_channels in (2, 4):
-                kwargs["extrasamples"] = ("unassalpha",)
+            if n_channels in (2, 4):  # the last channel: alpha, unless the input said not
+                alpha = info is None or info.has_alpha
+                kwargs["extrasamples"] = ("unassalpha" if alpha else "unspecified",)
 
         if info is not None and _icc_fits(info.icc_profile, n_channels):
             kwargs["iccprofile"] = info.icc_profile
@@ -306,6 +354,12 @@ def _make_writer(
     if n_channels > 4:
         raise ImageWriteError(
             f"cannot write {q}: {fmt} stores at most 4 channels, got {n_channels}; use .tif or .npy"
+        )
+    if n_channels in (2, 4) and info is not None and not info.has_alpha:
+        # e.g. two fluorescence channels: PNG would make the last one transparency
+        raise ImageWriteError(
+            f"cannot write {q}: {fmt} cannot store {n_channels} data channels (no alpha); "
+            "use .tif or .npy"
         )
     if ext in (".jpg", ".jpeg", ".bmp") and n_channels in (2, 4):
         raise ImageWriteError(

@@ -84,6 +84,8 @@ def parse_spec(spec: str, *, voxel_size: tuple[float, ...] | None = None) -> np.
             if not eq:
                 raise InvalidPSFError(f"PSF spec {text!r}: {item!r} is not key=value; {_SPEC_HELP}")
             key = key.strip().lower()
+            if key in kwargs:  # the last would win without a word
+                raise InvalidPSFError(f"PSF spec {text!r}: {key!r} is given twice")
             val = _spec_value(key, value.strip())
             if key in ("size", "shape"):
                 if not all(float(v).is_integer() for v in np.atleast_1d(val)):
