@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import tifffile
 
 import unblur
@@ -49,12 +48,6 @@ def test_cyx_channels_take_a_2d_psf(tmp_path):
     np.testing.assert_array_equal(data, np.moveaxis(planes, 0, -1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/single.py and cli/batch.py pass color='channels' for 4 data channels, and the "
-    "library then takes the 4th for alpha (unrestored); the CLI has already split real alpha "
-    "off, so it should pass color=None there (see the adv2 report)",
-)
 def test_cli_restores_all_four_data_channels(tmp_path):
     from click.testing import CliRunner
 

@@ -89,6 +89,16 @@ def split_alpha(image: np.ndarray, info) -> tuple[np.ndarray, np.ndarray | None,
     return image, None, -1
 
 
+def data_color(color: str, colour: np.ndarray, axis: int | None) -> str | None:
+    """The ``color`` to pass to :func:`unblur.deconvolve` for the data :func:`split_alpha`
+    left: with ``"channels"`` the library takes a fourth channel for alpha (RGBA), but the
+    file's own alpha is already split off here, so four channels are four data channels
+    (RGB+X, a 4-channel microscope image) and are all restored (``None``)."""
+    if color == "channels" and axis is not None and colour.shape[axis] == 4:
+        return None
+    return color
+
+
 def with_alpha(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """``image`` with the ``alpha`` channel of :func:`split_alpha` put back (if any)."""
     if alpha is None:
