@@ -120,6 +120,24 @@ def test_the_rule_itself():
     assert not conservative_rule(np.ones((4, 4)), {})["applied"]
 
 
+def test_an_image_of_nothing_but_noise_is_returned_unchanged():
+    """Pure noise: the estimator finds a broad Gaussian it does not trust (no signal); half
+    strength would still sharpen the noise, so the input comes back as it was."""
+    y = 0.5 + 0.1 * np.random.default_rng(0).standard_normal((96, 96))
+    info: dict = {}
+    out = unblur.deconvolve(y, "auto", info=info)
+    estimate = info["psf_estimate"]
+    assert estimate["checks"]["signal"] < 2.0 and estimate["confidence"] == "low"
+    assert 1.0 / np.sum(info["psf"] ** 2) > ALMOST_NO_BLUR  # the participation rule alone: half
+    assert info["conservative"]["action"] == "input"
+    assert "nothing but noise" in info["conservative"]["reason"]
+    np.testing.assert_array_equal(out, y)
+    rule = conservative_rule(np.ones((4, 4)), {"confidence": "low", "checks": {"signal": 0.5}})
+    assert rule["action"] == "input"
+    rule = conservative_rule(np.ones((4, 4)), {"confidence": "low", "checks": {"signal": 9.0}})
+    assert rule["action"] == "half"
+
+
 def test_bad_blind_arguments_say_so_in_one_line(camera):
     # a string other than "auto" gets check_psf's own advice (parse_spec)
     message = r"^psf must be an array, got the string 'gaussian'; make"

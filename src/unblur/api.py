@@ -231,7 +231,10 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
     r"""How :func:`deconvolve` restores with an estimated PSF, given the estimator's ``info``.
 
     A trusted estimate (``psf_info.get("confidence") != "low"``), or a PSF field, is restored
-    at full strength. A doubtful kernel with participation number
+    at full strength. An image the estimator found to hold almost nothing but noise (its
+    ``signal`` check failed, :mod:`unblur.blind.confidence`) is returned unchanged: there is
+    no structure to restore, whatever kernel came out. A doubtful kernel with participation
+    number
     :math:`P = 1/\sum_i k_i^2` (the number of pixels it effectively spreads over; it sums to
     one) below :data:`ALMOST_NO_BLUR` found almost no blur: the input is returned unchanged.
     Any other doubtful kernel is restored at :data:`DOUBTFUL_STRENGTH`: the result is
@@ -254,6 +257,19 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
     if psf_info.get("confidence") != "low":
         return {"applied": False, "action": None, "strength": 1.0,
                 "reason": "the estimated PSF is trusted"}  # fmt: skip
+    from .blind.confidence import THRESHOLDS
+
+    signal = (psf_info.get("checks") or {}).get("signal")
+    if signal is not None and signal < THRESHOLDS["signal"]:
+        return {
+            "applied": True,
+            "action": "input",
+            "strength": 0.0,
+            "reason": (
+                f"the input is returned unchanged: it holds almost nothing but noise (signal-"
+                f"to-noise variance ratio {signal:.2f}), so there is no blur to remove"
+            ),
+        }
     k = np.asarray(psf, dtype=np.float64)
     k = k / k.sum()
     participation = float(1.0 / np.sum(k * k))
