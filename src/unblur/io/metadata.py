@@ -66,16 +66,26 @@ def _quiet_pillow_log() -> Iterator[None]:
         log.setLevel(level)
 
 
-def _exif_upright(exif: bytes) -> bytes:
-    """``exif`` with an IFD0 orientation tag set to 1, patched in place (else unchanged)."""
+def _ifd0(exif: bytes) -> tuple[bytes, str, int, int] | None:
+    """``(tiff, byte order, IFD0 offset, IFD0 entry count)`` of an EXIF block (``Exif\\0\\0``
+    then a TIFF structure), or None where it cannot be parsed."""
     tiff = exif[len(_EXIF_HEADER) :]
     order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if order is None or len(tiff) < 8:
-        return exif
+        return None
     (ifd,) = struct.unpack(order + "I", tiff[4:8])
     if ifd + 2 > len(tiff):
-        return exif
+        return None
     (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    return tiff, order, ifd, count
+
+
+def _exif_upright(exif: bytes) -> bytes:
+    """``exif`` with an IFD0 orientation tag set to 1, patched in place (else unchanged)."""
+    parsed = _ifd0(exif)
+    if parsed is None:
+        return exif
+    tiff, order, ifd, count = parsed
     for i in range(count):
         at = ifd + 2 + 12 * i
         if at + 12 > len(tiff):
@@ -91,14 +101,10 @@ def _exif_without_thumbnail(exif: bytes) -> bytes:
     """``exif`` with IFD0's link to IFD1 (the thumbnail) cut: a copy carried into a restored
     image would otherwise keep the original's thumbnail, which file browsers and cameras show
     in its place (blurred, and turned as stored). Unchanged where there is no link."""
-    tiff = exif[len(_EXIF_HEADER) :]
-    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
-    if order is None or len(tiff) < 8:
+    parsed = _ifd0(exif)
+    if parsed is None:
         return exif
-    (ifd,) = struct.unpack(order + "I", tiff[4:8])
-    if ifd + 2 > len(tiff):
-        return exif
-    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    tiff, _, ifd, count = parsed
     at = ifd + 2 + 12 * count  # the offset of the next IFD follows the entries
     if at + 4 > len(tiff) or tiff[at : at + 4] == b"\x00\x00\x00\x00":
         return exif
