@@ -160,6 +160,31 @@ def test_parse_spec_models():
 
 
 @pytest.mark.parametrize(
+    ("spec", "kept"),
+    [("disk:radius=3,size=1", "4%"), ("gaussian:sigma=2,size=3", "30%"),
+     ("motion:length=15,size=3", "20%")],
+)  # fmt: skip
+def test_a_size_that_crops_away_most_of_the_psf_is_warned_about(spec, kept):
+    """disk:radius=3,size=1 was silently a single point (the identity)."""
+    with pytest.warns(UserWarning, match=f"size crops the PSF to {kept} of its light"):
+        k = psf.parse_spec(spec)
+    assert k.sum() == pytest.approx(1.0)  # still built: a blur made with it is restored
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["gaussian:sigma=2,size=5", "disk:radius=3,size=7", "motion:length=15,size=31",
+     "gaussian:sigma=1,size=9"],
+)  # fmt: skip
+def test_a_size_that_keeps_most_of_the_psf_is_silent(spec):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        psf.parse_spec(spec)
+
+
+@pytest.mark.parametrize(
     ("spec", "message"),
     [
         ("blurry:sigma=2", "unknown PSF 'blurry:sigma=2'"),

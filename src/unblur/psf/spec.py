@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,34 @@ def _spec_value(key: str, text: str) -> float | str | tuple[float, ...]:
         return float(text)
     except ValueError:
         raise InvalidPSFError(f"PSF spec: {key}={text!r} is not a number") from None
+
+
+#: A ``size`` that keeps less than this share of the model's light is warned about.
+_MIN_KEPT = 0.5
+
+
+def _warn_crop(text: str, k: np.ndarray, model, kwargs: dict) -> None:
+    """Warn when a spec's ``size`` crops away most of the PSF (``disk:radius=3,size=1`` is a
+    single point, not a disk): less than :data:`_MIN_KEPT` of the model's own-size PSF inside
+    the requested box. Not refused: a blur made with such a cropped kernel is restored with
+    the same spec."""
+    full = model(**kwargs)
+    if full.ndim != k.ndim or all(f <= n for f, n in zip(full.shape, k.shape, strict=True)):
+        return
+    box = tuple(
+        slice(max(0, (f - n) // 2), max(0, (f - n) // 2) + min(f, n))
+        for f, n in zip(full.shape, k.shape, strict=True)
+    )
+    kept = float(full[box].sum() / full.sum())
+    if kept < _MIN_KEPT:
+        sides = "x".join(str(n) for n in full.shape)
+        warnings.warn(
+            f"PSF spec {text!r}: size crops the PSF to {kept:.0%} of its light (its own size "
+            f"is {sides}); give a larger size or leave it out, unless the blur was made with "
+            "this cropped kernel",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def parse_spec(spec: str, *, voxel_size: tuple[float, ...] | None = None) -> np.ndarray:
@@ -105,7 +134,10 @@ def parse_spec(spec: str, *, voxel_size: tuple[float, ...] | None = None) -> np.
                 )
             kwargs["voxel_size"] = tuple(float(v) for v in voxel_size)
         try:
-            return MODELS[model](**kwargs)
+            k = MODELS[model](**kwargs)
+            if "size" in kwargs:
+                _warn_crop(text, k, MODELS[model], {n: v for n, v in kwargs.items() if n != "size"})
+            return k
         except TypeError as exc:
             raise InvalidPSFError(f"PSF spec {text!r}: {exc}; {_SPEC_HELP}") from None
         except InvalidParameterError as exc:
