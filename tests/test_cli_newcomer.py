@@ -77,7 +77,14 @@ def test_chunks_refuse_what_blocks_would_read_wrong(tmp_path):
         for _ in range(3):
             tif.write(page)
     tifffile.imwrite(tmp_path / "turned.tif", page, extratags=[(274, "H", 1, 6, True)])
+    # a ZCYX hyperstack: read_image puts the channels last, blocks cannot (before: "PSF has 3
+    # dimensions but the image has 4 spatial dimensions")
+    stack = np.stack([np.stack([page, page])] * 3)  # (Z 3, C 2, Y, X)
+    tifffile.imwrite(tmp_path / "zcyx.ome.tif", stack, metadata={"axes": "ZCYX"})
     expected = {
+        "zcyx.ome.tif": "unblur: error: cannot read 'zcyx.ome.tif' block by block: its channels "
+        "are stored before its rows (axes ZCYX); restore it without --chunks, or save it with "
+        "the channels last",
         "pages.tif": "unblur: error: cannot read 'pages.tif' block by block: its pages are "
         "stored as separate images; restore it without --chunks, or save it as one stack",
         "turned.tif": "unblur: error: cannot read 'turned.tif' block by block: its "

@@ -136,6 +136,12 @@ def _lazy_tiff(p: pathlib.Path, q: str) -> _LazyFile:
                 f"({_tiff_orientation(series.keyframe)}) turns or mirrors it; restore it "
                 "without --chunks, or save it upright"
             )
+        axes = str(getattr(series, "axes", "") or "")
+        if "C" in axes[:-1] and axes[-1] != "S":
+            raise ImageReadError(
+                f"cannot read {q} block by block: its channels are stored before its rows "
+                f"(axes {axes}); restore it without --chunks, or save it with the channels last"
+            )
         shape, dtype, offset = series.shape, np.dtype(series.dtype), series.dataoffset
     if offset is not None:
         needed = offset + math.prod(shape) * dtype.itemsize
