@@ -104,3 +104,16 @@ def test_non_jpeg_images_are_not_taken_for_jpeg(shaken_coffee):
     assert _jpeg_noise(eight_bit, eight_bit) is None  # 8-bit PNG-like data
     assert _jpeg_noise(noisy, noisy) is None  # float data, not on the 8-bit grid
     assert estimate_noise(eight_bit) == pytest.approx(0.01, rel=0.2)  # 0.0116, wavelet
+
+
+def test_values_whose_smallest_gap_is_subnormal_are_no_grid():
+    """Found by the API fuzz test: 3e-184 beside 6e124, scaled by the peak, left a subnormal
+    gap whose reciprocal overflowed (a RuntimeWarning) in the rounding-grid test."""
+    import warnings
+
+    from unblur.noise import estimate_noise
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sigma = estimate_noise(np.array([3.11472988e-184, 5.59932853e124, 0.0]))
+    assert np.isfinite(sigma)

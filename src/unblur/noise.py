@@ -249,7 +249,8 @@ def _quantisation_noise(x: np.ndarray, max_levels: int = 65536) -> float:
     if levels.size < 2 or levels.size > max_levels:
         return 0.0
     q = float(np.min(np.diff(levels)))
-    steps = levels / q
-    if not np.allclose(steps, np.round(steps), rtol=0, atol=1e-3):
+    with np.errstate(over="ignore"):  # a subnormal gap: no grid, and 1 / q overflows
+        steps = levels / q
+    if not np.all(np.isfinite(steps)) or not np.allclose(steps, np.round(steps), rtol=0, atol=1e-3):
         return 0.0
     return q / np.sqrt(12.0)
