@@ -120,6 +120,34 @@ def test_fourier_kernel_step_recovers_a_periodic_blur_exactly():
     assert shrunk.sum() < 0.5
 
 
+def test_fourier_kernel_step_prior_pulls_towards_the_prior_kernel():
+    """With no data (zero gradients) the step returns the prior scaled by w / (gamma + w); with
+    exact data a heavy prior moves the answer from the truth towards itself."""
+    x, k, y = _asymmetric_problem(seed=3)
+    prior = np.zeros_like(k)
+    prior[2, 3] = 0.6
+    prior[1, 0] = 0.4
+    zero = (np.zeros_like(x), np.zeros_like(x))
+    got = kernel_step.fourier_kernel_step(zero, zero, k.shape, 1.0, prior=prior, prior_weight=3.0)
+    np.testing.assert_allclose(got, 0.75 * prior, atol=1e-12)
+    gx, gy = gradient(x), gradient(y)
+    plain = kernel_step.fourier_kernel_step(gx, gy, k.shape, 1e-9)
+    pulled = kernel_step.fourier_kernel_step(gx, gy, k.shape, 1e-9, prior=prior, prior_weight=1e3)
+    assert np.abs(pulled - prior).sum() < np.abs(plain - prior).sum()
+    assert np.abs(pulled - k).sum() > np.abs(plain - k).sum()
+
+
+def test_anchor_acts_only_where_the_noise_is_high_for_the_kernels_spread():
+    from unblur.blind.kernel import _anchor_excess
+
+    small = _shake()  # participation 7: the synthetic test's 1 % noise leaves it alone
+    assert _anchor_excess(0.0106, small) == 0.0
+    stroke = np.zeros((35, 35))
+    stroke[17, 2:33] = 1 / 31  # a 31 px stroke: participation 31
+    assert _anchor_excess(0.0038, stroke) == 0.0  # Levin's noisiest photograph
+    assert _anchor_excess(0.02, stroke) == pytest.approx((0.02 * 31 / 0.2) ** 2 - 1)
+
+
 def test_callback_once_per_level_and_info(estimate):
     _, info, levels = estimate
     assert [lv for lv, _ in levels] == list(range(len(info["levels"])))
@@ -211,6 +239,8 @@ def test_even_size_rounded_up_and_pairs_accepted(observed):
         ({"threshold": 1.0}, "below"),
         ({"edge_decay": 0.5}, "edge_decay"),
         ({"latent_blur": -1.0}, "latent_blur"),
+        ({"anchor": -1.0}, "^anchor must be a finite number >= 0, got -1.0$"),
+        ({"anchor": float("nan")}, "^anchor must be a finite number >= 0"),
     ],
 )
 def test_bad_options_rejected(option, fragment):

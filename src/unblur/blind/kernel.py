@@ -25,6 +25,18 @@ sharp photograph are a little soft (optics, sampling), and a least-squares kerne
 difference by coming out thicker. At the finest level the latent image is therefore smoothed
 by a Gaussian of ``latent_blur`` px before its gradients are taken (our own, empirical step).
 
+**Noisy levels** (optional, off by default; see the notes for why): the noise :math:`\sigma_l`
+of a level is the window's times the level's scale, and where it is high for the kernel's
+spread (photographs at 1-5 % noise and a large shake; Levin et al.'s are at 0.3 %) the finest
+levels lose a kernel the coarser ones had found. With ``anchor`` > 0 the kernel step is pulled
+towards the level's starting kernel :math:`k_0` (the coarser level's, magnified) by the penalty
+:math:`\gamma a_k \max(0, (\sigma_l P / 0.2)^2 - 1) \|k - k_0\|^2`, with :math:`P` the
+participation number of :math:`k_0` (as in the noise scaling of :math:`\gamma`, so that small
+kernels, which have large values, are left alone) and :math:`a_k` = ``anchor``: the noisier a
+level, the less it may move the kernel. Without ``size``, the sizing pass runs without it:
+anchored levels keep the blurry magnified kernels of the coarse levels, whose extent overshoots
+the blur.
+
 **Final refinement** at full resolution (``refine_iter`` alternations): the L0 latent image
 drifts away even from the true kernel, so the pyramid's kernel is refined with a better latent
 image, the non-blind TV restoration (:func:`unblur.restore.sparse.tv`, unknown boundary,
@@ -132,6 +144,11 @@ _REFINE_REG = 10.0
 _REFINE_CG = 20
 #: Noise (normalised units) times kernel participation the kernel steps' weights were tuned at.
 _SIGMA_P_REF = 0.15
+#: Level noise (normalised units, the window's times the level's scale) times the kernel's
+#: participation above which the kernel step is pulled towards the level's starting kernel
+#: (see ``anchor``); Levin's photographs stay below it (noise 0.0026-0.0038, participation at
+#: most 1.5 x 35 px).
+_ANCHOR_NOISE = 0.2
 #: Width of the band around clipped pixels left out of the kernel steps, in kernel radii
 #: (at least one pixel; see the notes: a wider band loses more data than it removes bias).
 _BAND = 0.0
@@ -165,6 +182,7 @@ class _Settings:
     join: int
     noise: float = 0.0
     adaptive: float = 0.0
+    anchor: float = 0.0
 
 
 def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -235,6 +253,8 @@ def _pyramid(
         if ms is not None:  # saturation: drop the residuals its clipped values reach
             seen, observed_weight = _exclusion(ms, bc, ks, seen)
         edge = None
+        k_start = k
+        excess = _anchor_excess(s.noise * scale, k) if levels and s.anchor else 0.0
         for _ in range(s.num_iter if level else s.num_iter_fine):
             bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
             y_grid = bc.extend(ys)
@@ -253,7 +273,8 @@ def _pyramid(
             boost = _prior_boost(s.noise * scale, k, s.adaptive)
             k = fourier_kernel_step(
                 (g0 * seen, g1 * seen), gradient(y_grid) * observed_weight, ks,
-                s.kernel_reg * boost, s.pyramid_smooth * boost,
+                s.kernel_reg * boost, s.pyramid_smooth * boost, k_start,
+                s.anchor * excess * s.kernel_reg * boost,
             )  # fmt: skip
             k = project(k, s.threshold, s.min_mass, s.join)
             lam_g = max(lam_g / 1.1, _LAM_MIN)
@@ -272,6 +293,14 @@ def _span(centre: int, side: int, n: int) -> slice:
     """``side`` pixels about ``centre``, moved inside ``[0, n)``."""
     start = max(0, min(centre - side // 2, n - side))
     return slice(start, min(start + side, n))
+
+
+def _anchor_excess(sigma: float, k: np.ndarray) -> float:
+    r"""How far a level is beyond the noise the pyramid copes with: :math:`\max(0, (\sigma P /
+    r)^2 - 1)`, :math:`P` the starting kernel's participation number (at most 1.5 times the
+    support's side, as in :func:`_prior_boost`) and :math:`r` = ``_ANCHOR_NOISE``."""
+    participation = min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
+    return max(0.0, (sigma * participation / _ANCHOR_NOISE) ** 2 - 1)
 
 
 def _prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
@@ -418,6 +447,7 @@ def estimate_kernel(
     kernel_smooth: float = 10.0,
     pyramid_smooth: float = 0.0,
     noise_adaptive: float = 1.0,
+    anchor: float = 0.0,
     join: int = 0,
     max_side: int = MAX_SIDE,
     second_pass: bool = True,
@@ -479,6 +509,11 @@ def estimate_kernel(
     noise_adaptive : float, optional
         Exponent :math:`a` of the growth of the kernel steps' prior weights with the noise
         and the kernel's spread (see :func:`_prior_boost`); 0 turns it off.
+    anchor : float, optional
+        :math:`a_k`, the weight of the pull towards the level's starting kernel on pyramid
+        levels too noisy for the kernel's spread (:math:`\sigma_l P > 0.2`; see the module
+        notes and :func:`_anchor_excess`); not in the sizing pass when ``size`` is not given.
+        0 (the default) turns it off.
     join : int, optional
         Kernel pixels up to ``2 * join`` px apart count as one component when small
         components are removed (see :func:`~unblur.blind.kernel_step.project`).
@@ -559,7 +594,7 @@ def estimate_kernel(
                         ("refine_threshold", refine_threshold),
                         ("kernel_smooth", kernel_smooth),
                         ("pyramid_smooth", pyramid_smooth),
-                        ("noise_adaptive", noise_adaptive)):  # fmt: skip
+                        ("noise_adaptive", noise_adaptive), ("anchor", anchor)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if threshold >= 1 or min_mass >= 1 or refine_threshold >= 1:
@@ -578,11 +613,12 @@ def estimate_kernel(
             latent_blur=latent_blur, refine_iter=refine_iter,
             refine_threshold=refine_threshold, kernel_smooth=kernel_smooth,
             pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
+            anchor=anchor,
             max_side=max_side, saturated=saturated, noise=noise, callback=callback,
             second_pass=False,
         )  # fmt: skip
         first: dict[str, Any] = {}
-        k_first = estimate_kernel(y, None, info=first, **options)
+        k_first = estimate_kernel(y, None, info=first, **{**options, "anchor": 0.0})
         side = max(k_first.shape)
         k = trim(estimate_kernel(y, side, info=info, **options))
         if info is not None:
@@ -604,7 +640,7 @@ def estimate_kernel(
     window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
-    settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive)
+    settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive, anchor=anchor)
     ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
     small_wanted = None if wanted is None else tuple(odd_side(n / factor) for n in wanted)
     support = small_wanted or (_default_size(ys.shape),) * 2
