@@ -33,9 +33,16 @@ towards the level's starting kernel :math:`k_0` (the coarser level's, magnified)
 :math:`\gamma a_k \max(0, (\sigma_l P / 0.2)^2 - 1) \|k - k_0\|^2`, with :math:`P` the
 participation number of :math:`k_0` (as in the noise scaling of :math:`\gamma`, so that small
 kernels, which have large values, are left alone) and :math:`a_k` = ``anchor``: the noisier a
-level, the less it may move the kernel. Without ``size``, the sizing pass runs without it:
-anchored levels keep the blurry magnified kernels of the coarse levels, whose extent overshoots
-the blur.
+level, the less it may move the kernel. Without ``size``, and where the window's noise is
+above ``_SIZING_NOISE`` (Levin et al.'s photographs are below it), the support is found by an
+anchored pass from the generous starting support, cut to the centred square holding the
+central ``_SIZING_QUANTILE`` of its marginal mass (:func:`_mass_side`): the finest levels'
+bounding box undershoots a noisy blur (the kernel breaks into dots that the projection
+removes), the anchored levels' overshoots (they keep the blurry magnified kernels of the
+coarse levels). Anchored levels agree with each other by construction, so the level,
+refinement and window agreements that :mod:`unblur.blind.auto` and
+:mod:`unblur.blind.confidence` judge are then taken from an unanchored pass on the same
+support (the anchored pass's own are kept in ``info["anchored"]``).
 
 **Final refinement** at full resolution (``refine_iter`` alternations): the L0 latent image
 drifts away even from the true kernel, so the pyramid's kernel is refined with a better latent
@@ -149,6 +156,11 @@ _SIGMA_P_REF = 0.15
 #: (see ``anchor``); Levin's photographs stay below it (noise 0.0026-0.0038, participation at
 #: most 1.5 x 35 px).
 _ANCHOR_NOISE = 0.2
+#: Window noise (normalised units) above which the sizing pass is anchored (Levin's
+#: photographs: 0.0026-0.0038).
+_SIZING_NOISE = 0.005
+#: Central fraction of the anchored sizing pass's kernel mass its support is cut to.
+_SIZING_QUANTILE = 0.9
 #: Width of the band around clipped pixels left out of the kernel steps, in kernel radii
 #: (at least one pixel; see the notes: a wider band loses more data than it removes bias).
 _BAND = 0.0
@@ -301,6 +313,19 @@ def _anchor_excess(sigma: float, k: np.ndarray) -> float:
     support's side, as in :func:`_prior_boost`) and :math:`r` = ``_ANCHOR_NOISE``."""
     participation = min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
     return max(0.0, (sigma * participation / _ANCHOR_NOISE) ** 2 - 1)
+
+
+def _mass_side(k: np.ndarray, quantile: float) -> int:
+    """The odd side of the centred square holding the central ``quantile`` of ``k``'s
+    marginal mass on either axis, plus a pixel each side."""
+    half = 0
+    for axis, n in enumerate(k.shape):
+        cumulative = np.cumsum(k.sum(axis=1 - axis))
+        cumulative /= cumulative[-1]
+        low = int(np.searchsorted(cumulative, (1.0 - quantile) / 2))
+        high = int(np.searchsorted(cumulative, (1.0 + quantile) / 2))
+        half = max(half, n // 2 - low, high - n // 2)
+    return 2 * half + 3
 
 
 def _prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
@@ -512,8 +537,9 @@ def estimate_kernel(
     anchor : float, optional
         :math:`a_k`, the weight of the pull towards the level's starting kernel on pyramid
         levels too noisy for the kernel's spread (:math:`\sigma_l P > 0.2`; see the module
-        notes and :func:`_anchor_excess`); not in the sizing pass when ``size`` is not given.
-        0 (the default) turns it off.
+        notes and :func:`_anchor_excess`). When ``size`` is not given and the window is
+        noisier than Levin et al.'s photographs, it also sizes the kernel and the agreement
+        checks come from an unanchored pass (two more passes). 0 (the default) turns it off.
     join : int, optional
         Kernel pixels up to ``2 * join`` px apart count as one component when small
         components are removed (see :func:`~unblur.blind.kernel_step.project`).
@@ -620,7 +646,21 @@ def estimate_kernel(
         first: dict[str, Any] = {}
         k_first = estimate_kernel(y, None, info=first, **{**options, "anchor": 0.0})
         side = max(k_first.shape)
+        # noisy photographs: the sizing and final passes anchored, the checks unanchored
+        noisy = bool(anchor) and first.get("window_noise", 0.0) > _SIZING_NOISE
+        if noisy:
+            side = _mass_side(estimate_kernel(y, None, **options), _SIZING_QUANTILE)
         k = trim(estimate_kernel(y, side, info=info, **options))
+        if noisy and info is not None:
+            evidence: dict[str, Any] = {}
+            k_evidence = trim(estimate_kernel(y, side, info=evidence, **{**options, "anchor": 0.0}))
+            checks = info.get("checks", {})
+            info["anchored"] = {"sizing_side": side, "checks": dict(checks),
+                                "unanchored_agreement": similarity(k, k_evidence)}  # fmt: skip
+            for name in ("levels", "refinement", "windows"):
+                checks.pop(name, None)
+                if name in evidence.get("checks", {}):
+                    checks[name] = evidence["checks"][name]
         if info is not None:
             info.update(size=list(k.shape), size_estimated=True, first_pass=first)
             # stable across scales in either pass: the second, on a support cut to the
@@ -699,5 +739,6 @@ def estimate_kernel(
             scale=1.0 / factor,
             size_estimated=wanted is None,
             checks=checks,
+            window_noise=sigma,
         )
     return k
