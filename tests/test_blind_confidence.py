@@ -16,10 +16,11 @@ from unblur.blind import estimate_psf
 from unblur.blind.confidence import THRESHOLDS, assess, image_checks, kernel_checks
 
 
-def test_pure_noise_is_flagged():
+@pytest.mark.parametrize("anchor", [0.0, 10.0])
+def test_pure_noise_is_flagged(anchor):
     noise = 0.5 + 0.1 * np.random.default_rng(0).standard_normal((160, 160))
     info: dict = {}
-    estimate_psf(noise, info=info)
+    estimate_psf(noise, info=info, anchor=anchor)
     assert info["confidence"] == "low"
     assert any("nothing but noise" in r for r in info["reasons"])
     assert info["checks"]["signal"] < THRESHOLDS["signal"]
@@ -28,13 +29,18 @@ def test_pure_noise_is_flagged():
     assert "nothing but noise" in info["warning"] and "\n" not in info["warning"]
 
 
-def test_flat_image_with_one_edge_is_flagged():
+@pytest.mark.parametrize("anchor", [0.0, 10.0])
+def test_flat_image_with_one_edge_is_flagged(anchor):
+    """Also with the anchor (the window's noise, 0.015, is above the anchored sizing's 0.005):
+    the anchored pass's own levels agree (measured 0.93) and its refinement keeps the kernel
+    (0.93), so it would pass both checks; the checks come from the unanchored pass on the
+    same support (0.73 and 0.27) and fail."""
     rng = np.random.default_rng(1)
     image = np.full((160, 160), 0.2)
     image[:, 70:] = 0.8
     image = ndimage.gaussian_filter(image, 2.0) + 0.01 * rng.standard_normal(image.shape)
     info: dict = {}
-    estimate_psf(image, info=info)
+    estimate_psf(image, info=info, anchor=anchor)
     assert info["confidence"] == "low"
     assert any("too few directions" in r for r in info["reasons"])
     assert info["checks"]["orientations"] < THRESHOLDS["orientations"]
@@ -43,6 +49,10 @@ def test_flat_image_with_one_edge_is_flagged():
     assert info["model"] == "motion" and "unstable" in info["reason"]
     assert info["checks"]["free_levels"] < THRESHOLDS["free_levels"]
     assert any(r.startswith("no blur model fits") for r in info["reasons"])
+    if anchor:
+        own = info["candidates"]["free"]["anchored"]["checks"]
+        assert own["levels"] >= THRESHOLDS["free_levels"]
+        assert own["refinement"] >= THRESHOLDS["free_refinement"]
 
 
 def test_blurred_photograph_is_trusted():

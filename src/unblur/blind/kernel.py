@@ -25,6 +25,25 @@ sharp photograph are a little soft (optics, sampling), and a least-squares kerne
 difference by coming out thicker. At the finest level the latent image is therefore smoothed
 by a Gaussian of ``latent_blur`` px before its gradients are taken (our own, empirical step).
 
+**Noisy levels** (optional, off by default; see the notes for why): the noise :math:`\sigma_l`
+of a level is the window's times the level's scale, and where it is high for the kernel's
+spread (photographs at 1-5 % noise and a large shake; Levin et al.'s are at 0.3 %) the finest
+levels lose a kernel the coarser ones had found. With ``anchor`` > 0 the kernel step is pulled
+towards the level's starting kernel :math:`k_0` (the coarser level's, magnified) by the penalty
+:math:`\gamma a_k \max(0, (\sigma_l P / 0.2)^2 - 1) \|k - k_0\|^2`, with :math:`P` the
+participation number of :math:`k_0` (as in the noise scaling of :math:`\gamma`, so that small
+kernels, which have large values, are left alone) and :math:`a_k` = ``anchor``: the noisier a
+level, the less it may move the kernel. Without ``size``, and where the window's noise is
+above ``_SIZING_NOISE`` (Levin et al.'s photographs are below it), the support is found by an
+anchored pass from the generous starting support, cut to the centred square holding the
+central ``_SIZING_QUANTILE`` of its marginal mass (:func:`_mass_side`): the finest levels'
+bounding box undershoots a noisy blur (the kernel breaks into dots that the projection
+removes), the anchored levels' overshoots (they keep the blurry magnified kernels of the
+coarse levels). Anchored levels agree with each other by construction, so the level,
+refinement and window agreements that :mod:`unblur.blind.auto` and
+:mod:`unblur.blind.confidence` judge are then taken from an unanchored pass on the same
+support (the anchored pass's own are kept in ``info["anchored"]``).
+
 **Final refinement** at full resolution (``refine_iter`` alternations): the L0 latent image
 drifts away even from the true kernel, so the pyramid's kernel is refined with a better latent
 image, the non-blind TV restoration (:func:`unblur.restore.sparse.tv`, unknown boundary,
@@ -132,6 +151,16 @@ _REFINE_REG = 10.0
 _REFINE_CG = 20
 #: Noise (normalised units) times kernel participation the kernel steps' weights were tuned at.
 _SIGMA_P_REF = 0.15
+#: Level noise (normalised units, the window's times the level's scale) times the kernel's
+#: participation above which the kernel step is pulled towards the level's starting kernel
+#: (see ``anchor``); Levin's photographs stay below it (noise 0.0026-0.0038, participation at
+#: most 1.5 x 35 px).
+_ANCHOR_NOISE = 0.2
+#: Window noise (normalised units) above which the sizing pass is anchored (Levin's
+#: photographs: 0.0026-0.0038).
+_SIZING_NOISE = 0.005
+#: Central fraction of the anchored sizing pass's kernel mass its support is cut to.
+_SIZING_QUANTILE = 0.9
 #: Width of the band around clipped pixels left out of the kernel steps, in kernel radii
 #: (at least one pixel; see the notes: a wider band loses more data than it removes bias).
 _BAND = 0.0
@@ -165,6 +194,7 @@ class _Settings:
     join: int
     noise: float = 0.0
     adaptive: float = 0.0
+    anchor: float = 0.0
 
 
 def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -235,6 +265,8 @@ def _pyramid(
         if ms is not None:  # saturation: drop the residuals its clipped values reach
             seen, observed_weight = _exclusion(ms, bc, ks, seen)
         edge = None
+        k_start = k
+        excess = _anchor_excess(s.noise * scale, k) if levels and s.anchor else 0.0
         for _ in range(s.num_iter if level else s.num_iter_fine):
             bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
             y_grid = bc.extend(ys)
@@ -253,7 +285,8 @@ def _pyramid(
             boost = _prior_boost(s.noise * scale, k, s.adaptive)
             k = fourier_kernel_step(
                 (g0 * seen, g1 * seen), gradient(y_grid) * observed_weight, ks,
-                s.kernel_reg * boost, s.pyramid_smooth * boost,
+                s.kernel_reg * boost, s.pyramid_smooth * boost, k_start,
+                s.anchor * excess * s.kernel_reg * boost,
             )  # fmt: skip
             k = project(k, s.threshold, s.min_mass, s.join)
             lam_g = max(lam_g / 1.1, _LAM_MIN)
@@ -272,6 +305,27 @@ def _span(centre: int, side: int, n: int) -> slice:
     """``side`` pixels about ``centre``, moved inside ``[0, n)``."""
     start = max(0, min(centre - side // 2, n - side))
     return slice(start, min(start + side, n))
+
+
+def _anchor_excess(sigma: float, k: np.ndarray) -> float:
+    r"""How far a level is beyond the noise the pyramid copes with: :math:`\max(0, (\sigma P /
+    r)^2 - 1)`, :math:`P` the starting kernel's participation number (at most 1.5 times the
+    support's side, as in :func:`_prior_boost`) and :math:`r` = ``_ANCHOR_NOISE``."""
+    participation = min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
+    return max(0.0, (sigma * participation / _ANCHOR_NOISE) ** 2 - 1)
+
+
+def _mass_side(k: np.ndarray, quantile: float) -> int:
+    """The odd side of the centred square holding the central ``quantile`` of ``k``'s
+    marginal mass on either axis, plus a pixel each side."""
+    half = 0
+    for axis, n in enumerate(k.shape):
+        cumulative = np.cumsum(k.sum(axis=1 - axis))
+        cumulative /= cumulative[-1]
+        low = int(np.searchsorted(cumulative, (1.0 - quantile) / 2))
+        high = int(np.searchsorted(cumulative, (1.0 + quantile) / 2))
+        half = max(half, n // 2 - low, high - n // 2)
+    return 2 * half + 3
 
 
 def _prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
@@ -418,6 +472,7 @@ def estimate_kernel(
     kernel_smooth: float = 10.0,
     pyramid_smooth: float = 0.0,
     noise_adaptive: float = 1.0,
+    anchor: float = 0.0,
     join: int = 0,
     max_side: int = MAX_SIDE,
     second_pass: bool = True,
@@ -479,6 +534,12 @@ def estimate_kernel(
     noise_adaptive : float, optional
         Exponent :math:`a` of the growth of the kernel steps' prior weights with the noise
         and the kernel's spread (see :func:`_prior_boost`); 0 turns it off.
+    anchor : float, optional
+        :math:`a_k`, the weight of the pull towards the level's starting kernel on pyramid
+        levels too noisy for the kernel's spread (:math:`\sigma_l P > 0.2`; see the module
+        notes and :func:`_anchor_excess`). When ``size`` is not given and the window is
+        noisier than Levin et al.'s photographs, it also sizes the kernel and the agreement
+        checks come from an unanchored pass (two more passes). 0 (the default) turns it off.
     join : int, optional
         Kernel pixels up to ``2 * join`` px apart count as one component when small
         components are removed (see :func:`~unblur.blind.kernel_step.project`).
@@ -559,7 +620,7 @@ def estimate_kernel(
                         ("refine_threshold", refine_threshold),
                         ("kernel_smooth", kernel_smooth),
                         ("pyramid_smooth", pyramid_smooth),
-                        ("noise_adaptive", noise_adaptive)):  # fmt: skip
+                        ("noise_adaptive", noise_adaptive), ("anchor", anchor)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if threshold >= 1 or min_mass >= 1 or refine_threshold >= 1:
@@ -578,13 +639,28 @@ def estimate_kernel(
             latent_blur=latent_blur, refine_iter=refine_iter,
             refine_threshold=refine_threshold, kernel_smooth=kernel_smooth,
             pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
+            anchor=anchor,
             max_side=max_side, saturated=saturated, noise=noise, callback=callback,
             second_pass=False,
         )  # fmt: skip
         first: dict[str, Any] = {}
-        k_first = estimate_kernel(y, None, info=first, **options)
+        k_first = estimate_kernel(y, None, info=first, **{**options, "anchor": 0.0})
         side = max(k_first.shape)
+        # noisy photographs: the sizing and final passes anchored, the checks unanchored
+        noisy = bool(anchor) and first.get("window_noise", 0.0) > _SIZING_NOISE
+        if noisy:
+            side = _mass_side(estimate_kernel(y, None, **options), _SIZING_QUANTILE)
         k = trim(estimate_kernel(y, side, info=info, **options))
+        if noisy and info is not None:
+            evidence: dict[str, Any] = {}
+            k_evidence = trim(estimate_kernel(y, side, info=evidence, **{**options, "anchor": 0.0}))
+            checks = info.get("checks", {})
+            info["anchored"] = {"sizing_side": side, "checks": dict(checks),
+                                "unanchored_agreement": similarity(k, k_evidence)}  # fmt: skip
+            for name in ("levels", "refinement", "windows"):
+                checks.pop(name, None)
+                if name in evidence.get("checks", {}):
+                    checks[name] = evidence["checks"][name]
         if info is not None:
             info.update(size=list(k.shape), size_estimated=True, first_pass=first)
             # stable across scales in either pass: the second, on a support cut to the
@@ -604,7 +680,7 @@ def estimate_kernel(
     window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
-    settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive)
+    settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive, anchor=anchor)
     ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
     small_wanted = None if wanted is None else tuple(odd_side(n / factor) for n in wanted)
     support = small_wanted or (_default_size(ys.shape),) * 2
@@ -663,5 +739,6 @@ def estimate_kernel(
             scale=1.0 / factor,
             size_estimated=wanted is None,
             checks=checks,
+            window_noise=sigma,
         )
     return k

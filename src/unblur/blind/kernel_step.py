@@ -77,6 +77,8 @@ def fourier_kernel_step(
     m: tuple[int, ...],
     gamma: float,
     smooth: float = 0.0,
+    prior: np.ndarray | None = None,
+    prior_weight: float = 0.0,
 ) -> np.ndarray:
     r"""Least-squares kernel on gradients, in closed form in the Fourier domain.
 
@@ -84,13 +86,23 @@ def fourier_kernel_step(
     / (\sum_d |\widehat{\partial_d x}|^2 + \gamma + \eta |\hat D|^2)` on the (periodic)
     grid, then the ``m``-sized window about the origin (Cho & Lee 2009; Pan et al. 2014,
     ``otf2psf``); :math:`\eta` = ``smooth`` weighs a penalty :math:`\eta\|\nabla k\|^2` on the
-    kernel's gradient (:math:`|\hat D|^2` its Fourier multiplier).
+    kernel's gradient (:math:`|\hat D|^2` its Fourier multiplier). With a ``prior`` kernel
+    :math:`k_p` (odd sides, centred) and :math:`\gamma_p` = ``prior_weight``, the penalty
+    :math:`\gamma_p\|k - k_p\|^2` is added: :math:`\gamma_p \hat k_p` joins the numerator
+    and :math:`\gamma_p` the denominator, pulling the answer towards :math:`k_p` where the
+    gradients say little.
     """
     shape = gxs[0].shape
     num: Any = 0.0
     den: Any = gamma
     if smooth:
         den = den + smooth * difference_spectrum(shape, 1, dtype=np.float64)
+    if prior is not None and prior_weight:
+        placed = np.zeros(shape)
+        placed[: prior.shape[0], : prior.shape[1]] = prior
+        placed = np.roll(placed, [-(n // 2) for n in prior.shape], axis=(0, 1))
+        num = num + prior_weight * fft.rfftn(placed)
+        den = den + prior_weight
     for gx, gy in zip(gxs, gys, strict=True):
         fx = fft.rfftn(gx)
         num = num + np.conj(fx) * fft.rfftn(gy)
