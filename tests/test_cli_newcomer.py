@@ -36,6 +36,23 @@ def test_a_warning_is_one_line_without_python_source(tmp_path):
         assert result.stderr.splitlines() == [MESSAGE]
 
 
+def test_a_batch_warning_is_one_line_naming_its_file_with_jobs_too(tmp_path):
+    # before: with --jobs 2 the workers printed Python's format ('.../multiprocessing/
+    # process.py:108: ValueRangeWarning: ...'), and neither mode said which file it was about
+    image = np.linspace(0, 900, 32 * 32, dtype=np.float32).reshape(32, 32)
+    tifffile.imwrite(tmp_path / "f.tif", image)
+    tifffile.imwrite(tmp_path / "g.tif", image)
+    for jobs in ("1", "2"):
+        result = run_cli(
+            "deconvolve", "f.tif", "g.tif", "-o", f"out{jobs}", "--psf", "gaussian:sigma=1",
+            "-m", "wiener", "--jobs", jobs, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        warned = sorted(line for line in result.stderr.splitlines() if "warning" in line)
+        body = MESSAGE.removeprefix("unblur: warning: ")
+        assert warned == [f"unblur: warning: {n}: {body}" for n in ("f.tif", "g.tif")], jobs
+
+
 def test_float_tiff_of_counts_to_png_says_it_saturates(tmp_path):
     # before: a float TIFF of counts (values up to 900) restored to PNG came out all white,
     # with only the reader's warning about the scale

@@ -133,6 +133,22 @@ def _failed_row(job: _Job, message: str) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _warnings_named(source: Path):
+    """Warnings raised while one file of a batch is restored, as one line each that names the
+    file, ``unblur: warning: NAME: ...``, in the parent process and in the ``--jobs`` workers
+    alike (a worker does not inherit the command's warning format)."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        click.echo(f"unblur: warning: {source.name}: {text}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def _run_job(job: _Job) -> dict[str, Any]:
     """Restore one file of a batch. Never raises: a failure becomes the row's message."""
     from .. import fft
@@ -143,7 +159,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
     row = _failed_row(job, "")
     threads = contextlib.nullcontext() if job.fft_workers is None else fft.workers(job.fft_workers)
     try:
-        with threads:
+        with threads, _warnings_named(job.source):
             check_restore_memory(job.source, job.method)  # before decoding
             image, info = read_image(job.source)
             colour, alpha, axis = split_alpha(image, info)
