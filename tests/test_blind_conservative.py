@@ -159,3 +159,41 @@ def test_the_command_line_says_it_restored_conservatively(tmp_path, monkeypatch,
     assert "not trusted" in lines[0]
     assert lines[1].startswith("unblur: warning: restored conservatively: the input is returned")
     np.testing.assert_array_equal(np.load("r.npy"), y)
+
+
+def test_block_by_block_restoration_applies_the_same_rule(camera):
+    """unblur.dask with ``psf_info`` (and so ``--chunks`` without ``--psf``): every block is
+    blended like the whole image, so the result is the blocks' plain restoration blended with
+    the aligned input."""
+    dask = pytest.importorskip("dask")  # noqa: F841
+    import unblur.dask as ud
+
+    k = _off_centre_box()
+    y = unblur.add_noise(unblur.blur(camera, k), gaussian=0.01, rng=1)
+    info: dict = {}
+    half = ud.deconvolve(y, k, "wiener", chunks=64, psf_info={"confidence": "low"}, info=info)
+    plain = ud.deconvolve(y, k, "wiener", chunks=64)
+    assert info["conservative"]["action"] == "half"
+    aligned = ndimage.shift(y, (1, -1), order=0, mode="nearest")
+    expected = 0.5 * (np.asarray(plain.compute(), np.float64) + aligned)
+    np.testing.assert_allclose(half.compute(), expected, rtol=0, atol=1e-6)
+    # nothing but noise: every block returns its input
+    noise = 0.5 + 0.1 * np.random.default_rng(0).standard_normal((96, 96))
+    same = ud.deconvolve(noise, k, "wiener", chunks=48,
+                         psf_info={"confidence": "low", "checks": {"signal": 0.0}})  # fmt: skip
+    np.testing.assert_allclose(same.compute(), noise, rtol=0, atol=1e-6)
+
+
+def test_the_command_line_block_by_block_says_it_restored_conservatively(tmp_path, monkeypatch):
+    pytest.importorskip("dask")
+    monkeypatch.chdir(tmp_path)
+    noise = (0.5 + 0.1 * np.random.default_rng(0).standard_normal((96, 96))).astype(np.float32)
+    np.save("noise.npy", noise)
+    result = CliRunner().invoke(
+        cli, ["deconvolve", "noise.npy", "-o", "out.npy", "--chunks", "48", "-m", "wiener"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "unblur: warning: restored conservatively: the input is returned unchanged" in (
+        result.stderr
+    )
+    np.testing.assert_allclose(np.load("out.npy"), noise, rtol=0, atol=1e-6)

@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from ._errors import CLIError
-from ._estimate import echo_estimate, estimate_psf, file_values, psf_fields
+from ._estimate import _warn, echo_estimate, estimate_psf, file_values, psf_fields
 from ._files import check_outputs, psf_files, read_psf
 from ._output import echo_json, params_text, progress_bar, stderr_console
 
@@ -105,8 +105,11 @@ def deconvolve_chunked(
             progress=on_block,
             info=run,
             inputs=protected[1:],
+            **({} if estimate is None else {"psf_info": estimate}),
             **params,
         )
+    if run.get("conservative", {}).get("applied"):  # a doubtful estimate: said on stderr
+        _warn(f"restored conservatively: {run['conservative']['reason']}")
     seconds = time.perf_counter() - start
     blocks = math.prod(len(c) for c in run.get("chunks", ()))
     parameters = {**params, **run.get("parameters", {})}

@@ -17,7 +17,7 @@ from .._checks import (
     check_text,
     float_dtype,
 )
-from ..api import check_psf_or_field
+from ..api import check_psf_or_field, conservative_rule
 from ..api import deconvolve as _deconvolve
 from ..errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from ..operators import BOUNDARIES
@@ -107,14 +107,16 @@ def _restore_block(
     params: dict[str, Any],
     dtype: np.dtype,
     depth: dict[int, int],
+    psf_info: dict | None = None,
     block_info: dict | None = None,
 ) -> np.ndarray:
     """Restore one overlapping block (runs on a worker); a field is cropped to the block."""
     if isinstance(psf, PSFField):
         psf = _block_field(psf, block.shape, channel_axis, depth, block_info)
     restored = _deconvolve(
-        block, psf, method, boundary=boundary, channel_axis=channel_axis, **params
-    )
+        block, psf, method, boundary=boundary, channel_axis=channel_axis, psf_info=psf_info,
+        **params,
+    )  # fmt: skip
     return np.asarray(restored, dtype=dtype)
 
 
@@ -169,6 +171,7 @@ def deconvolve(
     channel_axis: int | None = None,
     fix_parameters: bool = True,
     info: dict | None = None,
+    psf_info: dict | None = None,
     **params: Any,
 ):
     r"""Restore a (possibly larger-than-memory) image block by block; returns a Dask array.
@@ -213,7 +216,13 @@ def deconvolve(
         it each block chooses its own, which can show as seams. Ignored for a single block.
     info : dict, optional
         Receives ``method``, ``boundary``, ``overlap``, ``chunks`` (the input blocks) and
-        ``parameters`` (those fixed from the sample block).
+        ``parameters`` (those fixed from the sample block), and ``conservative`` with
+        ``psf_info``.
+    psf_info : dict, optional
+        The ``info`` of :func:`unblur.estimate_psf` for an estimated ``psf``, as for
+        :func:`unblur.deconvolve`: a doubtful estimate restores every block conservatively by
+        the same rule (:func:`unblur.api.conservative_rule`), which is per pixel up to the
+        kernel's whole-pixel offset and so agrees with a whole-image run away from the seams.
     **params
         The method's parameters. ``callback`` is not available (use ``progress`` of
         :func:`compute` or :func:`to_file`).
@@ -386,6 +395,7 @@ def deconvolve(
         params={**params, **fixed},
         dtype=out_dtype,
         depth=depth_map,
+        psf_info=psf_info,
     )
     result = array.map_overlap(
         func,
@@ -403,4 +413,6 @@ def deconvolve(
             chunks=array.chunks,
             parameters=fixed,
         )
+        if psf_info is not None:
+            info["conservative"] = conservative_rule(k, psf_info)
     return result
