@@ -58,9 +58,13 @@ class Group(click.Group):
             ) from None
 
 
-def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def show_warning(
+    message, category, filename, lineno, file=None, line=None, *, about: str | None = None
+) -> None:
     """A warning as the single line ``unblur: warning: <message>`` on stderr: Python's own
     format adds the file and the source line that raised it (a piece of click's code, as
-    the warning is attributed to the first caller outside unblur)."""
+    the warning is attributed to the first caller outside unblur). ``about``: the file the
+    warning concerns, put first (``unblur: warning: NAME: <message>``, in a batch)."""
     text = " ".join(str(message).split())
-    click.echo(f"unblur: warning: {text}", err=True)
+    prefix = "" if about is None else f"{about}: "
+    click.echo(f"unblur: warning: {prefix}{text}", err=True)

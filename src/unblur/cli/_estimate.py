@@ -83,7 +83,7 @@ def estimate_psf(
         kwargs = {} if callback is None else {"callback": callback}
         k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info, **kwargs)
     if console is not None:  # an interactive command: the estimate's doubts are said on stderr
-        _warn(confidence_warning(info))
+        warn(confidence_warning(info))
     summary = dict(info)
     summary.update(
         model=info.get("model", model),
@@ -132,7 +132,7 @@ def _estimate_field(
     summary.pop("confidence", None)
     summary["cell_confidence"] = cells
     if console is not None and summary["low_confidence_cells"]:
-        _warn(
+        warn(
             f"{summary['low_confidence_cells']} of {len(cells)} regions of the PSF field have a "
             "kernel of low confidence; try a coarser --psf-grid, --psf-size, or one PSF for the "
             "whole image (no --psf-grid)"
@@ -157,10 +157,17 @@ def _display(console, text: str, stepped: bool):
     return display, callback
 
 
-def _warn(warning: str | None) -> None:
+def warn(warning: str | None) -> None:
     """``unblur: warning: ...`` on stderr (nothing for None)."""
     if warning is not None:
         click.echo(f"unblur: warning: {warning}", err=True)
+
+
+def conservative_warning(run: dict[str, Any]) -> str | None:
+    """One line when :func:`unblur.deconvolve` restored conservatively (its ``info`` of the
+    run has ``conservative`` applied: a doubtful estimate), else None."""
+    rule = run.get("conservative") or {}
+    return f"restored conservatively: {rule['reason']}" if rule.get("applied") else None
 
 
 def confidence_warning(info: dict[str, Any]) -> str | None:

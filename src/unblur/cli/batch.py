@@ -18,7 +18,7 @@ import click
 import numpy as np
 
 from ..errors import UnblurError
-from ._errors import CLIError, os_message
+from ._errors import CLIError, os_message, show_warning
 from ._estimate import estimate_psf, estimate_text, file_values
 from ._files import (
     FIELD_EXTENSIONS,
@@ -139,13 +139,10 @@ def _warnings_named(source: Path):
     file, ``unblur: warning: NAME: ...``, in the parent process and in the ``--jobs`` workers
     alike (a worker does not inherit the command's warning format)."""
     import warnings
-
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = " ".join(str(message).split())
-        click.echo(f"unblur: warning: {source.name}: {text}", err=True)
+    from functools import partial
 
     with warnings.catch_warnings():
-        warnings.showwarning = show
+        warnings.showwarning = partial(show_warning, about=source.name)
         yield
 
 

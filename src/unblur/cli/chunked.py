@@ -11,7 +11,14 @@ import click
 import numpy as np
 
 from ._errors import CLIError
-from ._estimate import _warn, echo_estimate, estimate_psf, file_values, psf_fields
+from ._estimate import (
+    conservative_warning,
+    echo_estimate,
+    estimate_psf,
+    file_values,
+    psf_fields,
+    warn,
+)
 from ._files import check_outputs, psf_files, read_psf
 from ._output import echo_json, params_text, progress_bar, stderr_console
 
@@ -108,8 +115,7 @@ def deconvolve_chunked(
             **({} if estimate is None else {"psf_info": estimate}),
             **params,
         )
-    if run.get("conservative", {}).get("applied"):  # a doubtful estimate: said on stderr
-        _warn(f"restored conservatively: {run['conservative']['reason']}")
+    warn(conservative_warning(run))  # a doubtful estimate: said on stderr
     seconds = time.perf_counter() - start
     blocks = math.prod(len(c) for c in run.get("chunks", ()))
     parameters = {**params, **run.get("parameters", {})}

@@ -11,13 +11,14 @@ import click
 import numpy as np
 
 from ._estimate import (
-    _warn,
     check_grid_fits,
+    conservative_warning,
     echo_estimate,
     estimate_psf,
     estimate_text,
     file_values,
     psf_fields,
+    warn,
 )
 from ._files import (
     check_psf_fits,
@@ -251,8 +252,7 @@ def _restore(
             psf_info=estimate,
             **params,
         )
-    if run.get("conservative", {}).get("applied"):  # a doubtful estimate: said on stderr
-        _warn(f"restored conservatively: {run['conservative']['reason']}")
+    warn(conservative_warning(run))  # a doubtful estimate: said on stderr
     staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
     if save_psf is not None:
         stage_psf(staged, save_psf, k)
