@@ -252,46 +252,40 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
         of the restoration: 0, :data:`DOUBTFUL_STRENGTH` or 1) and ``reason`` (one line).
     """
     if isinstance(psf, PSFField):  # its confidence is per region (info["confidence"] a dict)
-        return {"applied": False, "action": None, "strength": 1.0,
-                "reason": "a PSF field is restored at full strength"}  # fmt: skip
+        return _rule(None, "a PSF field is restored at full strength")
     if psf_info.get("confidence") != "low":
-        return {"applied": False, "action": None, "strength": 1.0,
-                "reason": "the estimated PSF is trusted"}  # fmt: skip
+        return _rule(None, "the estimated PSF is trusted")
     from .blind.confidence import THRESHOLDS
 
     signal = (psf_info.get("checks") or {}).get("signal")
     if signal is not None and signal < THRESHOLDS["signal"]:
-        return {
-            "applied": True,
-            "action": "input",
-            "strength": 0.0,
-            "reason": (
-                f"the input is returned unchanged: it holds almost nothing but noise (signal-"
-                f"to-noise variance ratio {signal:.2f}), so there is no blur to remove"
-            ),
-        }
+        return _rule(
+            "input",
+            f"the input is returned unchanged: it holds almost nothing but noise (signal-to-"
+            f"noise variance ratio {signal:.2f}), so there is no blur to remove",
+        )
     k = np.asarray(psf, dtype=np.float64)
     k = k / k.sum()
     participation = float(1.0 / np.sum(k * k))
     if participation < ALMOST_NO_BLUR:
-        return {
-            "applied": True,
-            "action": "input",
-            "strength": 0.0,
-            "reason": (
-                f"the input is returned unchanged: the PSF, not trusted, finds almost no blur "
-                f"(participation number {participation:.1f} < {ALMOST_NO_BLUR:g})"
-            ),
-        }
-    return {
-        "applied": True,
-        "action": "half",
-        "strength": DOUBTFUL_STRENGTH,
-        "reason": (
-            f"restored at {DOUBTFUL_STRENGTH:g} strength (the midpoint between the restoration "
-            "and the input), as the PSF is not trusted"
-        ),
-    }
+        return _rule(
+            "input",
+            f"the input is returned unchanged: the PSF, not trusted, finds almost no blur "
+            f"(participation number {participation:.1f} < {ALMOST_NO_BLUR:g})",
+        )
+    return _rule(
+        "half",
+        f"restored at {DOUBTFUL_STRENGTH:g} strength (the midpoint between the restoration "
+        "and the input), as the PSF is not trusted",
+    )
+
+
+def _rule(action: str | None, reason: str) -> dict[str, Any]:
+    """The record of :func:`conservative_rule`: ``applied`` and ``strength`` follow from the
+    ``action`` (None: full strength; ``"input"``: 0; ``"half"``: :data:`DOUBTFUL_STRENGTH`)."""
+    strength = {None: 1.0, "input": 0.0, "half": DOUBTFUL_STRENGTH}[action]
+    return {"applied": action is not None, "action": action, "strength": strength,
+            "reason": reason}  # fmt: skip
 
 
 def _conservative(run: Callable, psf: np.ndarray, strength: float) -> Callable:
