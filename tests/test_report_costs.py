@@ -105,6 +105,25 @@ def test_spectrum_in_float32_matches_float64():
     assert np.max(np.abs(single - double)) < 5e-3
 
 
+@pytest.mark.parametrize("shape", [(7, 5), (6, 8), (9, 1), (1, 9), (64, 33), (33, 64)])
+def test_spectrum_from_the_half_plane_equals_the_full_transform(shape):
+    """The half plane of the real transform and its Hermitian mirror give the magnitudes of the
+    full complex transform at every frequency, for even and odd sides."""
+    import scipy.fft
+
+    plane = np.random.default_rng(7).random(shape)
+    h, w = shape
+    centred = plane - plane.mean()
+    if min(shape) > 1:
+        centred = centred * np.hanning(h)[:, None] * np.hanning(w)[None, :]
+    full = np.abs(np.fft.fftshift(scipy.fft.fft2(centred)))
+    floor = max(full.max() * 1e-12, np.finfo(np.float64).tiny)
+    expected = np.log10(np.maximum(full, floor))
+    got = _sections.log_spectrum(plane)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
 def test_grey_plane_keeps_float32_and_averages_channels():
     rng = np.random.default_rng(6)
     image = rng.random((20, 24, 3)).astype(np.float32)

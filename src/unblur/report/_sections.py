@@ -180,8 +180,16 @@ def log_spectrum(a: np.ndarray) -> np.ndarray:
     if min(a.shape) > 1:  # the separable Hann window, in place
         centred *= np.hanning(h).astype(dtype)[:, None]
         centred *= np.hanning(w).astype(dtype)[None, :]
-    spectrum = np.abs(np.fft.fftshift(scipy.fft.fft2(centred)))
+    # the real transform's half plane, the other half by Hermitian symmetry
+    # |F(u, v)| = |F(-u, -v)|: half the transform of fft2 for the same magnitudes
+    half = np.abs(scipy.fft.rfftn(centred))
     del centred
+    spectrum = np.empty((h, w), half.dtype)
+    spectrum[:, : half.shape[1]] = half
+    if w > half.shape[1]:
+        spectrum[:, half.shape[1] :] = half[-np.arange(h) % h, 1 : w - half.shape[1] + 1][:, ::-1]
+    del half
+    spectrum = np.fft.fftshift(spectrum)
     factor = math.ceil(max(spectrum.shape) / _SPECTRUM_SIDE)
     if factor > 1:  # the panel is ~400 px wide: average blocks instead of dropping samples
         h, w = (n // factor * factor for n in spectrum.shape)
