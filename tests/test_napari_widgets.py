@@ -251,6 +251,34 @@ def test_bad_parameter_text_is_refused_before_any_work(viewer, notifications, bl
     assert notifications.errors() == ["num_iter: 'many' is not a number"]
 
 
+def test_deconvolve_with_a_doubtful_estimate_keeps_the_input(viewer, run):
+    """An image of nothing but noise: *Estimate PSF* distrusts its kernel (the signal check
+    fails), and *Deconvolve* with that PSF layer returns the image unchanged, as the library
+    and the command line do with the estimate's info; the same kernel as a plain layer (no
+    estimator record) is restored at full strength."""
+    noise = np.random.default_rng(3).random((96, 96)).astype(np.float32)
+    image = viewer.add_image(noise, name="noise")
+    est = dock(viewer, EstimatePSFWidget)
+    est.image.value = image
+    run(est)
+    k_layer = viewer.layers[-1]
+    assert k_layer.metadata["unblur"]["confidence"] == "low"
+    w = dock(viewer, DeconvolveWidget)
+    w.image.value, w.psf_layer.value = image, k_layer
+    run(w)
+    out = viewer.layers[-1]
+    np.testing.assert_array_equal(out.data, noise)
+    rule = out.metadata["unblur"]["conservative"]
+    assert rule["applied"] and rule["action"] == "input"
+    assert "not trusted" in w.job.status.value
+    plain_k = viewer.add_image(np.asarray(k_layer.data), name="k copy")
+    w.psf_layer.value = plain_k
+    run(w)
+    np.testing.assert_allclose(
+        viewer.layers[-1].data, unblur.deconvolve(noise, np.asarray(k_layer.data)), atol=1e-6
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Estimate PSF
 # --------------------------------------------------------------------------------------------

@@ -2,10 +2,14 @@
 
 The method list and each method's parameters come from the registry
 (:func:`unblur.available_methods`, :attr:`unblur.restore.Method.parameters`); ``auto`` lets
-:func:`unblur.deconvolve` choose (``tv`` up to a megapixel, ``wiener`` beyond). The run goes
+:func:`unblur.deconvolve` choose (``tv`` at every size; ``fast`` is ``wiener``). The run goes
 through :func:`unblur.deconvolve` with an ``info`` dict: the restored layer carries the
 info (method, every parameter with the automatic ones, run time) in its metadata,
 and the automatic values are shown in the form.
+
+A PSF layer that *Estimate PSF* made from the same image carries the estimator's ``info`` in
+its metadata; it is passed on as ``psf_info``, so a doubtful estimate is restored
+conservatively (:func:`unblur.api.conservative_rule`), as on the command line.
 """
 
 from __future__ import annotations
@@ -89,23 +93,30 @@ class DeconvolveWidget(Container):
         name = self.method.value
         if name == "auto":
             self.params.set_parameters({})
-            self.params.tooltip = "auto: tv up to a megapixel per channel, wiener beyond"
+            self.params.tooltip = "auto: tv at every size (fast: wiener, one transform pair)"
         else:
             self.params.set_parameters(get_method(name).parameters)
             self.params.tooltip = get_method(name).summary
         self.preview_every.enabled = name == "auto" or get_method(name).iterative
 
-    def _psf_source(self, layer: napari.layers.Image) -> tuple[Any, str, str]:
-        """``(data or spec, kind, description)`` of the PSF the run uses."""
+    def _psf_source(self, layer: napari.layers.Image) -> tuple[Any, str, str, dict | None]:
+        """``(data or spec, kind, description, psf_info)`` of the PSF the run uses;
+        ``psf_info`` is the estimator's record when *Estimate PSF* made the PSF layer from this
+        image (None otherwise)."""
         if self.psf_layer.value is not None:
             psf_layer = self.psf_layer.value
             if psf_layer is layer:
                 raise InvalidPSFError("the PSF layer is the image itself; choose another layer")
-            return full_resolution(psf_layer), "layer", psf_layer.name
+            return (
+                full_resolution(psf_layer),
+                "layer",
+                psf_layer.name,
+                _estimate_of(psf_layer, layer),
+            )
         spec = self.psf_spec.value.strip()
         if not spec:
             raise InvalidPSFError("choose a PSF layer or type a PSF spec (e.g. gaussian:sigma=2)")
-        return spec, "spec", spec
+        return spec, "spec", spec, None
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
@@ -117,7 +128,7 @@ class DeconvolveWidget(Container):
         method = self.method.value
         try:
             params = self.params.values()
-            source, kind, psf_name = self._psf_source(layer)
+            source, kind, psf_name, psf_info = self._psf_source(layer)
         except UnblurError as exc:
             show_error(str(exc))
             return
@@ -138,7 +149,9 @@ class DeconvolveWidget(Container):
             else:
                 k = as_array(source)
             run: dict[str, Any] = {}
-            restored = deconvolve(image, k, callback=step, info=run, **options, **params)
+            restored = deconvolve(
+                image, k, callback=step, info=run, psf_info=psf_info, **options, **params
+            )
             return restored, run
 
         total = 0
@@ -176,7 +189,11 @@ class DeconvolveWidget(Container):
             if not info["auto"]:
                 self.params.show_chosen(info["parameters"])
             chosen = f"auto chose {info['method']}" if info["auto"] else info["method"]
-            self.job.status.value = f"{chosen}, {info['seconds']:.2f} s on {info['device']}"
+            status = f"{chosen}, {info['seconds']:.2f} s on {info['device']}"
+            rule = info.get("conservative") or {}
+            if rule.get("applied"):
+                status += f"; the estimated PSF is not trusted: {rule['reason']}"
+            self.job.status.value = status
 
         self.job.start(
             task,
@@ -192,3 +209,18 @@ class DeconvolveWidget(Container):
         if self._preview is not None and self._preview in self.viewer.layers:
             self.viewer.layers.remove(self._preview)
         self._preview = None
+
+
+def _estimate_of(psf_layer: napari.layers.Image, image: napari.layers.Image) -> dict | None:
+    """The estimator's record of ``psf_layer`` (its metadata) when *Estimate PSF* made it from
+    ``image`` (same layer name), else None: the confidence of an estimate speaks for the image
+    it was estimated from only."""
+    record = psf_layer.metadata.get(METADATA_KEY)
+    if (
+        isinstance(record, dict)
+        and record.get("kind") == "psf"
+        and "confidence" in record
+        and record.get("estimated_from") == image.name
+    ):
+        return dict(record)
+    return None
