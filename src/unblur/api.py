@@ -98,7 +98,9 @@ def deconvolve(
         The ``info`` that :func:`estimate_psf` filled when it estimated ``psf``. When it says
         the estimate is not trusted (``psf_info["confidence"] == "low"``) the restoration is
         conservative (see Notes) and ``info["conservative"]`` says what was done and why.
-        Without it (a PSF the user knows) nothing changes.
+        Without it (a PSF the user knows) nothing changes. ``info["kernel_error"]`` records
+        whether the weight was raised for a noisy free-form estimate
+        (:func:`kernel_error_rule`; off by default).
     **params
         The method's own parameters (see each method's documentation). ``clip`` is one of
         them, for the methods that have it (see Notes).
@@ -180,6 +182,14 @@ def deconvolve(
     resolved = resolve(method, spatial, params)
     name, chosen, reason = resolved.name, resolved.method, resolved.reason
     params = resolved.params
+    doubt = None if psf_info is None else kernel_error_rule(k, psf_info)
+    if doubt is not None and doubt["applied"]:
+        if "model_error" not in chosen.parameters or "lam" in params or "model_error" in params:
+            doubt = {**doubt, "applied": False, "reason": (
+                f"{name} has no automatic noise-based weight to raise" if "model_error" not
+                in chosen.parameters else "the weight was given")}  # fmt: skip
+        else:
+            params["model_error"] = doubt["model_error"]
     backend = _device_backend(device, chosen)
     accepted = chosen.parameters
     if boundary is not None:
@@ -214,6 +224,7 @@ def deconvolve(
                 "parameters": settings,
                 "seconds": elapsed,
                 **({} if rule is None else {"conservative": rule}),
+                **({} if doubt is None else {"kernel_error": doubt}),
             }
         )
     return restored
@@ -278,6 +289,91 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
         f"restored at {DOUBTFUL_STRENGTH:g} strength (the midpoint between the restoration "
         "and the input), as the PSF is not trusted",
     )
+
+
+#: Local contrast :math:`c` of a scene within a blur kernel's footprint, as a fraction of the
+#: image's range: it turns the relative error of an estimated kernel into an error of the model
+#: :math:`k * x` (:func:`kernel_error_rule`). 0: the rule is off (the default). 0.2 was the
+#: best on the quick subset of the broad validation set (+0.08 dB; held out +0.29 dB; Levin
+#: unchanged) but it loses 0.1-2.3 dB on synthetic grey shakes whose estimated kernels it
+#: judges noisy, so it is not adopted (``docs/notes/blind_kernel.md``, section 9).
+KERNEL_ERROR_CONTRAST = 0.0
+
+
+def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> dict[str, Any]:
+    r"""The model error an estimated free-form kernel adds to the restoration's weight.
+
+    The automatic weight of ``tv`` grows with the effective noise
+    :math:`\sigma_{eff}^2 = \hat\sigma^2 + (\epsilon a)^2`, :math:`\epsilon` the relative error
+    of the blur model (0.006 for a measured PSF). An estimated kernel :math:`\hat k = k + \delta
+    k` is a model error of its own: :math:`y = \hat k * x - \delta k * x + n`, so
+    :math:`\delta k * x` acts as extra noise that a weight sized for :math:`n` lets through as
+    ripples. Its size follows from the estimator's own account of its noise. The free-form
+    kernel step fits :math:`P = 1/\sum_i k_i^2` effective values of about :math:`1/P` each
+    from data of noise :math:`\sigma_w` (the analysed window's, relative to its range), so
+    its relative error grows as :math:`\sigma_w P`; the estimator's priors hold it down while
+    :math:`\sigma_w P` is below :math:`r` = 0.2, the limit beyond which its pyramid levels
+    lose the kernel (``_ANCHOR_NOISE`` of :mod:`unblur.blind.kernel`, with its cap of
+    :math:`P` at 1.5 times the kernel's side). Past it the relative error is taken as
+    :math:`\rho = \sqrt{\max(0, (\sigma_w P / r)^2 - 1)}` (the anchor's excess,
+    :func:`unblur.blind.kernel._anchor_excess`), and the error of the model,
+    :math:`\|\delta k * x\| \approx \|\delta k\|\, c\, a = \rho\, c\, a / \sqrt P` with
+    :math:`c` = :data:`KERNEL_ERROR_CONTRAST` the scene's local contrast within the kernel's
+    footprint, adds in quadrature:
+
+    .. math:: \epsilon = \sqrt{0.006^2 + \rho^2 c^2 / P}.
+
+    Only a free-form estimate (``psf_info["model"] == "free"``) is concerned: a parametric
+    fit has one or two parameters, not :math:`P` values. A kernel given without ``psf_info``,
+    a parametric estimate and a quiet window (:math:`\sigma_w P \le r` with the cap: all 32
+    of the Levin et al. 2009 photographs' estimates) are restored exactly as before.
+
+    **Off by default** (:data:`KERNEL_ERROR_CONTRAST` = 0): measured in
+    ``docs/notes/blind_kernel.md``, section 9, it gains on the broad set's noisy free-form
+    estimates but loses on synthetic grey shakes whose kernels are good despite
+    :math:`\sigma_w P > r`; the relative error it assumes is not the kernel's actual error.
+    Set ``unblur.api.KERNEL_ERROR_CONTRAST = 0.2`` to use it.
+
+    Returns
+    -------
+    dict
+        ``applied`` (bool), ``model_error`` (:math:`\epsilon`), ``kernel_error``
+        (:math:`\rho`), ``window_noise`` (:math:`\sigma_w`), ``participation`` (:math:`P`)
+        and ``reason`` (one line); when applied, ``factor``: the weight's growth at the
+        window's noise, :math:`(\sigma_{eff}'/\sigma_{eff})^{4/3}` with :math:`\sigma_{eff}
+        = \sqrt{\sigma_w^2 + 0.006^2}` (each channel's own noise sets its weight).
+    """
+    from .restore._common import MODEL_ERROR
+
+    record: dict[str, Any] = {"applied": False, "model_error": MODEL_ERROR, "kernel_error": 0.0}
+    if KERNEL_ERROR_CONTRAST <= 0:
+        return {**record, "reason": "off (KERNEL_ERROR_CONTRAST = 0): the weight is the noise's"}
+    if isinstance(psf, PSFField) or psf_info.get("model") != "free":
+        return {**record, "reason": "not a free-form estimate: the weight is the noise's"}
+    free = psf_info.get("candidates", {}).get("free", psf_info)
+    noise = free.get("window_noise") if isinstance(free, dict) else None
+    if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+        return {**record, "reason": "the estimator's window noise is not known"}
+    from .blind.kernel import _ANCHOR_NOISE, _anchor_excess
+
+    k = np.asarray(psf, dtype=np.float64)
+    k = k / k.sum()
+    participation = float(1.0 / np.sum(k * k))
+    rho = math.sqrt(_anchor_excess(float(noise), k))
+    record.update(window_noise=float(noise), participation=participation, kernel_error=rho)
+    if rho == 0.0:
+        return {**record, "reason": (
+            f"the kernel is well determined (window noise x participation "
+            f"{noise * participation:.2f} <= {_ANCHOR_NOISE:g})")}  # fmt: skip
+    error = rho * KERNEL_ERROR_CONTRAST / math.sqrt(participation)
+    model_error = math.hypot(MODEL_ERROR, error)
+    sigma_eff = math.hypot(noise, MODEL_ERROR)
+    factor = (math.hypot(sigma_eff, error) / sigma_eff) ** (4.0 / 3.0)
+    return {**record, "applied": True, "model_error": model_error, "factor": factor,
+            "reason": (
+                f"the free-form kernel is noisy (relative error {rho:.2f} from window noise "
+                f"{noise:.4f} x participation {participation:.0f}): model error "
+                f"{model_error:.4f}, weight x {factor:.2f}")}  # fmt: skip
 
 
 def _rule(action: str | None, reason: str) -> dict[str, Any]:

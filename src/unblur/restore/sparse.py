@@ -92,7 +92,13 @@ def _statistics(image: np.ndarray) -> tuple[float, float]:
     return estimate_noise(host), percentile_range(host)[1]
 
 
-def _auto_lam(relative_sigma: float, scale: float, alpha: float, second_order: float) -> float:
+def _auto_lam(
+    relative_sigma: float,
+    scale: float,
+    alpha: float,
+    second_order: float,
+    model_error: float = MODEL_ERROR,
+) -> float:
     r"""Prior weight for the image divided by its contrast :math:`a`, from its noise level.
 
     .. math:: \lambda = \frac{K}{1 + s}
@@ -100,15 +106,17 @@ def _auto_lam(relative_sigma: float, scale: float, alpha: float, second_order: f
               \sigma_{eff}^2 = \hat\sigma^2 + (\epsilon a)^2,
 
     with :math:`\hat\sigma` from :func:`unblur.noise.estimate_noise`, :math:`a` the range of
-    the image between its 1st and 99th percentiles and :math:`\epsilon` = 0.006 the relative
-    model error of real blur (measured on the Levin et al. 2009 photographs, whose wavelet
-    noise estimate of about 0.55/255 is well below their effective noise of about 1.2/255).
+    the image between its 1st and 99th percentiles and :math:`\epsilon` = ``model_error``,
+    by default 0.006, the relative model error of real blur (measured on the Levin et al. 2009
+    photographs, whose wavelet noise estimate of about 0.55/255 is well below their effective
+    noise of about 1.2/255); an estimated kernel's own error adds to it
+    (:func:`unblur.api.kernel_error_rule`).
     In the image's own units the weight is :math:`a^{2-\alpha}\lambda`: it scales as the
     energy does. Its growth with the noise, :math:`\sigma^{4/3}` rather than the
     :math:`\sigma^2` of a maximum a posteriori argument, is what maximised the PSNR over noise
     levels 0.25-3 %.
     """
-    return scale / (1.0 + second_order) * math.hypot(relative_sigma, MODEL_ERROR) ** _LAM_EXPONENT
+    return scale / (1.0 + second_order) * math.hypot(relative_sigma, model_error) ** _LAM_EXPONENT
 
 
 def _penalty(beta: float, lam: float) -> float:
@@ -135,6 +143,7 @@ def tv(
     psf: np.ndarray,
     *,
     lam: float | None = None,
+    model_error: float = MODEL_ERROR,
     num_iter: int = _MAX_ITER,
     tol: float | None = _TOL,
     rho: float | None = None,
@@ -173,6 +182,12 @@ def tv(
         :math:`\hat\sigma` of :func:`unblur.noise.estimate_noise` and the image's contrast,
         :math:`\lambda \propto \sigma_{eff}^{4/3}` with a floor for the model error of real
         blur (see :func:`_auto_lam`; written to ``info``).
+    model_error : float, optional
+        That floor, :math:`\epsilon`: the relative error of the blur model, added to the noise
+        level in the automatic weight as :math:`\sigma_{eff}^2 = \hat\sigma^2 + (\epsilon
+        a)^2`. Default 0.006 (real blur, a measured PSF); :func:`unblur.deconvolve` raises it
+        for a free-form kernel estimated from noisy data (:func:`unblur.api.kernel_error_rule`).
+        Ignored when ``lam`` is given.
     num_iter : int, optional
         Largest number of ADMM iterations (default 100; the stopping rule ends the defaults
         after 8-20 on photographs).
@@ -250,9 +265,10 @@ def tv(
     if tol is not None:
         tol = check_number("tol", tol)
     mask = check_mask(mask, image)
+    model_error = check_number("model_error", model_error, allow_zero=True)
     sigma, span = _statistics(image)
     if lam is None:
-        lam_n = _auto_lam(sigma / span, _TV_LAM_SCALE, 1.0, second_order)
+        lam_n = _auto_lam(sigma / span, _TV_LAM_SCALE, 1.0, second_order, model_error)
         if info is not None:
             info["noise_sigma"] = sigma
     else:
