@@ -16,6 +16,47 @@ boundary) with 1 % Gaussian noise (seed 0), written as 8-bit PNG into a temporar
 Run ``python benchmarks/report_overhead.py`` (about 10 minutes on 2 busy cores) or
 ``--quick`` (one case, two repeats). Results go to a JSON file.
 
+Measured on 2026-12-07 (2-core machine shared with helper sessions, load 6-14; ``--case 2
+--case 1 --repeat 6 --baseline /work/main [--no-reference]``, ``main`` = commit 5a21428, the
+code before the three changes below, alternated in the same run; CPU-time ratios ``with /
+without``, medians, the ratio of the least CPU times in brackets):
+
+======================  =============================  =============================
+case                    report alone (main)            with reference (main)
+======================  =============================  =============================
+grey RL, run 1 (load 4)  1.080 [1.098] (1.219 [1.090])  1.178 [1.171] (1.202 [1.258])
+grey RL, run 2 (load 10) 0.984 [1.074] (1.270 [1.199])  1.187 [1.173] (1.372 [1.345])
+colour tv, run 1         1.053 [1.105] (1.149 [1.069])  1.229 [1.194] (1.276 [1.272])
+colour tv, run 2         1.152 [0.944] (1.205 [1.214])  1.143 [1.129] (1.316 [1.158])
+======================  =============================  =============================
+
+(Run 1 had the page sequential and the monitor's blocks, before the spectra's half plane.)
+What changed, each measured in fresh processes (one restoration and one report per process,
+CPU user + system, five alternated processes per version):
+
+* **The page's threads were a loss.** ``write_report`` ran the scores and the spectra in two
+  worker threads beside the pictures. Each thread's temporaries come from its own malloc arena,
+  i.e. fresh pages: about 7000 page faults per 1024^2 report with a reference (900 in the
+  calling thread), 0.1-0.3 s of system time, for no wall-time gain in a fresh process (0.22-0.57
+  s threaded, 0.22-0.24 s sequential; the earlier 0.28 -> 0.19 s was timed on repeated calls in
+  one process, where the arenas are warm). Now sequential: ``write_report`` 0.24-0.59 s (median
+  0.56) -> 0.24-0.31 s (0.28) with a reference, 0.09-0.39 s (0.29) -> 0.072-0.077 s alone.
+* **The monitor's NumPy sums in blocks** of 32k values (the differences stay in the cache, no
+  image-sized buffer): 30 iterations of 1024^2, least of 5, 65 -> 45 ms with a reference and
+  39 -> 29 ms without.
+* **The spectra from the real transform's half plane**, the other half by Hermitian symmetry:
+  ``log_spectrum`` of a 1024^2 float32 plane 19.5 -> 12.2 ms (least of 15, both versions in
+  one process; the evening's note below had found the gathered halves slower, 19.4 against
+  12.0 ms: a slower gather, not confirmed here).
+
+What remains with a reference, in fresh processes: the two SSIMs 0.11-0.12 s (SciPy's
+``correlate1d`` in float64, 16 passes of the 11-tap window; strips transposed to filter along
+rows, or the column pass by shifted slices, measured no faster; a float32 FFT filter was
+slower as written and off by 4e-6), the pictures 35 ms, the spectra 25 ms, the reference's
+reading 20 ms, the per-iteration PSNR 0.5 ms per 1024^2 iteration: 15-19 % of the grey
+Richardson-Lucy run. Issue 20's 10 % is missed with a reference; the report alone is 5-7 % by
+its parts.
+
 Measured on 2026-12-06, late evening, after the PNGs moved to libpng (imagecodecs), the
 monitor's pass got its signatures and the page's scores and spectra its threads (2-core machine
 shared with helper sessions, load 2-10; CPU-time ratios ``with / without``, medians of the
