@@ -113,9 +113,12 @@ def psf_command(
     """Build a PSF from SPEC and save it to OUTPUT.
 
     SPEC is MODEL:key=value,... with MODEL one of gaussian (sigma, angle, size), motion
-    (length, angle, size), disk (radius), airy (radius), moffat (fwhm or alpha, beta); sigma
-    and size take AxB for per-axis values. SPEC may also be a PSF image or .npy file, which is
-    cleaned (background removed, centred, cropped, normalised).
+    (length, angle, size), disk (radius), airy (radius), moffat (fwhm or alpha, beta), or the
+    3-D microscope PSFs widefield (na, wavelength, refractive_index, voxel_size=DZxDXY, ...)
+    and confocal (excitation_wavelength and emission_wavelength instead of wavelength); sigma
+    and size take AxB for per-axis values. SPEC may also be a
+    PSF image or .npy file, which is cleaned (background removed, centred, cropped,
+    normalised).
 
     .npy and .tif/.tiff keep the exact float PSF (sum 1): use them as --psf of the other
     commands. Other formats (.png, .jpg) are for viewing only: scaled so the peak is white
