@@ -513,6 +513,22 @@ def test_estimate_psf_recovers_gaussian_sigma(out, camera):
     assert_error(invoke("estimate-psf", tiny, "-o", out / "t.npy"), "at least")
 
 
+def test_estimate_psf_table_says_why_and_does_not_rank_the_free_kernel_by_bic(capsys, monkeypatch):
+    # --model auto scores the free kernel's BIC but keeps it by its checks: a lower free BIC
+    # beside a chosen motion must not read as "lower wins", and the reason is shown
+    from unblur.cli.psf import _print_estimate
+
+    monkeypatch.setenv("COLUMNS", "200")  # no line wrapped inside a cell
+    reason = "motion: the free-form kernel has its shape (correlation 0.95)"
+    scores = {"motion": {"parameters": {"length": 15.0}, "bic": 1.816e4}, "free": {"bic": 1.813e4}}
+    summary = {"model": "motion", "parameters": {"length": 15.0}, "shape": [9, 15],
+               "seconds": 1.0, "scores": scores, "reason": reason}  # fmt: skip
+    _print_estimate(Path("y.npy"), summary)
+    text = " ".join(capsys.readouterr().out.split())
+    assert reason in text
+    assert "lower wins among the parametric fits; free: by its checks" in text
+
+
 def test_deconvolve_without_psf_estimates_it_and_improves(out, camera):
     """Motion blur (11 px, 30 deg) + 0.5% noise, no --psf: the PSF is estimated, PSNR rises."""
     np.save(out / "sharp.npy", camera)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -204,6 +205,16 @@ def test_chunks_match_the_whole_image_away_from_the_border(tmp_path, blurred):
                "--chunks", 64, "--dtype", "uint8"),
         "not available block by block",
     )  # fmt: skip
+
+
+def test_chunks_line_without_parameters_ends_cleanly(tmp_path, blurred):
+    # wiener with its automatic balance reports no parameter block by block: no dangling "; "
+    np.save(tmp_path / "y.npy", blurred)
+    result = invoke("deconvolve", tmp_path / "y.npy", "-o", tmp_path / "b.npy", "--psf", SPEC,
+                    "-m", "wiener", "--chunks", 64)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"wrote .*b\.npy \(method wiener, 4 blocks, \d+\.\d\d s\)", line), line
 
 
 def test_chunks_without_dask_is_a_clear_error(tmp_path, monkeypatch, blurred):

@@ -239,6 +239,27 @@ def test_gallery_skips_slow_methods_and_refuses_overwrite(tmp_path, monkeypatch)
     assert (tmp_path / GALLERY_INDEX).read_bytes() == before
 
 
+def test_a_run_that_loads_numba_is_not_judged_slow(monkeypatch):
+    # on a fresh installation the first run that loads Numba compiles its passes (about 25 s):
+    # that run must not get the method (tv, the default) skipped for the rest of the demo
+    from unblur.demo import _common
+
+    state = {"loaded": False}
+    monkeypatch.setattr("unblur._numba.loaded", lambda: state["loaded"])
+
+    def fake_deconvolve(y, k, method, **kwargs):
+        state["loaded"] = True  # this call imported Numba
+        return y
+
+    monkeypatch.setattr(_common, "deconvolve", fake_deconvolve)
+    monkeypatch.setattr(_common, "SLOW_METHOD_SECONDS", 0.0)  # any run is "slow"
+    y, k, slow = np.zeros((8, 8)), np.ones((1, 1)), {}
+    x_hat, fields = _common._restore(y, k, "tv", quick=True, slow=slow)
+    assert x_hat is y and slow == {} and fields["note"] == _common.NUMBA_NOTE
+    x_hat, fields = _common._restore(y, k, "tv", quick=True, slow=slow)  # Numba was loaded
+    assert list(slow) == ["tv"] and "note" not in fields
+
+
 def test_photo_restored_without_streaks():
     """The dashed streaks along the clock's rim (period: the fitted kernel's length).
 

@@ -327,3 +327,23 @@ def test_start_changes_the_path_not_the_minimiser(monkeypatch):
         return float(np.sqrt(np.mean((a - converged["edge"]) ** 2)))
 
     assert distance(stopped["edge"]) < distance(stopped["reflect"])
+
+
+def test_relaxation_starts_without_a_jump_after_the_continuation(sharp):
+    # hyper_laplacian over-relaxes once beta has reached beta_max (iteration 19 of the
+    # defaults); its state m = (1 - r) z + u must change with r, or t jumps by (r - 1) z: with
+    # a PSF model error (a fitted PSF) that jump printed stripes that took tens of iterations
+    # to fade (the demo's blind clock photograph at 50 iterations)
+    x = sharp.astype(np.float64)
+    y = unblur.add_noise(unblur.blur(x, psf.motion(15), boundary="valid"), gaussian=0.003, rng=0)
+    k = psf.motion(17, angle=3)
+    previous, changes = {}, {}
+
+    def record(i, estimate):
+        if "x" in previous:
+            changes[i] = float(np.sqrt(np.mean((estimate - previous["x"]) ** 2)))
+        previous["x"] = estimate
+
+    hyper_laplacian(y, k, tol=None, num_iter=24, callback=record)
+    assert len(_schedule(1.0, np.sqrt(2.0), 400.0, 100)) == 19  # the 19th is the first relaxed
+    assert max(changes[i] for i in range(19, 25)) < 2 * changes[18], changes

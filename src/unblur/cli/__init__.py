@@ -91,7 +91,7 @@ def cli(ctx: click.Context, workers: int | None, verbose: int) -> None:
 
     \b
     Examples:
-      unblur demo                                   # the classic experiment, in ./unblur-demo
+      unblur demo                                   # every method, in ./unblur-demo
       unblur psf gaussian:sigma=2.5 -o psf.npy      # a PSF file and psf_preview.png
       unblur blur photo.png -o blurred.png --psf motion:length=15,angle=30 --noise 0.01
       unblur deconvolve blurred.png -o restored.png --psf motion:length=15,angle=30

@@ -35,8 +35,9 @@ class ModelChoice(click.Choice):
 
 #: help of ``--model`` (estimate-psf) and ``--psf-model`` (deconvolve)
 MODEL_HELP = (
-    "auto: the parametric model the spectrum supports best (BIC); gaussian, motion (length, "
-    "angle), disk (defocus radius); free: a free-form (camera-shake) kernel."
+    "auto: the parametric model the spectrum supports best (BIC), or a free-form kernel "
+    "when it is stable and unlike it; gaussian, motion (length, angle), disk (defocus radius); "
+    "free: a free-form (camera-shake) kernel."
 )
 
 

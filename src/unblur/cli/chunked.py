@@ -139,7 +139,8 @@ def deconvolve_chunked(
         )
         return
     echo_estimate(estimate)
+    text = params_text(parameters)
     click.echo(
         f"wrote {output} (method {run.get('method', method)}, {blocks} blocks, "
-        f"{seconds:.2f} s; {params_text(parameters)})"
+        f"{seconds:.2f} s{'; ' + text if text else ''})"
     )

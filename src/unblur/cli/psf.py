@@ -113,9 +113,12 @@ def psf_command(
     """Build a PSF from SPEC and save it to OUTPUT.
 
     SPEC is MODEL:key=value,... with MODEL one of gaussian (sigma, angle, size), motion
-    (length, angle, size), disk (radius), airy (radius), moffat (fwhm or alpha, beta); sigma
-    and size take AxB for per-axis values. SPEC may also be a PSF image or .npy file, which is
-    cleaned (background removed, centred, cropped, normalised).
+    (length, angle, size), disk (radius), airy (radius), moffat (fwhm or alpha, beta), or the
+    3-D microscope PSFs widefield (na, wavelength, refractive_index, voxel_size=DZxDXY, ...)
+    and confocal (excitation_wavelength and emission_wavelength instead of wavelength); sigma
+    and size take AxB for per-axis values. SPEC may also be a
+    PSF image or .npy file, which is cleaned (background removed, centred, cropped,
+    normalised).
 
     .npy and .tif/.tiff keep the exact float PSF (sum 1): use them as --psf of the other
     commands. Other formats (.png, .jpg) are for viewing only: scaled so the peak is white
@@ -201,9 +204,11 @@ def estimate_psf_command(
     The parametric models are fitted to the log power spectrum of the image (its central
     512 x 512 crop; colour is averaged to grey: one PSF serves every channel). The chosen
     model and its parameters are printed, with the score of every candidate for --model
-    auto. OUTPUT is written as by `unblur psf`: .npy and .tif/.tiff keep the exact float PSF
-    (sum 1) for `unblur deconvolve --psf`; .png is scaled to its peak, for viewing; a preview
-    PNG is written beside OUTPUT unless --no-preview.
+    auto, which also estimates a free-form kernel and keeps it when its checks pass (stable
+    across scales and windows, unlike the parametric fit); the reason is printed. OUTPUT is
+    written as by `unblur psf`: .npy and .tif/.tiff keep the exact float PSF (sum 1) for
+    `unblur deconvolve --psf`; .png is scaled to its peak, for viewing; a preview PNG is
+    written beside OUTPUT unless --no-preview.
 
     \b
     Examples:
@@ -256,12 +261,16 @@ def _print_estimate(input_path: Path, summary: dict) -> None:
     if summary.get("noise_sigma") is not None:
         table.add_row("noise sigma", fmt(summary["noise_sigma"]))
     table.add_row("time (s)", f"{summary['seconds']:.2f}")
+    if summary.get("reason"):  # --model auto: why this model
+        table.add_row("why", escape(str(summary["reason"])))
     console.print(table)
     scores = summary.get("scores")
     if isinstance(scores, dict) and scores:
         title = "candidates (BIC: lower wins)"
         if summary.get("criterion") == "ring":  # the disk's zero ring overturned the BIC
             title = "candidates (BIC; the disk chosen by its zero ring)"
+        if "free" in scores:  # the free kernel's BIC is shown, but its checks decide (see why)
+            title = title[:-1] + " among the parametric fits; free: by its checks, see why)"
         candidates = Table(title=title)
         for column in ("model", "parameters", "BIC"):
             candidates.add_column(column)

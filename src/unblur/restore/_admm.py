@@ -65,10 +65,12 @@ from ..backend import array_module
 from ..errors import InvalidImageError
 from ..operators import difference_spectrum
 from ..operators.differences import (
+    difference,
     frequencies,
     gradient,
     gradient_adjoint,
     hessian,
+    hessian_pairs,
     hessian_to_gradient_adjoint,
 )
 from ._common import boundary_for
@@ -262,6 +264,13 @@ def admm(
             m *= rho_prev / rho
             if mv is not None:
                 mv *= rho_prev / rho
+        if k > 0 and r != 1.0 and not penalties.settled(k - 1):
+            # the relaxation starts after a continuation: m = u becomes (1 - r) z + u, with
+            # z taken as A x_k, as at k = 0 (without it, t jumps by (r - 1) z: a transient
+            # that took tens of iterations to fade)
+            _add_stack(current.real, second_order, m, 1.0 - r)
+            if mv is not None:
+                mv += (ax if field else data.real) * (1.0 - r)
         beta = rho / lam
         if alpha == 1.0:
             thr, w_tau = 1.0 / beta, 0.0
@@ -460,6 +469,23 @@ def _stack(x: np.ndarray, second_order: float, out: np.ndarray) -> np.ndarray:
     if second_order:
         hessian(grad, out=out[ndim:])
     return out
+
+
+def _add_stack(x: np.ndarray, second_order: float, m: np.ndarray, factor: float) -> None:
+    """``m += factor * A x`` (see :func:`_stack`), one component at a time: two grid-sized
+    scratch arrays instead of one of ``m``'s size."""
+    xp = array_module(x)
+    grad, term = xp.empty_like(x), xp.empty_like(x)
+    pairs = hessian_pairs(x.ndim)
+    for i in range(x.ndim):
+        difference(x, i, grad)
+        m[i] += np.multiply(grad, factor, out=term)
+        if second_order:
+            for c, (a, b) in enumerate(pairs):
+                if a == i:  # D_b D_i x, mixed components scaled by sqrt(2) as in hessian()
+                    difference(grad, b, term)
+                    term *= factor * (math.sqrt(2.0) if a != b else 1.0)
+                    m[x.ndim + c] += term
 
 
 def _prior_numpy(x, m, r, second_order, alpha, beta, isotropic):

@@ -356,10 +356,9 @@ def hyper_laplacian(
     tol : float or None, optional
         Stop, once :math:`\beta` has reached ``beta_max``, when the RMS change of the estimate
         over the observed pixels is below ``tol`` times the image's contrast (default 1e-3,
-        which ends the defaults when the continuation does: 18 iterations). For
-        :math:`\alpha < 1` the iteration then settles into small oscillations of pixels at the
-        shrinkage threshold rather than converging (measured: more iterations score lower,
-        ``docs/notes/tv_speed.md``). ``None`` runs ``num_iter`` iterations.
+        which ends the defaults when the continuation does: 18 iterations). Iterating further
+        still gains on real photographs (``docs/notes/tv_speed.md``). ``None`` runs
+        ``num_iter`` iterations.
     beta_init, beta_rate, beta_max : float, optional
         The continuation :math:`\beta_k = \min(\beta_0 r^k, \beta_{max})`; the ADMM penalty
         of the prior splits is :math:`\beta_k\lambda` (for the image divided by its contrast),
