@@ -216,14 +216,11 @@ def estimate(
     y, axis = case.observed, case.channel_axis
     info: dict = {}
     given, context = _estimation(encoding)
-    if row == "default":
+    if row in ("default", "free"):
+        model = "auto" if row == "default" else "free"
         with context:
-            k = unblur.estimate_psf(y, channel_axis=axis, info=info, **given, **options)
-    elif row == "free":
-        with context:
-            k = unblur.estimate_psf(
-                y, model="free", channel_axis=axis, info=info, **given, **options
-            )
+            k = unblur.estimate_psf(y, model=model, channel_axis=axis, info=info, **given,
+                                    **options)  # fmt: skip
     elif row == "parametric":
         k = estimate_parametric(prepare(y, axis, "auto").grey, info=info)
     else:
