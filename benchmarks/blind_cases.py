@@ -38,6 +38,29 @@ scene, clipped to [0, 1] and encoded the same way. The true kernel is stored cen
 centroid (rounded to the pixel), so the blurred image is not translated against the
 reference.
 
+*Camera tone curves* (``cases(subset, tone=...)``). A camera's JPEG engine does not encode
+with the sRGB curve: it renders the linear sensor values with a picture style, an S-shaped
+contrast curve on top of a gamma with a soft shoulder in the highlights. ``tone`` renders the
+8-bit and JPEG cases (not the linear-data ones) with one of :data:`TONES` instead of the
+exact sRGB curve, everything else (scene, kernel, noise, seed) unchanged; the sharp reference
+is rendered with the same curve (what the user sees) and the case is named ``<name>+<tone>``.
+Each curve maps the sensor's white level (linear 1, where it clips) to 1 and black to 0:
+
+``hable``
+    Hable's filmic curve (2010): :math:`H(x) = \frac{x(Ax + CB) + DE}{x(Ax + B) + DF} - E/F`
+    with his constants A..F = 0.15, 0.50, 0.10, 0.20, 0.02, 0.30 and his exposure bias 2,
+    normalised by :math:`H(2)` so that the clip maps to 1, then his display gamma 1/2.2.
+    A toe, mid-tones brighter than sRGB (18 % grey -> 0.54, sRGB 0.46) and a strong shoulder.
+``aces``
+    Narkowicz's (2016) fit of the ACES reference rendering + sRGB output transform,
+    :math:`N(x) = \frac{x(2.51x + 0.03)}{x(2.43x + 0.59) + 0.14}`, normalised by
+    :math:`N(1)`, then the sRGB curve. The strongest S: deep shadows (2 % grey -> 0.12, sRGB
+    0.15), bright mid-tones (18 % -> 0.61) and compressed highlights.
+``standard``
+    The sRGB curve followed by Adobe Camera Raw's "Medium Contrast" point curve (its default
+    before process version 2012; points 0/0, 32/22, 64/56, 128/128, 192/196, 255/255,
+    interpolated by a monotone cubic): a mild S, the look of a "standard" picture style.
+
 ``cases("quick")`` is a small subset for tuning (minutes on two cores), ``cases("full")`` the
 whole set; both are lists of :class:`CaseSpec`, whose :meth:`CaseSpec.build` generates the
 images deterministically from the case's seed.
@@ -49,6 +72,10 @@ TIP 21(8), 2012, pp. 3502-3517.
 W.-S. Lai, J.-B. Huang, Z. Hu, N. Ahuja, M.-H. Yang, "A comparative study for single image
 blind deblurring", IEEE CVPR 2016.
 IEC 61966-2-1:1999 (sRGB transfer function).
+J. Hable, "Uncharted 2: HDR lighting", Game Developers Conference 2010 (filmic tone curve).
+K. Narkowicz, "ACES filmic tone mapping curve", 2016,
+https://knarkowicz.wordpress.com/2016/01/06/aces-filmic-tone-mapping-curve/.
+Adobe Camera Raw / Lightroom XMP ``ToneCurveName="Medium Contrast"`` point curve.
 """
 
 from __future__ import annotations
@@ -56,19 +83,21 @@ from __future__ import annotations
 import functools
 import io
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage, signal
+from scipy.interpolate import PchipInterpolator
 from skimage import data as skdata
 from skimage.transform import resize
 
 from unblur import psf as psf_models
 from unblur.colour import linear_to_srgb, srgb_to_linear
 
-__all__ = ["Case", "CaseSpec", "cases", "shake_kernel"]
+__all__ = ["TONES", "Case", "CaseSpec", "cases", "shake_kernel", "tone_curve"]
 
 #: Lai et al. (2016) data next to the repository (see its README).
 LAI = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lai2016"
@@ -93,6 +122,52 @@ _SKIMAGE = {
 _LAI_SCENES = ("manmade_01", "natural_01", "people_01", "saturated_01", "text_01")
 #: Megapixel targets of the size classes.
 _SIZES = {"S": None, "M": 2.0, "L": 12.0}
+
+
+# --------------------------------------------------------------------------------------------
+# tone curves: linear sensor values in [0, 1] -> encoded values in [0, 1]
+# --------------------------------------------------------------------------------------------
+def _hable(x: np.ndarray) -> np.ndarray:
+    a, b, c, d, e, f = 0.15, 0.50, 0.10, 0.20, 0.02, 0.30  # Hable (2010)
+    exposure = 2.0  # his exposure bias
+
+    def h(v):
+        return (v * (a * v + c * b) + d * e) / (v * (a * v + b) + d * f) - e / f
+
+    return np.clip(h(exposure * x) / h(exposure), 0.0, 1.0) ** (1 / 2.2)
+
+
+def _aces(x: np.ndarray) -> np.ndarray:
+    def n(v):  # Narkowicz (2016)
+        return v * (2.51 * v + 0.03) / (v * (2.43 * v + 0.59) + 0.14)
+
+    return linear_to_srgb(np.clip(n(x) / n(1.0), 0.0, 1.0))
+
+
+#: Adobe Camera Raw's "Medium Contrast" point curve (8-bit input -> output).
+_MEDIUM_CONTRAST = PchipInterpolator([0, 32, 64, 128, 192, 255], [0, 22, 56, 128, 196, 255])
+
+
+def _standard(x: np.ndarray) -> np.ndarray:
+    return np.clip(_MEDIUM_CONTRAST(linear_to_srgb(x) * 255.0) / 255.0, 0.0, 1.0)
+
+
+#: Rendering of the 8-bit and JPEG cases: ``"srgb"`` (the set's default, exact IEC 61966-2-1)
+#: or a camera-like tone curve (module docstring).
+TONES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "srgb": linear_to_srgb,
+    "hable": _hable,
+    "aces": _aces,
+    "standard": _standard,
+}
+
+
+def tone_curve(tone: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The rendering ``tone`` (a key of :data:`TONES`): linear [0, 1] -> encoded [0, 1]."""
+    if tone not in TONES:
+        raise ValueError(f"unknown tone {tone!r}: {', '.join(TONES)}")
+    curve = TONES[tone]
+    return lambda x: curve(np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0))
 
 
 @functools.cache
@@ -204,6 +279,7 @@ class CaseSpec:
     jpeg: int | None  # quality, or None for 8-bit PNG-like rounding
     clipped: bool
     srgb: bool  # False: linear float data (no transfer function, no 8-bit file)
+    tone: str = "srgb"  # the rendering of the 8-bit / JPEG cases (a key of TONES)
 
     def build(self) -> Case:
         return _build(self)
@@ -296,7 +372,7 @@ def _build(spec: CaseSpec) -> Case:
     blurred = np.clip(_blur_valid(x, k), 0.0, 1.0)
     half = m // 2
     truth = np.clip(x[half : half + blurred.shape[0], half : half + blurred.shape[1]], 0, 1)
-    encode = linear_to_srgb if spec.srgb else np.asarray
+    encode = tone_curve(spec.tone) if spec.srgb else np.asarray
     clean = encode(blurred)
     noisy = clean + spec.noise * rng.standard_normal(clean.shape)
     observed = _file(noisy, spec)
@@ -347,13 +423,23 @@ def _full() -> tuple[CaseSpec, ...]:
 QUICK = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 40, 41, 46, 47, 48, 58, 59, 60, 70, 71)
 
 
-def cases(subset: str = "quick") -> list[CaseSpec]:
-    """The case list: ``"quick"`` (tuning, minutes), ``"full"``, or ``"L"`` (12 MP only)."""
+def cases(subset: str = "quick", tone: str = "srgb") -> list[CaseSpec]:
+    """The case list: ``"quick"`` (tuning, minutes), ``"full"``, or ``"L"`` (12 MP only).
+
+    ``tone``: the rendering of the 8-bit and JPEG cases, a key of :data:`TONES` (module
+    docstring); other than ``"srgb"`` those cases are renamed ``<name>+<tone>``, the
+    linear-data cases are unchanged.
+    """
     full = _full()
     if subset == "full":
-        return list(full)
-    if subset == "quick":
-        return [full[i] for i in QUICK]
-    if subset in _SIZES:
-        return [c for c in full if c.size == subset]
-    raise ValueError(f"unknown subset {subset!r}: quick, full, S, M or L")
+        chosen = list(full)
+    elif subset == "quick":
+        chosen = [full[i] for i in QUICK]
+    elif subset in _SIZES:
+        chosen = [c for c in full if c.size == subset]
+    else:
+        raise ValueError(f"unknown subset {subset!r}: quick, full, S, M or L")
+    tone_curve(tone)  # an unknown tone: the error
+    if tone == "srgb":
+        return chosen
+    return [replace(c, tone=tone, name=f"{c.name}+{tone}") if c.srgb else c for c in chosen]
