@@ -84,7 +84,8 @@ def test_none_and_linear_are_the_values_as_given(camera, monkeypatch):
             info: dict = {}
             out = unblur.deconvolve(y, KERNEL, method=method, encoding=encoding, info=info)
             assert np.array_equal(out, today) and out.dtype == today.dtype
-            assert "encoding" not in info and info["parameters"] == info_default["parameters"]
+            assert info["parameters"] == info_default["parameters"]
+            assert info.get("encoding") == encoding and "encoding" not in info_default
 
 
 def test_alpha_is_kept_and_float64_stays_float64(astronaut):
@@ -113,6 +114,17 @@ def test_an_input_returned_unchanged_is_the_input_exactly(camera):
     out = unblur.deconvolve(y, k, encoding="srgb", psf_info={"confidence": "low"}, info=info)
     assert info["conservative"]["action"] == "input"
     assert np.array_equal(out, y / np.float32(255))
+
+
+def test_blind_restoration_tells_the_estimator_the_encoding(camera):
+    """``psf="auto"``: float data are linear to the estimator unless the caller says sRGB."""
+    y, _ = photograph(camera, psf.gaussian(2.0))
+    values = y / np.float32(255)
+    for encoding, expected, given in ((None, "linear", False), ("srgb", "srgb", True)):
+        info: dict = {}
+        unblur.deconvolve(values, "auto", encoding=encoding, info=info)
+        assert info["psf_estimate"]["encoding"] == expected
+        assert (info["psf_estimate"]["encoding_reason"] == "given") == given
 
 
 @pytest.mark.parametrize("bad", ["gamma", "sRGB", 2.2, ""])

@@ -62,7 +62,8 @@ def deconvolve(
         region with its PSF and blend the results with the field's weights (an approximation,
         :mod:`unblur.restore._patches`).
         Or ``"auto"``: blind deconvolution, the PSF estimated from the image by
-        :func:`estimate_psf` with its defaults (``channel_axis`` passed on), then restored as
+        :func:`estimate_psf` with its defaults (``channel_axis`` and a given ``encoding``
+        passed on), then restored as
         with ``psf_info`` (see Notes); ``info["psf"]`` holds the estimated PSF and
         ``info["psf_estimate"]`` the estimator's ``info``.
     method : str, optional
@@ -84,7 +85,9 @@ def deconvolve(
         :mod:`unblur.colour`.
     encoding : {None, "linear", "srgb"}, optional
         How the values relate to light. None (default) or ``"linear"``: the blur acts on the
-        values as given, which are restored as they are. ``"srgb"``: the image holds
+        values as given, which are restored as they are (with ``psf="auto"``, None leaves the
+        estimator's ``encoding="auto"``, and a given encoding is passed on to it, see
+        :func:`estimate_psf`). ``"srgb"``: the image holds
         sRGB-encoded values (an 8-bit photograph, a PNG or JPEG file), blurred in linear light
         before the camera encoded them; it is linearised (:func:`unblur.colour.srgb_to_linear`),
         restored there and re-encoded (:func:`unblur.colour.linear_to_srgb`), so the result
@@ -95,7 +98,7 @@ def deconvolve(
         Filled in place (as the methods and :func:`unblur.estimate_psf` do): ``method`` (the
         method run), ``auto`` (whether it was chosen automatically), ``device``, ``reason``
         (with ``auto``), ``parameters`` (every parameter, automatic ones included),
-        ``seconds`` and, with ``encoding="srgb"``, ``encoding``.
+        ``seconds`` and, when given, ``encoding``.
     device : {"cpu", "cuda", "auto"}, optional
         Where the method runs: ``"cuda"`` on a CUDA GPU through CuPy (``pip install
         unblur[cuda]``), ``"auto"`` there when one is usable and on the CPU otherwise. The
@@ -191,7 +194,8 @@ def deconvolve(
         )
     if isinstance(psf, str) and psf == "auto":  # other strings: check_psf says what to do
         psf_info = {}
-        psf = estimate_psf(image, channel_axis=channel_axis, info=psf_info)
+        told = {} if encoding is None else {"encoding": encoding}  # the estimator's data model
+        psf = estimate_psf(image, channel_axis=channel_axis, info=psf_info, **told)
         if info is not None:
             info.update(psf=psf, psf_estimate=psf_info)
     x = as_float_image(image)
@@ -419,13 +423,14 @@ def _check_arguments(method, boundary, callback, info, device, params: dict) -> 
         check_bool("clip", params["clip"])
 
 
-#: the ``encoding`` values of :func:`deconvolve` (None: the values as given, as ``"linear"``)
+#: the ``encoding`` values of :func:`deconvolve` (None: the values as given, as ``"linear"``,
+#: and the blind estimator's own default for ``psf="auto"``)
 ENCODINGS = ("linear", "srgb")
 
 
 def _check_encoding(encoding: Any) -> str | None:
-    """``encoding`` checked: None, ``"linear"`` (returned as None) or ``"srgb"``."""
-    if encoding is None or encoding == "linear":
+    """``encoding`` checked: None, ``"linear"`` or ``"srgb"``."""
+    if encoding is None:
         return None
     if not isinstance(encoding, str) or encoding not in ENCODINGS:
         raise InvalidParameterError(
