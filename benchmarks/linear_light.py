@@ -20,6 +20,8 @@ their true kernels and compares restorations of the same observation:
 ``option``
     ``deconvolve(..., encoding="srgb")``: the library's option (it does what ``linear``
     does, and gives its figures to the last digit).
+``linear*<f>``
+    ``linear`` with ``tv``'s automatic weight times ``f``.
 ``eps=<e>``
     Encoded values, ``tv``'s relative model error raised from 0.006 to ``e`` (the module
     constant patched for the run).
@@ -122,6 +124,18 @@ def eps_restore(eps: float):
     return restore
 
 
+def scaled_linear_restore(factor: float):
+    def restore(y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, dict]:
+        saved = sparse._TV_LAM_SCALE
+        sparse._TV_LAM_SCALE = saved * factor
+        try:
+            return linear_restore(y, k)
+        finally:
+            sparse._TV_LAM_SCALE = saved
+
+    return restore
+
+
 def variant(name: str):
     fixed = {"encoded": default_restore, "linear": linear_restore,
              "linear-prop": linear_prop_restore, "option": option_restore}  # fmt: skip
@@ -129,6 +143,8 @@ def variant(name: str):
         return fixed[name]
     if name.startswith("eps="):
         return eps_restore(float(name[4:]))
+    if name.startswith("linear*"):
+        return scaled_linear_restore(float(name[7:]))
     raise SystemExit(f"unknown variant {name!r}")
 
 
