@@ -68,6 +68,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _common import (
@@ -166,7 +167,9 @@ def _score(est: np.ndarray, ref: np.ndarray) -> dict:
     }
 
 
-def restore_and_score(case: Case, k: np.ndarray, psf_info: dict | None = None) -> dict:
+def restore_and_score(
+    case: Case, k: np.ndarray, psf_info: dict | None = None, **params: Any
+) -> dict:
     y = case.observed
     r0, c0 = _core_origin(y.shape)
     h, w = min(CORE, y.shape[0]), min(CORE, y.shape[1])
@@ -179,7 +182,7 @@ def restore_and_score(case: Case, k: np.ndarray, psf_info: dict | None = None) -
     start = time.perf_counter()
     info = {}
     restored = unblur.deconvolve(
-        window, k, channel_axis=case.channel_axis, info=info, psf_info=psf_info
+        window, k, channel_axis=case.channel_axis, info=info, psf_info=psf_info, **params
     )
     seconds = time.perf_counter() - start
     # x_hat(p) = x(p + d) for a kernel offset by d: the core of x is x_hat's core moved by -d
