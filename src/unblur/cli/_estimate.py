@@ -59,6 +59,7 @@ def estimate_psf(
     *,
     console=None,
     grid: tuple[int, int] | None = None,
+    encoding: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Blind PSF estimation with ``unblur.estimate_psf``, shown on ``console`` (stderr).
 
@@ -69,10 +70,12 @@ def estimate_psf(
     ``spec``: a ``--psf`` spec that rebuilds the same PSF. With ``grid`` (``--psf-grid``), a
     :class:`~unblur.psf.PSFField` estimated per region and fitted by one camera motion
     (:func:`unblur.estimate_psf` with ``grid``; ``model="free"``: each region's own kernel),
-    and the summary adds ``grid``; ``shape`` is then the shape of each PSF.
+    and the summary adds ``grid``; ``shape`` is then the shape of each PSF. ``encoding``
+    (``--encoding``), when given, is the estimator's data model instead of its ``"auto"``.
     """
+    told = {} if encoding is None else {"encoding": encoding}
     if grid is not None:
-        return _estimate_field(image, channel_axis, size, model, grid, console)
+        return _estimate_field(image, channel_axis, size, model, grid, console, told)
     from ..blind import estimate_psf
 
     info: dict[str, Any] = {}
@@ -81,7 +84,7 @@ def estimate_psf(
     display, callback = _display(console, "estimating the PSF", stepped)
     with display:
         kwargs = {} if callback is None else {"callback": callback}
-        k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info, **kwargs)
+        k = estimate_psf(image, size, model, channel_axis=channel_axis, info=info, **kwargs, **told)
     if console is not None:  # an interactive command: the estimate's doubts are said on stderr
         warn(confidence_warning(info))
     summary = dict(info)
@@ -106,6 +109,7 @@ def _estimate_field(
     model: str,
     grid: tuple[int, int],
     console,
+    told: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """:func:`estimate_psf` with ``grid``: a field, under a spinner on ``console``."""
     from ..api import estimate_psf as estimate
@@ -113,6 +117,7 @@ def _estimate_field(
     info: dict[str, Any] = {}
     # --psf-model free: each region keeps its own kernel; auto: one camera motion explains all
     options = {"motion": "free"} if model == "free" else {}
+    options.update(told or {})
     start = time.perf_counter()
     display, _ = _display(console, f"estimating a {grid[0]}x{grid[1]} PSF field", False)
     with display:

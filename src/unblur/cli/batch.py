@@ -119,6 +119,7 @@ class _Job:
     # a PSF file, read for each image as single-image runs read it (read_psf): a PSF, or a
     # field of PSFs built over that image's size
     psf_file: str | None = None
+    encoding: str | None = None  # --encoding: how the values relate to light
 
 
 def _failed_row(job: _Job, message: str) -> dict[str, Any]:
@@ -166,7 +167,11 @@ def _run_job(job: _Job) -> dict[str, Any]:
             check_psf_fits(job.source, info, image.shape, k)
             if k is None:
                 k, estimate = estimate_psf(
-                    file_values(colour, info), axis, job.psf_size, job.psf_model
+                    file_values(colour, info),
+                    axis,
+                    job.psf_size,
+                    job.psf_model,
+                    encoding=job.encoding,
                 )
                 row["psf_estimate"] = estimate
                 notes.append(f"PSF {estimate_text(estimate)}")
@@ -180,6 +185,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
                 color=data_color(job.color, colour, axis),
                 info=run,
                 psf_info=estimate,
+                encoding=job.encoding,
                 **job.params,
             )
             if run.get("conservative", {}).get("applied"):
@@ -315,6 +321,7 @@ def deconvolve_batch(
     force: bool,
     as_json: bool,
     color: str = "channels",
+    encoding: str | None = None,
 ) -> None:
     """Restore every file of ``sources`` into ``folder``; exit status 1 if any failed.
 
@@ -385,6 +392,7 @@ def deconvolve_batch(
             color,
             tuple(protected),
             psf_file,
+            encoding,
         )
         for source, target in zip(sources, targets, strict=True)
     ]

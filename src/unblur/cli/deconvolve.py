@@ -104,6 +104,16 @@ _BATCH = "With several inputs, a folder or a pattern: "
     "kept, so no colour fringes, 3x less work). Alpha is always kept as it is.",
 )
 @click.option(
+    "--encoding",
+    type=click.Choice(("srgb", "linear")),
+    default=None,
+    help="How the values relate to light. srgb: an sRGB-encoded photograph (camera JPEG or "
+    "PNG) blurred in linear light before the camera encoded it: it is linearised, restored "
+    "and re-encoded (measured 2-3 dB better on such data; much worse on data blurred in "
+    "their stored values, such as Levin et al.'s). linear: the values as given, for the PSF "
+    "estimate too. Default: the values as given, a PSF estimated from 8-bit files as sRGB.",
+)
+@click.option(
     "-p",
     "--param",
     "params",
@@ -183,6 +193,7 @@ def deconvolve_command(
     method: str,
     boundary: str | None,
     color: str,
+    encoding: str | None,
     params: dict[str, Any],
     dtype: str | None,
     report_path: Path | None,
@@ -299,6 +310,7 @@ def deconvolve_command(
             out_format=out_format,
             jobs=jobs,
             color=color,
+            encoding=encoding,
             fft_workers=fft_workers,
             force=force,
             as_json=as_json,
@@ -327,6 +339,11 @@ def deconvolve_command(
             )
         if color != "channels":
             raise click.UsageError("--color luminance is not available block by block")
+        if encoding is not None:
+            raise click.UsageError(
+                "--encoding is not available block by block (--chunks, .zarr): restore the "
+                "image whole, or convert it to linear light first"
+            )
         return deconvolve_chunked(
             input_path,
             output,
@@ -355,6 +372,7 @@ def deconvolve_command(
         save_psf=save_psf,
         psf_grid=psf_grid,
         device=device,
+        encoding=encoding,
         force=force,
         as_json=as_json,
     )

@@ -72,6 +72,7 @@ def deconvolve_single(
     save_psf: Path | None = None,
     psf_grid: tuple[int, int] | None = None,
     device: str = "cpu",
+    encoding: str | None = None,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -103,6 +104,7 @@ def deconvolve_single(
             save_psf=save_psf,
             psf_grid=psf_grid,
             device=device,
+            encoding=encoding,
         )
         staged.commit()  # the image, its report and its PSF, or none of them
     logger.info("parameters: %s", run["parameters"])
@@ -169,6 +171,7 @@ def _restore(
     save_psf: Path | None,
     device: str,
     psf_grid: tuple[int, int] | None = None,
+    encoding: str | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, dict[str, Any] | None, dict[str, Any] | None]:
     """Read, restore and stage the output (and the report) in ``staged`` (an OutputSet).
 
@@ -213,7 +216,13 @@ def _restore(
     estimate = None
     if k is None:
         k, estimate = estimate_psf(
-            file_values(colour, info), axis, psf_size, psf_model, console=console, grid=psf_grid
+            file_values(colour, info),
+            axis,
+            psf_size,
+            psf_model,
+            console=console,
+            grid=psf_grid,
+            encoding=encoding,
         )
 
     total = None
@@ -250,6 +259,7 @@ def _restore(
             info=run,
             device=device,
             psf_info=estimate,
+            encoding=encoding,
             **params,
         )
     warn(conservative_warning(run))  # a doubtful estimate: said on stderr
