@@ -112,28 +112,28 @@ def option_restore(y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, dict]:
     return out, info
 
 
-def eps_restore(eps: float):
+def _patched(name: str, value, base):
+    """``base`` run with ``unblur.restore.sparse.<name>`` set to ``value(old)`` meanwhile."""
+
     def restore(y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, dict]:
-        saved = sparse.MODEL_ERROR
-        sparse.MODEL_ERROR = eps
+        saved = getattr(sparse, name)
+        setattr(sparse, name, value(saved))
         try:
-            return default_restore(y, k)
+            return base(y, k)
         finally:
-            sparse.MODEL_ERROR = saved
+            setattr(sparse, name, saved)
 
     return restore
+
+
+def eps_restore(eps: float):
+    """The encoded values restored with tv's relative model error set to ``eps``."""
+    return _patched("MODEL_ERROR", lambda _: eps, default_restore)
 
 
 def scaled_linear_restore(factor: float):
-    def restore(y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, dict]:
-        saved = sparse._TV_LAM_SCALE
-        sparse._TV_LAM_SCALE = saved * factor
-        try:
-            return linear_restore(y, k)
-        finally:
-            sparse._TV_LAM_SCALE = saved
-
-    return restore
+    """Linear light with tv's automatic weight times ``factor``."""
+    return _patched("_TV_LAM_SCALE", lambda scale: scale * factor, linear_restore)
 
 
 def variant(name: str):
