@@ -184,7 +184,9 @@ def test_an_image_too_large_to_restore_names_chunks(tmp_path, monkeypatch):
         ("g.png", lambda p: write_image(p, np.zeros((7, 9)))),
         ("rgb.png", lambda p: write_image(p, np.zeros((7, 9, 3)))),
         ("g16.png", lambda p: write_image(p, np.zeros((7, 9, 4)), dtype="uint16")),
-        ("s.tif", lambda p: tifffile.imwrite(p, np.zeros((3, 7, 9), np.uint16))),
+        ("s.tif", lambda p: tifffile.imwrite(
+            p, np.zeros((3, 7, 9), np.uint16), photometric="rgb", planarconfig="separate"
+        )),
         ("rgb.tif", lambda p: tifffile.imwrite(p, np.zeros((7, 9, 3), np.uint8))),
         ("p.tif", lambda p: tifffile.imwrite(p, np.zeros((7, 9), np.uint8),
                                              colormap=np.zeros((3, 256), np.uint16))),
