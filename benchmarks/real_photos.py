@@ -10,7 +10,9 @@ whole restorations, and a JSON table of what each row chose (model, size, confid
 with its CPU and wall times. Look at the sheets; numbers on synthetic sets do not replace them.
 
 Run ``python benchmarks/real_photos.py`` (about 2 minutes per photograph on 2 cores at low
-load) or ``--photos boat2,face2``; sheets go to ``results/real_photos/``.
+load) or ``--photos boat2,face2``; sheets go to ``results/real_photos/``. ``--encoding srgb``
+restores in linear light (``deconvolve(..., encoding="srgb")``; give another ``--out`` to keep
+both sets of sheets).
 
 Looked at on 2026-12-06 (load 8-13 from other sessions: CPU 11-22 s per photograph and row,
 wall 24-81 s); what the sheets show is in ``docs/notes/real_photos.md``.
@@ -83,19 +85,19 @@ def _sheet(panels: list[np.ndarray], kernels: list[np.ndarray | None]) -> np.nda
     return np.concatenate(columns, 1)
 
 
-def run_photo(path: Path, out_dir: Path) -> dict:
+def run_photo(path: Path, out_dir: Path, encoding: str | None = None) -> dict:
     import imageio.v3 as iio
 
     import unblur
 
     y = iio.imread(path)[..., :3]
-    record: dict = {"photo": path.stem, "shape": list(y.shape)}
+    record: dict = {"photo": path.stem, "shape": list(y.shape), "encoding": encoding}
     restored, kernels = {}, {}
     for row, options in (("default", {}), ("free", {"model": "free"})):
         info: dict = {}
         cpu, wall = time.process_time(), time.perf_counter()
         k = unblur.estimate_psf(y, channel_axis=-1, info=info, **options)
-        x = unblur.deconvolve(y, k, channel_axis=-1)
+        x = unblur.deconvolve(y, k, channel_axis=-1, encoding=encoding)
         record[row] = {
             "model": info.get("model"),
             "size": list(k.shape),
@@ -119,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", help="comma list of names (default: every photograph)")
     parser.add_argument("--data", type=Path, default=DATA, help="folder of the JPEGs")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "real_photos")
+    parser.add_argument(
+        "--encoding",
+        choices=("srgb", "linear"),
+        help="restore with deconvolve(..., encoding=...): srgb restores in linear light "
+        "(docs/notes/linear_light.md); default: the values as given",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"real_photos: {args.data} not found (../shared/data/lai2016/real)", file=sys.stderr)
@@ -135,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     records = []
     print(f"{'photo':14s} {'default':34s} {'free':24s} {'CPU s (default, free)':>22s}")
     for name in names:
-        r = run_photo(args.data / f"{name}.jpg", args.out)
+        r = run_photo(args.data / f"{name}.jpg", args.out, args.encoding)
         d, f = r["default"], r["free"]
         default = f"{d['model']} {_size(d['size'])} ({d['confidence']})"
         free = f"{_size(f['size'])} ({f['confidence']})"
