@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import tifffile
+from conftest import invoke
 
 import unblur
 from unblur import psf
@@ -49,21 +50,12 @@ def test_cyx_channels_take_a_2d_psf(tmp_path):
 
 
 def test_cli_restores_all_four_data_channels(tmp_path):
-    from click.testing import CliRunner
-
-    from unblur.cli import cli
-
     sharp = np.stack([np.kron(RNG.random((8, 8)), np.ones((4, 4)))] * 4).astype(np.float32)
     k = psf.gaussian(sigma=1.0)
     blurred = np.stack([unblur.blur(p, k, boundary="reflect") for p in sharp])
     tifffile.imwrite(tmp_path / "c4.ome.tif", blurred, metadata={"axes": "CYX"})
-    result = CliRunner().invoke(
-        cli,
-        [
-            "deconvolve", str(tmp_path / "c4.ome.tif"), "-o", str(tmp_path / "out.tif"),
-            "--psf", "gaussian:sigma=1", "-m", "wiener",
-        ],
-    )  # fmt: skip
+    result = invoke("deconvolve", tmp_path / "c4.ome.tif", "-o", tmp_path / "out.tif",
+                    "--psf", "gaussian:sigma=1", "-m", "wiener")  # fmt: skip
     assert result.exit_code == 0, result.output
     restored = tifffile.imread(tmp_path / "out.tif")
     for c in range(4):

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
+from conftest import invoke
 from skimage import data as skdata
 
 import unblur
-from unblur.cli import cli
 from unblur.errors import ImageWriteError
 from unblur.io import read_image, write_image
 from unblur.metrics import psnr
@@ -49,13 +48,8 @@ def test_cli_restores_both_channels_of_a_two_channel_tiff(tmp_path):
     # before: the second channel was taken for alpha and copied through unrestored
     sharp, blurred = _two_channels()
     tifffile.imwrite(tmp_path / "in.tif", blurred, photometric="minisblack", planarconfig="contig")
-    result = CliRunner().invoke(
-        cli,
-        [
-            "deconvolve", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"),
-            "--psf", "gaussian:sigma=1.2", "-m", "wiener",
-        ],
-    )  # fmt: skip
+    result = invoke("deconvolve", tmp_path / "in.tif", "-o", tmp_path / "out.tif",
+                    "--psf", "gaussian:sigma=1.2", "-m", "wiener")  # fmt: skip
     assert result.exit_code == 0, result.output
     restored = tifffile.imread(tmp_path / "out.tif").astype(np.float64) / 255
     for c in range(2):
@@ -69,13 +63,8 @@ def test_cli_still_keeps_real_alpha_aside(tmp_path):
     alpha = np.where(np.arange(blurred.shape[1]) % 8 < 4, 255, 0).astype(np.uint8)
     la = np.stack([blurred[..., 0], np.broadcast_to(alpha, blurred.shape[:2])], axis=-1)
     tifffile.imwrite(tmp_path / "la.tif", la, photometric="minisblack", extrasamples=["unassalpha"])
-    result = CliRunner().invoke(
-        cli,
-        [
-            "deconvolve", str(tmp_path / "la.tif"), "-o", str(tmp_path / "out.tif"),
-            "--psf", "gaussian:sigma=1.2", "-m", "wiener",
-        ],
-    )  # fmt: skip
+    result = invoke("deconvolve", tmp_path / "la.tif", "-o", tmp_path / "out.tif",
+                    "--psf", "gaussian:sigma=1.2", "-m", "wiener")  # fmt: skip
     assert result.exit_code == 0, result.output
     out = tifffile.imread(tmp_path / "out.tif")
     assert np.array_equal(out[..., 1], la[..., 1])  # alpha: copied, not deconvolved
@@ -92,13 +81,8 @@ def test_data_channels_are_not_written_as_transparency(tmp_path):
     assert read_header(tmp_path / "in.tif").has_alpha is False
     data, info = read_image(tmp_path / "in.tif")
     for ext, fmt in ((".png", "PNG"), (".jpg", "JPEG"), (".bmp", "BMP")):
-        result = CliRunner().invoke(
-            cli,
-            [
-                "deconvolve", str(tmp_path / "in.tif"), "-o", str(tmp_path / f"out{ext}"),
-                "--psf", "gaussian:sigma=1.2", "-m", "wiener",
-            ],
-        )  # fmt: skip
+        result = invoke("deconvolve", tmp_path / "in.tif", "-o", tmp_path / f"out{ext}",
+                        "--psf", "gaussian:sigma=1.2", "-m", "wiener")  # fmt: skip
         assert result.exit_code == 1
         message = (
             f"cannot write 'out{ext}': {fmt} cannot store 2 data channels (no alpha); "
