@@ -306,9 +306,7 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
             f"the input is returned unchanged: it holds almost nothing but noise (signal-to-"
             f"noise variance ratio {signal:.2f}), so there is no blur to remove",
         )
-    k = np.asarray(psf, dtype=np.float64)
-    k = k / k.sum()
-    participation = float(1.0 / np.sum(k * k))
+    participation = _unit_kernel(psf)[1]
     if participation < ALMOST_NO_BLUR:
         return _rule(
             "input",
@@ -387,9 +385,7 @@ def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
         return {**record, "reason": "the estimator's window noise is not known"}
     from .blind.kernel import _ANCHOR_NOISE, _anchor_excess
 
-    k = np.asarray(psf, dtype=np.float64)
-    k = k / k.sum()
-    participation = float(1.0 / np.sum(k * k))
+    k, participation = _unit_kernel(psf)
     rho = math.sqrt(_anchor_excess(float(noise), k))
     record.update(window_noise=float(noise), participation=participation, kernel_error=rho)
     if rho == 0.0:
@@ -405,6 +401,14 @@ def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
                 f"the free-form kernel is noisy (relative error {rho:.2f} from window noise "
                 f"{noise:.4f} x participation {participation:.0f}): model error "
                 f"{model_error:.4f}, weight x {factor:.2f}")}  # fmt: skip
+
+
+def _unit_kernel(psf: np.ndarray) -> tuple[np.ndarray, float]:
+    r"""``psf`` in float64 scaled to sum to one, and its participation number
+    :math:`P = 1/\sum_i k_i^2` (the number of pixels it effectively spreads over)."""
+    k = np.asarray(psf, dtype=np.float64)
+    k = k / k.sum()
+    return k, float(1.0 / np.sum(k * k))
 
 
 def _rule(action: str | None, reason: str) -> dict[str, Any]:
