@@ -301,18 +301,18 @@ def _pyramid(
     return k, bc.crop(x), levels
 
 
-def _span(centre: int, side: int, n: int) -> slice:
-    """``side`` pixels about ``centre``, moved inside ``[0, n)``."""
-    start = max(0, min(centre - side // 2, n - side))
-    return slice(start, min(start + side, n))
-
-
 def _anchor_excess(sigma: float, k: np.ndarray) -> float:
     r"""How far a level is beyond the noise the pyramid copes with: :math:`\max(0, (\sigma P /
     r)^2 - 1)`, :math:`P` the starting kernel's participation number (at most 1.5 times the
     support's side, as in :func:`_prior_boost`) and :math:`r` = ``_ANCHOR_NOISE``."""
-    participation = min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
-    return max(0.0, (sigma * participation / _ANCHOR_NOISE) ** 2 - 1)
+    return max(0.0, (sigma * _capped_participation(k) / _ANCHOR_NOISE) ** 2 - 1)
+
+
+def _capped_participation(k: np.ndarray) -> float:
+    """The participation number :math:`1/\\sum k^2` of a kernel that sums to one, at most 1.5
+    times its support's side: a stroke across the support spreads over about its side, so more
+    means a blurry estimate, which a larger prior weight would only blur further."""
+    return min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
 
 
 def _mass_side(k: np.ndarray, quantile: float) -> int:
@@ -342,10 +342,7 @@ def _prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
     """
     if not adaptive:
         return 1.0
-    # a stroke across the support spreads over about its side: more means a blurry estimate,
-    # which a larger weight would only blur further
-    participation = min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
-    return max(1.0, (sigma * participation / _SIGMA_P_REF) ** (2 * adaptive))
+    return max(1.0, (sigma * _capped_participation(k) / _SIGMA_P_REF) ** (2 * adaptive))
 
 
 def _span(centre: int, side: int, n: int) -> slice:
