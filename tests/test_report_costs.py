@@ -132,3 +132,19 @@ def test_grey_plane_keeps_float32_and_averages_channels():
     assert np.allclose(plane, image.astype(np.float64).mean(axis=-1), atol=1e-6)
     plane, _ = _display.grey_plane(image[..., 0].astype(np.float64), None)
     assert plane.dtype == np.float64
+
+
+def test_monitor_estimate_changing_dtype_starts_a_fresh_change_record():
+    """An estimate that changes dtype (same shape) within a channel: the previous estimate is
+    kept in the new dtype, so no change is measured against it for that iteration (as the
+    compiled pass does) and the next change is measured against the new estimate."""
+    x32 = np.full((64, 64), 0.25, np.float32)
+    x64 = np.full((64, 64), 0.5, np.float64)
+    monitor = ConvergenceMonitor(reference=np.full((64, 64), 0.5))
+    monitor(1, x32)
+    monitor(2, x64)
+    monitor(3, x64)
+    trace = monitor.traces[0]
+    assert trace.iterations == [1, 2, 3]
+    assert trace.relative_change == [0.0]  # iteration 3 against 2; none for the new dtype
+    assert trace.psnr[1:] == [math.inf, math.inf]

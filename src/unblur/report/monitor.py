@@ -150,8 +150,11 @@ class ConvergenceMonitor:
         estimate: by one compiled pass (:func:`_monitor_pass`) when Numba is already loaded and
         the arrays suit it, by NumPy otherwise."""
         prev = self._previous
-        first = self._fresh or prev is None or prev.shape != x.shape
+        first = self._fresh
         self._fresh = False
+        if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
+            first = True  # a new buffer: the pass only copies the estimate into it
+            prev = self._previous = np.empty(x.shape, x.dtype)
         kernel = _compiled_pass()
         if (
             kernel is not None
@@ -159,17 +162,12 @@ class ConvergenceMonitor:
             and x.flags.c_contiguous
             and (ref is None or (ref.dtype == x.dtype and ref.flags.c_contiguous))
         ):
-            if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
-                first = True  # a new buffer: the pass only copies the estimate into it
-                prev = self._previous = np.empty_like(x, order="C")
             sums = np.zeros(3)
             flat = x.reshape(-1)
             kernel(flat, prev.reshape(-1), flat if ref is None else ref.reshape(-1),
                    ref is not None, sums)  # fmt: skip
             changed, total, error = (float(v) for v in sums)
         else:
-            if prev is None or prev.shape != x.shape or prev.dtype != x.dtype:
-                prev = self._previous = np.empty(x.shape, x.dtype)
             changed, total, error = _chunked_pass(x, prev, ref, first, self._chunk_buffer(x, ref))
         return (None if first else changed), total, (None if ref is None else error)
 
