@@ -211,10 +211,11 @@ def deconvolve(
     params = resolved.params
     doubt = None if psf_info is None else kernel_error_rule(k, psf_info)
     if doubt is not None and doubt["applied"]:
-        if "model_error" not in chosen.parameters or "lam" in params or "model_error" in params:
-            doubt = {**doubt, "applied": False, "reason": (
-                f"{name} has no automatic noise-based weight to raise" if "model_error" not
-                in chosen.parameters else "the weight was given")}  # fmt: skip
+        if "model_error" not in chosen.parameters:
+            doubt = {**doubt, "applied": False,
+                     "reason": f"{name} has no automatic noise-based weight to raise"}  # fmt: skip
+        elif "lam" in params or "model_error" in params:
+            doubt = {**doubt, "applied": False, "reason": "the weight was given"}
         else:
             params["model_error"] = doubt["model_error"]
     backend = _device_backend(device, chosen)
