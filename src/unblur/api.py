@@ -323,10 +323,8 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
 
 #: Local contrast :math:`c` of a scene within a blur kernel's footprint, as a fraction of the
 #: image's range: it turns the relative error of an estimated kernel into an error of the model
-#: :math:`k * x` (:func:`kernel_error_rule`). 0: the rule is off (the default). 0.2 was the
-#: best on the quick subset of the broad validation set (+0.08 dB; held out +0.29 dB; Levin
-#: unchanged) but it loses 0.1-2.3 dB on synthetic grey shakes whose estimated kernels it
-#: judges noisy, so it is not adopted (``docs/notes/blind_kernel.md``, section 9).
+#: :math:`k * x` (:func:`kernel_error_rule`). 0: the rule is off (the default); 0.2 is the
+#: value measured, and why it is not adopted, in ``docs/notes/blind_kernel.md``, section 9.
 KERNEL_ERROR_CONTRAST = 0.0
 
 

@@ -70,8 +70,8 @@ _SAME_SHAPE = 0.75
 #: A parametric fit of participation number below this found almost no blur.
 _WEAK_BLUR = 10.0
 #: The free estimate's default ``anchor`` (see :func:`~unblur.blind.kernel.estimate_kernel`):
-#: 0, off. 10 measured on the quick subset: gap 2.10 -> 2.08 dB, no unflagged case worse,
-#: Levin identical, but 1.8 x the estimation time on noisy windows (the notes, section 7).
+#: 0, off; 10 is the value measured, and why it is not adopted, in
+#: ``docs/notes/blind_kernel.md``, section 7.
 _ANCHOR = 0.0
 
 

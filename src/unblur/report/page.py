@@ -227,9 +227,8 @@ def write_report(
     title = f"unblur report: {method}" if title is None else str(title)
 
     # computed one after the other in the calling thread: worker threads each get their own
-    # malloc arena, so their temporaries come from fresh pages (7000 page faults more for a
-    # 1024^2 report, 0.1-0.3 s of system time) for no gain in wall time on a fresh process
-    # (benchmarks/report_overhead.py)
+    # malloc arena, so their temporaries come from fresh pages (page faults, system time) for
+    # no gain in wall time in a fresh process (measured in benchmarks/report_overhead.py)
     metrics = None if ref is None else quality(y, x, ref, axis)
     spectra_html = section_spectra(y, x, axis)
     shown_y, note = display_image(y, axis)
