@@ -152,14 +152,19 @@ def _wavelet_noise(x: np.ndarray) -> float:
 #: BT.601 luma weights (JPEG's Y) and the noise gain of the luma for independent channels.
 _LUMA = np.array([0.299, 0.587, 0.114])
 _LUMA_GAIN = float(np.sqrt(np.sum(_LUMA**2)))
-#: JPEG: blocks analysed and non-zero coefficients tested at most; the steps searched and the
-#: periodicity a step needs; the frequencies that must show a step of at least 2 for the file
-#: to count as JPEG; the range of zero fractions that measure the noise; the quietest share of
-#: blocks each frequency is measured on; the quantile of the per-frequency estimates returned.
+#: JPEG: blocks analysed and non-zero coefficients tested at most (and how many screen a
+#: frequency first, with the margins below the two bars that reject it); the steps searched,
+#: the periodicity a step needs and the share of coefficients at least half a step from zero;
+#: the frequencies that must show a step of at least 2 for the file to count as JPEG; the
+#: range of zero fractions that measure the noise; the quietest share of blocks each frequency
+#: is measured on; the quantile of the per-frequency estimates returned.
 _JPEG_MAX_BLOCKS = 20000
 _JPEG_MAX_NONZERO = 2000
+_JPEG_SCREEN = 250
+_JPEG_SCREEN_MARGIN = (0.3, 0.1)
 _JPEG_STEPS = np.arange(2, 121)
 _JPEG_PERIODICITY = 0.8
+_JPEG_AWAY = 0.95
 _JPEG_MIN_FREQUENCIES = 6
 _JPEG_P0 = (0.05, 0.98)
 _JPEG_QUIET = 0.25
@@ -195,9 +200,18 @@ def _jpeg_step(c: np.ndarray) -> int:
     nz = c[np.abs(c) > 1.5][:_JPEG_MAX_NONZERO]
     if nz.size < 20:
         return 0
+    # screen on the first coefficients: the mean cosine of a few hundred of them is within
+    # a few hundredths of the full mean, so a step far below the bar is rejected without the
+    # full (steps x coefficients) table; most frequencies of a file that is not a JPEG end here
+    head = nz[None, :_JPEG_SCREEN]
+    screen = np.cos(2 * np.pi * head / _JPEG_STEPS[:, None]).mean(axis=1)
+    away = (np.abs(head) >= _JPEG_STEPS[:, None] / 2).mean(axis=1)
+    screen[away < _JPEG_AWAY - _JPEG_SCREEN_MARGIN[1]] = -1.0
+    if screen.max() < _JPEG_PERIODICITY - _JPEG_SCREEN_MARGIN[0]:
+        return 1
     phase = np.cos(2 * np.pi * nz[None, :] / _JPEG_STEPS[:, None]).mean(axis=1)
     away = (np.abs(nz)[None, :] >= _JPEG_STEPS[:, None] / 2).mean(axis=1)
-    phase[away < 0.95] = -1.0
+    phase[away < _JPEG_AWAY] = -1.0
     best = int(np.argmax(phase))
     return int(_JPEG_STEPS[best]) if phase[best] > _JPEG_PERIODICITY else 1
 
