@@ -139,6 +139,37 @@ def test_ssim_many_shares_the_reference(ssim_path, astronaut):
         metrics.ssim_many([astronaut, astronaut[:-1]], astronaut, channel_axis=-1)
 
 
+@settings(max_examples=25)
+@given(
+    height=st.integers(11, 60),
+    width=st.integers(11, 60),
+    count=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_banded_ssim_sums_equal_the_direct_filters(height, width, count, seed):
+    """The banded matrix products give the sums of SciPy's direct correlations on any side
+    (strips and column blocks that do not divide it, the 11 px minimum) and count."""
+    from unblur._ssim import gaussian_window, ssim_sums_banded
+
+    rng = np.random.default_rng(seed)
+    ref = rng.random((2, height, width))
+    ests = [ref + 0.1 * (k + 1) * rng.standard_normal(ref.shape) for k in range(count)]
+    ests[0] = ests[0].astype(np.float32)
+    banded = ssim_sums_banded(ref, ests, 1e-4, 9e-4, gaussian_window())
+    direct = metrics._ssim_sums_numpy(ref, ests, 1e-4, 9e-4)
+    assert len(banded) == count
+    for b, d in zip(banded, direct, strict=True):
+        np.testing.assert_allclose(b, d, rtol=1e-12)
+
+
+def test_banded_ssim_counts_flat_underflowed_windows_as_one():
+    from unblur._ssim import gaussian_window, ssim_sums_banded
+
+    zeros = np.zeros((1, 12, 13))
+    (sums,) = ssim_sums_banded(zeros, [zeros], 0.0, 0.0, gaussian_window())
+    assert sums.tolist() == [2 * 3]  # (12 - 10) x (13 - 10) windows, each 0/0 -> 1
+
+
 # ----------------------------------------------------------------------------------------- align
 @settings(max_examples=30, deadline=None)
 @given(dy=st.integers(-5, 5), dx=st.integers(-5, 5))

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _numba
 
-__all__ = ["AVAILABLE", "gaussian_window", "ssim_sums"]
+__all__ = ["AVAILABLE", "gaussian_window", "ssim_sums", "ssim_sums_banded"]
 
 
 #: whether Numba can be used (found without importing it, and not disabled)
@@ -206,3 +206,140 @@ def ssim_sums(
     b = estimates[1] if two else a
     _compiled()(reference, a, b, two, np.ascontiguousarray(window, np.float64), c1, c2, out)
     return out[: len(estimates)]
+
+
+#: output rows per strip of :func:`ssim_sums_banded`, and output columns per block of its pass
+#: along the rows: every matrix product then has ``M N K`` under OpenBLAS's threshold for
+#: threading (``65536 * 4``), whose spinning threads cost more than they save on products this
+#: small (a 1024^2 pass took 0.35 s instead of 50 ms with 32-row strips on a busy machine)
+_ROWS = 16
+_COLUMNS = 16
+_SPAN = 512
+
+
+def _band(outputs: int, window: np.ndarray) -> np.ndarray:
+    """``(outputs, outputs + 2h)`` matrix whose row ``i`` holds ``window`` from column ``i``:
+    the valid correlation of ``outputs + 2h`` samples with ``window`` as a matrix product."""
+    band = np.zeros((outputs, outputs + window.size - 1))
+    for i in range(outputs):
+        band[i, i : i + window.size] = window
+    return band
+
+
+def ssim_sums_banded(
+    reference: np.ndarray,
+    estimates: list[np.ndarray],
+    c1: float,
+    c2: float,
+    window: np.ndarray,
+) -> list[np.ndarray]:
+    """:func:`ssim_sums` without Numba, for 2-D planes: the filters as banded matrix products.
+
+    The rows are taken in strips of 16 output rows (with the window's ``2h`` rows of context).
+    A strip's products (:math:`r, r^2` and, per estimate, :math:`x, x^2, x r`) are stacked in
+    one buffer; the pass along the rows multiplies blocks of 16 + 2h columns by the
+    ``(16 + 2h) x 16`` band of the window, every map at once, and the pass down the columns
+    multiplies the band ``(16, 16 + 2h)`` by the strip. A banded product does ``16 + 2h``
+    multiply-adds per output where a direct correlation does ``2h + 1``, but at the speed of
+    the machine's BLAS, in float64: about half the time of :func:`scipy.ndimage.correlate1d`
+    along both axes, to rounding the same values. Windows whose denominator is 0/0 (flat and
+    equal in both images with constants that underflowed) count as 1, as in :func:`ssim`.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        ``(C, H, W)``, any real dtype and strides.
+    estimates : list of numpy.ndarray
+        Arrays like ``reference``.
+    c1, c2 : float
+        The stabilising constants :math:`(K_1 R)^2` and :math:`(K_2 R)^2`.
+    window : numpy.ndarray
+        The 1-D window (odd length, at most each spatial side).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per estimate, ``(C,)`` float64: the sum over the valid pixels of each channel.
+    """
+    out = [np.zeros(reference.shape[0]) for _ in estimates]
+    for start in range(0, len(estimates), 2):  # two at a time keeps the products small
+        pair = estimates[start : start + 2]
+        for k, sums in enumerate(_banded_pair(reference, pair, c1, c2, window)):
+            out[start + k] += sums
+    return out
+
+
+def _banded_pair(
+    reference: np.ndarray, estimates: list[np.ndarray], c1: float, c2: float, window: np.ndarray
+) -> list[np.ndarray]:
+    """:func:`ssim_sums_banded` for one or two estimates."""
+    channels, height, width = reference.shape
+    context = window.size - 1
+    inner = width - context
+    maps = 2 + 3 * len(estimates)
+    down = _band(_ROWS, window)  # (rows, rows + context), applied on the left
+    along = np.ascontiguousarray(_band(_COLUMNS, window).T)  # (columns + context, columns)
+    products = np.empty(maps * (_ROWS + context) * width)
+    across = np.empty(maps * (_ROWS + context) * inner)
+    filtered = np.empty((maps, _ROWS, inner))
+    out = [np.zeros(channels) for _ in estimates]
+    with np.errstate(invalid="ignore", divide="ignore", under="ignore", over="ignore"):
+        for c in range(channels):
+            for top in range(0, height - context, _ROWS):
+                rows = min(_ROWS, height - context - top)
+                span = rows + context
+                p = products[: maps * span * width].reshape(maps, span, width)
+                a = across[: maps * span * inner].reshape(maps, span, inner)
+                p[0] = reference[c, top : top + span]
+                np.multiply(p[0], p[0], out=p[1])
+                for k, est in enumerate(estimates):
+                    q = 2 + 3 * k
+                    p[q] = est[c, top : top + span]
+                    np.multiply(p[q], p[q], out=p[q + 1])
+                    np.multiply(p[q], p[0], out=p[q + 2])
+                flat_p = p.reshape(maps * span, width)
+                flat_a = a.reshape(maps * span, inner)
+                for left in range(0, inner, _COLUMNS):
+                    cols = min(_COLUMNS, inner - left)
+                    np.matmul(
+                        flat_p[:, left : left + cols + context],
+                        along[: cols + context, :cols],
+                        out=flat_a[:, left : left + cols],
+                    )
+                f = filtered[:, :rows]
+                for left in range(0, inner, _SPAN):
+                    part = slice(left, left + _SPAN)
+                    np.matmul(down[:rows, :span], a[:, :, part], out=f[:, :, part])
+                _add_local_ssim(f, len(estimates), c1, c2, out, c)
+    return out
+
+
+def _add_local_ssim(
+    f: np.ndarray, estimates: int, c1: float, c2: float, out: list[np.ndarray], channel: int
+) -> None:
+    """Add the local SSIM of filtered maps ``f`` (``mu_r, E r^2``, then ``mu_x, E x^2, E x r``
+    per estimate) summed over the strip to ``out[k][channel]``; overwrites ``f``."""
+    mr, vr = f[0], f[1]
+    mr2 = mr * mr
+    vr -= mr2  # sigma_r^2
+    vr += c2
+    mr2 += c1
+    for k in range(estimates):
+        me, ve, cov = f[2 + 3 * k], f[3 + 3 * k], f[4 + 3 * k]
+        num = me * mr
+        cov -= num  # sigma_xr
+        num *= 2.0
+        num += c1
+        cov *= 2.0
+        cov += c2
+        num *= cov  # (2 mu_x mu_r + C1)(2 sigma_xr + C2)
+        np.multiply(me, me, out=me)
+        ve -= me  # sigma_x^2
+        ve += vr
+        me += mr2
+        me *= ve  # (mu_x^2 + mu_r^2 + C1)(sigma_x^2 + sigma_r^2 + C2)
+        num /= me
+        total = float(np.sum(num))
+        if total != total:  # a 0/0 window: it counts as 1
+            total = float(np.sum(np.where(np.isnan(num), 1.0, num)))
+        out[k][channel] += total

@@ -279,9 +279,10 @@ def ssim_many(
     scores both its input and its output against the sharp image), and only the pixels whose
     window lies inside the image, the ones the mean is taken over, are filtered. On 2-D images,
     when Numba is already loaded or the image is large, one compiled pass streams the rows
-    (:func:`unblur._ssim.ssim_sums`, two estimates per pass); otherwise the five maps are
-    filtered with :func:`scipy.ndimage.correlate1d`, axis by axis. Both compute in float64
-    and equal scikit-image's :func:`~skimage.metrics.structural_similarity` with
+    (:func:`unblur._ssim.ssim_sums`, two estimates per pass); other 2-D images are filtered
+    by banded matrix products (:func:`unblur._ssim.ssim_sums_banded`), and nD images with
+    :func:`scipy.ndimage.correlate1d`, axis by axis. All compute in float64 and equal
+    scikit-image's :func:`~skimage.metrics.structural_similarity` with
     :data:`SSIM_SETTINGS` to rounding.
 
     Parameters
@@ -339,6 +340,10 @@ def ssim_many(
     counts = math.prod(n - 2 * _SSIM_RADIUS for n in spatial)
     if len(spatial) == 2 and c1 * c2 > 0 and _compiled_pays(ref.size * len(ests)):
         sums = _ssim_sums_compiled(planes[0], planes[1:], c1, c2)
+    elif len(spatial) == 2:
+        from ._ssim import gaussian_window, ssim_sums_banded
+
+        sums = ssim_sums_banded(planes[0], planes[1:], c1, c2, gaussian_window())
     else:
         sums = _ssim_sums_numpy(planes[0], planes[1:], c1, c2)
     return [float(np.mean(s / counts)) for s in sums]
