@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -104,6 +105,25 @@ def test_entry_point_help_and_version():
     result = invoke("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"unblur, version {unblur.__version__}"
+    # one source of truth: the installed metadata is built from the package's own string
+    assert importlib.metadata.version("unblur") == unblur.__version__
+
+
+def test_the_command_line_does_not_import_what_one_subcommand_needs():
+    """SciPy's optimize and spatial packages take about a quarter of a second to import; a
+    restoration's command needs neither (bead finding and the focus search import them when
+    called)."""
+    code = (
+        "import sys\n"
+        "from unblur.cli import cli\n"
+        "import unblur.api\n"
+        "heavy = ['scipy.optimize', 'scipy.spatial']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_pipeline_psf_blur_deconvolve_compare(files, out, camera):

@@ -58,8 +58,6 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-import scipy.ndimage as ndi
-from scipy.spatial import cKDTree
 
 from .. import fft
 from .._checks import as_float_image, check_number
@@ -164,8 +162,10 @@ def from_beads(
             grid = (1, *grid)
         cells = _grid_shape(grid, img.shape)
 
+    from scipy import ndimage
+
     level = float(np.median(img))
-    smooth = ndi.gaussian_filter(img, 1.0, mode="nearest")
+    smooth = ndimage.gaussian_filter(img, 1.0, mode="nearest")
     noise = _noise_sigma(img)
     smoothed_noise = noise * (2 * math.sqrt(math.pi)) ** (-img.ndim / 2)  # sum of kernel²
     peaks, heights = _maxima(
@@ -298,7 +298,10 @@ def _noise_sigma(img: np.ndarray) -> float:
 
 def _maxima(smooth: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Local maxima (3^d neighbourhood) above ``threshold``, brightest first."""
-    is_max = (smooth == ndi.maximum_filter(smooth, size=3, mode="nearest")) & (smooth > threshold)
+    from scipy import ndimage
+
+    is_max = smooth == ndimage.maximum_filter(smooth, size=3, mode="nearest")
+    is_max &= smooth > threshold
     peaks = np.argwhere(is_max)
     heights = smooth[tuple(peaks.T)]
     order = np.argsort(-heights, kind="stable")
@@ -381,6 +384,8 @@ def _overlapping(beads: np.ndarray, size: np.ndarray) -> np.ndarray:
     out = np.zeros(len(beads), dtype=bool)
     if len(beads) < 2:
         return out
+    from scipy.spatial import cKDTree  # here: slow to import, and only beads need it
+
     tree = cKDTree(beads / size)
     for i, j in tree.query_pairs(1 - 1e-9, p=np.inf):
         out[i] = out[j] = True

@@ -69,7 +69,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 import scipy.special
 
 from .._checks import check_bool, check_number
@@ -218,6 +217,8 @@ def _peak_z(paths: Sequence[_Optics], z_scale: float) -> float:
     z = np.linspace(-reach, reach, n)
     best = int(np.argmax(on_axis(z)))
     lo, hi = z[max(best - 1, 0)], z[min(best + 1, n - 1)]
+    import scipy.optimize  # here: slow to import, and only the focus search needs it
+
     result = scipy.optimize.minimize_scalar(
         lambda t: -float(on_axis(np.array([t]))[0]),
         bounds=(lo, hi),
