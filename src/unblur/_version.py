@@ -1,10 +1,6 @@
-"""The installed package's version (``0.0.0`` when running from a source tree)."""
+"""The package's version: the one source of truth, read by ``pyproject.toml`` at build time
+(``[tool.setuptools.dynamic]``) and by the package at run time."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("unblur")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+__version__ = "0.1.0"
