@@ -16,6 +16,26 @@ boundary) with 1 % Gaussian noise (seed 0), written as 8-bit PNG into a temporar
 Run ``python benchmarks/report_overhead.py`` (about 10 minutes on 2 busy cores) or
 ``--quick`` (one case, two repeats). Results go to a JSON file.
 
+Measured on 2026-12-07, later (load 7-11; ``--case 2 --case 1 --repeat 5 --baseline
+/work/main [--no-reference]``, ``main`` = 11aa2f0; this checkout adds the SSIM's banded
+products, the JPEG screen of the noise estimate and the lazy SciPy imports, which make the
+plain run 0.1-0.3 s cheaper as well): CPU ratios ``with / without``, medians (main in brackets)
+
+======================  =================  =================
+case                    report alone       with reference
+======================  =================  =================
+grey RL                 1.107 (1.190)      1.168 (1.201)
+colour tv               1.048 (1.106)      1.257 (1.126)
+======================  =================  =================
+
+Wall times ran 2-5x the CPU times: the machine was saturated, and the ratios are within the
+runs' spread. In process (``time.process_time`` around each part, fresh processes of the grey
+case, three runs each): the plain run 1.74-1.98 s (imports 0.37-0.40 s); the report alone adds
+its modules' imports 19-50 ms, the convergence record 44-73 ms, the spectra 43-53 ms, the
+pictures 21-22 ms and the page 6 ms; with a reference, the scores 79-85 ms (of which the two
+SSIMs 64 ms, least of 5 in one process, against 110 ms by SciPy's correlations before), the
+record 60-93 ms and the pictures 32-33 ms.
+
 Measured on 2026-12-07 (2-core machine shared with helper sessions, load 6-14; ``--case 2
 --case 1 --repeat 6 --baseline /work/main [--no-reference]``, ``main`` = commit 5a21428, the
 code before the three changes below, alternated in the same run; CPU-time ratios ``with /
