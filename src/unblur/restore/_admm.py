@@ -102,10 +102,13 @@ _numpy_pixels = 0
 #: iterate is not (docs/notes/tv_speed.md: edge +0.06 dB on Levin et al.'s photographs).
 START = "edge"
 #: Storage of the prior splits' state ``m`` (five grid-sized components with the Hessian) of a
-#: float32 grid in NumPy arrays: ``"bfloat16"`` (16-bit words, :mod:`unblur.restore._bfloat16`;
-#: every operation still in float32) or ``"float32"``. Other precisions and GPU arrays keep
-#: the grid's dtype. bfloat16 takes the solver's peak memory from 10.35x to about 7.6x the
-#: image for a change of results far below what the images show (docs/notes/tv_speed.md).
+#: float32 grid in NumPy arrays with the convex prior (:math:`\alpha = 1`, ``tv``):
+#: ``"bfloat16"`` (16-bit words, :mod:`unblur.restore._bfloat16`; every operation still in
+#: float32) or ``"float32"``. Other precisions, GPU arrays and :math:`\alpha < 1` keep the
+#: grid's dtype: the non-convex shrinkage jumps at its threshold, where a state rounded to
+#: :math:`2^{-9}` makes the compiled and NumPy paths drift apart. bfloat16 takes ``tv``'s peak
+#: memory from 10.35x to about 7.6x the image for a change of results far below what the
+#: images show (docs/notes/tv_speed.md).
 SPLIT_STORAGE = "bfloat16"
 
 
@@ -184,9 +187,9 @@ def admm(
     :math:`t = r A x + m`, and the :math:`x` step's input :math:`z - u = 2z - t` follow: one
     array per split component instead of two. When the penalty changes (a continuation), the
     relaxation is one and :math:`m = u` is rescaled so the unscaled multipliers carry over
-    (Boyd et al. 2011, §3.4.1). For a float32 grid in NumPy arrays :math:`m` is stored as
-    bfloat16 words (:data:`SPLIT_STORAGE`): each update is computed in float32 and rounded to
-    nearest once, when stored.
+    (Boyd et al. 2011, §3.4.1). For a float32 grid in NumPy arrays and :math:`\alpha = 1`,
+    :math:`m` is stored as bfloat16 words (:data:`SPLIT_STORAGE`): each update is computed in
+    float32 and rounded to nearest once, when stored.
     """
     dtype = image.dtype
     bc = boundary_for(boundary, image, psf, dtype=dtype)
@@ -243,7 +246,7 @@ def admm(
         np.multiply(data.hat, op.otf, out=data.hat)
         np.conjugate(data.hat, out=data.hat)  # conj(H) y_hat, fixed
         mv = None
-    m = xp.zeros((ncomp, *bc.grid_shape), _state_dtype(dtype, xp))
+    m = xp.zeros((ncomp, *bc.grid_shape), _state_dtype(dtype, xp, alpha))
     relax0 = penalties.relax if penalties.settled(0) else 1.0
     if relax0 != 1.0:  # m = (1 - r) z_0 with z_0 = A x_0, u_0 = 0
         if m.dtype == dtype:
@@ -494,9 +497,10 @@ def _stack(x: np.ndarray, second_order: float, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _state_dtype(dtype, xp):
+def _state_dtype(dtype, xp, alpha: float):
     """The dtype of the prior splits' state ``m`` (see :data:`SPLIT_STORAGE`)."""
-    if SPLIT_STORAGE == "bfloat16" and np.dtype(dtype) == np.float32 and xp is np:
+    bfloat16 = SPLIT_STORAGE == "bfloat16" and alpha == 1.0
+    if bfloat16 and np.dtype(dtype) == np.float32 and xp is np:
         return np.dtype(np.uint16)
     return np.dtype(dtype)
 
