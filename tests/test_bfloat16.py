@@ -130,3 +130,26 @@ def test_compiled_codec_equals_the_numpy_codec_bit_for_bit():
     same = np.empty_like(values)
     store(values, same)
     np.testing.assert_array_equal(same.view(np.uint32), bits)
+
+
+@pytest.mark.parametrize("second_order", [0.0, 0.5])
+def test_block_wise_state_updates_equal_whole_grid_ones(second_order):
+    """The ADMM's updates of a bfloat16 state outside its passes (the start's ``(1 - r) A x``,
+    a continuation's ``m += (1 - r) A x`` and rescaling) run in blocks of rows; each block's
+    differences read the two rows after it (periodically), so the words equal those of the
+    whole-grid float32 computation rounded once."""
+    from unblur.restore import _admm
+
+    rng = np.random.default_rng(5)
+    x = rng.random((21, 17)).astype(np.float32)  # 21 rows: blocks of 8, 8 and 5
+    ncomp = 2 + (3 if second_order else 0)
+    whole = _admm._stack(x, second_order, np.empty((ncomp, *x.shape), np.float32))
+    m = np.zeros((ncomp, *x.shape), np.uint16)
+    _admm._stack_words(x, second_order, m, -0.5, add=False)
+    np.testing.assert_array_equal(m, _bfloat16.encode(whole * np.float32(-0.5)))
+    before = _bfloat16.decode(m)
+    _admm._stack_words(x, second_order, m, 0.25, add=True)
+    np.testing.assert_array_equal(m, _bfloat16.encode(whole * np.float32(0.25) + before))
+    before = _bfloat16.decode(m)
+    _admm._scale_state(m, 0.3, np.dtype(np.float32))
+    np.testing.assert_array_equal(m, _bfloat16.encode(before * np.float32(0.3)))
