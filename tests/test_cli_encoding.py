@@ -42,7 +42,11 @@ def test_encoding_srgb_restores_in_linear_light_as_the_library_does(tmp_path, ca
     assert psnr_clipped(srgb, reference) > psnr_clipped(plain, reference) + 3.0
 
 
-def test_encoding_in_a_batch_gives_the_single_result(tmp_path, camera):
+def test_encoding_in_a_batch_gives_the_single_result(tmp_path, camera, monkeypatch):
+    # both runs on the NumPy path: whether a run takes the compiled one depends on what the
+    # process ran before (restore/_admm.py, _use_compiled), and float32 tv's two paths differ
+    # by more than float32 rounding since its split state is bfloat16
+    monkeypatch.setenv("UNBLUR_NO_NUMBA", "1")
     path, _, _ = _files(tmp_path, camera)
     other = tmp_path / "other.png"
     write_image(other, read_image(path)[0][::-1].copy(), dtype="uint8")

@@ -16,6 +16,10 @@ Numba and run on every core:
 * :func:`lattice_change` -- the squared change of the estimate on a lattice of pixels (the
   stopping rule), which keeps the previous estimate there only.
 
+The split state of a float32 grid is stored as bfloat16 words (:mod:`unblur.restore._bfloat16`,
+half the memory and half the prior pass's traffic): each row is decoded into float32, updated
+there and rounded back, by the integer operations of the NumPy codec (bit for bit).
+
 The grid is processed in bands of rows, one per thread; a band needs the split variables of
 the two rows before it (the divergence's stencil) and its own last two rows read the next
 band's first rows of the estimate, so a first parallel loop computes those rows from the inputs
@@ -146,13 +150,13 @@ def _rows(x, i, ext):
 
 
 @_jit
-def _p_row_tv(xr0, xr1, xr2, m, i, c, prow, factor):
+def _p_row_tv(xr0, xr1, xr2, m, c, prow, factor):
     """Total variation (isotropic soft thresholding): ``p = 2 z - t`` of one row into
-    ``prow`` (ncomp, nx), row ``i`` of ``m`` (ncomp, ny, nx) updated in place. Branch-free
-    loops over contiguous rows (they vectorise)."""
+    ``prow`` (ncomp, nx), the row's ``m`` (ncomp, nx, the grid's precision) updated in place.
+    Branch-free loops over contiguous rows (they vectorise)."""
     nx = prow.shape[1]
     r, two, zero, sq2, thr, tiny = c[_R], c[_TWO], c[_ZERO], c[_SQ2], c[_THR], c[_TINY]
-    m0, m1, p0, p1 = m[0, i], m[1, i], prow[0], prow[1]
+    m0, m1, p0, p1 = m[0], m[1], prow[0], prow[1]
     for j in range(nx):
         x0 = xr0[j]
         t0 = r * (xr1[j] - x0) + m0[j]
@@ -169,7 +173,7 @@ def _p_row_tv(xr0, xr1, xr2, m, i, c, prow, factor):
         return
     # the Hessian group: its shrinkage factor first, then one component per loop (a loop
     # that writes six rows at once does not vectorise: too many possible overlaps to check)
-    m2, m3, m4, p2, p3, p4 = m[2, i], m[3, i], m[4, i], prow[2], prow[3], prow[4]
+    m2, m3, m4, p2, p3, p4 = m[2], m[3], m[4], prow[2], prow[3], prow[4]
     f = factor
     for j in range(nx):
         x0 = xr0[j]
@@ -196,10 +200,9 @@ def _p_row_tv(xr0, xr1, xr2, m, i, c, prow, factor):
 
 
 @_jit
-def _p_row_any(xr0, xr1, xr2, m, i, c, iso, prow):
+def _p_row_any(xr0, xr1, xr2, mrow, c, iso, prow):
     """:func:`_p_row_tv` for any exponent and for component-wise (anisotropic) shrinkage."""
     nx = prow.shape[1]
-    mrow = m[:, i]
     r, two, zero, sq2 = c[_R], c[_TWO], c[_ZERO], c[_SQ2]
     ncomp = mrow.shape[0]
     t = np.empty(5, dtype=prow.dtype)
@@ -222,14 +225,70 @@ def _p_row_any(xr0, xr1, xr2, m, i, c, iso, prow):
                 prow[k, j] = two * z - t[k]
 
 
+def _words_to_grid(src, dst):
+    """bfloat16 words (``uint16``, ncomp x nx) into float32 ``dst``: the word shifted into the
+    upper half (exact)."""
+    for k in range(src.shape[0]):
+        s, d = src[k], dst[k].view(np.uint32)
+        for j in range(src.shape[1]):
+            d[j] = np.uint32(s[j]) << np.uint32(16)
+
+
+def _grid_to_words(src, dst):
+    """float32 ``src`` (ncomp x nx) rounded to bfloat16 words in ``dst``: to nearest, ties to
+    even; a NaN stays a NaN, quieted (the integer operations of
+    :func:`unblur.restore._bfloat16.encode`)."""
+    one, half, shift = np.uint32(1), np.uint32(0x7FFF), np.uint32(16)
+    inf, mag, quiet = np.uint32(0x7F800000), np.uint32(0x7FFFFFFF), np.uint32(0x0040)
+    for k in range(src.shape[0]):
+        s, d = src[k].view(np.uint32), dst[k]
+        for j in range(src.shape[1]):
+            b = s[j]
+            high = b >> shift
+            w = (b + half + (high & one)) >> shift
+            if (b & mag) > inf:
+                w = high | quiet
+            d[j] = np.uint16(w)
+
+
+def _copy_rows(src, dst):
+    dst[:] = src
+
+
+def _load_row(src, dst):  # pragma: no cover - compiled through its overload
+    """One row of the state (ncomp, nx) into ``dst`` in the grid's precision: bfloat16 words
+    decoded, other dtypes copied (chosen when compiled, by ``src``'s dtype)."""
+
+
+def _store_row(src, dst):  # pragma: no cover - compiled through its overload
+    """One row of the state from the grid's precision into its storage ``dst``: rounded to
+    bfloat16 words, or copied (chosen when compiled, by ``dst``'s dtype)."""
+
+
+if numba is not None:
+    from numba.extending import overload
+
+    @overload(_load_row, jit_options={"nogil": True})
+    def _load_row_typed(src, dst):
+        return _words_to_grid if src.dtype == numba.types.uint16 else _copy_rows
+
+    @overload(_store_row, jit_options={"nogil": True})
+    def _store_row_typed(src, dst):
+        return _grid_to_words if dst.dtype == numba.types.uint16 else _copy_rows
+
+
 @_jit
-def _p_row(x, m, i, c, iso, soft, prow, ext):
-    """Split variables of grid row ``i`` into ``prow``, ``m``'s row updated in place."""
+def _p_row(x, src, dst, i, c, iso, soft, prow, ext, mrow):
+    """Split variables of grid row ``i`` into ``prow``; the row's state read from ``src``
+    and written to ``dst`` (ncomp, nx, the state's storage), computed in ``mrow`` (the
+    grid's precision)."""
     xr0, xr1, xr2, factor = _rows(x, i, ext)
+    _load_row(src, mrow)
     if soft:
-        _p_row_tv(xr0, xr1, xr2, m, i, c, prow, factor)
+        _p_row_tv(xr0, xr1, xr2, mrow, c, prow, factor)
     else:
-        _p_row_any(xr0, xr1, xr2, m, i, c, iso, prow)
+        _p_row_any(xr0, xr1, xr2, mrow, c, iso, prow)
+    _store_row(mrow, dst)
 
 
 @_pjit
@@ -237,7 +296,9 @@ def prior_pass(x, m, c, iso, bands):
     r"""One fused prior step on a 2-D periodic grid, in place; see the module docstring.
 
     ``x`` the current estimate, overwritten by :math:`\nabla^\top p_1 + s\nabla^{2\top} p_2`;
-    ``m`` (ncomp, ny, nx) holds :math:`t - r z`, updated in place; ``c`` the scalars
+    ``m`` (ncomp, ny, nx) holds :math:`t - r z`, updated in place, in ``x``'s dtype or as
+    bfloat16 words (``uint16``, :mod:`unblur.restore._bfloat16`: each row is decoded,
+    computed in float32 and rounded back); ``c`` the scalars
     (:func:`constants`). Row ``i`` of the split variables reads rows ``i .. i + 2`` of ``x``
     and row ``i`` of the divergence the split variables of rows ``i - 2 .. i``, so each band
     overwrites its rows of ``x`` as it goes; the last two rows of a band, which read the next
@@ -250,33 +311,30 @@ def prior_pass(x, m, c, iso, bands):
     # the split variables of the last two rows of each band and their new m, from the inputs
     # only (before any band writes x or m): the next band reads them as its first rows' past
     halo = np.empty((nb, 2, ncomp, nx), dtype=x.dtype)
-    halo_m = np.empty((nb, 2, ncomp, 1, nx), dtype=x.dtype)
+    halo_m = np.empty((nb, 2, ncomp, nx), dtype=m.dtype)
     for b in _prange(nb):
         ext = np.empty((4, nx + 2), dtype=x.dtype)
+        mrow = np.empty((ncomp, nx), dtype=x.dtype)
         for h in range(2):
             i = (bands[b + 1] - 2 + h) % ny
-            scratch = halo_m[b, h]
-            scratch[:, 0] = m[:, i]
-            xr0, xr1, xr2, factor = _rows(x, i, ext)
-            if soft:
-                _p_row_tv(xr0, xr1, xr2, scratch, 0, c, halo[b, h], factor)
-            else:
-                _p_row_any(xr0, xr1, xr2, scratch, 0, c, iso, halo[b, h])
+            _p_row(x, m[:, i], halo_m[b, h], i, c, iso, soft, halo[b, h], ext, mrow)
     second = ncomp == 5
     s, two, sq2 = c[_S], c[_TWO], c[_SQ2]
     for b in _prange(nb):
         start, stop = bands[b], bands[b + 1]
         ring = np.empty((3, ncomp, nx), dtype=x.dtype)  # rows i - 2, i - 1, i at (i % 3)
         ext = np.empty((4, nx + 2), dtype=x.dtype)
+        mrow = np.empty((ncomp, nx), dtype=x.dtype)
         before = halo[b - 1 if b > 0 else nb - 1]
         for i in range(start, stop):
             cur = ring[i % 3]
             if i >= stop - 2:  # precomputed: rows i + 1, i + 2 may be the next band's, written
                 h = i - (stop - 2)
                 cur[:] = halo[b, h]
-                m[:, i] = halo_m[b, h, :, 0]
+                m[:, i] = halo_m[b, h]
             else:
-                _p_row(x, m, i, c, iso, soft, cur, ext)
+                mi = m[:, i]
+                _p_row(x, mi, mi, i, c, iso, soft, cur, ext, mrow)
             pa = before[1] if i - 1 < start else ring[(i - 1) % 3]
             if i - 2 >= start:
                 pb = ring[(i - 2) % 3]
