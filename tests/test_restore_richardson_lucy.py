@@ -68,6 +68,9 @@ def test_defaults_restore_a_valid_blur(camera, kernel, noise, gain):
     assert x_hat.shape == y.shape
     assert psnr(x_hat, truth) > psnr(y, truth) + gain
     assert info["iterations"] == 30
+    # the default rule, stated: 30 fixed iterations (docs/notes/restore_defaults.md)
+    assert info["stopped_by"] == "num_iter" and info["num_iter"] == 30
+    assert info["tol"] is None and info["misfit_tol"] is None
     assert 0 < info["regularization"] < 0.125  # chosen from the noise, below its cap
     # Poisson(300 x) at the mean intensity ~0.35: sigma = sqrt(0.35 / 300) = 0.034
     assert info["noise_sigma"] == pytest.approx(noise.get("gaussian", 0.034), rel=0.25)
@@ -233,6 +236,51 @@ def test_tol_stops_early_and_says_so(camera, acceleration):
     assert info["relative_change"] < 3e-3
 
 
+def test_misfit_rule_measures_the_data_misfit_of_each_step(camera):
+    # plain periodic RL: the step's prediction is the estimate itself, so the misfit that
+    # iteration k measures is ||H x_{k-1} - y||^2, with x_0 = y
+    y = add_noise(blur(camera, GAUSS, boundary="periodic"), gaussian=0.01, rng=3)
+    y = np.maximum(y, 0)
+    estimates = [y]
+    info: dict = {}
+    richardson_lucy(
+        y, GAUSS, num_iter=200, misfit_tol=1e-2, acceleration=False, regularization=0,
+        boundary="periodic", info=info, callback=lambda i, e: estimates.append(e),
+    )  # fmt: skip
+    n = info["iterations"]
+    assert info["stopped_by"] == "misfit" and 2 <= n < 200
+    misfit = [
+        float(np.sum((ndimage.convolve(x, GAUSS, mode="wrap") - y) ** 2)) for x in estimates[:n]
+    ]
+    # the mean relative decrease over the last two steps
+    decrease = [(a - c) / (2 * c) for a, c in zip(misfit[:-2], misfit[2:], strict=True)]
+    assert info["misfit_decrease"] == pytest.approx(decrease[-1], rel=1e-6)
+    assert decrease[-1] < 1e-2 <= min(decrease[:-1])  # the first iteration below the threshold
+    assert info["misfit_tol"] == 1e-2 and info["num_iter"] == 200 and info["tol"] is None
+
+
+def test_misfit_rule_counts_only_the_masked_pixels(camera):
+    # as above with a mask: the misfit is ||M(H x_{k-1} - y)||^2 over the trusted pixels only
+    y = add_noise(blur(camera, GAUSS, boundary="periodic"), gaussian=0.01, rng=4)
+    y = np.maximum(y, 0)
+    mask = np.ones(y.shape, bool)
+    mask[40:60, 50:90] = False
+    y[~mask] = 5.0  # untrusted values far from the model
+    estimates = [y]
+    info: dict = {}
+    richardson_lucy(
+        y, GAUSS, num_iter=200, misfit_tol=1e-2, acceleration=False, regularization=0,
+        boundary="periodic", mask=mask, info=info, callback=lambda i, e: estimates.append(e),
+    )  # fmt: skip
+    n = info["iterations"]
+    misfit = [
+        float(np.sum(((ndimage.convolve(x, GAUSS, mode="wrap") - y) * mask) ** 2))
+        for x in estimates[n - 3 : n]
+    ]
+    expected = (misfit[0] - misfit[2]) / (2 * misfit[2])
+    assert info["misfit_decrease"] == pytest.approx(expected, rel=1e-6)
+
+
 def test_deconvolve_dispatches_to_the_same_computation(camera):
     y = add_noise(blur(camera, MOTION, boundary="valid"), gaussian=0.01, rng=8)
     direct = richardson_lucy(y, MOTION, num_iter=12)
@@ -309,6 +357,7 @@ def test_clip_and_filter_epsilon(camera):
         ({"regularization": 0.25}, "regularization must be < 1/(2*ndim) = 0.25"),
         ({"regularization": "a"}, "regularization must be a number"),
         ({"tol": 0}, "tol must be finite and > 0"),
+        ({"misfit_tol": -1e-3}, "misfit_tol must be finite and > 0"),
         ({"filter_epsilon": -1.0}, "filter_epsilon must be finite and > 0"),
         ({"boundary": "mirror"}, "unknown boundary 'mirror'"),
     ],
