@@ -95,13 +95,14 @@ from ..errors import InvalidImageError, InvalidParameterError
 from ..psf import PSFField
 from ..psf import grid as psf_grid
 from ..restore import sparse
-from ._common import check_size, odd_side
+from ._common import check_size, normalise, odd_side
 from ._data import prepare
 from .confidence import assess, image_checks
 from .kernel import estimate_kernel
 from .kernel_step import project, similarity, valid_kernel_step
 from .parametric import score_kernel
 from .rotation import MotionModel, fit_robust
+from .rotation_step import estimate_density
 
 __all__ = ["MIN_WINDOW", "estimate_field"]
 
@@ -308,7 +309,25 @@ def _rotation_start(y, obs, windows, wide, wanted, shape, options):
         ]
         out[cell] = align(project(model.kernel(density, centre), _THRESHOLD, _MIN_MASS))
     residuals = dict(zip(cells, residual[: len(cells)], strict=True))
-    return out, confident, reasons, common, residuals
+    return out, confident, reasons, common, residuals, (model, density)
+
+
+#: Options of :func:`~unblur.blind.rotation_step.estimate_density` (its defaults unless set).
+_DENSITY_OPTIONS: dict[str, Any] = {}
+
+
+def _reestimate(y, cells, fitted, levels):
+    """The cells' kernels from the motion density re-estimated coarse-to-fine from the
+    image (:mod:`unblur.blind.rotation_step`), started from the fitted one."""
+    model, density = fitted
+    ys, _ = normalise(np.asarray(y, dtype=np.float64))
+    w = estimate_density(ys, model, density, levels=None if levels < 0 else levels,
+                         **_DENSITY_OPTIONS)  # fmt: skip
+    out = {}
+    for cell in itertools.product(range(cells[0]), range(cells[1])):
+        centre = [float(_centres(n, g)[j]) for n, g, j in zip(y.shape, cells, cell, strict=True)]
+        out[cell] = align(project(model.kernel(w, centre), _THRESHOLD, _MIN_MASS))
+    return out
 
 
 def _grid_of(cells: list[tuple[int, int]]) -> tuple[int, int]:
@@ -363,6 +382,7 @@ def estimate_field(
     min_window: int = MIN_WINDOW,
     span: float = 1.0,
     motion: str = "rotation",
+    reestimate: int = 0,
     info: dict[str, Any] | None = None,
     **options: Any,
 ) -> PSFField:
@@ -406,6 +426,12 @@ def estimate_field(
         (translation and in-plane rotation) fitted to regional estimates (see the module
         notes; ``start`` is then not used); ``"free"``: each cell's kernel is its own or the
         global one (see ``start``), for a blur that no camera motion explains.
+    reestimate : int, optional
+        With ``motion="rotation"``: pyramid levels on which the fitted motion density is
+        re-estimated from the image (L0 latent image under the field, edge selection and
+        Whyte et al.'s data step on the density, :mod:`unblur.blind.rotation_step`) before
+        the refinement; 0: none, 1: full resolution only, -1: the uniform estimator's whole
+        pyramid.
     info : dict, optional
         Receives ``grid``, ``size`` (the PSFs' shape), ``windows`` (per cell, as
         ``[[row0, row1], [col0, col1]]``), ``confidence`` (per cell, ``"high"``/``"low"``),
@@ -427,7 +453,7 @@ def estimate_field(
     ------
     InvalidParameterError
         A bad ``grid`` (see :func:`check_grid`), ``size``, ``refine``, ``coupling``,
-        ``start``, ``min_window``, ``span`` or ``motion``.
+        ``start``, ``min_window``, ``span``, ``motion`` or ``reestimate``.
     InvalidImageError
         The grey image is not 2-D, is non-finite or flat.
 
@@ -470,16 +496,20 @@ def estimate_field(
         raise InvalidParameterError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
     if not isinstance(coupling, numbers.Real) or not 0 <= coupling < math.inf:
         raise InvalidParameterError(f"coupling must be a finite number >= 0, got {coupling!r}")
+    if isinstance(reestimate, bool) or not isinstance(reestimate, numbers.Integral):
+        raise InvalidParameterError(f"reestimate must be an integer, got {reestimate!r}")
     if not isinstance(span, numbers.Real) or not 0 < span < math.inf:
         raise InvalidParameterError(f"span must be a finite number > 0, got {span!r}")
     windows = cell_windows(shape, cells, int(min_window), float(span))
     residuals = None
     if motion == "rotation":
-        kernels, confident, reasons, common, residuals = _rotation_start(
+        kernels, confident, reasons, common, residuals, fitted = _rotation_start(
             y, obs, windows, cell_windows(shape, cells, int(min_window), _WIDE_SPAN), wanted,
             shape, options,
         )  # fmt: skip
         source = dict.fromkeys(windows, "model")
+        if reestimate:
+            kernels = _reestimate(y, cells, fitted, reestimate)
     elif start == "regions":
         kernels, confident, reasons, common = _region_start(y, obs, windows, wanted, options)
         source = {c: "region" if v else "neighbours" for c, v in confident.items()}
