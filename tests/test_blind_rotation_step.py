@@ -7,6 +7,8 @@ import pytest
 from skimage.data import camera
 
 import unblur
+from unblur import psf
+from unblur.blind.field import estimate_field
 from unblur.blind.rotation import MotionModel
 from unblur.blind.rotation_step import (
     density_normal_equations,
@@ -14,6 +16,7 @@ from unblur.blind.rotation_step import (
     estimate_density,
     model_field,
 )
+from unblur.metrics import score
 
 POINTS = [(40, 40), (40, 215), (127, 127), (215, 40), (215, 215)]
 
@@ -68,3 +71,21 @@ def test_the_pyramid_keeps_a_sum_one_density_and_reports_its_levels(shaken):
     assert w.sum() == pytest.approx(1.0)
     assert [lv["level"] for lv in info["levels"]] == [1, 0]
     assert info["levels"][1]["kernel_shape"] == [15, 15]
+
+
+def test_reestimating_the_density_improves_the_blind_field():
+    """Camera (256 x 256) turned through 1.8 degrees while drifting (7 poses), a 2 x 2 field."""
+    x = camera()[::2, ::2] / 255.0
+    model = MotionModel(x.shape, (15, 15))
+    density = np.zeros((len(model.angles), 15, 15))
+    for step, angle in enumerate(range(2, 9)):
+        density[angle, 7 + step - 3, 7 - (step % 3) + 1] = 1 / 7
+    truth = psf.from_function(lambda p: (k := model.kernel(density, p)) / k.sum(), x.shape, (4, 4))
+    y = unblur.add_noise(unblur.blur(x, truth, boundary="reflect"), gaussian=0.01, rng=1)
+    psnr = {}
+    for levels in (0, 1):
+        field = estimate_field(y, (2, 2), 15, motion="rotation", refine=0, reestimate=levels)
+        psnr[levels] = score(unblur.deconvolve(y, field), x)["psnr"]
+    # measured: 23.34 dB fitted density (23.30 with refine=1), 24.88 re-estimated; the true
+    # field 28.04, blurred 22.85
+    assert psnr[1] > psnr[0] + 1.0, psnr
