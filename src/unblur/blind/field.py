@@ -59,8 +59,13 @@ patch; Whyte et al. 2012 parametrise the same field by the camera's rotations).
    two cells wide (each compared with the model's PSF averaged over its window), and every
    cell's kernel is the model's PSF at its centre. A region whose own estimate is wrong (flat,
    or textured in one direction) then gets the kernel the other regions and the geometry
-   imply. This is the default; a blur that no such motion explains (different objects
-   moving, a lens softer at the edges) needs ``motion="free"``.
+   imply. The density is then re-estimated from the image itself (``reestimate``,
+   :mod:`unblur.blind.rotation_step`): alternations of the L0 latent image restored with the
+   model's field, thinned to its strongest edges as in the uniform estimator, and Whyte et
+   al.'s data step on the density over tiles of the frame, started from the fitted density;
+   the TV refinement (step 5) is then skipped. This is the default; a blur that no such
+   motion explains (different objects moving, a lens softer at the edges) needs
+   ``motion="free"``.
 
 The result is a :class:`~unblur.psf.PSFField` over the image (every PSF odd-sized,
 non-negative, summing to one, its centroid on the centre pixel). What each choice was measured
@@ -376,13 +381,13 @@ def estimate_field(
     *,
     channel_axis: int | None = None,
     encoding: str = "auto",
-    refine: int = 1,
+    refine: int | None = None,
     coupling: float = 10.0,
     start: str = "select",
     min_window: int = MIN_WINDOW,
     span: float = 1.0,
     motion: str = "rotation",
-    reestimate: int = 0,
+    reestimate: int = 1,
     info: dict[str, Any] | None = None,
     **options: Any,
 ) -> PSFField:
@@ -409,7 +414,8 @@ def estimate_field(
         As for :func:`unblur.estimate_psf`.
     refine : int, optional
         Alternations of the whole-frame latent image and the coupled kernel steps (0: the
-        aligned, filled independent estimates).
+        aligned, filled independent estimates). Default: 1, or 0 after a re-estimated motion
+        density (``reestimate``), which the TV alternation would only blur.
     coupling : float, optional
         :math:`\mu`, the weight pulling a confident cell's kernel towards its neighbours' mean
         in the refinement (ten times that for a doubtful cell), in the units of the kernel
@@ -430,8 +436,8 @@ def estimate_field(
         With ``motion="rotation"``: pyramid levels on which the fitted motion density is
         re-estimated from the image (L0 latent image under the field, edge selection and
         Whyte et al.'s data step on the density, :mod:`unblur.blind.rotation_step`) before
-        the refinement; 0: none, 1: full resolution only, -1: the uniform estimator's whole
-        pyramid.
+        the refinement; 1 (default): full resolution only, 0: none (the fitted density),
+        -1: the uniform estimator's whole pyramid.
     info : dict, optional
         Receives ``grid``, ``size`` (the PSFs' shape), ``windows`` (per cell, as
         ``[[row0, row1], [col0, col1]]``), ``confidence`` (per cell, ``"high"``/``"low"``),
@@ -488,7 +494,9 @@ def estimate_field(
         raise InvalidParameterError(f"min_window must be an integer, got {min_window!r}")
     cells = check_grid(grid, shape, int(min_window))
     wanted = check_size(size, (shape[0] // 2, shape[1] // 2))
-    if isinstance(refine, bool) or not isinstance(refine, numbers.Integral) or refine < 0:
+    if refine is not None and (
+        isinstance(refine, bool) or not isinstance(refine, numbers.Integral) or refine < 0
+    ):
         raise InvalidParameterError(f"refine must be an integer >= 0, got {refine!r}")
     if motion not in MOTIONS:
         raise InvalidParameterError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
@@ -510,6 +518,7 @@ def estimate_field(
         source = dict.fromkeys(windows, "model")
         if reestimate:
             kernels = _reestimate(y, cells, fitted, reestimate)
+            refine = 0 if refine is None else refine
     elif start == "regions":
         kernels, confident, reasons, common = _region_start(y, obs, windows, wanted, options)
         source = {c: "region" if v else "neighbours" for c, v in confident.items()}
@@ -528,7 +537,7 @@ def estimate_field(
             if own_confident[cell] and fit_own < fit_global:
                 kernels[cell], source[cell] = own[cell], "region"
     weights = None if obs.saturated is None else ~obs.saturated
-    for _ in range(refine):
+    for _ in range(1 if refine is None else refine):
         field = psf_grid(_stack(kernels, cells), shape)
         latent = sparse.tv(y, field, num_iter=_LATENT_ITER, boundary="unknown")
         kernels = {
