@@ -317,8 +317,9 @@ def _rotation_start(y, obs, windows, wide, wanted, shape, options):
     return out, confident, reasons, common, residuals, (model, density)
 
 
-#: Options of :func:`~unblur.blind.rotation_step.estimate_density` (its defaults unless set).
-_DENSITY_OPTIONS: dict[str, Any] = {}
+#: Options of :func:`~unblur.blind.rotation_step.estimate_density` (its defaults otherwise):
+#: L0 weights twice the uniform estimator's start (docs/notes/fields.md, third pass).
+_DENSITY_OPTIONS: dict[str, Any] = {"lam_grad": 8e-3, "lam_intensity": 8e-3}
 
 
 def _reestimate(y, cells, fitted, levels):
