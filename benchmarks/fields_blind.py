@@ -41,7 +41,9 @@
 count is printed). Measured (2026-12-06, 10 cases: the default run and ``--first-trajectory
 1``): blind field (rotation) +0.97 and +0.31 dB, mean **+0.64**, 8/10 cases > 0, 2/10 >= 1.5;
 free field +0.66 and -0.96, mean -0.15, 5/10 > 0; the ceiling (true PSFs on the 3 x 3 grid)
-+3.50 and +5.14. Details: ``docs/notes/fields.md``.
++3.50 and +5.14. With the motion density re-estimated from the image (the default since
+2026-12-07; the same cases, this module's case builder and score, the uniform rows of the run
+above): mean **+1.83**, 10/10 > 0, 6/10 >= 1.5. Details: ``docs/notes/fields.md``.
 
 Run from the repository root (``--quick``: 2 photographs x 1 trajectory, 4-5 minutes on two
 shared cores; the default 5 cases 10-20)::

@@ -453,10 +453,11 @@ def estimate_psf(
     Without ``grid`` this is :func:`unblur.blind.estimate_psf` (one PSF for the whole image;
     its documentation lists every argument). With ``grid=(gy, gx)`` the blur may vary across
     the frame: free-form kernels estimated per region are fitted by one camera motion
-    (translation and in-plane rotation; ``motion="free"`` keeps each region's own kernel,
-    aligned and regularised towards its neighbours) (:func:`unblur.blind.field.estimate_field`,
-    which takes ``channel_axis``, ``encoding``, ``info``, ``refine``, ``coupling``, ``start``,
-    ``min_window``, ``span``, ``motion`` and the free-form estimator's options); the result is a
+    (translation and in-plane rotation), re-estimated from the image (``motion="free"`` keeps
+    each region's own kernel, aligned and regularised towards its neighbours)
+    (:func:`unblur.blind.field.estimate_field`, which takes ``channel_axis``, ``encoding``,
+    ``info``, ``refine``, ``coupling``, ``start``, ``min_window``, ``span``, ``motion``,
+    ``reestimate`` and the free-form estimator's options); the result is a
     :class:`~unblur.psf.PSFField` that :func:`deconvolve` restores with.
 
     Raises

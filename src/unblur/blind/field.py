@@ -59,8 +59,13 @@ patch; Whyte et al. 2012 parametrise the same field by the camera's rotations).
    two cells wide (each compared with the model's PSF averaged over its window), and every
    cell's kernel is the model's PSF at its centre. A region whose own estimate is wrong (flat,
    or textured in one direction) then gets the kernel the other regions and the geometry
-   imply. This is the default; a blur that no such motion explains (different objects
-   moving, a lens softer at the edges) needs ``motion="free"``.
+   imply. The density is then re-estimated from the image itself (``reestimate``,
+   :mod:`unblur.blind.rotation_step`): alternations of the L0 latent image restored with the
+   model's field, thinned to its strongest edges as in the uniform estimator, and Whyte et
+   al.'s data step on the density over tiles of the frame, started from the fitted density;
+   the TV refinement (step 5) is then skipped. This is the default; a blur that no such
+   motion explains (different objects moving, a lens softer at the edges) needs
+   ``motion="free"``.
 
 The result is a :class:`~unblur.psf.PSFField` over the image (every PSF odd-sized,
 non-negative, summing to one, its centroid on the centre pixel). What each choice was measured
@@ -95,13 +100,14 @@ from ..errors import InvalidImageError, InvalidParameterError
 from ..psf import PSFField
 from ..psf import grid as psf_grid
 from ..restore import sparse
-from ._common import check_size, odd_side
+from ._common import check_size, normalise, odd_side
 from ._data import prepare
 from .confidence import assess, image_checks
 from .kernel import estimate_kernel
 from .kernel_step import project, similarity, valid_kernel_step
 from .parametric import score_kernel
 from .rotation import MotionModel, fit_robust
+from .rotation_step import estimate_density
 
 __all__ = ["MIN_WINDOW", "estimate_field"]
 
@@ -308,7 +314,26 @@ def _rotation_start(y, obs, windows, wide, wanted, shape, options):
         ]
         out[cell] = align(project(model.kernel(density, centre), _THRESHOLD, _MIN_MASS))
     residuals = dict(zip(cells, residual[: len(cells)], strict=True))
-    return out, confident, reasons, common, residuals
+    return out, confident, reasons, common, residuals, (model, density)
+
+
+#: Options of :func:`~unblur.blind.rotation_step.estimate_density` (its defaults otherwise):
+#: L0 weights twice the uniform estimator's start (docs/notes/fields.md, third pass).
+_DENSITY_OPTIONS: dict[str, Any] = {"lam_grad": 8e-3, "lam_intensity": 8e-3}
+
+
+def _reestimate(y, cells, fitted, levels):
+    """The cells' kernels from the motion density re-estimated coarse-to-fine from the
+    image (:mod:`unblur.blind.rotation_step`), started from the fitted one."""
+    model, density = fitted
+    ys, _ = normalise(np.asarray(y, dtype=np.float64))
+    w = estimate_density(ys, model, density, levels=None if levels < 0 else levels,
+                         **_DENSITY_OPTIONS)  # fmt: skip
+    out = {}
+    for cell in itertools.product(range(cells[0]), range(cells[1])):
+        centre = [float(_centres(n, g)[j]) for n, g, j in zip(y.shape, cells, cell, strict=True)]
+        out[cell] = align(project(model.kernel(w, centre), _THRESHOLD, _MIN_MASS))
+    return out
 
 
 def _grid_of(cells: list[tuple[int, int]]) -> tuple[int, int]:
@@ -357,12 +382,13 @@ def estimate_field(
     *,
     channel_axis: int | None = None,
     encoding: str = "auto",
-    refine: int = 1,
+    refine: int | None = None,
     coupling: float = 10.0,
     start: str = "select",
     min_window: int = MIN_WINDOW,
     span: float = 1.0,
     motion: str = "rotation",
+    reestimate: int = 1,
     info: dict[str, Any] | None = None,
     **options: Any,
 ) -> PSFField:
@@ -389,7 +415,8 @@ def estimate_field(
         As for :func:`unblur.estimate_psf`.
     refine : int, optional
         Alternations of the whole-frame latent image and the coupled kernel steps (0: the
-        aligned, filled independent estimates).
+        aligned, filled independent estimates). Default: 1, or 0 after a re-estimated motion
+        density (``reestimate``), which the TV alternation would only blur.
     coupling : float, optional
         :math:`\mu`, the weight pulling a confident cell's kernel towards its neighbours' mean
         in the refinement (ten times that for a doubtful cell), in the units of the kernel
@@ -406,6 +433,12 @@ def estimate_field(
         (translation and in-plane rotation) fitted to regional estimates (see the module
         notes; ``start`` is then not used); ``"free"``: each cell's kernel is its own or the
         global one (see ``start``), for a blur that no camera motion explains.
+    reestimate : int, optional
+        With ``motion="rotation"``: pyramid levels on which the fitted motion density is
+        re-estimated from the image (L0 latent image under the field, edge selection and
+        Whyte et al.'s data step on the density, :mod:`unblur.blind.rotation_step`) before
+        the refinement; 1 (default): full resolution only, 0: none (the fitted density),
+        -1: the uniform estimator's whole pyramid.
     info : dict, optional
         Receives ``grid``, ``size`` (the PSFs' shape), ``windows`` (per cell, as
         ``[[row0, row1], [col0, col1]]``), ``confidence`` (per cell, ``"high"``/``"low"``),
@@ -427,7 +460,7 @@ def estimate_field(
     ------
     InvalidParameterError
         A bad ``grid`` (see :func:`check_grid`), ``size``, ``refine``, ``coupling``,
-        ``start``, ``min_window``, ``span`` or ``motion``.
+        ``start``, ``min_window``, ``span``, ``motion`` or ``reestimate``.
     InvalidImageError
         The grey image is not 2-D, is non-finite or flat.
 
@@ -462,7 +495,9 @@ def estimate_field(
         raise InvalidParameterError(f"min_window must be an integer, got {min_window!r}")
     cells = check_grid(grid, shape, int(min_window))
     wanted = check_size(size, (shape[0] // 2, shape[1] // 2))
-    if isinstance(refine, bool) or not isinstance(refine, numbers.Integral) or refine < 0:
+    if refine is not None and (
+        isinstance(refine, bool) or not isinstance(refine, numbers.Integral) or refine < 0
+    ):
         raise InvalidParameterError(f"refine must be an integer >= 0, got {refine!r}")
     if motion not in MOTIONS:
         raise InvalidParameterError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
@@ -470,16 +505,21 @@ def estimate_field(
         raise InvalidParameterError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
     if not isinstance(coupling, numbers.Real) or not 0 <= coupling < math.inf:
         raise InvalidParameterError(f"coupling must be a finite number >= 0, got {coupling!r}")
+    if isinstance(reestimate, bool) or not isinstance(reestimate, numbers.Integral):
+        raise InvalidParameterError(f"reestimate must be an integer, got {reestimate!r}")
     if not isinstance(span, numbers.Real) or not 0 < span < math.inf:
         raise InvalidParameterError(f"span must be a finite number > 0, got {span!r}")
     windows = cell_windows(shape, cells, int(min_window), float(span))
     residuals = None
     if motion == "rotation":
-        kernels, confident, reasons, common, residuals = _rotation_start(
+        kernels, confident, reasons, common, residuals, fitted = _rotation_start(
             y, obs, windows, cell_windows(shape, cells, int(min_window), _WIDE_SPAN), wanted,
             shape, options,
         )  # fmt: skip
         source = dict.fromkeys(windows, "model")
+        if reestimate:
+            kernels = _reestimate(y, cells, fitted, reestimate)
+            refine = 0 if refine is None else refine
     elif start == "regions":
         kernels, confident, reasons, common = _region_start(y, obs, windows, wanted, options)
         source = {c: "region" if v else "neighbours" for c, v in confident.items()}
@@ -498,7 +538,7 @@ def estimate_field(
             if own_confident[cell] and fit_own < fit_global:
                 kernels[cell], source[cell] = own[cell], "region"
     weights = None if obs.saturated is None else ~obs.saturated
-    for _ in range(refine):
+    for _ in range(1 if refine is None else refine):
         field = psf_grid(_stack(kernels, cells), shape)
         latent = sparse.tv(y, field, num_iter=_LATENT_ITER, boundary="unknown")
         kernels = {
