@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _numba
 
-__all__ = ["AVAILABLE", "gaussian_window", "ssim_sums", "ssim_sums_banded"]
+__all__ = ["AVAILABLE", "add_local_ssim", "gaussian_window", "ssim_sums", "ssim_sums_banded"]
 
 
 #: whether Numba can be used (found without importing it, and not disabled)
@@ -310,11 +310,11 @@ def _banded_pair(
                 for left in range(0, inner, _SPAN):
                     part = slice(left, left + _SPAN)
                     np.matmul(down[:rows, :span], a[:, :, part], out=f[:, :, part])
-                _add_local_ssim(f, len(estimates), c1, c2, out, c)
+                add_local_ssim(f, len(estimates), c1, c2, out, c)
     return out
 
 
-def _add_local_ssim(
+def add_local_ssim(
     f: np.ndarray, estimates: int, c1: float, c2: float, out: list[np.ndarray], channel: int
 ) -> None:
     """Add the local SSIM of filtered maps ``f`` (``mu_r, E r^2``, then ``mu_x, E x^2, E x r``

@@ -382,13 +382,10 @@ def _ssim_sums_compiled(
 def _ssim_sums_numpy(
     ref: np.ndarray, ests: list[np.ndarray], c1: float, c2: float
 ) -> list[np.ndarray]:
-    """Per-channel sums of the local SSIM, in float64 with SciPy's 1-D correlations, strip by
-    strip and in place where it can (see :data:`_STRIP`).
-
-    Windows that are flat and equal in both images with constants that underflowed give 0/0:
-    they count as 1 (identical), as in :func:`ssim`'s documentation.
-    """
-    from ._ssim import gaussian_window
+    """Per-channel sums of the local SSIM of nD planes, in float64 with SciPy's 1-D
+    correlations, strip by strip (see :data:`_STRIP`); the local index as
+    :func:`unblur._ssim.add_local_ssim` computes it (0/0 windows count as 1)."""
+    from ._ssim import add_local_ssim, gaussian_window
 
     window = gaussian_window()
     out = [np.zeros(ref.shape[0]) for _ in ests]
@@ -397,31 +394,11 @@ def _ssim_sums_numpy(
     with np.errstate(invalid="ignore", divide="ignore", under="ignore", over="ignore"):
         for c, (start, stop) in itertools.product(range(ref.shape[0]), strips):
             r = np.asarray(ref[c, start:stop], dtype=np.float64)
-            mr = _valid_filter(r, window)
-            mr2 = mr * mr
-            vr = _valid_filter(r * r, window)
-            vr -= mr2  # sigma_r^2
-            vr += c2
-            mr2 += c1
-            for k, est in enumerate(ests):
+            maps = [_valid_filter(r, window), _valid_filter(r * r, window)]
+            for est in ests:
                 e = np.asarray(est[c, start:stop], dtype=np.float64)
-                me = _valid_filter(e, window)
-                ve = _valid_filter(e * e, window)
-                cov = _valid_filter(e * r, window)
-                num = me * mr
-                cov -= num  # sigma_er
-                num *= 2.0
-                num += c1
-                cov *= 2.0
-                cov += c2
-                num *= cov  # (2 mu_e mu_r + C1)(2 sigma_er + C2)
-                np.multiply(me, me, out=me)
-                ve -= me  # sigma_e^2
-                ve += vr
-                me += mr2
-                me *= ve  # (mu_e^2 + mu_r^2 + C1)(sigma_e^2 + sigma_r^2 + C2)
-                num /= me
-                out[k][c] += float(np.sum(np.where(np.isnan(num), 1.0, num)))
+                maps += [_valid_filter(m, window) for m in (e, e * e, e * r)]
+            add_local_ssim(np.stack(maps), len(ests), c1, c2, out, c)
     return out
 
 
