@@ -21,15 +21,20 @@ Measured on 2026-12-07, later (load 7-11; ``--case 2 --case 1 --repeat 5 --basel
 products, the JPEG screen of the noise estimate and the lazy SciPy imports, which make the
 plain run 0.1-0.3 s cheaper as well): CPU ratios ``with / without``, medians (main in brackets)
 
-======================  =================  =================
-case                    report alone       with reference
-======================  =================  =================
-grey RL                 1.107 (1.190)      1.168 (1.201)
-colour tv               1.048 (1.106)      1.257 (1.126)
-======================  =================  =================
+======================  =================  =================  =================  =================
+case                    report alone       with reference     alone, load ~1     reference, load ~1
+======================  =================  =================  =================  =================
+grey RL                 1.107 (1.190)      1.168 (1.201)      1.079 (1.108)      1.153 (1.210)
+colour tv               1.048 (1.106)      1.257 (1.126)      1.193 (1.081)      1.207 (1.224)
+======================  =================  =================  =================  =================
 
-Wall times ran 2-5x the CPU times: the machine was saturated, and the ratios are within the
-runs' spread. In process (``time.process_time`` around each part, fresh processes of the grey
+In the first two columns wall times ran 2-5x the CPU times (the machine saturated); the last
+two were measured at load 0.1-1.3 with ``--baseline`` the stop's starting commit 11aa2f0 in a
+worktree. The colour report alone (1.19x) is within the runs' spread: by its parts in fresh
+processes (two each) it adds 0.2 s to a 3.1-3.5 s run (monitor 46-64 ms, spectra 60 ms,
+pictures 60 ms, the page and its modules 30-50 ms), in both versions; the colour plain run
+lost 0.3 s of its noise estimate (three calls, 515-566 -> 184-296 ms) and 0.1-0.2 s of
+imports. In process (``time.process_time`` around each part, fresh processes of the grey
 case, three runs each): the plain run 1.74-1.98 s (imports 0.37-0.40 s); the report alone adds
 its modules' imports 19-50 ms, the convergence record 44-73 ms, the spectra 43-53 ms, the
 pictures 21-22 ms and the page 6 ms; with a reference, the scores 79-85 ms (of which the two
