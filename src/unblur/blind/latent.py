@@ -40,11 +40,34 @@ import numpy as np
 from ..operators import Boundary, difference_spectrum
 from ..operators.differences import gradient, gradient_adjoint
 
-__all__ = ["edge_threshold", "l0_latent"]
+__all__ = ["edge_threshold", "l0_latent", "l0_penalties", "l0_splits"]
 
 #: Half-quadratic splitting: the penalty grows by this factor up to this value.
 _KAPPA = 2.0
 _BETA_MAX = 1e5
+
+
+def l0_penalties(lam_grad: float, lam_intensity: float):
+    """The half-quadratic splitting's penalties :math:`\beta`: from twice the larger weight,
+    doubled while below :math:`10^5`."""
+    beta = 2.0 * max(lam_grad, lam_intensity)
+    while beta < _BETA_MAX:
+        yield beta
+        beta *= _KAPPA
+
+
+def l0_splits(
+    x: np.ndarray, g: np.ndarray, lam_grad: float, lam_intensity: float, beta: float
+) -> np.ndarray:
+    """The auxiliary step at penalty ``beta``: :math:`g = \nabla x` hard-thresholded (into
+    ``g``, ``(2, *x.shape)``) and :math:`u = x` hard-thresholded; returns the quadratic step's
+    right-hand side :math:`\nabla^\top g + u` (:math:`u` only with ``lam_intensity`` > 0)."""
+    gradient(x, out=g)
+    g[:, g[0] * g[0] + g[1] * g[1] < lam_grad / beta] = 0.0
+    rhs = gradient_adjoint(g)
+    if lam_intensity > 0:
+        rhs += np.where(x * x >= lam_intensity / beta, x, 0.0)
+    return rhs
 
 
 def l0_latent(
@@ -56,17 +79,12 @@ def l0_latent(
     d2 = difference_spectrum(op.shape, 1, dtype=np.float64)
     x = y_grid.copy()
     g = np.empty((2, *x.shape))
-    beta = 2.0 * max(lam_grad, lam_intensity)
-    while beta < _BETA_MAX:
-        gradient(x, out=g)
-        g[:, g[0] * g[0] + g[1] * g[1] < lam_grad / beta] = 0.0
-        rhs = gradient_adjoint(g)
+    for beta in l0_penalties(lam_grad, lam_intensity):
+        rhs = l0_splits(x, g, lam_grad, lam_intensity, beta)
         denom = op.otf_power + beta * d2
         if lam_intensity > 0:
-            rhs += np.where(x * x >= lam_intensity / beta, x, 0.0)
             denom = denom + beta
         x = op.ifft((kty + beta * op.fft(rhs)) / denom)
-        beta *= _KAPPA
     return x
 
 

@@ -55,11 +55,10 @@ from scipy import ndimage, sparse
 from skimage.transform import resize
 
 from ..operators import difference_spectrum, field_boundary
-from ..operators.differences import gradient, gradient_adjoint
 from ..psf import PSFField
 from ..psf import grid as psf_grid
 from ._common import odd_side
-from .latent import edge_threshold
+from .latent import edge_threshold, l0_penalties, l0_splits
 from .rotation import MotionModel
 
 __all__ = [
@@ -74,9 +73,6 @@ __all__ = [
 #: Pyramid: scale ratio between levels and the kernel side of the coarsest (the estimator's).
 _RATIO = 1 / math.sqrt(2)
 _COARSEST = 5
-#: Half-quadratic splitting: the penalty grows by this factor up to this value.
-_KAPPA = 2.0
-_BETA_MAX = 1e5
 _LAM_MIN = 1e-4
 
 
@@ -114,17 +110,12 @@ def field_l0_latent(
     x = y_grid.copy()
     ax = op.forward(x)
     g = np.empty((2, *x.shape))
-    beta = 2.0 * max(lam_grad, lam_intensity)
-    while beta < _BETA_MAX:
-        gradient(x, out=g)
-        g[:, g[0] * g[0] + g[1] * g[1] < lam_grad / beta] = 0.0
-        rhs = gradient_adjoint(g)
+    for beta in l0_penalties(lam_grad, lam_intensity):
+        rhs = l0_splits(x, g, lam_grad, lam_intensity, beta)
         reg = beta * d2
         if lam_intensity > 0:
-            rhs += np.where(x * x >= lam_intensity / beta, x, 0.0)
             reg = reg + beta
         op.solve_normal_cg(x, ax, y_grid, beta * rhs, reg, max_iter=cg)
-        beta *= _KAPPA
     return bc.crop(x)
 
 
