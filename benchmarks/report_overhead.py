@@ -39,7 +39,10 @@ case, three runs each): the plain run 1.74-1.98 s (imports 0.37-0.40 s); the rep
 its modules' imports 19-50 ms, the convergence record 44-73 ms, the spectra 43-53 ms, the
 pictures 21-22 ms and the page 6 ms; with a reference, the scores 79-85 ms (of which the two
 SSIMs 64 ms, least of 5 in one process, against 110 ms by SciPy's correlations before), the
-record 60-93 ms and the pictures 32-33 ms.
+record 60-93 ms and the pictures 32-33 ms. The banded products' sizes (16-row strips,
+16-column blocks) keep every product under OpenBLAS's threshold for threading: with 32-row
+strips, a 1024^2 pass took 0.35 s instead of 50 ms once on the busy machine (the library's
+idle threads spinning against the work).
 
 Measured on 2026-12-07 (2-core machine shared with helper sessions, load 6-14; ``--case 2
 --case 1 --repeat 6 --baseline /work/main [--no-reference]``, ``main`` = commit 5a21428, the

@@ -211,7 +211,7 @@ def ssim_sums(
 #: output rows per strip of :func:`ssim_sums_banded`, and output columns per block of its pass
 #: along the rows: every matrix product then has ``M N K`` under OpenBLAS's threshold for
 #: threading (``65536 * 4``), whose spinning threads cost more than they save on products this
-#: small (a 1024^2 pass took 0.35 s instead of 50 ms with 32-row strips on a busy machine)
+#: small (measured: ``benchmarks/report_overhead.py``)
 _ROWS = 16
 _COLUMNS = 16
 _SPAN = 512

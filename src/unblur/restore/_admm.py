@@ -106,9 +106,9 @@ START = "edge"
 #: ``"bfloat16"`` (16-bit words, :mod:`unblur.restore._bfloat16`; every operation still in
 #: float32) or ``"float32"``. Other precisions, GPU arrays and :math:`\alpha < 1` keep the
 #: grid's dtype: the non-convex shrinkage jumps at its threshold, where a state rounded to
-#: :math:`2^{-9}` makes the compiled and NumPy paths drift apart. bfloat16 takes ``tv``'s peak
-#: memory from 10.35x to about 7.6x the image for a change of results far below what the
-#: images show (docs/notes/tv_speed.md).
+#: :math:`2^{-9}` makes the compiled and NumPy paths drift apart. bfloat16 halves the state,
+#: the largest part of ``tv``'s peak memory, for a change of results far below what the
+#: images show (the figures: docs/notes/tv_speed.md).
 SPLIT_STORAGE = "bfloat16"
 
 
