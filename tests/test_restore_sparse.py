@@ -18,6 +18,7 @@ from unblur.restore.sparse import (
     _lp_threshold,
     _schedule,
     _shrink_lp,
+    default_tol,
     hyper_laplacian,
     tv,
 )
@@ -123,7 +124,7 @@ def test_hyper_laplacian_alpha_one_is_tv():
     rng = np.random.default_rng(0)
     y = scipy.ndimage.gaussian_filter(rng.random((40, 48)), 2).astype(np.float32)
     k = psf.gaussian(1.2)
-    a = tv(y, k, lam=1e-3, second_order=0.0, num_iter=20)  # rho = 15 lam (normalised)
+    a = tv(y, k, lam=1e-3, second_order=0.0, num_iter=20, tol=1e-3)  # rho = 15 lam
     b = hyper_laplacian(
         y, k, lam=1e-3, alpha=1.0, beta_init=15, beta_rate=1, second_order=0.0, num_iter=20
     )
@@ -231,6 +232,8 @@ def test_one_dimensional_and_single_pixel(name):
         ("tv", {"num_iter": 2.5}, "num_iter must be an integer >= 1"),
         ("tv", {"second_order": -0.1}, "second_order must be finite and >= 0"),
         ("tv", {"tol": 0}, "tol must be finite and > 0"),
+        ("tv", {"tol": "fast"}, "tol must be a positive number, None or 'auto', got 'fast'"),
+        ("hyper_laplacian", {"tol": "Auto"}, "tol must be a positive number, None or 'auto'"),
         ("tv", {"boundary": "mirror"}, "unknown boundary 'mirror'"),
         ("hyper_laplacian", {"alpha": 0}, "alpha must be finite and > 0"),
         ("hyper_laplacian", {"alpha": 1.5}, "alpha must be in (0, 1]"),
@@ -273,6 +276,45 @@ def test_tol_stops_early(valid_case):
     assert 18 <= info["iterations"] < 500  # never before beta reaches beta_max (19 steps)
 
 
+def test_default_tol_by_size():
+    """1e-3 from a megapixel up, the square root of the share below, 2.5e-4 from 256² down."""
+    assert default_tol(4000 * 3000) == default_tol(2**20) == 1e-3
+    assert default_tol(512 * 512) == 5e-4
+    assert default_tol(256 * 256) == default_tol(64 * 64) == default_tol(1) == 2.5e-4
+    assert default_tol(768 * 768) == pytest.approx(7.5e-4)
+    sizes = np.unique(np.geomspace(1, 2**24, 200).astype(int))
+    values = [default_tol(int(n)) for n in sizes]
+    assert np.all(np.diff(values) >= 0)
+
+
+def test_default_tol_is_the_size_rule_and_converges_further(valid_case):
+    """tv's 122² image runs to 2.5e-4 by default (stated in ``info``) and ends nearer the
+    converged result than with the megapixel tolerance 1e-3."""
+    y, k, _ = valid_case
+    info: dict = {}
+    x_auto = tv(y, k, info=info)
+    assert info["tol"] == 2.5e-4 and info["stopped_by"] == "tol"
+    assert info["relative_change"] < 2.5e-4
+    loose: dict = {}
+    x_loose = tv(y, k, tol=1e-3, info=loose)
+    assert loose["tol"] == 1e-3 and loose["iterations"] < info["iterations"]
+    x_conv = tv(y, k, tol=None, num_iter=400)
+    err_auto = np.sqrt(np.mean((x_auto - x_conv) ** 2))
+    err_loose = np.sqrt(np.mean((x_loose - x_conv) ** 2))
+    assert err_auto < 0.6 * err_loose, (err_auto, err_loose)
+
+
+def test_hyper_laplacian_keeps_its_tolerance(valid_case):
+    """hyper_laplacian's default stays 1e-3 (its change settles near 4e-4); ``"auto"`` asks it
+    for tv's size rule."""
+    y, k, _ = valid_case
+    default: dict = {}
+    hyper_laplacian(y, k, num_iter=2, info=default)
+    asked: dict = {}
+    hyper_laplacian(y, k, num_iter=2, tol="auto", info=asked)
+    assert (default["tol"], asked["tol"]) == (1e-3, 2.5e-4)
+
+
 def test_registered_and_dispatched(valid_case):
     y, k, crop = valid_case
     for name in METHODS:
@@ -309,8 +351,8 @@ def test_start_fills_the_unobserved_band(monkeypatch, shape, kernel):
 
 def test_start_changes_the_path_not_the_minimiser(monkeypatch):
     """Edge-replicated and mirrored starts converge to the same estimate; stopped by the
-    default rule, the edge-started one is the closer to it (its unobserved band starts near
-    where the minimiser puts it)."""
+    rule at a photograph's tolerance (1e-3), the edge-started one is the closer to it (its
+    unobserved band starts near where the minimiser puts it)."""
     from unblur.restore import _admm
 
     sharp = camera_mean(64)
@@ -320,7 +362,7 @@ def test_start_changes_the_path_not_the_minimiser(monkeypatch):
     for start in ("reflect", "edge"):
         monkeypatch.setattr(_admm, "START", start)
         converged[start] = tv(y, k, tol=1e-6, num_iter=1500)
-        stopped[start] = tv(y, k)
+        stopped[start] = tv(y, k, tol=1e-3)
     np.testing.assert_allclose(converged["edge"], converged["reflect"], rtol=0, atol=1e-3)
 
     def distance(a):

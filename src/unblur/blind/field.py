@@ -123,9 +123,10 @@ _WIDE_SPAN = 2.0
 MIN_WINDOW = 128
 #: Most cells per axis (each one is a full blind estimate).
 MAX_GRID = 16
-#: Refinement: TV iterations of the whole-frame latent image, the kernel step's weights
-#: (those of :func:`~unblur.blind.kernel._refine`) and its conjugate-gradient steps.
+#: Refinement: TV iterations and tolerance of the whole-frame latent image, the kernel step's
+#: weights (those of :func:`~unblur.blind.kernel._refine`) and its conjugate-gradient steps.
 _LATENT_ITER = 50
+_LATENT_TOL = 1e-3
 _GAMMA = 10.0
 _SMOOTH = 10.0
 _CG = 20
@@ -540,7 +541,7 @@ def estimate_field(
     weights = None if obs.saturated is None else ~obs.saturated
     for _ in range(1 if refine is None else refine):
         field = psf_grid(_stack(kernels, cells), shape)
-        latent = sparse.tv(y, field, num_iter=_LATENT_ITER, boundary="unknown")
+        latent = sparse.tv(y, field, num_iter=_LATENT_ITER, tol=_LATENT_TOL, boundary="unknown")
         kernels = {
             cell: _refine_cell(
                 latent,

@@ -144,9 +144,11 @@ _RATIO = 1 / math.sqrt(2)
 _COARSEST = 5
 #: The L0 weights decay by 1.1 per iteration down to this floor (Pan et al.).
 _LAM_MIN = 1e-4
-#: Final refinement: TV latent iterations, Tikhonov weight and conjugate-gradient steps of the
-#: valid-pixel kernel step.
+#: Final refinement: TV latent iterations and stopping tolerance (the photograph tolerance of
+#: :func:`~unblur.restore.sparse.tv`, not its size rule: the estimator was measured with it),
+#: Tikhonov weight and conjugate-gradient steps of the valid-pixel kernel step.
 _REFINE_LATENT_ITER = 50
+_REFINE_LATENT_TOL = 1e-3
 _REFINE_REG = 10.0
 _REFINE_CG = 20
 #: Noise (normalised units) times kernel participation the kernel steps' weights were tuned at.
@@ -411,7 +413,9 @@ def _refine(
         weights = ~ndimage.binary_dilation(mask, iterations=band)
     x = latent
     for _ in range(iterations):
-        x = sparse.tv(y, k, num_iter=_REFINE_LATENT_ITER, boundary="unknown")
+        x = sparse.tv(
+            y, k, num_iter=_REFINE_LATENT_ITER, tol=_REFINE_LATENT_TOL, boundary="unknown"
+        )
         boost = _prior_boost(noise, k, adaptive)
         k = valid_kernel_step(x, y, k, _REFINE_REG * boost, smooth * boost, _REFINE_CG, weights)
         k = recentre(project(k, threshold, min_mass, join))

@@ -72,9 +72,15 @@ _TV_BETA = 15.0
 _GAMMA = 20.0
 _RELAX = 1.5
 #: Default stopping rule: the RMS change of the estimate in one iteration below this fraction
-#: of the image's contrast :math:`a` (and the largest number of iterations).
+#: of the image's contrast :math:`a` (and the largest number of iterations) ...
 _TOL = 1e-3
 _MAX_ITER = 100
+#: ... for images of ``_TOL_PIXELS`` pixels (per channel) or more; a smaller image, whose
+#: iterations cost little, converges further: its tolerance is ``_TOL`` times the square root
+#: of its share of ``_TOL_PIXELS``, but at least ``_TOL_FLOOR`` times ``_TOL``
+#: (:func:`default_tol`).
+_TOL_PIXELS = 2**20
+_TOL_FLOOR = 0.25
 #: The continuation of :func:`hyper_laplacian` (Krishnan & Fergus 2009): :math:`\beta` from
 #: ``_HL_BETA_INIT`` by a factor ``_HL_BETA_RATE`` per iteration up to ``_HL_BETA_MAX``.
 _HL_BETA_INIT = 1.0
@@ -86,6 +92,38 @@ _HL_GAMMA = _GAMMA
 # --------------------------------------------------------------------------------------------
 # automatic weight
 # --------------------------------------------------------------------------------------------
+
+
+def default_tol(pixels: int) -> float:
+    r"""The default stopping tolerance of :func:`tv` (``tol="auto"``).
+
+    ``_TOL`` (1e-3) for an image of a megapixel (``_TOL_PIXELS``) or more per channel; below,
+    :math:`10^{-3}\sqrt{n / 2^{20}}` for :math:`n` pixels, at least :math:`2.5 \times 10^{-4}`
+    (from 256² pixels down). An iteration's cost grows with the pixel count, so a small image
+    converges further at a cost of milliseconds, while a photograph keeps the tolerance whose
+    time was measured (``docs/notes/tv_speed.md``).
+
+    Examples
+    --------
+    >>> from unblur.restore.sparse import default_tol
+    >>> default_tol(2048 * 2048), default_tol(512 * 512), default_tol(255 * 255)
+    (0.001, 0.0005, 0.00025)
+    """
+    return _TOL * min(1.0, max(_TOL_FLOOR, math.sqrt(pixels / _TOL_PIXELS)))
+
+
+def _resolve_tol(tol: float | str | None, image: np.ndarray) -> float | None:
+    if tol is None:
+        return None
+    if isinstance(tol, str):
+        if tol != "auto":
+            raise InvalidParameterError(
+                f"tol must be a positive number, None or 'auto', got {tol!r}"
+            )
+        return default_tol(image.size)
+    return check_number("tol", tol)
+
+
 def _statistics(image: np.ndarray) -> tuple[float, float]:
     """``(sigma, a)``: the noise level and the contrast (1st-99th percentile range)."""
     host = to_numpy(image)  # these statistics run on the CPU (one copy of a GPU image)
@@ -145,7 +183,7 @@ def tv(
     lam: float | None = None,
     model_error: float = MODEL_ERROR,
     num_iter: int = _MAX_ITER,
-    tol: float | None = _TOL,
+    tol: float | str | None = "auto",
     rho: float | None = None,
     second_order: float = 0.5,
     boundary: str = "unknown",
@@ -191,10 +229,12 @@ def tv(
     num_iter : int, optional
         Largest number of ADMM iterations (default 100; the stopping rule ends the defaults
         after 8-20 on photographs).
-    tol : float or None, optional
+    tol : float, "auto" or None, optional
         Stop once the RMS change of the estimate in one iteration, over the observed pixels,
         is below ``tol`` times the image's contrast :math:`a` (its 1st-99th percentile range).
-        Default 1e-3: within about 0.05 dB of the converged result on photographs (measured,
+        ``"auto"`` (default): 1e-3 from a megapixel (per channel) up, within about 0.05 dB of
+        the converged result on photographs, and smaller below, where iterations are cheap:
+        5e-4 at 512², 2.5e-4 from 256² down (:func:`default_tol`; measured,
         ``docs/notes/tv_speed.md``). ``None`` runs ``num_iter`` iterations.
     rho : float, optional
         ADMM penalty :math:`\rho > 0` of the prior splits, for the image divided by its
@@ -219,9 +259,10 @@ def tv(
         of the current estimate cropped to the image's shape.
     info : dict, optional
         Receives ``lam``, ``rho`` (and ``noise_sigma`` when ``lam`` was chosen automatically),
-        ``iterations``, ``stopped_by`` (``"tol"`` or ``"num_iter"``), with ``tol``
-        ``relative_change`` (the last RMS change over :math:`a`), and ``fused`` (whether the
-        compiled element-wise passes ran, see :mod:`unblur.restore._kernels`).
+        ``tol`` (the tolerance used), ``iterations``, ``stopped_by`` (``"tol"`` or
+        ``"num_iter"``), with a tolerance ``relative_change`` (the last RMS change over
+        :math:`a`), and ``fused`` (whether the compiled element-wise passes ran, see
+        :mod:`unblur.restore._kernels`).
 
     Returns
     -------
@@ -262,8 +303,9 @@ def tv(
     """
     num_iter = check_int("num_iter", num_iter)
     second_order = check_number("second_order", second_order, allow_zero=True)
-    if tol is not None:
-        tol = check_number("tol", tol)
+    tol = _resolve_tol(tol, image)
+    if info is not None:
+        info["tol"] = tol
     mask = check_mask(mask, image)
     model_error = check_number("model_error", model_error, allow_zero=True)
     sigma, span = _statistics(image)
@@ -353,11 +395,13 @@ def hyper_laplacian(
         keep sharper edges and flatten more of the texture).
     num_iter : int, optional
         Largest number of iterations (the :math:`\beta` schedule counts in it; default 100).
-    tol : float or None, optional
+    tol : float, "auto" or None, optional
         Stop, once :math:`\beta` has reached ``beta_max``, when the RMS change of the estimate
         over the observed pixels is below ``tol`` times the image's contrast (default 1e-3,
         which ends the defaults when the continuation does: 18 iterations). Iterating further
-        still gains on real photographs (``docs/notes/tv_speed.md``). ``None`` runs
+        still gains on real photographs (``docs/notes/tv_speed.md``), but the non-convex
+        iteration's change settles near 4e-4 on them, so :func:`tv`'s smaller tolerances for
+        small images (``"auto"``, :func:`default_tol`) run to ``num_iter`` here. ``None`` runs
         ``num_iter`` iterations.
     beta_init, beta_rate, beta_max : float, optional
         The continuation :math:`\beta_k = \min(\beta_0 r^k, \beta_{max})`; the ADMM penalty
@@ -378,7 +422,8 @@ def hyper_laplacian(
         Called as ``callback(iteration, estimate)`` after each iteration (from 1), with a copy
         of the current estimate cropped to the image's shape.
     info : dict, optional
-        Receives ``lam`` (and ``noise_sigma`` when chosen automatically), ``iterations``,
+        Receives ``lam`` (and ``noise_sigma`` when chosen automatically), ``tol`` (the
+        tolerance used), ``iterations``,
         ``stopped_by``, ``fused`` and, with ``tol``, ``relative_change``.
 
     Returns
@@ -427,8 +472,9 @@ def hyper_laplacian(
     if beta_rate < 1:
         raise InvalidParameterError(f"beta_rate must be >= 1, got {beta_rate}")
     second_order = check_number("second_order", second_order, allow_zero=True)
-    if tol is not None:
-        tol = check_number("tol", tol)
+    tol = _resolve_tol(tol, image)
+    if info is not None:
+        info["tol"] = tol
     mask = check_mask(mask, image)
     sigma, span = _statistics(image)
     if lam is None:
