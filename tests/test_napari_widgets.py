@@ -126,7 +126,10 @@ def test_deconvolve_shows_the_automatic_values_it_chose(viewer, run, blurred):
     w.method.value = "tv"
     w.params["num_iter"].set(20)
     assert w.params["lam"].is_auto and w.params["lam"].input.value == ""
+    assert w.params["tol"].is_auto and w.params["tol"].input.value == ""  # default "auto"
     run(w)
+    chosen_tol = viewer.layers[-1].metadata["unblur"]["parameters"]["tol"]
+    assert float(w.params["tol"].input.value) == pytest.approx(chosen_tol, rel=1e-5)
     chosen = viewer.layers[-1].metadata["unblur"]["parameters"]["lam"]
     assert w.params["lam"].is_auto
     assert float(w.params["lam"].input.value) == pytest.approx(chosen, rel=1e-5)

@@ -4,7 +4,7 @@ The widgets never hard-code a method's or a PSF model's parameters: they read th
 :attr:`unblur.restore.Method.parameters` or :func:`inspect.signature`, so a parameter added to
 the library appears in napari without a change here. Each row is a text field (numbers, or
 ``1.5x3`` / ``1.5, 3`` for per-axis values), a check box (booleans) or a drop-down
-(``boundary``). A parameter whose default is ``None`` is chosen automatically by the library:
+(``boundary``). A parameter whose default is ``None`` (or ``"auto"``) is chosen automatically:
 its row has an *auto* box, ticked by default; after a run the value the library chose is shown
 greyed in the field (:meth:`ParameterForm.show_chosen`), and unticking *auto* starts tuning
 from it.
@@ -112,14 +112,15 @@ class ParameterField(Container):
         self.parameter = name
         self.kind, self.per_axis = field_kind(name, annotation, default)
         self.default = default
-        self.automatic = default is None
+        # None or "auto" (tv's tol): the library chooses
+        self.automatic = default is None or (isinstance(default, str) and default == "auto")
         if self.kind == "bool":
             self.input = CheckBox(value=bool(default), text="")
         elif self.kind == "choice":
             self.input = ComboBox(choices=CHOICES[name], value=default)
         else:
             text = initial if initial is not None else ""
-            if initial is None and default not in (None, inspect.Parameter.empty):
+            if initial is None and not self.automatic and default is not inspect.Parameter.empty:
                 text = format_value(default)
             self.input = LineEdit(value=text)
         self.auto = CheckBox(value=self.automatic, text="auto", visible=self.automatic)
