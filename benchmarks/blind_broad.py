@@ -234,7 +234,11 @@ def estimate(
 def _summary_info(info: dict) -> dict:
     keep = ("model", "size", "reason", "confidence", "reasons", "checks", "parameters",
             "evidence", "encoding", "saturated_fraction", "scale")  # fmt: skip
-    return {key: info[key] for key in keep if key in info}
+    out = {key: info[key] for key in keep if key in info}
+    free = info.get("candidates", {}).get("free", info)
+    if "size_history" in free:  # the free kernel's sizing (a retry on a larger support)
+        out["free_sizing"] = {n: free[n] for n in ("size_history", "size_retry") if n in free}
+    return out
 
 
 def _evidence(case: Case, kernels: dict, infos: dict) -> dict:

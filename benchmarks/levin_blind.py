@@ -132,7 +132,11 @@ def blurred_score(y: np.ndarray, reference: np.ndarray) -> dict:
 def _info_fields(info: dict) -> dict:
     """What the estimator said: its confidence, why this model, the auto rule's evidence."""
     keep = ("confidence", "reasons", "reason", "evidence", "size")
-    return {n: info[n] for n in keep if n in info}
+    out = {n: info[n] for n in keep if n in info}
+    free = info.get("candidates", {}).get("free", info)
+    if "size_history" in free:  # the free kernel's sizing (a retry on a larger support)
+        out["free_sizing"] = {n: free[n] for n in ("size_history", "size_retry") if n in free}
+    return out
 
 
 def run(pairs, rows: list[str], progress: bool, method: str = NON_BLIND) -> dict:
