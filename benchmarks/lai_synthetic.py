@@ -56,11 +56,16 @@ def _kernel(name: str, data: Path) -> np.ndarray:
 
 
 def restore_and_score(
-    y: np.ndarray, sharp: np.ndarray, k: np.ndarray, true_side: int, psf_info: dict | None
+    y: np.ndarray, sharp: np.ndarray, k: np.ndarray, k_true: np.ndarray, psf_info: dict | None
 ) -> dict:
-    """``deconvolve`` defaults on the core's window, scored as ``blind_broad.py`` does."""
+    """``deconvolve`` defaults on the core's window, scored as ``blind_broad.py`` does.
+
+    Lai's kernels are not centred on their centroid (up to 7 px off), so the blurred photograph
+    is moved by the true kernel's centroid offset ``t`` and a restoration with a kernel of
+    offset ``e`` by ``t - e``: the core is cut there (for the true kernel, in place)."""
     r0, c0 = ((n - CORE) // 2 for n in y.shape[:2])
-    dr, dc = _offset(k)
+    dr, dc = (e - t for e, t in zip(_offset(k), _offset(k_true), strict=True))
+    true_side = max(k_true.shape)
     margin = [true_side // 2 + abs(dr) + 4, true_side // 2 + abs(dc) + 4]
     top, left = max(0, r0 - margin[0]), max(0, c0 - margin[1])
     bottom = min(y.shape[0], r0 + CORE + margin[0])
@@ -76,21 +81,25 @@ def restore_and_score(
     return {**_score(x[rows, cols], ref), "restore_cpu_s": seconds}
 
 
-def run_case(name: str, data: Path, options: dict, free: bool) -> dict:
+def run_case(
+    name: str, data: Path, options: dict, free: bool, kernels_dir: Path | None = None
+) -> dict:
     photo, kernel = name.split("_kernel_")
     y = _read(data / "blurred" / f"{name}.png")[..., :3]
     sharp = to_float(_read(data / "sharp" / f"{photo}.png")[..., :3]).astype(np.float64)
     k_true = _kernel(f"kernel_{kernel}", data)
-    side = max(k_true.shape)
     r0, c0 = ((n - CORE) // 2 for n in y.shape[:2])
+    tr, tc = _offset(k_true)  # the blurred photograph's content is moved by the centroid
     entry: dict = {
         "case": name,
         "true_size": list(k_true.shape),
         "blurred": _score(
-            to_float(y)[r0 : r0 + CORE, c0 : c0 + CORE], sharp[r0 : r0 + CORE, c0 : c0 + CORE]
+            to_float(y)[r0 + tr : r0 + tr + CORE, c0 + tc : c0 + tc + CORE],
+            sharp[r0 : r0 + CORE, c0 : c0 + CORE],
         ),
-        "true": restore_and_score(y, sharp, k_true, side, None),
+        "true": restore_and_score(y, sharp, k_true, k_true, None),
     }
+    kernels = {"true": k_true}
     for row, extra in (("default", {}), ("free", {"model": "free"})):
         if row == "free" and not free:
             continue
@@ -98,7 +107,8 @@ def run_case(name: str, data: Path, options: dict, free: bool) -> dict:
         start = time.process_time()
         k = unblur.estimate_psf(y, channel_axis=-1, info=info, **extra, **options)
         seconds = time.process_time() - start
-        result = restore_and_score(y, sharp, k, side, info if row == "default" else None)
+        kernels[row] = k
+        result = restore_and_score(y, sharp, k, k_true, info if row == "default" else None)
         free_info = info.get("candidates", {}).get("free", info)
         result.update(
             estimate_cpu_s=seconds,
@@ -113,6 +123,9 @@ def run_case(name: str, data: Path, options: dict, free: bool) -> dict:
         )
         result["gap_q"] = entry["true"]["psnr_q"] - result["psnr_q"]
         entry[row] = result
+    if kernels_dir is not None:
+        kernels_dir.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(kernels_dir / f"{name}.npz", **kernels)
     return entry
 
 
@@ -127,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--options", default="", help="estimate_psf options, key=value,...")
     parser.add_argument("--free", action="store_true", help="also the model='free' row")
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "lai_synthetic.json")
+    parser.add_argument("--kernels", type=Path, help="folder to save the kernels in (.npz)")
     args = parser.parse_args(argv)
     if not (args.data / "blurred").is_dir():
         print(f"lai_synthetic: {args.data}/blurred not found", file=sys.stderr)
@@ -141,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
           + f" {'CPU s':>6s}", flush=True)  # fmt: skip
     entries = []
     for name in names:
-        e = run_case(name, args.data, options, args.free)
+        e = run_case(name, args.data, options, args.free, args.kernels)
         cells = []
         for r in rows:
             d = e[r]

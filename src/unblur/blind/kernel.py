@@ -452,7 +452,7 @@ def _retry_larger(
         checks = grown["checks"]
         larger_cut = kernel_checks(k_cap)["border_mass"]
         failed = _passes(checks)
-        if larger_cut > _RETRY_BORDER:
+        if larger_cut > THRESHOLDS["border_mass"]:
             record["reason"] = f"the larger kernel is cut off too ({larger_cut:.0%} on its border)"
         elif failed is not None:
             record["reason"] = f"the larger kernel fails the {failed}"
