@@ -74,6 +74,7 @@ import numpy as np
 from _common import (
     RESULTS_DIR,
     fmt,
+    free_sizing,
     machine_info,
     now_iso,
     parse_options,
@@ -235,9 +236,9 @@ def _summary_info(info: dict) -> dict:
     keep = ("model", "size", "reason", "confidence", "reasons", "checks", "parameters",
             "evidence", "encoding", "saturated_fraction", "scale")  # fmt: skip
     out = {key: info[key] for key in keep if key in info}
-    free = info.get("candidates", {}).get("free", info)
-    if "size_history" in free:  # the free kernel's sizing (a retry on a larger support)
-        out["free_sizing"] = {n: free[n] for n in ("size_history", "size_retry") if n in free}
+    sizing = free_sizing(info)
+    if sizing is not None:
+        out["free_sizing"] = sizing
     return out
 
 

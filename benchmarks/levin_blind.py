@@ -71,6 +71,7 @@ import numpy as np
 from _common import (
     RESULTS_DIR,
     fmt,
+    free_sizing,
     machine_info,
     now_iso,
     parse_options,
@@ -133,9 +134,9 @@ def _info_fields(info: dict) -> dict:
     """What the estimator said: its confidence, why this model, the auto rule's evidence."""
     keep = ("confidence", "reasons", "reason", "evidence", "size")
     out = {n: info[n] for n in keep if n in info}
-    free = info.get("candidates", {}).get("free", info)
-    if "size_history" in free:  # the free kernel's sizing (a retry on a larger support)
-        out["free_sizing"] = {n: free[n] for n in ("size_history", "size_retry") if n in free}
+    sizing = free_sizing(info)
+    if sizing is not None:
+        out["free_sizing"] = sizing
     return out
 
 

@@ -211,7 +211,7 @@ def test_a_kernel_cut_off_by_its_support_is_estimated_again_on_a_larger_one():
     k_small = estimate_kernel(y, 13)
     cut = kernel_checks(k_small)["border_mass"]
     assert cut > 0.1
-    info: dict = {"first_pass": {"size": [13, 13]}}
+    info: dict = {"first_pass": {"size": [13, 13]}, "size_history": [13, 13]}
     k = kernel._retry_larger(y, kernel_step.trim(k_small), 13, cut, 2.0, {"max_side": 512}, info)
     assert info["size_retry"]["kept"] is True and info["size_retry"]["support"] == 27
     assert info["size_history"] == [13, 13, 27] and info["size"] == list(k.shape)
@@ -228,7 +228,7 @@ def test_a_retry_that_is_cut_off_again_is_not_kept():
     is reported and the first kernel returned unchanged."""
     _, y, _ = _shake_21()
     k_small = kernel_step.trim(estimate_kernel(y, 7))
-    info: dict = {"first_pass": {"size": [7, 7]}}
+    info: dict = {"first_pass": {"size": [7, 7]}, "size_history": [7, 7]}
     k = kernel._retry_larger(y, k_small, 7, 0.5, 2.0, {"max_side": 512}, info)
     assert k is k_small and info["size_retry"]["kept"] is False
     assert info["size_retry"]["reason"].startswith("the larger kernel is cut off too")

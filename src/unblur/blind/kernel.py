@@ -429,7 +429,7 @@ def _refine(
     return k, x
 
 
-def _passes(checks: dict[str, float]) -> str | None:
+def _failed_agreement(checks: dict[str, float]) -> str | None:
     """The first of :mod:`unblur.blind.auto`'s agreement checks that ``checks`` fail (None:
     all pass)."""
     for name in ("levels", "refinement", "windows"):
@@ -449,17 +449,19 @@ def _retry_larger(
     info: dict[str, Any] | None,
 ) -> np.ndarray:
     """The kernel re-estimated on a support ``factor`` times ``side`` (capped by the
-    window), when it is not cut off itself and its agreements pass; else ``k``."""
+    window), when it is not cut off itself and its agreements pass; else ``k``. The larger
+    support is appended to ``info["size_history"]`` and ``info["size_retry"]`` says what was
+    done."""
     window = min(min(y.shape), options["max_side"])
     cap = max(side, min(odd_side(side * factor), odd_side(window // 2) - 2))
     record: dict[str, Any] = {"border_mass": cut, "support": cap, "kept": False}
-    history = [side]
+    history = list(info.get("size_history", [])) if info is not None else []
     if cap > side:
         grown: dict[str, Any] = {}
         k_cap = estimate_kernel(y, cap, info=grown, **options)
         checks = grown["checks"]
         larger_cut = kernel_checks(k_cap)["border_mass"]
-        failed = _passes(checks)
+        failed = _failed_agreement(checks)
         if larger_cut > THRESHOLDS["border_mass"]:
             record["reason"] = f"the larger kernel is cut off too ({larger_cut:.0%} on its border)"
         elif failed is not None:
@@ -477,9 +479,7 @@ def _retry_larger(
     else:
         record["reason"] = "the support cannot grow within the window"
     if info is not None:
-        first_side = max(info["first_pass"]["size"]) if "first_pass" in info else None
-        info["size_history"] = [first_side, *history]
-        info["size_retry"] = record
+        info.update(size_history=history, size_retry=record)
     return k
 
 
@@ -743,11 +743,12 @@ def estimate_kernel(
             levels = [p["checks"].get("levels") for p in (info, first) if "checks" in p]
             if all(v is not None for v in levels) and levels:
                 info["checks"]["levels"] = max(levels)
-        cut = kernel_checks(k_side)["border_mass"]
-        if size_retry > 1 and not noisy and cut > _RETRY_BORDER:
-            k = _retry_larger(y, k, side, cut, size_retry, options, info)
-        elif info is not None:
+        if info is not None:
             info["size_history"] = [max(k_first.shape), side]
+        if size_retry > 1 and not noisy:
+            cut = kernel_checks(k_side)["border_mass"]
+            if cut > _RETRY_BORDER:
+                k = _retry_larger(y, k, side, cut, size_retry, options, info)
         return k
     full_mask = _check_mask(saturated, shape)
     settings = _Settings(
