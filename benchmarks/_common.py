@@ -27,6 +27,7 @@ __all__ = [
     "RESULTS_DIR",
     "MethodRow",
     "Outcome",
+    "free_sizing",
     "machine_info",
     "parse_ranges",
     "progress_bar",
@@ -205,6 +206,16 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def free_sizing(info: dict[str, Any]) -> dict[str, Any] | None:
+    """How ``estimate_psf``'s free-form kernel was sized (its ``size_history`` and, where a
+    cut-off kernel was estimated again larger, ``size_retry``), from a default or free row's
+    ``info``; None when it says nothing."""
+    free = info.get("candidates", {}).get("free", info)
+    if "size_history" not in free:
+        return None
+    return {n: free[n] for n in ("size_history", "size_retry") if n in free}
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

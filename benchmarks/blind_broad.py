@@ -74,6 +74,7 @@ import numpy as np
 from _common import (
     RESULTS_DIR,
     fmt,
+    free_sizing,
     machine_info,
     now_iso,
     parse_options,
@@ -234,7 +235,11 @@ def estimate(
 def _summary_info(info: dict) -> dict:
     keep = ("model", "size", "reason", "confidence", "reasons", "checks", "parameters",
             "evidence", "encoding", "saturated_fraction", "scale")  # fmt: skip
-    return {key: info[key] for key in keep if key in info}
+    out = {key: info[key] for key in keep if key in info}
+    sizing = free_sizing(info)
+    if sizing is not None:
+        out["free_sizing"] = sizing
+    return out
 
 
 def _evidence(case: Case, kernels: dict, infos: dict) -> dict:

@@ -71,6 +71,7 @@ import numpy as np
 from _common import (
     RESULTS_DIR,
     fmt,
+    free_sizing,
     machine_info,
     now_iso,
     parse_options,
@@ -132,7 +133,11 @@ def blurred_score(y: np.ndarray, reference: np.ndarray) -> dict:
 def _info_fields(info: dict) -> dict:
     """What the estimator said: its confidence, why this model, the auto rule's evidence."""
     keep = ("confidence", "reasons", "reason", "evidence", "size")
-    return {n: info[n] for n in keep if n in info}
+    out = {n: info[n] for n in keep if n in info}
+    sizing = free_sizing(info)
+    if sizing is not None:
+        out["free_sizing"] = sizing
+    return out
 
 
 def run(pairs, rows: list[str], progress: bool, method: str = NON_BLIND) -> dict:

@@ -82,6 +82,14 @@ fitted to the blur does not (the notes have the figures). The pyramid-level agre
 reported is the larger of the two passes' (the second, on a support cut to the kernel, has
 fewer and smaller levels).
 
+**A kernel cut off by its support** (optional, ``size_retry``, off by default): when the
+second pass's kernel has more than ``_RETRY_BORDER`` of its mass on its support's border, it
+is estimated once more on a support ``size_retry`` times larger (capped by the window), and
+that kernel is kept when it is not cut off itself and its level, refinement and window
+agreements pass the thresholds :mod:`unblur.blind.auto` applies to a free-form kernel
+(``info["size_history"]``: the first pass's side, the second pass's, the retry's;
+``info["size_retry"]``: the border mass, the larger support, whether it was kept and why).
+
 What each default was measured against, and what was tried and not kept, is recorded in
 ``docs/notes/blind_kernel.md``.
 
@@ -120,7 +128,7 @@ from ..operators import Boundary
 from ..operators.differences import gradient
 from ..restore import sparse
 from ._common import MIN_KERNEL, check_size, normalise, odd_side
-from .confidence import image_checks, kernel_checks
+from .confidence import THRESHOLDS, image_checks, kernel_checks
 from .kernel_step import (
     crop_centre,
     fourier_kernel_step,
@@ -168,6 +176,9 @@ _SIZING_QUANTILE = 0.9
 _BAND = 0.0
 #: The windows check compares the kernels of two windows at this pyramid level (half size).
 _CHECK_LEVEL = 2
+#: Border mass of the second pass's kernel above which it is taken as cut off by its support
+#: and estimated again on a larger one (``size_retry``).
+_RETRY_BORDER = THRESHOLDS["border_mass"]
 #: Largest starting support when the size is not given.
 _MAX_DEFAULT = 101
 
@@ -422,6 +433,60 @@ def _refine(
     return k, x
 
 
+def _failed_agreement(checks: dict[str, float]) -> str | None:
+    """The first of :mod:`unblur.blind.auto`'s agreement checks that ``checks`` fail (None:
+    all pass)."""
+    for name in ("levels", "refinement", "windows"):
+        value = checks.get(name)
+        if value is not None and value < THRESHOLDS[f"free_{name}"]:
+            return f"{name} agreement {value:.2f} < {THRESHOLDS[f'free_{name}']}"
+    return None
+
+
+def _retry_larger(
+    y: np.ndarray,
+    k: np.ndarray,
+    side: int,
+    cut: float,
+    factor: float,
+    options: dict[str, Any],
+    info: dict[str, Any] | None,
+) -> np.ndarray:
+    """The kernel re-estimated on a support ``factor`` times ``side`` (capped by the
+    window), when it is not cut off itself and its agreements pass; else ``k``. The larger
+    support is appended to ``info["size_history"]`` and ``info["size_retry"]`` says what was
+    done."""
+    window = min(min(y.shape), options["max_side"])
+    cap = max(side, min(odd_side(side * factor), odd_side(window // 2) - 2))
+    record: dict[str, Any] = {"border_mass": cut, "support": cap, "kept": False}
+    history = list(info.get("size_history", [])) if info is not None else []
+    if cap > side:
+        grown: dict[str, Any] = {}
+        k_cap = estimate_kernel(y, cap, info=grown, **options)
+        checks = grown["checks"]
+        larger_cut = kernel_checks(k_cap)["border_mass"]
+        failed = _failed_agreement(checks)
+        if larger_cut > THRESHOLDS["border_mass"]:
+            record["reason"] = f"the larger kernel is cut off too ({larger_cut:.0%} on its border)"
+        elif failed is not None:
+            record["reason"] = f"the larger kernel fails the {failed}"
+        else:
+            record.update(kept=True, reason="the larger kernel is not cut off and agrees")
+            k = trim(k_cap)
+        history.append(cap)
+        agreements = {n: checks.get(n) for n in ("levels", "refinement", "windows")}
+        record.update(larger_border_mass=larger_cut, larger_checks=agreements)
+        if record["kept"] and info is not None:
+            first = info.get("first_pass")
+            info.clear()
+            info.update(grown, size=list(k.shape), size_estimated=True, first_pass=first)
+    else:
+        record["reason"] = "the support cannot grow within the window"
+    if info is not None:
+        info.update(size_history=history, size_retry=record)
+    return k
+
+
 def _checks(
     y: np.ndarray,
     mask: np.ndarray | None,
@@ -477,6 +542,7 @@ def estimate_kernel(
     join: int = 0,
     max_side: int = MAX_SIDE,
     second_pass: bool = True,
+    size_retry: float = 0.0,
     saturated: np.ndarray | None = None,
     noise: float | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
@@ -550,6 +616,15 @@ def estimate_kernel(
     second_pass : bool, optional
         Without ``size``: estimate again with the square support the first estimate found
         (its larger side), as if that size had been given (see the module notes).
+    size_retry : float, optional
+        Without ``size``: when the second pass's kernel is cut off by its support (more than
+        ``_RETRY_BORDER`` of its mass on the support's border), estimate once more on a
+        support this many times larger (capped by the window) and keep that kernel when it is
+        not cut off and its agreements pass :mod:`unblur.blind.auto`'s checks (see the module
+        notes); ``info["size_retry"]`` says what was done. 1 or less (0, the default) turns
+        it off: measured, it changed no estimate of the Lai, Levin and broad sets, and with
+        every kernel retried the agreement checks kept worse larger kernels on Levin's
+        photographs (``docs/notes/blind_kernel.md``, section 10); 2 is the value measured.
     saturated : numpy.ndarray, optional
         Boolean mask of clipped pixels (the image's shape): treated as censored observations
         (see the module notes) and kept out of the analysed window where possible.
@@ -624,6 +699,8 @@ def estimate_kernel(
                         ("noise_adaptive", noise_adaptive), ("anchor", anchor)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not isinstance(size_retry, numbers.Real) or not math.isfinite(size_retry):
+        raise InvalidParameterError(f"size_retry must be a finite number, got {size_retry!r}")
     if threshold >= 1 or min_mass >= 1 or refine_threshold >= 1:
         raise InvalidParameterError("threshold, refine_threshold and min_mass must be below 1")
     if not isinstance(edge_decay, numbers.Real) or not 1 <= edge_decay < math.inf:
@@ -642,7 +719,7 @@ def estimate_kernel(
             pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
             anchor=anchor,
             max_side=max_side, saturated=saturated, noise=noise, callback=callback,
-            second_pass=False,
+            second_pass=False, size_retry=0.0,
         )  # fmt: skip
         first: dict[str, Any] = {}
         k_first = estimate_kernel(y, None, info=first, **{**options, "anchor": 0.0})
@@ -651,7 +728,8 @@ def estimate_kernel(
         noisy = bool(anchor) and first.get("window_noise", 0.0) > _SIZING_NOISE
         if noisy:
             side = _mass_side(estimate_kernel(y, None, **options), _SIZING_QUANTILE)
-        k = trim(estimate_kernel(y, side, info=info, **options))
+        k_side = estimate_kernel(y, side, info=info, **options)
+        k = trim(k_side)
         if noisy and info is not None:
             evidence: dict[str, Any] = {}
             k_evidence = trim(estimate_kernel(y, side, info=evidence, **{**options, "anchor": 0.0}))
@@ -669,6 +747,12 @@ def estimate_kernel(
             levels = [p["checks"].get("levels") for p in (info, first) if "checks" in p]
             if all(v is not None for v in levels) and levels:
                 info["checks"]["levels"] = max(levels)
+        if info is not None:
+            info["size_history"] = [max(k_first.shape), side]
+        if size_retry > 1 and not noisy:
+            cut = kernel_checks(k_side)["border_mass"]
+            if cut > _RETRY_BORDER:
+                k = _retry_larger(y, k, side, cut, size_retry, options, info)
         return k
     full_mask = _check_mask(saturated, shape)
     settings = _Settings(
