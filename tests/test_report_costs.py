@@ -148,3 +148,145 @@ def test_monitor_estimate_changing_dtype_starts_a_fresh_change_record():
     assert trace.iterations == [1, 2, 3]
     assert trace.relative_change == [0.0]  # iteration 3 against 2; none for the new dtype
     assert trace.psnr[1:] == [math.inf, math.inf]
+
+
+# --- the input's and the reference's PNG files embedded as they are --------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eight_bit_samples_come_back_as_the_same_picture(dtype):
+    """``display_image`` of ``u / 255`` is ``u`` for every 8-bit value (what makes an 8-bit
+    file the picture of the array read from it)."""
+    u = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    shown, _ = _display.display_image((u / dtype(255)).astype(dtype), None)
+    np.testing.assert_array_equal(shown, u)
+    rgb = np.stack([u, u.T, 255 - u], axis=-1)
+    shown, _ = _display.display_image((rgb / dtype(255)).astype(dtype), -1)
+    np.testing.assert_array_equal(shown, rgb)
+
+
+def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    import struct
+
+    out, at = [], 8
+    while at < len(png):
+        length, kind = struct.unpack_from(">I4s", png, at)
+        out.append((kind, png[at : at + 12 + length]))
+        at += 12 + length
+    return out
+
+
+def _with_chunk(png: bytes, kind: bytes, data: bytes) -> bytes:
+    """``png`` with a chunk inserted after its header (CRC and all)."""
+    import struct
+    import zlib
+
+    chunk = struct.pack(">I", len(data)) + kind + data
+    chunk += struct.pack(">I", zlib.crc32(kind + data))
+    return png[:33] + chunk + png[33:]
+
+
+def test_png_shows_takes_plain_eight_bit_files_of_the_picture_only():
+    import imagecodecs
+
+    grey = np.random.default_rng(8).integers(0, 256, (20, 30), dtype=np.uint8)
+    png = imagecodecs.png_encode(grey)
+    assert _display.png_shows(png, (20, 30))
+    assert {k for k, _ in _png_chunks(png)} == {b"IHDR", b"IDAT", b"IEND"}
+    assert _display.png_shows(_with_chunk(png, b"tEXt", b"Software\0test"), (20, 30))
+    assert _display.png_shows(_with_chunk(png, b"pHYs", bytes(9)), (20, 30))
+    for kind in (b"gAMA", b"iCCP", b"sRGB", b"cHRM", b"tRNS", b"eXIf", b"acTL", b"abcD"):
+        assert not _display.png_shows(_with_chunk(png, kind, bytes(4)), (20, 30)), kind
+    assert not _display.png_shows(png, (30, 20))  # another size
+    assert not _display.png_shows(png, (20, 30, 3))  # not RGB
+    assert not _display.png_shows(png[:-12], (20, 30))  # no IEND
+    assert not _display.png_shows(png + b"\0", (20, 30))  # something after it
+    assert not _display.png_shows(b"GIF89a" + png[6:], (20, 30))
+    rgb = np.stack([grey] * 3, axis=-1)
+    assert _display.png_shows(imagecodecs.png_encode(rgb), (20, 30, 3))
+    assert not _display.png_shows(imagecodecs.png_encode(rgb), (20, 30))
+    assert not _display.png_shows(imagecodecs.png_encode(grey.astype(np.uint16) * 257), (20, 30))
+    rgba = np.concatenate([rgb, grey[..., None]], axis=-1)
+    assert not _display.png_shows(imagecodecs.png_encode(rgba), (20, 30, 3))
+
+
+def _embedded(page: str) -> dict[str, bytes]:
+    import base64
+    import re
+
+    return {
+        m.group(1): base64.b64decode(m.group(2))
+        for m in re.finditer(
+            r"<img id='(img-[a-z]+)'[^>]* src='data:image/png;base64,([^']*)'", page
+        )
+    }
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_cli_report_embeds_the_png_files_read_and_shows_the_same_pixels(tmp_path, colour):
+    """``deconvolve --report --reference`` of 8-bit PNGs: the page holds the two files as they
+    are, and they decode to the pictures the arrays would have been encoded to."""
+    import io
+
+    from conftest import invoke
+    from PIL import Image
+
+    import unblur
+    from unblur.io import read_image, write_image
+
+    rng = np.random.default_rng(9)
+    shape = (48, 40, 3) if colour else (48, 40)
+    from scipy import ndimage
+
+    x = np.clip(ndimage.gaussian_filter(rng.random(shape), 1.5) * 3 - 1, 0, 1)
+    axis = -1 if colour else None
+    y = np.clip(unblur.blur(x, unblur.psf.gaussian(sigma=1.5), channel_axis=axis), 0, 1)
+    write_image(tmp_path / "x.png", x, dtype="uint8")
+    write_image(tmp_path / "y.png", y, dtype="uint8")
+    out = tmp_path / "r.html"
+    result = invoke("deconvolve", str(tmp_path / "y.png"), "-o", str(tmp_path / "r.png"),
+                    "--psf", "gaussian:sigma=1.5", "-m", "richardson_lucy", "--report", str(out),
+                    "--reference", str(tmp_path / "x.png"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pictures = _embedded(out.read_text(encoding="utf-8"))
+    assert set(pictures) == {"img-blurred", "img-restored", "img-reference"}
+    for id_, name in (("img-blurred", "y.png"), ("img-reference", "x.png")):
+        assert pictures[id_] == (tmp_path / name).read_bytes()
+        data, _ = read_image(tmp_path / name)
+        expected, _ = _display.display_image(data, axis)  # what used to be encoded
+        with Image.open(io.BytesIO(pictures[id_])) as decoded:
+            np.testing.assert_array_equal(np.asarray(decoded), expected)
+
+
+def test_cli_report_encodes_a_reference_it_crops(tmp_path, monkeypatch):
+    """The sharp original of a 'valid' blur is compared (and shown) cropped: its file is not
+    the picture, so the picture is encoded."""
+    from conftest import invoke
+
+    import unblur
+    from unblur.io import write_image
+
+    monkeypatch.chdir(tmp_path)
+    x = np.random.default_rng(10).random((40, 48))
+    k = unblur.psf.gaussian(1.5, size=(7, 7))
+    np.save("k.npy", k)
+    write_image("x.png", x, dtype="uint8")
+    write_image("y.png", np.clip(unblur.blur(x, k, boundary="valid"), 0, 1), dtype="uint8")
+    result = invoke("deconvolve", "y.png", "-o", "r.png", "--psf", "k.npy", "-m", "wiener",
+                    "--report", "r.html", "--reference", "x.png")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pictures = _embedded(open("r.html", encoding="utf-8").read())
+    assert pictures["img-blurred"] == open("y.png", "rb").read()
+    assert pictures["img-reference"] != open("x.png", "rb").read()
+    assert _display.png_shows(pictures["img-reference"], (34, 42))
+
+
+def test_write_report_refuses_unknown_png_files(tmp_path):
+    from unblur.errors import InvalidParameterError
+    from unblur.report import write_report
+
+    x = np.zeros((16, 16))
+    with pytest.raises(InvalidParameterError, match="png_files maps 'blurred' and 'reference'"):
+        write_report(tmp_path / "r.html", blurred=x, restored=x, psf=np.ones((1, 1)),
+                     method="wiener", parameters={}, seconds=0.1,
+                     png_files={"restored": b""})  # fmt: skip

@@ -140,6 +140,25 @@ def deconvolve_single(
         click.echo(f"wrote {save_psf} ({what})")
 
 
+def _plain_png(path: Path | None, info) -> bytes | None:
+    """The bytes of ``path`` when :func:`~unblur.io.read_image` returned its 8-bit samples
+    divided by 255, unchanged: an 8-bit PNG without alpha, ICC profile or EXIF (so not
+    turned upright either). The report embeds such a file as it is (it checks the file's size
+    and chunks) rather than encode the same picture again."""
+    if (
+        path is None
+        or info is None
+        or path.suffix.lower() != ".png"
+        or info.dtype != "uint8"
+        or info.has_alpha
+        or info.icc_profile is not None
+        or info.exif is not None
+        or info.n_pages != 1
+    ):
+        return None
+    return path.read_bytes()
+
+
 def _file_shape(psf_spec: str | None) -> list[tuple[int, ...]]:
     """``[shape]`` of the PSF file ``psf_spec`` names, as stored (before it is cleaned)."""
     from ..errors import UnblurError
@@ -202,7 +221,7 @@ def _restore(
         colour, alpha, axis = split_alpha(image, info)
         k = None if psf_spec is None else read_psf(psf_spec, colour.shape, axis, info.voxel_size)
         check_psf_fits(input_path, info, image.shape, k)
-        reference, compared = None, None
+        reference, compared, reference_info = None, None, None
         if reference_path is not None:  # the same size, or the sharp original of a 'valid' blur
             reference, reference_info = read_image(reference_path)
             reference, compared = align_reference(
@@ -289,6 +308,14 @@ def _restore(
             convergence=monitor,
             given=set(params) | ({"boundary"} if boundary is not None else set()),
             details=details,
+            png_files={
+                name: png
+                for name, path, file_info in (
+                    ("blurred", input_path, info),
+                    ("reference", reference_path, reference_info),
+                )
+                if (png := _plain_png(path, file_info)) is not None
+            },
         )
     if compared is not None:
         from ..metrics import psnr

@@ -13,6 +13,8 @@ from ..errors import InvalidParameterError
 from ._display import (
     grey_plane,
     img_tag,
+    png_data_uri,
+    png_shows,
     png_uri,
     shape_text,
     table_html,
@@ -52,9 +54,19 @@ def db_text(value: float) -> str:
     return "\u221e (identical)" if math.isinf(value) else f"{value:.2f} dB"
 
 
-def encode_pictures(images: Sequence[tuple[str, str, np.ndarray]]) -> list[str]:
-    """The PNG data URIs of the ``(id, caption, picture)`` triples of :func:`section_images`."""
-    return [png_uri(img) for _, _, img in images]
+def encode_pictures(
+    images: Sequence[tuple[str, str, np.ndarray]], files: Mapping[str, bytes] | None = None
+) -> list[str]:
+    """The PNG data URIs of the ``(id, caption, picture)`` triples of :func:`section_images`:
+    ``files[id]``, a PNG file that holds the picture, as it is where a browser shows it so
+    (:func:`~._display.png_shows`), the picture encoded otherwise."""
+    files = files or {}
+    return [
+        png_data_uri(files[id_])
+        if id_ in files and png_shows(files[id_], img.shape)
+        else png_uri(img)
+        for id_, _, img in images
+    ]
 
 
 def section_images(

@@ -87,6 +87,7 @@ def write_report(
     details: Mapping[str, Any] | None = None,
     title: str | None = None,
     force: bool = False,
+    png_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     r"""Write a self-contained HTML report of one restoration, atomically.
 
@@ -146,6 +147,14 @@ def write_report(
         Page title; default ``"unblur report: <method>"``.
     force : bool, optional
         Replace an existing file; without it an existing ``path`` raises ImageWriteError.
+    png_files : mapping, optional
+        The PNG files (``bytes``) that ``blurred`` and ``reference`` were read from, under
+        those keys, when the arrays are their 8-bit samples divided by 255, unchanged (as
+        :func:`unblur.io.read_image` returns an 8-bit grey or RGB PNG without ICC profile or
+        EXIF): such a file is embedded as it is instead of encoding the same picture again,
+        where it is an 8-bit grey or RGB PNG of the picture's size with no chunk that changes
+        how a browser shows it (colour management, transparency, orientation, animation);
+        otherwise the array is encoded. The pixels are not compared: pass only such files.
 
     Returns
     -------
@@ -219,6 +228,14 @@ def write_report(
         raise InvalidParameterError(
             f"convergence must be a ConvergenceMonitor, got {type(convergence).__name__}"
         )
+    files = dict(png_files or {})
+    if not set(files) <= {"blurred", "reference"} or not all(
+        isinstance(v, bytes) for v in files.values()
+    ):
+        raise InvalidParameterError(
+            "png_files maps 'blurred' and 'reference' to the bytes of PNG files, got "
+            f"{sorted(map(str, files))}"
+        )
     try:
         seconds = float(seconds)
     except (TypeError, ValueError):
@@ -236,7 +253,7 @@ def write_report(
     images = [("img-blurred", "Blurred input", shown_y), ("img-restored", "Restored", shown_x)]
     if ref is not None:
         images.append(("img-reference", "Reference (sharp)", display_image(ref, axis)[0]))
-    pictures = encode_pictures(images)
+    pictures = encode_pictures(images, {f"img-{name}": png for name, png in files.items()})
 
     esc = html.escape
     body: list[str] = [
