@@ -290,3 +290,36 @@ def test_write_report_refuses_unknown_png_files(tmp_path):
         write_report(tmp_path / "r.html", blurred=x, restored=x, psf=np.ones((1, 1)),
                      method="wiener", parameters={}, seconds=0.1,
                      png_files={"restored": b""})  # fmt: skip
+
+
+# --- the spectra's block means and colour map --------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("shape", "factor"), [((1024, 1024), 3), ((30, 47), 2), ((9, 9), 4)])
+def test_block_mean_matches_the_mean_of_the_reshaped_blocks(dtype, shape, factor):
+    a = (np.random.default_rng(11).random(shape) ** 4 * 1e3).astype(dtype)
+    h, w = (n // factor * factor for n in shape)
+    direct = a[:h, :w].astype(np.float64).reshape(h // factor, factor, w // factor, factor)
+    got = _sections.block_mean(a, factor)
+    assert got.dtype == dtype and got.shape == (h // factor, w // factor)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got, direct.mean((1, 3)), rtol=rtol)
+
+
+def test_colour_map_equals_interpolating_its_anchors():
+    """The colour map by segment and fraction gives np.interp's values, to the bit before
+    rounding, so the same 8-bit colours (on a dense ramp, the anchors themselves, and values
+    beyond both ends)."""
+    from unblur.report import _svg
+
+    stops = np.array([s for s, _ in _svg._MAP_ANCHORS])
+    assert np.array_equal(stops, np.linspace(0, 1, len(stops)))  # what the shortcut assumes
+    rgb = np.array([c for _, c in _svg._MAP_ANCHORS], np.float64)
+    for low, high in [(0.0, 4.0), (-0.3, 3.7), (1.234, 2.5), (2.0, 2.0)]:
+        values = np.concatenate(
+            [np.linspace(low - 1, high + 1, 200_001), low + (high - low) * stops, [np.inf]]
+        )
+        t = np.clip((values - low) / ((high - low) or 1.0), 0, 1)
+        expected = np.round(np.stack([np.interp(t, stops, rgb[:, c]) for c in range(3)], -1))
+        np.testing.assert_array_equal(_svg.colour_map(values, low, high), expected)
