@@ -323,3 +323,41 @@ def test_colour_map_equals_interpolating_its_anchors():
         t = np.clip((values - low) / ((high - low) or 1.0), 0, 1)
         expected = np.round(np.stack([np.interp(t, stops, rgb[:, c]) for c in range(3)], -1))
         np.testing.assert_array_equal(_svg.colour_map(values, low, high), expected)
+
+
+@pytest.mark.parametrize("with_reference", [True, False])
+@pytest.mark.parametrize("shape", [(70, 90), (3, 40_000), (200, 7)])
+def test_monitor_on_views_with_gaps_between_rows(path, with_reference, shape):
+    """Views of a padded grid (rows not contiguous, as a solver's cropped working array;
+    rows longer than a block too) give the direct computation's record, and the monitor's
+    own copy of the last one."""
+    rng = np.random.default_rng(13)
+    reference = rng.random(shape).astype(np.float32)
+    grids = [
+        np.pad(reference + 0.2 * 0.5**k * rng.standard_normal(shape), 3).astype(np.float32)
+        for k in range(4)
+    ]
+    views = [g[3:-3, 3:-3] for g in grids]
+    assert not views[0].flags.c_contiguous
+    monitor = ConvergenceMonitor(reference if with_reference else None)
+    for i, v in enumerate(views, start=1):
+        monitor(i, v)
+    change, values = _direct(views, reference if with_reference else None)
+    trace = monitor.traces[0]
+    assert trace.relative_change == pytest.approx(change, rel=1e-5)
+    assert trace.psnr == pytest.approx(values, rel=1e-5)
+    np.testing.assert_array_equal(monitor._previous, views[-1])
+
+
+def test_monitor_borrows_only_when_it_and_its_callback_only_read(monkeypatch):
+    monkeypatch.setattr(monitor_module._numba, "loaded", lambda: False)
+    assert ConvergenceMonitor().borrows_estimate
+
+    def reader(i, x):
+        pass
+
+    assert not ConvergenceMonitor(callback=reader).borrows_estimate
+    reader.borrows_estimate = True
+    assert ConvergenceMonitor(callback=reader).borrows_estimate
+    monkeypatch.setattr(monitor_module._numba, "loaded", lambda: True)  # the compiled pass
+    assert not ConvergenceMonitor().borrows_estimate  # wants the loop's contiguous copy

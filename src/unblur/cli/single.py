@@ -52,6 +52,7 @@ def _progress_callback(progress, total: int | None) -> Callable[[int, np.ndarray
     def callback(iteration: int, estimate: np.ndarray) -> None:
         progress.advance(task)
 
+    callback.borrows_estimate = True  # it does not look at the estimate: no copy needed
     return callback
 
 
