@@ -225,10 +225,26 @@ def make_images(folder: Path, side: int, colour: bool) -> tuple[Path, Path]:
     return sharp, blurred
 
 
-def run_once(args: list[str], src: Path | None = None) -> tuple[float, float]:
+def child_env(pycache: Path | None) -> dict[str, str]:
+    """The children's environment: with ``pycache``, Python's bytecode cached there
+    (``PYTHONPYCACHEPREFIX``, so no ``__pycache__`` folder is written into the checkouts) even
+    where ``PYTHONDONTWRITEBYTECODE`` is set, as an installed package runs; without, as
+    inherited (with that variable set, every module is compiled from source in every run)."""
+    env = dict(os.environ)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def run_once(
+    args: list[str], src: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one ``unblur`` child process (the package of
-    ``src``, a ``src`` folder of another checkout, when given)."""
-    env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
+    ``src``, a ``src`` folder of another checkout, when given; in ``env``)."""
+    env = dict(os.environ if env is None else env)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
@@ -257,6 +273,12 @@ def main() -> None:
         help="another checkout (its src/ folder is put first on PYTHONPATH) measured in the "
         "same run, its runs alternated with this checkout's",
     )
+    parser.add_argument(
+        "--source-imports",
+        action="store_true",
+        help="no bytecode cache for the children where PYTHONDONTWRITEBYTECODE is set (every "
+        "module compiled in every run, as these sessions' machines run Python)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "report_overhead.json")
     args = parser.parse_args()
     cases = CASES[:1] if args.quick else CASES[: args.cases]
@@ -267,6 +289,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        env = child_env(None if args.source_imports else folder / "pycache")
         for side, colour, method in cases:
             sharp, blurred = make_images(folder, side, colour)
             base = ["deconvolve", str(blurred), "-o", str(folder / "out.png"), "--force",
@@ -278,12 +301,12 @@ def main() -> None:
             if args.baseline is not None:
                 versions.append((f"baseline {args.baseline}", args.baseline.resolve() / "src"))
             runs = {name: ([], []) for name, _ in versions}
-            for _, src in versions:  # untimed: fills each checkout's Numba cache
-                run_once(base + report, src)
+            for _, src in versions:  # untimed: fills each checkout's Numba and bytecode caches
+                run_once(base + report, src, env)
             for _ in range(repeat):
                 for name, src in versions:
-                    runs[name][0].append(run_once(base, src))
-                    runs[name][1].append(run_once(base + report, src))
+                    runs[name][0].append(run_once(base, src, env))
+                    runs[name][1].append(run_once(base + report, src, env))
             for name, (plain, with_report) in runs.items():
                 med = {
                     key: tuple(statistics.median(r[i] for r in got) for i in (0, 1))
@@ -308,7 +331,8 @@ def main() -> None:
                 )
             console.print(f"{rows[-1]['image']} {method}: done")
     what = "--report" if args.no_reference else "--report --reference"
-    table = Table(title=f"{what} overhead (median of {repeat} alternated runs)")
+    imports = "modules compiled in every run" if args.source_imports else "bytecode cached"
+    table = Table(title=f"{what} overhead (median of {repeat} alternated runs; {imports})")
     for col in ("image", "method", "code", "wall s", "with report", "ratio", "CPU s",
                 "with report", "ratio", "ratio of minima"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("image", "method", "code") else "right")
@@ -322,7 +346,7 @@ def main() -> None:
     write_json(
         args.out,
         {"date": now_iso(), "machine": machine_info(), "reference": not args.no_reference,
-         "rows": rows},
+         "bytecode_cached": not args.source_imports, "rows": rows},
     )  # fmt: skip
     console.print(f"wrote {args.out}")
 
