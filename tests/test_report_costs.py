@@ -361,3 +361,28 @@ def test_monitor_borrows_only_when_it_and_its_callback_only_read(monkeypatch):
     assert ConvergenceMonitor(callback=reader).borrows_estimate
     monkeypatch.setattr(monitor_module._numba, "loaded", lambda: True)  # the compiled pass
     assert not ConvergenceMonitor().borrows_estimate  # wants the loop's contiguous copy
+
+
+def test_write_report_gives_its_scores_to_the_caller(tmp_path):
+    """``info["quality"]`` holds the PSNR and SSIM the page shows, as the metrics give them
+    (the CLI's JSON summary takes the restored PSNR from there instead of computing it again)."""
+    from unblur.metrics import psnr, ssim, ssim_many
+    from unblur.report import write_report
+
+    rng = np.random.default_rng(14)
+    ref = rng.random((40, 36)).astype(np.float32)
+    y = (ref + 0.1 * rng.standard_normal(ref.shape)).astype(np.float32)
+    x = (ref + 0.05 * rng.standard_normal(ref.shape)).astype(np.float32)
+    info: dict = {}
+    write_report(tmp_path / "r.html", blurred=y, restored=x, psf=np.ones((1, 1)),
+                 method="wiener", parameters={}, seconds=0.1, reference=ref,
+                 info=info)  # fmt: skip
+    ssim_y, ssim_x = ssim_many([y, x], ref)
+    assert info["quality"] == {"input": (psnr(y, ref), ssim_y), "restored": (psnr(x, ref), ssim_x)}
+    assert ssim_x == pytest.approx(ssim(x, ref), abs=1e-12)
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"{psnr(x, ref):.2f} dB" in page and f"{ssim_x:.4f}" in page
+    info = {}
+    write_report(tmp_path / "s.html", blurred=y, restored=x, psf=np.ones((1, 1)),
+                 method="wiener", parameters={}, seconds=0.1, info=info)  # fmt: skip
+    assert info == {}

@@ -286,6 +286,7 @@ def _restore(
     staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
     if save_psf is not None:
         stage_psf(staged, save_psf, k)
+    report_info: dict[str, Any] = {}
     if report_path is not None:
         from ..report import write_report
 
@@ -317,8 +318,11 @@ def _restore(
                 )
                 if (png := _plain_png(path, file_info)) is not None
             },
+            info=report_info,
         )
-    if compared is not None:
+    if compared is not None and "quality" in report_info:  # the report's score, not again
+        compared["psnr"] = report_info["quality"]["restored"][0]
+    elif compared is not None:
         from ..metrics import psnr
 
         compared["psnr"] = psnr(restored, reference, data_range=1.0)

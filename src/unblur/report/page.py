@@ -88,6 +88,7 @@ def write_report(
     title: str | None = None,
     force: bool = False,
     png_files: Mapping[str, bytes] | None = None,
+    info: dict[str, Any] | None = None,
 ) -> Path:
     r"""Write a self-contained HTML report of one restoration, atomically.
 
@@ -155,6 +156,10 @@ def write_report(
         where it is an 8-bit grey or RGB PNG of the picture's size with no chunk that changes
         how a browser shows it (colour management, transparency, orientation, animation);
         otherwise the array is encoded. The pixels are not compared: pass only such files.
+    info : dict, optional
+        Filled with the scores the page shows, when there is a reference: ``info["quality"]
+        = {"input": (psnr, ssim), "restored": (psnr, ssim)}`` (SSIM None for an image
+        smaller than its window), so that a caller needs not compute them again.
 
     Returns
     -------
@@ -247,6 +252,8 @@ def write_report(
     # malloc arena, so their temporaries come from fresh pages (page faults, system time) for
     # no gain in wall time in a fresh process (measured in benchmarks/report_overhead.py)
     metrics = None if ref is None else quality(y, x, ref, axis)
+    if info is not None and metrics is not None:
+        info["quality"] = dict(metrics)
     spectra_html = section_spectra(y, x, axis)
     shown_y, note = display_image(y, axis)
     shown_x, _ = display_image(x, axis)
