@@ -55,6 +55,13 @@ def slice_to_2d(a: np.ndarray, colour: bool) -> tuple[np.ndarray, str]:
 
 def display_image(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
     """An 8-bit picture of an image for the page: 2-D grey or RGB, at most REPORT_MAX_SIDE."""
+    plane, note = display_plane(a, axis)
+    return eight_bit(plane), note
+
+
+def display_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
+    """The values :func:`display_image` shows (2-D grey or RGB, at most REPORT_MAX_SIDE, not
+    yet clipped and scaled: :func:`eight_bit`) and the note on what was done."""
     notes = []
     colour = axis is not None
     if colour:
@@ -79,10 +86,15 @@ def display_image(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
         a = a[:h, :w].reshape(h // factor, factor, w // factor, factor, *a.shape[2:]).mean((1, 3))
         notes.append(f"shown averaged down {factor}\u00d7")
     notes.append("values clipped to [0, 1]")
-    shown = np.clip(a, 0, 1)  # one temporary, scaled and rounded in place
+    return a, "; ".join(notes)
+
+
+def eight_bit(plane: np.ndarray) -> np.ndarray:
+    """``plane`` clipped to [0, 1] and scaled to 8 bits (rounded)."""
+    shown = np.clip(plane, 0, 1)  # one temporary, scaled and rounded in place
     shown *= 255
     np.rint(shown, out=shown)
-    return shown.astype(np.uint8), "; ".join(notes)
+    return shown.astype(np.uint8)
 
 
 def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:

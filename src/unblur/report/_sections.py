@@ -14,7 +14,6 @@ from ._display import (
     grey_plane,
     img_tag,
     png_data_uri,
-    png_shows,
     png_uri,
     shape_text,
     table_html,
@@ -55,22 +54,17 @@ def db_text(value: float) -> str:
 
 
 def encode_pictures(
-    images: Sequence[tuple[str, str, np.ndarray]], files: Mapping[str, bytes] | None = None
+    images: Sequence[tuple[str, str, np.ndarray | None]], files: Mapping[str, bytes] | None = None
 ) -> list[str]:
     """The PNG data URIs of the ``(id, caption, picture)`` triples of :func:`section_images`:
-    ``files[id]``, a PNG file that holds the picture, as it is where a browser shows it so
-    (:func:`~._display.png_shows`), the picture encoded otherwise."""
+    a picture encoded, or for a picture given as None the PNG file ``files[id]`` as it is
+    (one that :func:`~._display.png_shows` as the picture)."""
     files = files or {}
-    return [
-        png_data_uri(files[id_])
-        if id_ in files and png_shows(files[id_], img.shape)
-        else png_uri(img)
-        for id_, _, img in images
-    ]
+    return [png_uri(img) if img is not None else png_data_uri(files[id_]) for id_, _, img in images]
 
 
 def section_images(
-    images: Sequence[tuple[str, str, np.ndarray]],
+    images: Sequence[tuple[str, str, np.ndarray | None]],
     uris: Sequence[str],
     note: str,
     size: tuple[int, int],

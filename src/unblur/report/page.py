@@ -22,7 +22,16 @@ import numpy as np
 from ..errors import InvalidParameterError
 from ..io import atomic_write
 from ..psf import PSFField
-from ._display import display_image, seconds_text, shape_text, table_html, value_text
+from ._display import (
+    display_image,
+    display_plane,
+    eight_bit,
+    png_shows,
+    seconds_text,
+    shape_text,
+    table_html,
+    value_text,
+)
 from ._field import section_psf_field
 from ._files import check_target
 from ._sections import (
@@ -255,11 +264,18 @@ def write_report(
     if info is not None and metrics is not None:
         info["quality"] = dict(metrics)
     spectra_html = section_spectra(y, x, axis)
-    shown_y, note = display_image(y, axis)
-    shown_x, _ = display_image(x, axis)
-    images = [("img-blurred", "Blurred input", shown_y), ("img-restored", "Restored", shown_x)]
+    plane_y, note = display_plane(y, axis)
+    # a picture that its PNG file shows is not computed: None, the file is embedded
+    shown_y = _picture(plane_y, files.get("blurred"), field is not None)
+    images = [
+        ("img-blurred", "Blurred input", shown_y),
+        ("img-restored", "Restored", display_image(x, axis)[0]),
+    ]
     if ref is not None:
-        images.append(("img-reference", "Reference (sharp)", display_image(ref, axis)[0]))
+        plane_ref = display_plane(ref, axis)[0]
+        images.append(
+            ("img-reference", "Reference (sharp)", _picture(plane_ref, files.get("reference")))
+        )
     pictures = encode_pictures(images, {f"img-{name}": png for name, png in files.items()})
 
     esc = html.escape
@@ -269,11 +285,11 @@ def write_report(
         f"{'' if axis is None else f' (channels on axis {axis})'} &middot; "
         f"{esc(_psf_text(k, field))} &middot; unblur {esc(__version__)}</p></header>"
     ]
-    body.append(section_images(images, pictures, note, shown_y.shape[:2], metrics))
+    body.append(section_images(images, pictures, note, plane_y.shape[:2], metrics))
     if metrics is not None:
         body.append(section_quality(metrics))
     if field is not None:
-        body.append(section_psf_field(field, shown_y))
+        body.append(section_psf_field(field, eight_bit(plane_y) if shown_y is None else shown_y))
     body.append(section_psf(k, "Mean PSF of the field" if field is not None else None))
     body.append(spectra_html)
     body.append(section_convergence(convergence, method))
@@ -297,6 +313,14 @@ def write_report(
     page = render_page(title=esc(title), body="\n".join(body))
     atomic_write(target, lambda f: f.write(page.encode("utf-8")), force=force)
     return target
+
+
+def _picture(plane: np.ndarray, png: bytes | None, needed: bool = False) -> np.ndarray | None:
+    """The 8-bit picture of ``plane``, or None where the PNG file ``png`` shows it as it is
+    (:func:`~._display.png_shows`) and the picture is not ``needed`` for anything else."""
+    if png is not None and not needed and png_shows(png, plane.shape):
+        return None
+    return eight_bit(plane)
 
 
 def _psf_text(k: np.ndarray, field: PSFField | None) -> str:
