@@ -252,8 +252,7 @@ def _restore(
         restored_channels = 1 if axis is None or color == "luminance" else colour.shape[axis]
         total = n_iter * restored_channels
     progress = progress_bar(console, "{task.description}")
-    # no callback without a terminal: each call receives a copy of the estimate, which a bar
-    # that is not drawn does not need
+    # no callback without a terminal: a bar that is not drawn needs no call per iteration
     callback = None if progress.disable else _progress_callback(progress, total)
     monitor = None
     if report_path is not None:
