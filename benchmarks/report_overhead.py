@@ -14,12 +14,89 @@ scikit-image (``skimage.data.astronaut()``), rescaled, blurred by a Gaussian (si
 boundary) with 1 % Gaussian noise (seed 0), written as 8-bit PNG into a temporary folder.
 
 Run ``python benchmarks/report_overhead.py`` (about 10 minutes on 2 busy cores) or
-``--quick`` (one case, two repeats). Results go to a JSON file.
+``--quick`` (one case, two repeats). Results go to a JSON file. The children run with their
+bytecode cached in the run's temporary folder (``PYTHONPYCACHEPREFIX``), as an installed
+package runs; ``--source-imports`` keeps an inherited ``PYTHONDONTWRITEBYTECODE`` (every module
+compiled from source in every run, as on the machines that gave the figures before the next
+table: it added 43-75 ms of compiling the report's modules to each report).
 
-Measured on 2026-12-07, later (load 7-11; ``--case 2 --case 1 --repeat 5 --baseline
-/work/main [--no-reference]``, ``main`` = 11aa2f0; this checkout adds the SSIM's banded
-products, the JPEG screen of the noise estimate and the lazy SciPy imports, which make the
-plain run 0.1-0.3 s cheaper as well): CPU ratios ``with / without``, medians (main in brackets)
+Measured on 2026-12-07, after the changes below (branch ``refov``; ``--case 2 --case 1
+--repeat 5 --baseline /work/main [--no-reference] [--source-imports]``, ``main`` = 8d224a3
+alternated in the same run; CPU ratios ``with / without``, medians, ``main`` in brackets;
+runs A at load 7-8, B at load 2-4, C at load 5-8 with ``--source-imports``):
+
+==============  ===============  ===============  ===============  ===============  ===============
+case            alone, A         alone, B         reference, A     reference, B     reference, C
+==============  ===============  ===============  ===============  ===============  ===============
+grey RL         1.089 (1.082)    1.062 (1.080)    1.130 (1.197)    1.129 (1.140)    1.140 (1.175)
+colour tv       1.092 (1.033)    1.050 (1.062)    1.108 (1.092)    1.086 (1.185)    1.114 (1.126)
+==============  ===============  ===============  ===============  ===============  ===============
+
+Single runs still spread by more than the report costs (the medians of main moved by 0.09
+between runs A and B); the parts, timed in fresh processes (``time.process_time`` around
+each, CPU of the whole process from ``getrusage``; bytecode cached; two processes each after
+a warm-up round, both versions alternated, load 3-6), are steadier. The report's own CPU
+(its modules' imports, the convergence record, reading the reference, ``write_report``) over
+the plain run:
+
+==========  ==============  ===================  ==============  ==============
+case        plain run       alone (main)         reference       (main)
+==========  ==============  ===================  ==============  ==============
+grey RL     1.40 s (1.41)   109 ms 7.8 % (8.3)   199 ms 14.2 %   221 ms 15.7 %
+colour tv   2.86 s (2.93)   133 ms 4.7 % (5.8)   285 ms 10.0 %   360 ms 12.3 %
+==========  ==============  ===================  ==============  ==============
+
+(main's record does not include the loop's copy of each estimate, which it still made, in the
+restoration's time: about 0.3 ms per 1024^2 iteration.) The parts with a reference, grey:
+``write_report`` 111 ms (the two exact SSIMs 50-60, the spectra 29-31, the restored picture's
+PNG 8-10, two PSNRs 6), the record 58 ms (of which the per-iteration PSNR about 15), reading
+the reference 12 ms, the report's imports about 5 ms (17 ms measured in process at load 3-6).
+Colour: ``write_report`` 192 ms (SSIMs by the compiled pass 79-81, spectra 33-35, the restored
+picture 27, PSNRs 15-17, the page's write 9-10), record 44-54 ms (its first call loads the
+compiled pass, 15 ms), reading the reference 33 ms (Pillow's 8-bit PNG decoder; libpng
+through imagecodecs decodes the same file in 16 ms, not changed here: the reader is shared).
+Issue 20's 10 % is met by the report alone (5-8 % by parts, medians 1.05-1.09) and missed with
+a reference: 14 % by parts on the grey case (medians 1.13-1.14), 10 % on the colour one
+(medians 1.09-1.11).
+
+What changed (each its own commit; figures in fresh processes unless said):
+
+* **The input's and the reference's 8-bit PNG files embedded as they are.** ``read_image``
+  of an 8-bit grey or RGB PNG without alpha, ICC profile or EXIF returns its samples / 255,
+  which the page's picture turns back into the same samples (tested for all 256 values), so
+  the file shows the same pixels: ``write_report(png_files=...)`` embeds such a file where it
+  has the picture's size and only chunks that change nothing in a browser (no colour
+  management, transparency, orientation or animation). Picture encoding 30-31 -> 13 ms (grey
+  with reference), 86-94 -> 37-38 ms (colour); the two 8-bit conversions skipped as well
+  (2 x 0.8 / 2 x 2.4 ms). The files are usually smaller than our level-1 encoding.
+* **The spectra's block means** by strided row and column sums (a 1024^2 float32 spectrum
+  4.6 -> 0.6 ms, as close to float64 as before) **and colour map** by segment and fraction
+  (7.7 -> 1.7 ms for 341^2 values, equal to ``np.interp`` to the bit): ``section_spectra``
+  37-39 -> 29-31 ms (grey), 46-51 -> 36-37 ms (colour). The spectra pictures differ from
+  main's in 5 (grey) and 1 (colour) of 116 281 pixels, by one level of one channel.
+* **No copy of each estimate for the monitor.** ``IterationLoop`` hands a callback whose
+  ``borrows_estimate`` is true the cropped working array (the monitor recording by NumPy, the
+  CLI's progress bar); the monitor walks a view with gaps between rows by blocks of rows:
+  copy + record per 1024^2 iteration 1.28-1.40 -> 1.02-1.12 ms alone, 1.76-1.92 -> 1.51-1.76
+  ms with a reference (in one process). With Numba loaded the loop still copies: the
+  compiled pass wants a contiguous array.
+* **The JSON summary's PSNR** taken from the report's scores (``write_report(info=...)``), not
+  computed a third time: 2.7-3.2 ms (grey), 8.8-9.8 ms (colour).
+
+Measured and not kept: one pass of ``np.subtract(..., dtype=float64)`` in the PSNR instead of
+a copy and a subtraction (no faster: 6.3 against 6.4 ms for 1024^2 x 3 float32); the PNGs by
+zlib's Huffman-only strategy and the Paeth filter (15-25 % faster and smaller on photographs,
+but an all-black 512^2 picture grows from under 5 kB to about 100 kB); ``np.dot`` for the
+monitor's float32 block sums (2.7 against 6 us per 32k block, and single-threaded in this
+OpenBLAS, but float64 blocks wake its threads: 68 us of CPU against 11 for ``einsum``).
+What remains with a reference is arithmetic the page shows: the exact float64 SSIMs, the
+per-iteration record and PSNR, the spectra, the restored picture, and reading the reference.
+
+Measured on 2026-12-07, earlier (load 7-11; ``--case 2 --case 1 --repeat 5 --baseline
+/work/main [--no-reference]``, ``main`` = 11aa2f0; every module compiled in every run; this
+checkout adds the SSIM's banded products, the JPEG screen of the noise estimate and the lazy
+SciPy imports, which make the plain run 0.1-0.3 s cheaper as well): CPU ratios ``with /
+without``, medians (main in brackets)
 
 ======================  =================  =================  =================  =================
 case                    report alone       with reference     alone, load ~1     reference, load ~1
