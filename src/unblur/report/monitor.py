@@ -184,11 +184,13 @@ class ConvergenceMonitor:
 
     def _chunk_buffer(self, x: np.ndarray, ref: np.ndarray | None) -> np.ndarray:
         """The scratch block of :func:`_chunked_pass` (float32, or float64 if an input is;
-        at least a row of ``x`` long), kept between calls."""
+        at least a row long where ``x`` is walked by rows: :func:`_blocks`), kept between
+        calls."""
         dtype = np.result_type(x.dtype, np.float32, *(() if ref is None else (ref.dtype,)))
         if dtype not in (np.float32, np.float64):
             dtype = np.dtype(np.float64)
-        size = max(_CHUNK, x.shape[-1] if x.ndim else 1)
+        by_rows = x.ndim == 2 and not x.flags.c_contiguous
+        size = max(_CHUNK, x.shape[1]) if by_rows else _CHUNK
         if self._buffer is None or self._buffer.dtype != dtype or self._buffer.size < size:
             self._buffer = np.empty(size, dtype)
         return self._buffer
