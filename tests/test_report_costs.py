@@ -386,3 +386,21 @@ def test_write_report_gives_its_scores_to_the_caller(tmp_path):
     write_report(tmp_path / "s.html", blurred=y, restored=x, psf=np.ones((1, 1)),
                  method="wiener", parameters={}, seconds=0.1, info=info)  # fmt: skip
     assert info == {}
+
+
+@pytest.mark.parametrize("shape", [(1, 11, 11), (1, 100, 300), (3, 213, 70), (2, 75, 40)])
+@pytest.mark.parametrize("estimates", [1, 2])
+def test_banded_ssim_in_groups_of_strips_equals_strip_by_strip(monkeypatch, shape, estimates):
+    """The pass along the rows over up to four strips at once gives the sums of one strip at a
+    time (the same products per output value)."""
+    from unblur import _ssim
+
+    rng = np.random.default_rng(15)
+    ref = rng.random(shape)
+    ests = [rng.random(shape) for _ in range(estimates)]
+    window = _ssim.gaussian_window()
+    grouped = _ssim.ssim_sums_banded(ref, ests, 1e-4, 9e-4, window)
+    monkeypatch.setattr(_ssim, "_GROUP", 1)
+    single = _ssim.ssim_sums_banded(ref, ests, 1e-4, 9e-4, window)
+    for a, b in zip(grouped, single, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13)
