@@ -85,7 +85,11 @@ What changed (each its own commit; figures in fresh processes unless said):
 * **The banded SSIM's pass along the rows over up to four strips at once** (each product still
   under OpenBLAS's threshold for threading): ``ssim_many`` of two 1024^2 grey estimates
   49.6-53.6 -> 44.2-45.0 ms (least of 4, three alternated processes per version), the same
-  sums to the bit. Made after the two tables above, which do not include it.
+  sums to the bit. Made after the two tables above, which do not include it; the grey
+  case's parts measured again with it (four alternated rounds, the first dropped, load 1.4):
+  plain run 1.58 s (main 1.55), report alone 119 ms, 7.5 % (main 130 ms, 8.4 %), with a
+  reference 198 ms, 12.5 % (main 237 ms, 15.3 %; ``write_report`` 101 against 140 ms); the
+  whole processes' CPU with a reference 1.089x (main 1.148x), medians of three.
 
 Measured and not kept: one pass of ``np.subtract(..., dtype=float64)`` in the PSNR instead of
 a copy and a subtraction (no faster: 6.3 against 6.4 ms for 1024^2 x 3 float32); the PNGs by
