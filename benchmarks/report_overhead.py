@@ -57,7 +57,7 @@ compiled pass, 15 ms), reading the reference 33 ms (Pillow's 8-bit PNG decoder; 
 through imagecodecs decodes the same file in 16 ms, not changed here: the reader is shared).
 Issue 20's 10 % is met by the report alone (5-8 % by parts, medians 1.05-1.09) and missed with
 a reference: 14 % by parts on the grey case (medians 1.13-1.14), 10 % on the colour one
-(medians 1.09-1.11).
+(medians 1.09-1.11) at this load, 13 % at load 1.3 (below).
 
 What changed (each its own commit; figures in fresh processes unless said):
 
@@ -89,7 +89,12 @@ What changed (each its own commit; figures in fresh processes unless said):
   case's parts measured again with it (four alternated rounds, the first dropped, load 1.4):
   plain run 1.58 s (main 1.55), report alone 119 ms, 7.5 % (main 130 ms, 8.4 %), with a
   reference 198 ms, 12.5 % (main 237 ms, 15.3 %; ``write_report`` 101 against 140 ms); the
-  whole processes' CPU with a reference 1.089x (main 1.148x), medians of three.
+  whole processes' CPU with a reference 1.089x (main 1.148x), medians of three. The
+  benchmark right after (load 1.2-1.5, ``--case 2 --case 1 --repeat 5 --baseline``): with a
+  reference 1.096 grey (main 1.147) and 1.164 colour (main 1.160). At that load the colour
+  plain run takes 2.24-2.42 s of CPU instead of 2.9-3.1 (tv's threads get the second core), so
+  the same report weighs more: by parts (three alternated rounds, the first dropped) 158 ms
+  alone, 7.1 % (main 186 ms, 8.3 %), 297 ms with a reference, 13.3 % (main 364 ms, 16.2 %).
 
 Measured and not kept: one pass of ``np.subtract(..., dtype=float64)`` in the PSNR instead of
 a copy and a subtraction (no faster: 6.3 against 6.4 ms for 1024^2 x 3 float32); the PNGs by
