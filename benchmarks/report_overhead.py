@@ -50,7 +50,8 @@ colour tv   2.86 s (2.93)   133 ms 4.7 % (5.8)   285 ms 10.0 %   360 ms 12.3 %
 restoration's time: about 0.3 ms per 1024^2 iteration.) The parts with a reference, grey:
 ``write_report`` 111 ms (the two exact SSIMs 50-60, the spectra 29-31, the restored picture's
 PNG 8-10, two PSNRs 6), the record 58 ms (of which the per-iteration PSNR about 15), reading
-the reference 12 ms, the report's imports about 5 ms (17 ms measured in process at load 3-6).
+the reference 12 ms, the report's imports 5 ms in one quiet measurement (17-33 ms in the
+parts' processes, the same in both versions: that figure is noisy).
 Colour: ``write_report`` 192 ms (SSIMs by the compiled pass 79-81, spectra 33-35, the restored
 picture 27, PSNRs 15-17, the page's write 9-10), record 44-54 ms (its first call loads the
 compiled pass, 15 ms), reading the reference 33 ms (Pillow's 8-bit PNG decoder; libpng
@@ -99,7 +100,7 @@ What changed (each its own commit; figures in fresh processes unless said):
 Measured and not kept: one pass of ``np.subtract(..., dtype=float64)`` in the PSNR instead of
 a copy and a subtraction (no faster: 6.3 against 6.4 ms for 1024^2 x 3 float32); the PNGs by
 zlib's Huffman-only strategy and the Paeth filter (15-25 % faster and smaller on photographs,
-but an all-black 512^2 picture grows from under 5 kB to about 100 kB); ``np.dot`` for the
+but an all-black 512^2 RGB picture grows from 1.7 kB to 99 kB, measured); ``np.dot`` for the
 monitor's float32 block sums (2.7 against 6 us per 32k block, and single-threaded in this
 OpenBLAS, but float64 blocks wake its threads: 68 us of CPU against 11 for ``einsum``).
 What remains with a reference is arithmetic the page shows: the exact float64 SSIMs, the
