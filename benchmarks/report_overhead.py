@@ -14,12 +14,103 @@ scikit-image (``skimage.data.astronaut()``), rescaled, blurred by a Gaussian (si
 boundary) with 1 % Gaussian noise (seed 0), written as 8-bit PNG into a temporary folder.
 
 Run ``python benchmarks/report_overhead.py`` (about 10 minutes on 2 busy cores) or
-``--quick`` (one case, two repeats). Results go to a JSON file.
+``--quick`` (one case, two repeats). Results go to a JSON file. The children run with their
+bytecode cached in the run's temporary folder (``PYTHONPYCACHEPREFIX``), as an installed
+package runs; ``--source-imports`` keeps an inherited ``PYTHONDONTWRITEBYTECODE`` (every module
+compiled from source in every run, as on the machines that gave the figures before the next
+table: it added 43-75 ms of compiling the report's modules to each report).
 
-Measured on 2026-12-07, later (load 7-11; ``--case 2 --case 1 --repeat 5 --baseline
-/work/main [--no-reference]``, ``main`` = 11aa2f0; this checkout adds the SSIM's banded
-products, the JPEG screen of the noise estimate and the lazy SciPy imports, which make the
-plain run 0.1-0.3 s cheaper as well): CPU ratios ``with / without``, medians (main in brackets)
+Measured on 2026-12-07, after the changes below (branch ``refov``; ``--case 2 --case 1
+--repeat 5 --baseline /work/main [--no-reference] [--source-imports]``, ``main`` = 8d224a3
+alternated in the same run; CPU ratios ``with / without``, medians, ``main`` in brackets;
+runs A at load 7-8, B at load 2-4, C at load 5-8 with ``--source-imports``):
+
+==============  ===============  ===============  ===============  ===============  ===============
+case            alone, A         alone, B         reference, A     reference, B     reference, C
+==============  ===============  ===============  ===============  ===============  ===============
+grey RL         1.089 (1.082)    1.062 (1.080)    1.130 (1.197)    1.129 (1.140)    1.140 (1.175)
+colour tv       1.092 (1.033)    1.050 (1.062)    1.108 (1.092)    1.086 (1.185)    1.114 (1.126)
+==============  ===============  ===============  ===============  ===============  ===============
+
+Single runs still spread by more than the report costs (the medians of main moved by 0.09
+between runs A and B); the parts, timed in fresh processes (``time.process_time`` around
+each, CPU of the whole process from ``getrusage``; bytecode cached; two processes each after
+a warm-up round, both versions alternated, load 3-6), are steadier. The report's own CPU
+(its modules' imports, the convergence record, reading the reference, ``write_report``) over
+the plain run:
+
+==========  ==============  ===================  ==============  ==============
+case        plain run       alone (main)         reference       (main)
+==========  ==============  ===================  ==============  ==============
+grey RL     1.40 s (1.41)   109 ms 7.8 % (8.3)   199 ms 14.2 %   221 ms 15.7 %
+colour tv   2.86 s (2.93)   133 ms 4.7 % (5.8)   285 ms 10.0 %   360 ms 12.3 %
+==========  ==============  ===================  ==============  ==============
+
+(main's record does not include the loop's copy of each estimate, which it still made, in the
+restoration's time: about 0.3 ms per 1024^2 iteration.) The parts with a reference, grey:
+``write_report`` 111 ms (the two exact SSIMs 50-60, the spectra 29-31, the restored picture's
+PNG 8-10, two PSNRs 6), the record 58 ms (of which the per-iteration PSNR about 15), reading
+the reference 12 ms, the report's imports 5 ms in one quiet measurement (17-33 ms in the
+parts' processes, the same in both versions: that figure is noisy).
+Colour: ``write_report`` 192 ms (SSIMs by the compiled pass 79-81, spectra 33-35, the restored
+picture 27, PSNRs 15-17, the page's write 9-10), record 44-54 ms (its first call loads the
+compiled pass, 15 ms), reading the reference 33 ms (Pillow's 8-bit PNG decoder; libpng
+through imagecodecs decodes the same file in 16 ms, not changed here: the reader is shared).
+Issue 20's 10 % is met by the report alone (5-8 % by parts, medians 1.05-1.09) and missed with
+a reference: 14 % by parts on the grey case (medians 1.13-1.14), 10 % on the colour one
+(medians 1.09-1.11) at this load, 13 % at load 1.3 (below).
+
+What changed (each its own commit; figures in fresh processes unless said):
+
+* **The input's and the reference's 8-bit PNG files embedded as they are.** ``read_image``
+  of an 8-bit grey or RGB PNG without alpha, ICC profile or EXIF returns its samples / 255,
+  which the page's picture turns back into the same samples (tested for all 256 values), so
+  the file shows the same pixels: ``write_report(png_files=...)`` embeds such a file where it
+  has the picture's size and only chunks that change nothing in a browser (no colour
+  management, transparency, orientation or animation). Picture encoding 30-31 -> 13 ms (grey
+  with reference), 86-94 -> 37-38 ms (colour); the two 8-bit conversions skipped as well
+  (2 x 0.8 / 2 x 2.4 ms). The files are usually smaller than our level-1 encoding.
+* **The spectra's block means** by strided row and column sums (a 1024^2 float32 spectrum
+  4.6 -> 0.6 ms, as close to float64 as before) **and colour map** by segment and fraction
+  (7.7 -> 1.7 ms for 341^2 values, equal to ``np.interp`` to the bit): ``section_spectra``
+  37-39 -> 29-31 ms (grey), 46-51 -> 36-37 ms (colour). The spectra pictures differ from
+  main's in 5 (grey) and 1 (colour) of 116 281 pixels, by one level of one channel.
+* **No copy of each estimate for the monitor.** ``IterationLoop`` hands a callback whose
+  ``borrows_estimate`` is true the cropped working array (the monitor recording by NumPy, the
+  CLI's progress bar); the monitor walks a view with gaps between rows by blocks of rows:
+  copy + record per 1024^2 iteration 1.28-1.40 -> 1.02-1.12 ms alone, 1.76-1.92 -> 1.51-1.76
+  ms with a reference (in one process). With Numba loaded the loop still copies: the
+  compiled pass wants a contiguous array.
+* **The JSON summary's PSNR** taken from the report's scores (``write_report(info=...)``), not
+  computed a third time: 2.7-3.2 ms (grey), 8.8-9.8 ms (colour).
+* **The banded SSIM's pass along the rows over up to four strips at once** (each product still
+  under OpenBLAS's threshold for threading): ``ssim_many`` of two 1024^2 grey estimates
+  49.6-53.6 -> 44.2-45.0 ms (least of 4, three alternated processes per version), the same
+  sums to the bit. Made after the two tables above, which do not include it; the grey
+  case's parts measured again with it (four alternated rounds, the first dropped, load 1.4):
+  plain run 1.58 s (main 1.55), report alone 119 ms, 7.5 % (main 130 ms, 8.4 %), with a
+  reference 198 ms, 12.5 % (main 237 ms, 15.3 %; ``write_report`` 101 against 140 ms); the
+  whole processes' CPU with a reference 1.089x (main 1.148x), medians of three. The
+  benchmark right after (load 1.2-1.5, ``--case 2 --case 1 --repeat 5 --baseline``): with a
+  reference 1.096 grey (main 1.147) and 1.164 colour (main 1.160). At that load the colour
+  plain run takes 2.24-2.42 s of CPU instead of 2.9-3.1 (tv's threads get the second core), so
+  the same report weighs more: by parts (three alternated rounds, the first dropped) 158 ms
+  alone, 7.1 % (main 186 ms, 8.3 %), 297 ms with a reference, 13.3 % (main 364 ms, 16.2 %).
+
+Measured and not kept: one pass of ``np.subtract(..., dtype=float64)`` in the PSNR instead of
+a copy and a subtraction (no faster: 6.3 against 6.4 ms for 1024^2 x 3 float32); the PNGs by
+zlib's Huffman-only strategy and the Paeth filter (15-25 % faster and smaller on photographs,
+but an all-black 512^2 RGB picture grows from 1.7 kB to 99 kB, measured); ``np.dot`` for the
+monitor's float32 block sums (2.7 against 6 us per 32k block, and single-threaded in this
+OpenBLAS, but float64 blocks wake its threads: 68 us of CPU against 11 for ``einsum``).
+What remains with a reference is arithmetic the page shows: the exact float64 SSIMs, the
+per-iteration record and PSNR, the spectra, the restored picture, and reading the reference.
+
+Measured on 2026-12-07, earlier (load 7-11; ``--case 2 --case 1 --repeat 5 --baseline
+/work/main [--no-reference]``, ``main`` = 11aa2f0; every module compiled in every run; this
+checkout adds the SSIM's banded products, the JPEG screen of the noise estimate and the lazy
+SciPy imports, which make the plain run 0.1-0.3 s cheaper as well): CPU ratios ``with /
+without``, medians (main in brackets)
 
 ======================  =================  =================  =================  =================
 case                    report alone       with reference     alone, load ~1     reference, load ~1
@@ -225,10 +316,26 @@ def make_images(folder: Path, side: int, colour: bool) -> tuple[Path, Path]:
     return sharp, blurred
 
 
-def run_once(args: list[str], src: Path | None = None) -> tuple[float, float]:
+def child_env(pycache: Path | None) -> dict[str, str]:
+    """The children's environment: with ``pycache``, Python's bytecode cached there
+    (``PYTHONPYCACHEPREFIX``, so no ``__pycache__`` folder is written into the checkouts) even
+    where ``PYTHONDONTWRITEBYTECODE`` is set, as an installed package runs; without, as
+    inherited (with that variable set, every module is compiled from source in every run)."""
+    env = dict(os.environ)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def run_once(
+    args: list[str], src: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one ``unblur`` child process (the package of
-    ``src``, a ``src`` folder of another checkout, when given)."""
-    env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
+    ``src``, a ``src`` folder of another checkout, when given; in ``env``)."""
+    env = dict(os.environ if env is None else env)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
@@ -257,6 +364,12 @@ def main() -> None:
         help="another checkout (its src/ folder is put first on PYTHONPATH) measured in the "
         "same run, its runs alternated with this checkout's",
     )
+    parser.add_argument(
+        "--source-imports",
+        action="store_true",
+        help="no bytecode cache for the children where PYTHONDONTWRITEBYTECODE is set (every "
+        "module compiled in every run, as these sessions' machines run Python)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "report_overhead.json")
     args = parser.parse_args()
     cases = CASES[:1] if args.quick else CASES[: args.cases]
@@ -267,6 +380,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        env = child_env(None if args.source_imports else folder / "pycache")
         for side, colour, method in cases:
             sharp, blurred = make_images(folder, side, colour)
             base = ["deconvolve", str(blurred), "-o", str(folder / "out.png"), "--force",
@@ -278,12 +392,12 @@ def main() -> None:
             if args.baseline is not None:
                 versions.append((f"baseline {args.baseline}", args.baseline.resolve() / "src"))
             runs = {name: ([], []) for name, _ in versions}
-            for _, src in versions:  # untimed: fills each checkout's Numba cache
-                run_once(base + report, src)
+            for _, src in versions:  # untimed: fills each checkout's Numba and bytecode caches
+                run_once(base + report, src, env)
             for _ in range(repeat):
                 for name, src in versions:
-                    runs[name][0].append(run_once(base, src))
-                    runs[name][1].append(run_once(base + report, src))
+                    runs[name][0].append(run_once(base, src, env))
+                    runs[name][1].append(run_once(base + report, src, env))
             for name, (plain, with_report) in runs.items():
                 med = {
                     key: tuple(statistics.median(r[i] for r in got) for i in (0, 1))
@@ -308,7 +422,8 @@ def main() -> None:
                 )
             console.print(f"{rows[-1]['image']} {method}: done")
     what = "--report" if args.no_reference else "--report --reference"
-    table = Table(title=f"{what} overhead (median of {repeat} alternated runs)")
+    imports = "modules compiled in every run" if args.source_imports else "bytecode cached"
+    table = Table(title=f"{what} overhead (median of {repeat} alternated runs; {imports})")
     for col in ("image", "method", "code", "wall s", "with report", "ratio", "CPU s",
                 "with report", "ratio", "ratio of minima"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("image", "method", "code") else "right")
@@ -322,7 +437,7 @@ def main() -> None:
     write_json(
         args.out,
         {"date": now_iso(), "machine": machine_info(), "reference": not args.no_reference,
-         "rows": rows},
+         "bytecode_cached": not args.source_imports, "rows": rows},
     )  # fmt: skip
     console.print(f"wrote {args.out}")
 

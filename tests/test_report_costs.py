@@ -148,3 +148,259 @@ def test_monitor_estimate_changing_dtype_starts_a_fresh_change_record():
     assert trace.iterations == [1, 2, 3]
     assert trace.relative_change == [0.0]  # iteration 3 against 2; none for the new dtype
     assert trace.psnr[1:] == [math.inf, math.inf]
+
+
+# --- the input's and the reference's PNG files embedded as they are --------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eight_bit_samples_come_back_as_the_same_picture(dtype):
+    """``display_image`` of ``u / 255`` is ``u`` for every 8-bit value (what makes an 8-bit
+    file the picture of the array read from it)."""
+    u = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    shown, _ = _display.display_image((u / dtype(255)).astype(dtype), None)
+    np.testing.assert_array_equal(shown, u)
+    rgb = np.stack([u, u.T, 255 - u], axis=-1)
+    shown, _ = _display.display_image((rgb / dtype(255)).astype(dtype), -1)
+    np.testing.assert_array_equal(shown, rgb)
+
+
+def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    import struct
+
+    out, at = [], 8
+    while at < len(png):
+        length, kind = struct.unpack_from(">I4s", png, at)
+        out.append((kind, png[at : at + 12 + length]))
+        at += 12 + length
+    return out
+
+
+def _with_chunk(png: bytes, kind: bytes, data: bytes) -> bytes:
+    """``png`` with a chunk inserted after its header (CRC and all)."""
+    import struct
+    import zlib
+
+    chunk = struct.pack(">I", len(data)) + kind + data
+    chunk += struct.pack(">I", zlib.crc32(kind + data))
+    return png[:33] + chunk + png[33:]
+
+
+def test_png_shows_takes_plain_eight_bit_files_of_the_picture_only():
+    import imagecodecs
+
+    grey = np.random.default_rng(8).integers(0, 256, (20, 30), dtype=np.uint8)
+    png = imagecodecs.png_encode(grey)
+    assert _display.png_shows(png, (20, 30))
+    assert {k for k, _ in _png_chunks(png)} == {b"IHDR", b"IDAT", b"IEND"}
+    assert _display.png_shows(_with_chunk(png, b"tEXt", b"Software\0test"), (20, 30))
+    assert _display.png_shows(_with_chunk(png, b"pHYs", bytes(9)), (20, 30))
+    for kind in (b"gAMA", b"iCCP", b"sRGB", b"cHRM", b"tRNS", b"eXIf", b"acTL", b"abcD"):
+        assert not _display.png_shows(_with_chunk(png, kind, bytes(4)), (20, 30)), kind
+    assert not _display.png_shows(png, (30, 20))  # another size
+    assert not _display.png_shows(png, (20, 30, 3))  # not RGB
+    assert not _display.png_shows(png[:-12], (20, 30))  # no IEND
+    assert not _display.png_shows(png + b"\0", (20, 30))  # something after it
+    assert not _display.png_shows(b"GIF89a" + png[6:], (20, 30))
+    rgb = np.stack([grey] * 3, axis=-1)
+    assert _display.png_shows(imagecodecs.png_encode(rgb), (20, 30, 3))
+    assert not _display.png_shows(imagecodecs.png_encode(rgb), (20, 30))
+    assert not _display.png_shows(imagecodecs.png_encode(grey.astype(np.uint16) * 257), (20, 30))
+    rgba = np.concatenate([rgb, grey[..., None]], axis=-1)
+    assert not _display.png_shows(imagecodecs.png_encode(rgba), (20, 30, 3))
+
+
+def _embedded(page: str) -> dict[str, bytes]:
+    import base64
+    import re
+
+    return {
+        m.group(1): base64.b64decode(m.group(2))
+        for m in re.finditer(
+            r"<img id='(img-[a-z]+)'[^>]* src='data:image/png;base64,([^']*)'", page
+        )
+    }
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_cli_report_embeds_the_png_files_read_and_shows_the_same_pixels(tmp_path, colour):
+    """``deconvolve --report --reference`` of 8-bit PNGs: the page holds the two files as they
+    are, and they decode to the pictures the arrays would have been encoded to."""
+    import io
+
+    from conftest import invoke
+    from PIL import Image
+
+    import unblur
+    from unblur.io import read_image, write_image
+
+    rng = np.random.default_rng(9)
+    shape = (48, 40, 3) if colour else (48, 40)
+    from scipy import ndimage
+
+    x = np.clip(ndimage.gaussian_filter(rng.random(shape), 1.5) * 3 - 1, 0, 1)
+    axis = -1 if colour else None
+    y = np.clip(unblur.blur(x, unblur.psf.gaussian(sigma=1.5), channel_axis=axis), 0, 1)
+    write_image(tmp_path / "x.png", x, dtype="uint8")
+    write_image(tmp_path / "y.png", y, dtype="uint8")
+    out = tmp_path / "r.html"
+    result = invoke("deconvolve", str(tmp_path / "y.png"), "-o", str(tmp_path / "r.png"),
+                    "--psf", "gaussian:sigma=1.5", "-m", "richardson_lucy", "--report", str(out),
+                    "--reference", str(tmp_path / "x.png"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pictures = _embedded(out.read_text(encoding="utf-8"))
+    assert set(pictures) == {"img-blurred", "img-restored", "img-reference"}
+    for id_, name in (("img-blurred", "y.png"), ("img-reference", "x.png")):
+        assert pictures[id_] == (tmp_path / name).read_bytes()
+        data, _ = read_image(tmp_path / name)
+        expected, _ = _display.display_image(data, axis)  # what used to be encoded
+        with Image.open(io.BytesIO(pictures[id_])) as decoded:
+            np.testing.assert_array_equal(np.asarray(decoded), expected)
+
+
+def test_cli_report_encodes_a_reference_it_crops(tmp_path, monkeypatch):
+    """The sharp original of a 'valid' blur is compared (and shown) cropped: its file is not
+    the picture, so the picture is encoded."""
+    from conftest import invoke
+
+    import unblur
+    from unblur.io import write_image
+
+    monkeypatch.chdir(tmp_path)
+    x = np.random.default_rng(10).random((40, 48))
+    k = unblur.psf.gaussian(1.5, size=(7, 7))
+    np.save("k.npy", k)
+    write_image("x.png", x, dtype="uint8")
+    write_image("y.png", np.clip(unblur.blur(x, k, boundary="valid"), 0, 1), dtype="uint8")
+    result = invoke("deconvolve", "y.png", "-o", "r.png", "--psf", "k.npy", "-m", "wiener",
+                    "--report", "r.html", "--reference", "x.png")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pictures = _embedded(open("r.html", encoding="utf-8").read())
+    assert pictures["img-blurred"] == open("y.png", "rb").read()
+    assert pictures["img-reference"] != open("x.png", "rb").read()
+    assert _display.png_shows(pictures["img-reference"], (34, 42))
+
+
+def test_write_report_refuses_unknown_png_files(tmp_path):
+    from unblur.errors import InvalidParameterError
+    from unblur.report import write_report
+
+    x = np.zeros((16, 16))
+    with pytest.raises(InvalidParameterError, match="png_files maps 'blurred' and 'reference'"):
+        write_report(tmp_path / "r.html", blurred=x, restored=x, psf=np.ones((1, 1)),
+                     method="wiener", parameters={}, seconds=0.1,
+                     png_files={"restored": b""})  # fmt: skip
+
+
+# --- the spectra's block means and colour map --------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("shape", "factor"), [((1024, 1024), 3), ((30, 47), 2), ((9, 9), 4)])
+def test_block_mean_matches_the_mean_of_the_reshaped_blocks(dtype, shape, factor):
+    a = (np.random.default_rng(11).random(shape) ** 4 * 1e3).astype(dtype)
+    h, w = (n // factor * factor for n in shape)
+    direct = a[:h, :w].astype(np.float64).reshape(h // factor, factor, w // factor, factor)
+    got = _sections.block_mean(a, factor)
+    assert got.dtype == dtype and got.shape == (h // factor, w // factor)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got, direct.mean((1, 3)), rtol=rtol)
+
+
+def test_colour_map_equals_interpolating_its_anchors():
+    """The colour map by segment and fraction gives np.interp's values, to the bit before
+    rounding, so the same 8-bit colours (on a dense ramp, the anchors themselves, and values
+    beyond both ends)."""
+    from unblur.report import _svg
+
+    stops = np.array([s for s, _ in _svg._MAP_ANCHORS])
+    assert np.array_equal(stops, np.linspace(0, 1, len(stops)))  # what the shortcut assumes
+    rgb = np.array([c for _, c in _svg._MAP_ANCHORS], np.float64)
+    for low, high in [(0.0, 4.0), (-0.3, 3.7), (1.234, 2.5), (2.0, 2.0)]:
+        values = np.concatenate(
+            [np.linspace(low - 1, high + 1, 200_001), low + (high - low) * stops, [np.inf]]
+        )
+        t = np.clip((values - low) / ((high - low) or 1.0), 0, 1)
+        expected = np.round(np.stack([np.interp(t, stops, rgb[:, c]) for c in range(3)], -1))
+        np.testing.assert_array_equal(_svg.colour_map(values, low, high), expected)
+
+
+@pytest.mark.parametrize("with_reference", [True, False])
+@pytest.mark.parametrize("shape", [(70, 90), (3, 40_000), (200, 7)])
+def test_monitor_on_views_with_gaps_between_rows(path, with_reference, shape):
+    """Views of a padded grid (rows not contiguous, as a solver's cropped working array;
+    rows longer than a block too) give the direct computation's record, and the monitor's
+    own copy of the last one."""
+    rng = np.random.default_rng(13)
+    reference = rng.random(shape).astype(np.float32)
+    grids = [
+        np.pad(reference + 0.2 * 0.5**k * rng.standard_normal(shape), 3).astype(np.float32)
+        for k in range(4)
+    ]
+    views = [g[3:-3, 3:-3] for g in grids]
+    assert not views[0].flags.c_contiguous
+    monitor = ConvergenceMonitor(reference if with_reference else None)
+    for i, v in enumerate(views, start=1):
+        monitor(i, v)
+    change, values = _direct(views, reference if with_reference else None)
+    trace = monitor.traces[0]
+    assert trace.relative_change == pytest.approx(change, rel=1e-5)
+    assert trace.psnr == pytest.approx(values, rel=1e-5)
+    np.testing.assert_array_equal(monitor._previous, views[-1])
+
+
+def test_monitor_borrows_only_when_it_and_its_callback_only_read(monkeypatch):
+    monkeypatch.setattr(monitor_module._numba, "loaded", lambda: False)
+    assert ConvergenceMonitor().borrows_estimate
+
+    def reader(i, x):
+        pass
+
+    assert not ConvergenceMonitor(callback=reader).borrows_estimate
+    reader.borrows_estimate = True
+    assert ConvergenceMonitor(callback=reader).borrows_estimate
+    monkeypatch.setattr(monitor_module._numba, "loaded", lambda: True)  # the compiled pass
+    assert not ConvergenceMonitor().borrows_estimate  # wants the loop's contiguous copy
+
+
+def test_write_report_gives_its_scores_to_the_caller(tmp_path):
+    """``info["quality"]`` holds the PSNR and SSIM the page shows, as the metrics give them
+    (the CLI's JSON summary takes the restored PSNR from there instead of computing it again)."""
+    from unblur.metrics import psnr, ssim, ssim_many
+    from unblur.report import write_report
+
+    rng = np.random.default_rng(14)
+    ref = rng.random((40, 36)).astype(np.float32)
+    y = (ref + 0.1 * rng.standard_normal(ref.shape)).astype(np.float32)
+    x = (ref + 0.05 * rng.standard_normal(ref.shape)).astype(np.float32)
+    info: dict = {}
+    write_report(tmp_path / "r.html", blurred=y, restored=x, psf=np.ones((1, 1)),
+                 method="wiener", parameters={}, seconds=0.1, reference=ref,
+                 info=info)  # fmt: skip
+    ssim_y, ssim_x = ssim_many([y, x], ref)
+    assert info["quality"] == {"input": (psnr(y, ref), ssim_y), "restored": (psnr(x, ref), ssim_x)}
+    assert ssim_x == pytest.approx(ssim(x, ref), abs=1e-12)
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"{psnr(x, ref):.2f} dB" in page and f"{ssim_x:.4f}" in page
+    info = {}
+    write_report(tmp_path / "s.html", blurred=y, restored=x, psf=np.ones((1, 1)),
+                 method="wiener", parameters={}, seconds=0.1, info=info)  # fmt: skip
+    assert info == {}
+
+
+@pytest.mark.parametrize("shape", [(1, 11, 11), (1, 100, 300), (3, 213, 70), (2, 75, 40)])
+@pytest.mark.parametrize("estimates", [1, 2])
+def test_banded_ssim_in_groups_of_strips_equals_strip_by_strip(monkeypatch, shape, estimates):
+    """The pass along the rows over up to four strips at once gives the sums of one strip at a
+    time (the same products per output value)."""
+    from unblur import _ssim
+
+    rng = np.random.default_rng(15)
+    ref = rng.random(shape)
+    ests = [rng.random(shape) for _ in range(estimates)]
+    window = _ssim.gaussian_window()
+    grouped = _ssim.ssim_sums_banded(ref, ests, 1e-4, 9e-4, window)
+    monkeypatch.setattr(_ssim, "_GROUP", 1)
+    single = _ssim.ssim_sums_banded(ref, ests, 1e-4, 9e-4, window)
+    for a, b in zip(grouped, single, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13)

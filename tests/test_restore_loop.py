@@ -86,3 +86,53 @@ def test_loop_refuses_a_non_finite_estimate():
     loop.check_finite(np.ones(4))
     with pytest.raises(InvalidImageError, match="non-finite values after 0 iterations"):
         loop.check_finite(np.array([1.0, np.inf]))
+
+
+def test_loop_passes_a_borrowing_callback_the_working_array():
+    """A callback with ``borrows_estimate`` true gets the (cropped) working array itself, the
+    others a copy; a product when the loop rescales."""
+    grid = np.arange(36.0).reshape(6, 6)
+    seen = {}
+
+    def keeper(i, x):
+        seen["keeper"] = x
+
+    def borrower(i, x):
+        seen["borrower"] = x
+
+    borrower.borrows_estimate = True
+    for callback in (keeper, borrower):
+        loop = IterationLoop(1, callback=callback, crop=lambda a: a[1:-1, 1:-1])
+        loop.done(grid)
+    assert np.shares_memory(seen["borrower"], grid)
+    assert not np.shares_memory(seen["keeper"], grid)
+    np.testing.assert_array_equal(seen["keeper"], seen["borrower"])
+    loop = IterationLoop(1, callback=borrower, scale=2.0)
+    loop.done(grid)
+    assert not np.shares_memory(seen["borrower"], grid)
+    np.testing.assert_array_equal(seen["borrower"], 2 * grid)
+
+
+@pytest.mark.parametrize("boundary", ["unknown", "reflect"])
+def test_monitor_records_the_same_from_the_working_array_as_from_copies(boundary, monkeypatch):
+    """The report's monitor borrows Richardson-Lucy's (cropped, padded) working array instead
+    of a copy of it: the same record as when the loop copies, and the same result."""
+    from unblur.report import ConvergenceMonitor
+    from unblur.report import monitor as monitor_module
+
+    monkeypatch.setattr(monitor_module._numba, "loaded", lambda: False)  # the NumPy pass
+    monkeypatch.setattr(monitor_module, "_compiled_pass", lambda: None)
+    rng = np.random.default_rng(12)
+    x = rng.random((70, 90)).astype(np.float32)
+    k = psf.gaussian(sigma=1.5)
+    y = unblur.blur(x, k)
+    borrowing = ConvergenceMonitor(x)
+    assert borrowing.borrows_estimate
+    copying = ConvergenceMonitor(x)
+    out = [
+        unblur.deconvolve(y, k, "richardson_lucy", num_iter=8, boundary=boundary, callback=cb)
+        for cb in (borrowing, lambda i, e: copying(i, e))  # a lambda: the loop copies
+    ]
+    np.testing.assert_array_equal(out[0], out[1])
+    assert borrowing.traces == copying.traces
+    assert len(borrowing.traces[0].psnr) == 8

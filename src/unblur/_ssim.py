@@ -215,6 +215,10 @@ def ssim_sums(
 _ROWS = 16
 _COLUMNS = 16
 _SPAN = 512
+#: OpenBLAS's threshold on ``M N K`` for threading a matrix product, and the most strips of
+#: :data:`_ROWS` rows the pass along the rows takes at once under it
+_THREADED = 65536 * 4
+_GROUP = 4
 
 
 def _band(outputs: int, window: np.ndarray) -> np.ndarray:
@@ -238,12 +242,14 @@ def ssim_sums_banded(
     The rows are taken in strips of 16 output rows (with the window's ``2h`` rows of context).
     A strip's products (:math:`r, r^2` and, per estimate, :math:`x, x^2, x r`) are stacked in
     one buffer; the pass along the rows multiplies blocks of 16 + 2h columns by the
-    ``(16 + 2h) x 16`` band of the window, every map at once, and the pass down the columns
-    multiplies the band ``(16, 16 + 2h)`` by the strip. A banded product does ``16 + 2h``
-    multiply-adds per output where a direct correlation does ``2h + 1``, but at the speed of
-    the machine's BLAS, in float64: about half the time of :func:`scipy.ndimage.correlate1d`
-    along both axes, to rounding the same values. Windows whose denominator is 0/0 (flat and
-    equal in both images with constants that underflowed) count as 1, as in :func:`ssim`.
+    ``(16 + 2h) x 16`` band of the window, every map at once and for up to four strips at once
+    (as many as keep each product under OpenBLAS's threshold for threading), and the pass down
+    the columns multiplies the band ``(16, 16 + 2h)`` by each strip. A banded product does
+    ``16 + 2h`` multiply-adds per output where a direct correlation does ``2h + 1``, but at the
+    speed of the machine's BLAS, in float64: about half the time of
+    :func:`scipy.ndimage.correlate1d` along both axes, to rounding the same values. Windows
+    whose denominator is 0/0 (flat and equal in both images with constants that underflowed)
+    count as 1, as in :func:`ssim`.
 
     Parameters
     ----------
@@ -279,15 +285,21 @@ def _banded_pair(
     maps = 2 + 3 * len(estimates)
     down = _band(_ROWS, window)  # (rows, rows + context), applied on the left
     along = np.ascontiguousarray(_band(_COLUMNS, window).T)  # (columns + context, columns)
-    products = np.empty(maps * (_ROWS + context) * width)
-    across = np.empty(maps * (_ROWS + context) * inner)
+    # the pass along the rows takes as many strips at once as keep its products under the
+    # threshold (fewer, larger products, and the context rows filtered once per group)
+    group = max(
+        1, min(_GROUP, (_THREADED // (_COLUMNS * (_COLUMNS + context)) // maps - context) // _ROWS)
+    )
+    tall = group * _ROWS
+    products = np.empty(maps * (tall + context) * width)
+    across = np.empty(maps * (tall + context) * inner)
     filtered = np.empty((maps, _ROWS, inner))
     out = [np.zeros(channels) for _ in estimates]
     with np.errstate(invalid="ignore", divide="ignore", under="ignore", over="ignore"):
         for c in range(channels):
-            for top in range(0, height - context, _ROWS):
-                rows = min(_ROWS, height - context - top)
-                span = rows + context
+            for top in range(0, height - context, tall):
+                rows_all = min(tall, height - context - top)
+                span = rows_all + context
                 p = products[: maps * span * width].reshape(maps, span, width)
                 a = across[: maps * span * inner].reshape(maps, span, inner)
                 p[0] = reference[c, top : top + span]
@@ -306,11 +318,16 @@ def _banded_pair(
                         along[: cols + context, :cols],
                         out=flat_a[:, left : left + cols],
                     )
-                f = filtered[:, :rows]
-                for left in range(0, inner, _SPAN):
-                    part = slice(left, left + _SPAN)
-                    np.matmul(down[:rows, :span], a[:, :, part], out=f[:, :, part])
-                add_local_ssim(f, len(estimates), c1, c2, out, c)
+                for first in range(0, rows_all, _ROWS):
+                    rows = min(_ROWS, rows_all - first)
+                    f = filtered[:, :rows]
+                    strip = a[:, first : first + rows + context]
+                    for left in range(0, inner, _SPAN):
+                        part = slice(left, left + _SPAN)
+                        np.matmul(
+                            down[:rows, : rows + context], strip[:, :, part], out=f[:, :, part]
+                        )
+                    add_local_ssim(f, len(estimates), c1, c2, out, c)
     return out
 
 

@@ -52,6 +52,7 @@ def _progress_callback(progress, total: int | None) -> Callable[[int, np.ndarray
     def callback(iteration: int, estimate: np.ndarray) -> None:
         progress.advance(task)
 
+    callback.borrows_estimate = True  # it does not look at the estimate: no copy needed
     return callback
 
 
@@ -140,6 +141,25 @@ def deconvolve_single(
         click.echo(f"wrote {save_psf} ({what})")
 
 
+def _plain_png(path: Path | None, info) -> bytes | None:
+    """The bytes of ``path`` when :func:`~unblur.io.read_image` returned its 8-bit samples
+    divided by 255, unchanged: an 8-bit PNG without alpha, ICC profile or EXIF (so not
+    turned upright either). The report embeds such a file as it is (it checks the file's size
+    and chunks) rather than encode the same picture again."""
+    if (
+        path is None
+        or info is None
+        or path.suffix.lower() != ".png"
+        or info.dtype != "uint8"
+        or info.has_alpha
+        or info.icc_profile is not None
+        or info.exif is not None
+        or info.n_pages != 1
+    ):
+        return None
+    return path.read_bytes()
+
+
 def _file_shape(psf_spec: str | None) -> list[tuple[int, ...]]:
     """``[shape]`` of the PSF file ``psf_spec`` names, as stored (before it is cleaned)."""
     from ..errors import UnblurError
@@ -202,7 +222,7 @@ def _restore(
         colour, alpha, axis = split_alpha(image, info)
         k = None if psf_spec is None else read_psf(psf_spec, colour.shape, axis, info.voxel_size)
         check_psf_fits(input_path, info, image.shape, k)
-        reference, compared = None, None
+        reference, compared, reference_info = None, None, None
         if reference_path is not None:  # the same size, or the sharp original of a 'valid' blur
             reference, reference_info = read_image(reference_path)
             reference, compared = align_reference(
@@ -232,8 +252,7 @@ def _restore(
         restored_channels = 1 if axis is None or color == "luminance" else colour.shape[axis]
         total = n_iter * restored_channels
     progress = progress_bar(console, "{task.description}")
-    # no callback without a terminal: each call receives a copy of the estimate, which a bar
-    # that is not drawn does not need
+    # no callback without a terminal: a bar that is not drawn needs no call per iteration
     callback = None if progress.disable else _progress_callback(progress, total)
     monitor = None
     if report_path is not None:
@@ -266,6 +285,7 @@ def _restore(
     staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
     if save_psf is not None:
         stage_psf(staged, save_psf, k)
+    report_info: dict[str, Any] = {}
     if report_path is not None:
         from ..report import write_report
 
@@ -289,8 +309,19 @@ def _restore(
             convergence=monitor,
             given=set(params) | ({"boundary"} if boundary is not None else set()),
             details=details,
+            png_files={
+                name: png
+                for name, path, file_info in (
+                    ("blurred", input_path, info),
+                    ("reference", reference_path, reference_info),
+                )
+                if (png := _plain_png(path, file_info)) is not None
+            },
+            info=report_info,
         )
-    if compared is not None:
+    if compared is not None and "quality" in report_info:  # the report's score, not again
+        compared["psnr"] = report_info["quality"]["restored"][0]
+    elif compared is not None:
         from ..metrics import psnr
 
         compared["psnr"] = psnr(restored, reference, data_range=1.0)

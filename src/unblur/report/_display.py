@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +55,13 @@ def slice_to_2d(a: np.ndarray, colour: bool) -> tuple[np.ndarray, str]:
 
 def display_image(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
     """An 8-bit picture of an image for the page: 2-D grey or RGB, at most REPORT_MAX_SIDE."""
+    plane, note = display_plane(a, axis)
+    return eight_bit(plane), note
+
+
+def display_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
+    """The values :func:`display_image` shows (2-D grey or RGB, at most REPORT_MAX_SIDE, not
+    yet clipped and scaled: :func:`eight_bit`) and the note on what was done."""
     notes = []
     colour = axis is not None
     if colour:
@@ -78,10 +86,15 @@ def display_image(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
         a = a[:h, :w].reshape(h // factor, factor, w // factor, factor, *a.shape[2:]).mean((1, 3))
         notes.append(f"shown averaged down {factor}\u00d7")
     notes.append("values clipped to [0, 1]")
-    shown = np.clip(a, 0, 1)  # one temporary, scaled and rounded in place
+    return a, "; ".join(notes)
+
+
+def eight_bit(plane: np.ndarray) -> np.ndarray:
+    """``plane`` clipped to [0, 1] and scaled to 8 bits (rounded)."""
+    shown = np.clip(plane, 0, 1)  # one temporary, scaled and rounded in place
     shown *= 255
     np.rint(shown, out=shown)
-    return shown.astype(np.uint8), "; ".join(notes)
+    return shown.astype(np.uint8)
 
 
 def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
@@ -113,7 +126,47 @@ def grey_plane(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, str]:
 
 def png_uri(img: np.ndarray) -> str:
     """An 8-bit image as a ``data:`` URI of its PNG (:func:`png_bytes`)."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")
+    return png_data_uri(png_bytes(img))
+
+
+def png_data_uri(png: bytes) -> str:
+    """A PNG file as a ``data:`` URI."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+#: PNG chunks that change nothing in how a browser shows an 8-bit grey or RGB image: the
+#: header, the data, the end, text, the physical pixel size and the modification time (not:
+#: colour management ``iCCP`` ``gAMA`` ``cHRM`` ``sRGB`` ``cICP``, transparency ``tRNS``,
+#: orientation ``eXIf``, animation ``acTL``, or any other)
+_PLAIN_CHUNKS = frozenset({b"IHDR", b"IDAT", b"IEND", b"tEXt", b"zTXt", b"iTXt", b"pHYs", b"tIME"})
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_shows(png: bytes, shape: tuple[int, ...]) -> bool:
+    """Whether a browser shows the PNG file ``png`` as the plain 8-bit picture of ``shape``
+    that it holds: grey ``(h, w)`` or RGB ``(h, w, 3)``, 8 bits, and no chunk but
+    :data:`_PLAIN_CHUNKS` (the chunks are walked by their headers; nothing is decoded, so the
+    pixels themselves are the caller's to vouch for)."""
+    if len(shape) == 2:
+        colour_type = 0
+    elif len(shape) == 3 and shape[2] == 3:
+        colour_type = 2
+    else:
+        return False
+    if len(png) < 33 or png[:8] != _PNG_SIGNATURE or png[12:16] != b"IHDR":
+        return False
+    width, height, depth, kind, _, _, interlace = struct.unpack_from(">IIBBBBB", png, 16)
+    if (height, width) != tuple(shape[:2]) or depth != 8 or kind != colour_type or interlace > 1:
+        return False
+    at = 8
+    while at + 8 <= len(png):
+        length, chunk = struct.unpack_from(">I4s", png, at)
+        if chunk not in _PLAIN_CHUNKS:
+            return False
+        at += 12 + length  # length, type, data and CRC
+        if chunk == b"IEND":
+            return at == len(png)
+    return False
 
 
 def png_bytes(img: np.ndarray) -> bytes:

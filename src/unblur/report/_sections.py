@@ -13,6 +13,7 @@ from ..errors import InvalidParameterError
 from ._display import (
     grey_plane,
     img_tag,
+    png_data_uri,
     png_uri,
     shape_text,
     table_html,
@@ -52,13 +53,18 @@ def db_text(value: float) -> str:
     return "\u221e (identical)" if math.isinf(value) else f"{value:.2f} dB"
 
 
-def encode_pictures(images: Sequence[tuple[str, str, np.ndarray]]) -> list[str]:
-    """The PNG data URIs of the ``(id, caption, picture)`` triples of :func:`section_images`."""
-    return [png_uri(img) for _, _, img in images]
+def encode_pictures(
+    images: Sequence[tuple[str, str, np.ndarray | None]], files: Mapping[str, bytes] | None = None
+) -> list[str]:
+    """The PNG data URIs of the ``(id, caption, picture)`` triples of :func:`section_images`:
+    a picture encoded, or for a picture given as None the PNG file ``files[id]`` as it is
+    (one that :func:`~._display.png_shows` as the picture)."""
+    files = files or {}
+    return [png_uri(img) if img is not None else png_data_uri(files[id_]) for id_, _, img in images]
 
 
 def section_images(
-    images: Sequence[tuple[str, str, np.ndarray]],
+    images: Sequence[tuple[str, str, np.ndarray | None]],
     uris: Sequence[str],
     note: str,
     size: tuple[int, int],
@@ -192,10 +198,25 @@ def log_spectrum(a: np.ndarray) -> np.ndarray:
     spectrum = np.fft.fftshift(spectrum)
     factor = math.ceil(max(spectrum.shape) / _SPECTRUM_SIDE)
     if factor > 1:  # the panel is ~400 px wide: average blocks instead of dropping samples
-        h, w = (n // factor * factor for n in spectrum.shape)
-        spectrum = spectrum[:h, :w].reshape(h // factor, factor, w // factor, factor).mean((1, 3))
+        spectrum = block_mean(spectrum, factor)
     floor = max(float(spectrum.max()) * 1e-12, float(np.finfo(spectrum.dtype).tiny))
     return np.log10(np.maximum(spectrum, spectrum.dtype.type(floor)))
+
+
+def block_mean(a: np.ndarray, factor: int) -> np.ndarray:
+    """The means of ``a``'s ``factor x factor`` blocks (the rows and columns beyond the last
+    whole block dropped), in ``a``'s precision: the blocks' rows added as strided slices, then
+    their columns (a reduction over the short axes of a reshaped view is several times
+    slower, and its float32 sums are no closer to float64 ones)."""
+    h, w = (n // factor * factor for n in a.shape)
+    rows = a[:h:factor, :w].copy()
+    for i in range(1, factor):
+        rows += a[i:h:factor, :w]
+    out = rows[:, ::factor].copy()
+    for j in range(1, factor):
+        out += rows[:, j::factor]
+    out /= factor * factor
+    return out
 
 
 def section_spectra(y: np.ndarray, x: np.ndarray, axis: int | None) -> str:

@@ -201,10 +201,21 @@ def _runs(x: Sequence[float], y: Sequence[float], log_y: bool) -> list[list[tupl
 def colour_map(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """``values`` mapped through the spectra's colour map: ``uint8`` RGB, ``low`` black."""
     t = np.clip((np.asarray(values, np.float64) - low) / ((high - low) or 1.0), 0, 1)
-    stops = np.array([a for a, _ in _MAP_ANCHORS])
+    # the anchors are evenly spaced: the segment of t is floor(t * segments) and its
+    # fraction t * segments - segment, both exact, so that each channel's value
+    # step * fraction + start rounds as np.interp's slope * (t - stop) + start does
+    segments = len(_MAP_ANCHORS) - 1
     rgb = np.array([c for _, c in _MAP_ANCHORS], np.float64)
-    out = np.stack([np.interp(t, stops, rgb[:, c]) for c in range(3)], axis=-1)
-    return np.round(out).astype(np.uint8)
+    scaled = t * segments
+    segment = np.minimum(scaled.astype(np.intp), segments - 1)
+    scaled -= segment
+    out = np.empty((*t.shape, 3), np.uint8)
+    value = np.empty_like(t)
+    for c in range(3):
+        np.multiply(np.diff(rgb[:, c])[segment], scaled, out=value)
+        value += rgb[:-1, c][segment]
+        out[..., c] = np.round(value, out=value)
+    return out
 
 
 def colour_bar(low: float, high: float, *, label: str, height: int = 220) -> str:

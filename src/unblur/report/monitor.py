@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +121,17 @@ class ConvergenceMonitor:
         self._channel_buffer: np.ndarray | None = None
         self._channel_reference: np.ndarray | None = None
 
+    @property
+    def borrows_estimate(self) -> bool:
+        """Whether a call only reads the estimate while it runs (it then keeps its own copy):
+        true when the record is taken by NumPy (Numba not loaded) and the wrapped callback,
+        if any, says the same. :class:`~unblur.restore._loop.IterationLoop` then passes a
+        view of the solver's estimate instead of a copy; the compiled pass wants a contiguous
+        copy, which the loop's copy is."""
+        return not _numba.loaded() and (
+            self.callback is None or bool(getattr(self.callback, "borrows_estimate", False))
+        )
+
     def __call__(self, iteration: int, estimate: np.ndarray) -> None:
         """Record one iteration (see the class documentation), then call the wrapped callback."""
         x = np.asarray(estimate)
@@ -172,13 +183,16 @@ class ConvergenceMonitor:
         return (None if first else changed), total, (None if ref is None else error)
 
     def _chunk_buffer(self, x: np.ndarray, ref: np.ndarray | None) -> np.ndarray:
-        """The scratch block of :func:`_chunked_pass` (float32, or float64 if an input is),
-        kept between calls."""
+        """The scratch block of :func:`_chunked_pass` (float32, or float64 if an input is;
+        at least a row long where ``x`` is walked by rows: :func:`_blocks`), kept between
+        calls."""
         dtype = np.result_type(x.dtype, np.float32, *(() if ref is None else (ref.dtype,)))
         if dtype not in (np.float32, np.float64):
             dtype = np.dtype(np.float64)
-        if self._buffer is None or self._buffer.dtype != dtype:
-            self._buffer = np.empty(_CHUNK, dtype)
+        by_rows = x.ndim == 2 and not x.flags.c_contiguous
+        size = max(_CHUNK, x.shape[1]) if by_rows else _CHUNK
+        if self._buffer is None or self._buffer.dtype != dtype or self._buffer.size < size:
+            self._buffer = np.empty(size, dtype)
         return self._buffer
 
     def _reference_for(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -222,29 +236,54 @@ def _chunked_pass(
     """:func:`_monitor_pass` by NumPy: ``(sum (x - previous)^2, sum x^2, sum (x - reference)^2)``
     (the first two 0 when ``first``, the last 0 without a reference), then ``previous[:] = x``.
 
-    The arrays are walked in blocks of :data:`_CHUNK` values, each read once from memory while
-    its differences stay in the cache (whole-image differences cost a pass to write and one to
-    read back, and a page fault per 4 kB of a new buffer); each block's sums are taken in the
-    arrays' precision by ``einsum`` (NumPy's own vectorised loops: ``np.linalg.norm`` calls
-    BLAS, whose idle threads then spin against the restoration's own) and added in float64.
+    The arrays are walked in blocks of about :data:`_CHUNK` values, each read once from memory
+    while its differences stay in the cache (whole-image differences cost a pass to write and
+    one to read back, and a page fault per 4 kB of a new buffer); each block's sums are taken
+    in the arrays' precision by ``einsum`` (NumPy's own vectorised loops: ``np.linalg.norm``
+    calls BLAS, whose idle threads then spin against the restoration's own) and added in
+    float64. A 2-D ``x`` with gaps between its rows (the cropped view of a solver's padded
+    grid) is walked by blocks of whole rows, without a contiguous copy of it.
     """
     if x.dtype not in (np.float32, np.float64):  # float16: summed in the buffer's precision
         x = x.astype(buffer.dtype)
+    changed = total = error = 0.0
+    same = previous.dtype == x.dtype
+    for xc, pc, rc in _blocks(x, previous, reference):
+        block = buffer[: xc.size].reshape(xc.shape)
+        if not first:
+            np.subtract(xc, pc, out=block)
+            changed += float(np.einsum(_SUM[xc.ndim], block, block))
+        pc[...] = xc
+        xc = pc if same else xc  # the same values, contiguous
+        if not first:
+            total += float(np.einsum(_SUM[xc.ndim], xc, xc))
+        if rc is not None:
+            np.subtract(xc, rc, out=block)
+            error += float(np.einsum(_SUM[xc.ndim], block, block))
+    return changed, total, error
+
+
+#: the ``einsum`` of a block's sum of products, by the block's dimensions
+_SUM = {1: "i,i->", 2: "ij,ij->"}
+
+
+def _blocks(
+    x: np.ndarray, previous: np.ndarray, reference: np.ndarray | None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Matching blocks of ``x``, ``previous`` (contiguous, ``x``'s shape) and ``reference``
+    (``x``'s shape): flat runs of :data:`_CHUNK` values, or for a 2-D ``x`` whose rows are
+    not contiguous in memory, runs of whole rows (about :data:`_CHUNK` values each)."""
+    if x.ndim == 2 and not x.flags.c_contiguous:
+        step = max(1, _CHUNK // max(x.shape[1], 1))
+        for start in range(0, x.shape[0], step):
+            rows = slice(start, start + step)
+            yield x[rows], previous[rows], None if reference is None else reference[rows]
+        return
     xf, pf = x.reshape(-1), previous.reshape(-1)
     rf = None if reference is None else reference.reshape(-1)
-    changed = total = error = 0.0
     for start in range(0, xf.size, _CHUNK):
-        stop = min(xf.size, start + _CHUNK)
-        xc, block = xf[start:stop], buffer[: stop - start]
-        if not first:
-            np.subtract(xc, pf[start:stop], out=block)
-            changed += float(np.einsum("i,i->", block, block))
-            total += float(np.einsum("i,i->", xc, xc))
-        if rf is not None:
-            np.subtract(xc, rf[start:stop], out=block)
-            error += float(np.einsum("i,i->", block, block))
-        pf[start:stop] = xc
-    return changed, total, error
+        part = slice(start, start + _CHUNK)
+        yield xf[part], pf[part], None if rf is None else rf[part]
 
 
 def _monitor_pass(

@@ -22,7 +22,16 @@ import numpy as np
 from ..errors import InvalidParameterError
 from ..io import atomic_write
 from ..psf import PSFField
-from ._display import display_image, seconds_text, shape_text, table_html, value_text
+from ._display import (
+    display_image,
+    display_plane,
+    eight_bit,
+    png_shows,
+    seconds_text,
+    shape_text,
+    table_html,
+    value_text,
+)
 from ._field import section_psf_field
 from ._files import check_target
 from ._sections import (
@@ -87,6 +96,8 @@ def write_report(
     details: Mapping[str, Any] | None = None,
     title: str | None = None,
     force: bool = False,
+    png_files: Mapping[str, bytes] | None = None,
+    info: dict[str, Any] | None = None,
 ) -> Path:
     r"""Write a self-contained HTML report of one restoration, atomically.
 
@@ -146,6 +157,18 @@ def write_report(
         Page title; default ``"unblur report: <method>"``.
     force : bool, optional
         Replace an existing file; without it an existing ``path`` raises ImageWriteError.
+    png_files : mapping, optional
+        The PNG files (``bytes``) that ``blurred`` and ``reference`` were read from, under
+        those keys, when the arrays are their 8-bit samples divided by 255, unchanged (as
+        :func:`unblur.io.read_image` returns an 8-bit grey or RGB PNG without ICC profile or
+        EXIF): such a file is embedded as it is instead of encoding the same picture again,
+        where it is an 8-bit grey or RGB PNG of the picture's size with no chunk that changes
+        how a browser shows it (colour management, transparency, orientation, animation);
+        otherwise the array is encoded. The pixels are not compared: pass only such files.
+    info : dict, optional
+        Filled with the scores the page shows, when there is a reference: ``info["quality"]
+        = {"input": (psnr, ssim), "restored": (psnr, ssim)}`` (SSIM None for an image
+        smaller than its window), so that a caller needs not compute them again.
 
     Returns
     -------
@@ -219,6 +242,14 @@ def write_report(
         raise InvalidParameterError(
             f"convergence must be a ConvergenceMonitor, got {type(convergence).__name__}"
         )
+    files = dict(png_files or {})
+    if not set(files) <= {"blurred", "reference"} or not all(
+        isinstance(v, bytes) for v in files.values()
+    ):
+        raise InvalidParameterError(
+            "png_files maps 'blurred' and 'reference' to the bytes of PNG files, got "
+            f"{sorted(map(str, files))}"
+        )
     try:
         seconds = float(seconds)
     except (TypeError, ValueError):
@@ -230,13 +261,22 @@ def write_report(
     # malloc arena, so their temporaries come from fresh pages (page faults, system time) for
     # no gain in wall time in a fresh process (measured in benchmarks/report_overhead.py)
     metrics = None if ref is None else quality(y, x, ref, axis)
+    if info is not None and metrics is not None:
+        info["quality"] = dict(metrics)
     spectra_html = section_spectra(y, x, axis)
-    shown_y, note = display_image(y, axis)
-    shown_x, _ = display_image(x, axis)
-    images = [("img-blurred", "Blurred input", shown_y), ("img-restored", "Restored", shown_x)]
+    plane_y, note = display_plane(y, axis)
+    # a picture that its PNG file shows is not computed: None, the file is embedded
+    shown_y = _picture(plane_y, files.get("blurred"), field is not None)
+    images = [
+        ("img-blurred", "Blurred input", shown_y),
+        ("img-restored", "Restored", display_image(x, axis)[0]),
+    ]
     if ref is not None:
-        images.append(("img-reference", "Reference (sharp)", display_image(ref, axis)[0]))
-    pictures = encode_pictures(images)
+        plane_ref = display_plane(ref, axis)[0]
+        images.append(
+            ("img-reference", "Reference (sharp)", _picture(plane_ref, files.get("reference")))
+        )
+    pictures = encode_pictures(images, {f"img-{name}": png for name, png in files.items()})
 
     esc = html.escape
     body: list[str] = [
@@ -245,11 +285,11 @@ def write_report(
         f"{'' if axis is None else f' (channels on axis {axis})'} &middot; "
         f"{esc(_psf_text(k, field))} &middot; unblur {esc(__version__)}</p></header>"
     ]
-    body.append(section_images(images, pictures, note, shown_y.shape[:2], metrics))
+    body.append(section_images(images, pictures, note, plane_y.shape[:2], metrics))
     if metrics is not None:
         body.append(section_quality(metrics))
     if field is not None:
-        body.append(section_psf_field(field, shown_y))
+        body.append(section_psf_field(field, eight_bit(plane_y) if shown_y is None else shown_y))
     body.append(section_psf(k, "Mean PSF of the field" if field is not None else None))
     body.append(spectra_html)
     body.append(section_convergence(convergence, method))
@@ -273,6 +313,14 @@ def write_report(
     page = render_page(title=esc(title), body="\n".join(body))
     atomic_write(target, lambda f: f.write(page.encode("utf-8")), force=force)
     return target
+
+
+def _picture(plane: np.ndarray, png: bytes | None, needed: bool = False) -> np.ndarray | None:
+    """The 8-bit picture of ``plane``, or None where the PNG file ``png`` shows it as it is
+    (:func:`~._display.png_shows`) and the picture is not ``needed`` for anything else."""
+    if png is not None and not needed and png_shows(png, plane.shape):
+        return None
+    return eight_bit(plane)
 
 
 def _psf_text(k: np.ndarray, field: PSFField | None) -> str:

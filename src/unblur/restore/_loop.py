@@ -7,7 +7,10 @@ A method runs its own update and hands each new estimate to an :class:`Iteration
   convergence the method passes, ``info["relative_change"]``),
 * stops once that change is below the tolerance ``tol`` (when the method says it may stop:
   e.g. not while a continuation schedule is still moving),
-* calls the user's ``callback(iteration, estimate)`` with a copy of the cropped estimate, and
+* calls the user's ``callback(iteration, estimate)`` with a copy of the cropped estimate (or,
+  for a callback whose attribute ``borrows_estimate`` is true, the cropped working array
+  itself: a callback that only reads it while it runs, such as the report's
+  :class:`~unblur.report.ConvergenceMonitor`), and
 * says why the loop ended (``info["stopped_by"]``: ``"num_iter"``, ``"tol"`` or a reason the
   method gives, such as ``"discrepancy"``).
 
@@ -52,9 +55,11 @@ class IterationLoop:
     tol : float, optional
         Stop once the change passed to :meth:`done` is below it.
     callback : callable, optional
-        ``callback(iteration, estimate)``, called after each iteration (from 1).
+        ``callback(iteration, estimate)``, called after each iteration (from 1), with a copy
+        of the estimate, or a view of the working array when ``callback.borrows_estimate`` is
+        true (the callback reads it during the call only and keeps nothing of it).
     crop : callable, optional
-        Maps the solver's working array to the image the callback sees (a copy is passed).
+        Maps the solver's working array to the image the callback sees.
     scale : float, optional
         The factor from the working array's units to the image's (a solver that works on the
         image divided by its contrast passes that contrast): the callback sees the estimate
@@ -110,8 +115,13 @@ class IterationLoop:
                 )
         if self.callback is not None and estimate is not None:
             view = self.crop(estimate)
-            # a new array either way: the product, or a copy (the working array changes)
-            self.callback(self.iterations, view * self.scale if self.scale != 1 else view.copy())
+            if self.scale != 1:
+                given = view * self.scale  # a new array
+            elif getattr(self.callback, "borrows_estimate", False):
+                given = view  # a callback that only reads it while it runs
+            else:
+                given = view.copy()  # the working array changes: the callback may keep it
+            self.callback(self.iterations, given)
         if self.tol is not None and may_stop and self.change < self.tol:
             self.stopped_by = "tol"
             return True
