@@ -244,7 +244,9 @@ def deconvolve(
     Methods whose steps use global quantities agree with a whole-image run only
     approximately: the extrapolation factor of accelerated Richardson-Lucy is an inner product
     over the block and the smoothing scale of its total-variation term is relative to the
-    block's peak, a ``tol`` stops each block after its own number of iterations, and a
+    block's peak, a ``tol`` stops each block after its own number of iterations (``tv``'s
+    default tolerance, which follows the image's size, is that of the block with its overlap:
+    a block under a megapixel converges further than the whole image would), and a
     data-driven model that is not exposed as a parameter (the power-law fit of ``wiener``
     without ``balance``) is fitted per block. Measured on a 256² photograph with 64² chunks and
     the default overlap, the largest difference from a whole-image run (image range [0, 1],
