@@ -12,6 +12,7 @@ which a second ``conftest`` module would shadow.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -75,7 +76,23 @@ def dock(viewer, cls):
 @pytest.fixture
 def viewer(x_display, make_napari_viewer):
     """A napari viewer (not shown) on the headless display."""
-    return make_napari_viewer()
+    made = make_napari_viewer()
+    _ask_gl_extensions_now()
+    return made
+
+
+def _ask_gl_extensions_now() -> None:
+    """Ask OpenGL for its extensions while the new viewer's canvas holds the current context.
+
+    napari asks once, when the first image layer is added, and caches the answer; asked
+    then, Qt's offscreen platform has at times had no current context and answered None
+    (vispy/vispy#2736), which failed every napari test of one pytest-xdist worker inside
+    napari's code (once in five CI runs, 2026-12-07). napari itself queries the texture sizes
+    at the canvas's creation for that reason. A failure here is left for napari's own call."""
+    from napari._vispy.utils.gl import get_gl_extensions
+
+    with contextlib.suppress(AttributeError):
+        get_gl_extensions()
 
 
 @pytest.fixture(scope="session")
