@@ -622,9 +622,8 @@ def estimate_kernel(
         support this many times larger (capped by the window) and keep that kernel when it is
         not cut off and its agreements pass :mod:`unblur.blind.auto`'s checks (see the module
         notes); ``info["size_retry"]`` says what was done. 1 or less (0, the default) turns
-        it off: measured, it changed no estimate of the Lai, Levin and broad sets, and with
-        every kernel retried the agreement checks kept worse larger kernels on Levin's
-        photographs (``docs/notes/blind_kernel.md``, section 10); 2 is the value measured.
+        it off; 2 is the value measured, and why it is off is in
+        ``docs/notes/blind_kernel.md``, section 10.
     saturated : numpy.ndarray, optional
         Boolean mask of clipped pixels (the image's shape): treated as censored observations
         (see the module notes) and kept out of the analysed window where possible.
