@@ -272,6 +272,7 @@ def ssim_many(
     *,
     data_range: float = 1.0,
     channel_axis: int | None = None,
+    precision: str = "double",
 ) -> list[float]:
     r""":func:`ssim` of each of ``estimates`` against one ``reference``, sharing its statistics.
 
@@ -281,8 +282,8 @@ def ssim_many(
     when Numba is already loaded or the image is large, one compiled pass streams the rows
     (:func:`unblur._ssim.ssim_sums`, two estimates per pass); other 2-D images are filtered
     by banded matrix products (:func:`unblur._ssim.ssim_sums_banded`), and nD images with
-    :func:`scipy.ndimage.correlate1d`, axis by axis. All compute in float64 and equal
-    scikit-image's :func:`~skimage.metrics.structural_similarity` with
+    :func:`scipy.ndimage.correlate1d`, axis by axis. By default all compute in float64 and
+    equal scikit-image's :func:`~skimage.metrics.structural_similarity` with
     :data:`SSIM_SETTINGS` to rounding.
 
     Parameters
@@ -293,6 +294,11 @@ def ssim_many(
         The sharp image.
     data_range, channel_axis
         As for :func:`ssim`.
+    precision : {"double", "single"}
+        ``"single"``: when the reference and every estimate are 2-D float32 images (channels
+        aside), the local statistics are filtered and combined in float32 (the sums still in
+        float64): 1.6-2 times faster at a megapixel, within a few 1e-6 of ``"double"`` on
+        images in [0, 1]. Other inputs are computed in float64 either way.
 
     Returns
     -------
@@ -320,6 +326,10 @@ def ssim_many(
         raise InvalidImageError(f"estimate must be an array, got the number {ref!r}")
     if channel_axis is not None:
         channel_axis = check_axis("channel_axis", channel_axis, ref.ndim)
+    if precision not in ("double", "single"):
+        raise InvalidParameterError(
+            f"precision must be 'double' or 'single', got {precision!r}"
+        )
     spatial = [n for ax, n in enumerate(ref.shape) if ax != channel_axis]
     if not spatial or min(spatial) < 2 * _SSIM_RADIUS + 1:
         raise InvalidParameterError(
@@ -338,12 +348,13 @@ def ssim_many(
         planes = [np.moveaxis(a, channel_axis, 0) for a in (ref, *ests)]
     c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
     counts = math.prod(n - 2 * _SSIM_RADIUS for n in spatial)
+    single = precision == "single" and all(a.dtype == np.float32 for a in planes)
     if len(spatial) == 2 and c1 * c2 > 0 and _compiled_pays(ref.size * len(ests)):
-        sums = _ssim_sums_compiled(planes[0], planes[1:], c1, c2)
+        sums = _ssim_sums_compiled(planes[0], planes[1:], c1, c2, single)
     elif len(spatial) == 2:
         from ._ssim import gaussian_window, ssim_sums_banded
 
-        sums = ssim_sums_banded(planes[0], planes[1:], c1, c2, gaussian_window())
+        sums = ssim_sums_banded(planes[0], planes[1:], c1, c2, gaussian_window(), single)
     else:
         sums = _ssim_sums_numpy(planes[0], planes[1:], c1, c2)
     return [float(np.mean(s / counts)) for s in sums]
@@ -362,7 +373,7 @@ def _compiled_pays(values: int) -> bool:
 
 
 def _ssim_sums_compiled(
-    ref: np.ndarray, ests: list[np.ndarray], c1: float, c2: float
+    ref: np.ndarray, ests: list[np.ndarray], c1: float, c2: float, single: bool = False
 ) -> list[np.ndarray]:
     """Per-channel sums of the local SSIM by :func:`unblur._ssim.ssim_sums`, two at a time."""
     from ._ssim import gaussian_window, ssim_sums
@@ -375,7 +386,7 @@ def _ssim_sums_compiled(
     window = gaussian_window()
     out: list[np.ndarray] = []
     for start in range(0, len(ests), 2):
-        out.extend(ssim_sums(ref, ests[start : start + 2], c1, c2, window))
+        out.extend(ssim_sums(ref, ests[start : start + 2], c1, c2, window, single))
     return out
 
 

@@ -34,12 +34,13 @@ def quality(
     y: np.ndarray, x: np.ndarray, ref: np.ndarray, axis: int | None
 ) -> dict[str, tuple[float, float | None]]:
     """PSNR and SSIM (None when the image is smaller than the SSIM window) of input and output;
-    the two SSIMs share the reference's local statistics (:func:`unblur.metrics.ssim_many`)."""
+    the two SSIMs share the reference's local statistics (:func:`unblur.metrics.ssim_many`),
+    in single precision for float32 images (the page shows four decimals)."""
     from ..metrics import psnr, ssim_many
 
     try:
         values_ssim: list[float | None] = list(
-            ssim_many([y, x], ref, data_range=1.0, channel_axis=axis)
+            ssim_many([y, x], ref, data_range=1.0, channel_axis=axis, precision="single")
         )
     except InvalidParameterError:  # smaller than the 11 px window
         values_ssim = [None, None]
