@@ -196,6 +196,54 @@ def test_png_16bit_rgb_with_trns_stays_rgb(tmp_path):
     assert np.array_equal(from_float(data, np.uint16), k)
 
 
+def _scanlines8(k: np.ndarray, interlace: bool = False) -> bytes:
+    """8-bit samples as unfiltered PNG scanlines, optionally Adam7-interlaced."""
+    out = b""
+    for x0, y0, dx, dy in _ADAM7 if interlace else ((0, 0, 1, 1),):
+        sub = k[y0::dy, x0::dx]
+        if sub.size:
+            out += b"".join(b"\x00" + row.astype(np.uint8).tobytes() for row in sub)
+    return out
+
+
+@pytest.mark.parametrize(("colour", "shape"), [(0, (9, 14)), (2, (9, 14, 3))])
+@pytest.mark.parametrize("variant", ["plain", "interlaced", "trns", "gamma", "written"])
+def test_png_8bit_grey_and_rgb_decoded_as_pillow_does(tmp_path, colour, shape, variant):
+    """8-bit grey and RGB PNGs are decoded by libpng (faster than Pillow), to Pillow's
+    values: interlaced, with a tRNS colour key (ignored) or a gAMA chunk (not applied), or
+    as our writer and libpng's default filters write them; the header says uint8."""
+    k = _u8(shape)
+    p = tmp_path / "p8.png"
+    if variant == "written":
+        write_image(p, k.astype(np.float64) / 255)
+    else:
+        extra = {
+            "trns": _chunk(b"tRNS", k[0, 0].astype(">u2").tobytes()),
+            "gamma": _chunk(b"gAMA", struct.pack(">I", 100000)),
+        }.get(variant, b"")
+        raw = _scanlines8(k, interlace=variant == "interlaced")
+        p.write_bytes(_png(shape[1], shape[0], 8, colour, raw, extra,
+                           lace=int(variant == "interlaced")))  # fmt: skip
+    with Image.open(p) as im:
+        pillow = np.asarray(im.convert("L" if colour == 0 else "RGB"))
+    assert np.array_equal(pillow, k)
+    data, info = read_image(p)
+    assert np.array_equal(data, (k / 255).astype(np.float32))
+    assert info.dtype == "uint8" and info.shape == shape and not info.has_alpha
+    assert uio.read_header(p).dtype == np.uint8
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (32, 32, 3)])
+def test_png_8bit_corrupt(tmp_path, shape):
+    p = write_image(tmp_path / "t8.png", RNG.random(shape))
+    good = p.read_bytes()
+    for cut in (len(good) // 2, len(good) - 13, 40):  # inside IDAT, without IEND, in IDAT header
+        p.write_bytes(good[:cut])
+        with pytest.raises(ImageReadError) as e:
+            read_image(p)
+        _message(e, "not a valid PNG image (truncated or corrupt")
+
+
 @pytest.mark.parametrize("shape", [(32, 32), (32, 32, 2), (32, 32, 3), (32, 32, 4)])
 def test_png_16bit_corrupt(tmp_path, shape):
     p = write_image(tmp_path / "t16.png", RNG.random(shape), dtype="uint16")

@@ -280,17 +280,20 @@ def _read_png(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
         return _read_pillow(p, q, "PNG", header_only)
     width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
     _check_pixels(q, (height, width))
-    if depth != 16 or colour not in _PNG_SAMPLES:
+    if not (depth == 16 and colour in _PNG_SAMPLES or depth == 8 and colour in (0, 2)):
         return _read_pillow(p, q, "PNG", header_only)
     samples = _PNG_SAMPLES[colour]
-    _check_decoding(q, height * width * samples, np.uint16)
-    orientation = _exif_orientation(_png_exif(p))  # applied as Pillow does for 8 bits
+    dtype = np.dtype(np.uint16 if depth == 16 else np.uint8)
+    _check_decoding(q, height * width * samples, dtype)
+    orientation = _exif_orientation(_png_exif(p))  # applied as Pillow does for other PNGs
     if header_only:
         shape = (height, width) if samples == 1 else (height, width, samples)
         shape = _upright_shape(shape, orientation, samples > 1)
-        return ImageHeader(shape, np.dtype(np.uint16), -1 if samples > 1 else None, 1)
+        return ImageHeader(shape, dtype, -1 if samples > 1 else None, 1)
     # 16 bits: Pillow would keep only the high byte of colour samples (and older Pillow
-    # versions return grey as int32), so libpng decodes these.
+    # versions return grey as int32), so libpng decodes these; 8-bit grey and RGB too, as
+    # Pillow would return them (tRNS ignored), in half of Pillow's time (a 1024^2 RGB file
+    # 52 -> 16 ms; benchmarks/report_overhead.py). Palette and alpha images go to Pillow.
     with _quiet_codec_log():
         arr = imagecodecs.png_decode(p.read_bytes())
     if arr.ndim == 3 and arr.shape[-1] != samples:
