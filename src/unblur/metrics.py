@@ -327,9 +327,7 @@ def ssim_many(
     if channel_axis is not None:
         channel_axis = check_axis("channel_axis", channel_axis, ref.ndim)
     if precision not in ("double", "single"):
-        raise InvalidParameterError(
-            f"precision must be 'double' or 'single', got {precision!r}"
-        )
+        raise InvalidParameterError(f"precision must be 'double' or 'single', got {precision!r}")
     spatial = [n for ax, n in enumerate(ref.shape) if ax != channel_axis]
     if not spatial or min(spatial) < 2 * _SSIM_RADIUS + 1:
         raise InvalidParameterError(

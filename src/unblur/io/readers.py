@@ -280,7 +280,7 @@ def _read_png(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
         return _read_pillow(p, q, "PNG", header_only)
     width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
     _check_pixels(q, (height, width))
-    if not (depth == 16 and colour in _PNG_SAMPLES or depth == 8 and colour in (0, 2)):
+    if not ((depth == 16 and colour in _PNG_SAMPLES) or (depth == 8 and colour in (0, 2))):
         return _read_pillow(p, q, "PNG", header_only)
     samples = _PNG_SAMPLES[colour]
     dtype = np.dtype(np.uint16 if depth == 16 else np.uint8)
