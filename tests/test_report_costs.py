@@ -286,10 +286,55 @@ def test_write_report_refuses_unknown_png_files(tmp_path):
     from unblur.report import write_report
 
     x = np.zeros((16, 16))
-    with pytest.raises(InvalidParameterError, match="png_files maps 'blurred' and 'reference'"):
+    with pytest.raises(
+        InvalidParameterError, match="png_files maps 'blurred', 'restored' and 'reference'"
+    ):
         write_report(tmp_path / "r.html", blurred=x, restored=x, psf=np.ones((1, 1)),
                      method="wiener", parameters={}, seconds=0.1,
-                     png_files={"restored": b""})  # fmt: skip
+                     png_files={"output": b""})  # fmt: skip
+
+
+@pytest.mark.parametrize("colour", [False, True])
+@pytest.mark.parametrize("output", ["r.png", "r16.png", "r.tif"])
+def test_cli_report_shows_the_restored_png_it_writes(tmp_path, monkeypatch, colour, output):
+    """An 8-bit PNG output is the report's restored picture, embedded as written (not
+    encoded a second time) and decoding to the picture of the restored array; a 16-bit PNG or
+    a TIFF output is not, and the picture is encoded."""
+    import io
+
+    from conftest import invoke
+    from PIL import Image
+
+    import unblur
+    import unblur.report
+    from unblur.io import write_image
+
+    seen = {}
+    original = unblur.report.write_report
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(unblur.report, "write_report", spy)
+    rng = np.random.default_rng(17)
+    shape = (40, 44, 3) if colour else (40, 44)
+    x = rng.random(shape)
+    axis = -1 if colour else None
+    y = np.clip(unblur.blur(x, unblur.psf.gaussian(sigma=1.2), channel_axis=axis), 0, 1)
+    write_image(tmp_path / "y.png", y, dtype="uint8")
+    extra = ["--dtype", "uint16"] if output == "r16.png" else []
+    result = invoke("deconvolve", str(tmp_path / "y.png"), "-o", str(tmp_path / output),
+                    "--psf", "gaussian:sigma=1.2", "-m", "richardson_lucy", "--report",
+                    str(tmp_path / "r.html"), *extra)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    picture = _embedded((tmp_path / "r.html").read_text(encoding="utf-8"))["img-restored"]
+    expected, _ = _display.display_image(seen["restored"], axis)
+    with Image.open(io.BytesIO(picture)) as decoded:
+        np.testing.assert_array_equal(np.asarray(decoded), expected)
+    written = (tmp_path / output).read_bytes()
+    assert (picture == written) == (output == "r.png")
+    assert ("restored" in seen["png_files"]) == output.endswith(".png")  # 16 bits: refused
 
 
 # --- the spectra's block means and colour map --------------------------------------------------

@@ -160,6 +160,15 @@ def _plain_png(path: Path | None, info) -> bytes | None:
     return path.read_bytes()
 
 
+def _encoded(writer: Callable[[Any], None]) -> bytes:
+    """The bytes that ``writer`` (from :func:`~unblur.io.encode_image`) writes."""
+    import io
+
+    buffer = io.BytesIO()
+    writer(buffer)
+    return buffer.getvalue()
+
+
 def _file_shape(psf_spec: str | None) -> list[tuple[int, ...]]:
     """``[shape]`` of the PSF file ``psf_spec`` names, as stored (before it is cleaned)."""
     from ..errors import UnblurError
@@ -282,7 +291,13 @@ def _restore(
             **params,
         )
     warn(conservative_warning(run))  # a doubtful estimate: said on stderr
-    staged.write(output, encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype))
+    writer = encode_image(output, with_alpha(restored, alpha), info=info, dtype=dtype)
+    restored_png = None
+    if report_path is not None and alpha is None and output.suffix.lower() == ".png":
+        restored_png = _encoded(writer)  # the report shows the file itself (if 8-bit plain)
+        staged.write(output, lambda f: f.write(restored_png))
+    else:
+        staged.write(output, writer)
     if save_psf is not None:
         stage_psf(staged, save_psf, k)
     report_info: dict[str, Any] = {}
@@ -316,7 +331,8 @@ def _restore(
                     ("reference", reference_path, reference_info),
                 )
                 if (png := _plain_png(path, file_info)) is not None
-            },
+            }
+            | ({} if restored_png is None or info.linear else {"restored": restored_png}),
             info=report_info,
         )
     if compared is not None and "quality" in report_info:  # the report's score, not again

@@ -23,7 +23,6 @@ from ..errors import InvalidParameterError
 from ..io import atomic_write
 from ..psf import PSFField
 from ._display import (
-    display_image,
     display_plane,
     eight_bit,
     png_shows,
@@ -161,7 +160,10 @@ def write_report(
         The PNG files (``bytes``) that ``blurred`` and ``reference`` were read from, under
         those keys, when the arrays are their 8-bit samples divided by 255, unchanged (as
         :func:`unblur.io.read_image` returns an 8-bit grey or RGB PNG without ICC profile or
-        EXIF): such a file is embedded as it is instead of encoding the same picture again,
+        EXIF), and under ``"restored"`` the 8-bit PNG file written from ``restored`` (its
+        values clipped to [0, 1], times 255, rounded: :func:`unblur.io.from_float`, the
+        page's own rule): such a file is embedded as it is instead of encoding the same
+        picture again,
         where it is an 8-bit grey or RGB PNG of the picture's size with no chunk that changes
         how a browser shows it (colour management, transparency, orientation, animation);
         otherwise the array is encoded. The pixels are not compared: pass only such files.
@@ -243,11 +245,11 @@ def write_report(
             f"convergence must be a ConvergenceMonitor, got {type(convergence).__name__}"
         )
     files = dict(png_files or {})
-    if not set(files) <= {"blurred", "reference"} or not all(
+    if not set(files) <= {"blurred", "restored", "reference"} or not all(
         isinstance(v, bytes) for v in files.values()
     ):
         raise InvalidParameterError(
-            "png_files maps 'blurred' and 'reference' to the bytes of PNG files, got "
+            "png_files maps 'blurred', 'restored' and 'reference' to the bytes of PNG files, got "
             f"{sorted(map(str, files))}"
         )
     try:
@@ -269,7 +271,7 @@ def write_report(
     shown_y = _picture(plane_y, files.get("blurred"), field is not None)
     images = [
         ("img-blurred", "Blurred input", shown_y),
-        ("img-restored", "Restored", display_image(x, axis)[0]),
+        ("img-restored", "Restored", _picture(display_plane(x, axis)[0], files.get("restored"))),
     ]
     if ref is not None:
         plane_ref = display_plane(ref, axis)[0]
