@@ -367,3 +367,24 @@ def test_align_shortlist_returns_what_the_exhaustive_search_does(camera, monkeyp
     slow = metrics.align(est, x, subpixel=4, border=6)
     assert fast[0] == slow[0]
     np.testing.assert_array_equal(fast[1], slow[1])
+
+
+@pytest.mark.parametrize("shape", [(40, 36), (30, 28, 3), (8, 30)])
+def test_scores_equal_psnr_and_ssim_many_each_array_checked_once(shape, monkeypatch):
+    """The report's ``_scores``: the PSNRs and SSIMs of the public functions, to the bit (SSIM
+    None below the 11 px window), with each array checked (two passes) once."""
+    from unblur import metrics
+
+    rng = np.random.default_rng(18)
+    ref = rng.random(shape)
+    ests = [ref + s * rng.standard_normal(shape) for s in (0.05, 0.2)]
+    axis = -1 if len(shape) == 3 else None
+    calls = []
+    checked = metrics._checked
+    monkeypatch.setattr(metrics, "_checked", lambda a, n: calls.append(n) or checked(a, n))
+    scores = metrics._scores(ests, ref, channel_axis=axis)
+    assert calls == ["reference", "estimate", "estimate"]
+    monkeypatch.setattr(metrics, "_checked", checked)
+    psnrs = [metrics.psnr(e, ref) for e in ests]
+    ssims = metrics.ssim_many(ests, ref, channel_axis=axis) if min(shape[:2]) >= 11 else [None] * 2
+    assert scores == list(zip(psnrs, ssims, strict=True))

@@ -50,6 +50,12 @@ SSIM_SETTINGS = {"gaussian_weights": True, "sigma": 1.5, "use_sample_covariance"
 # --------------------------------------------------------------------------------------------
 def _as_real(arr, name: str) -> np.ndarray:
     """``arr`` as a finite, real, non-empty numeric array (no copy, no rescaling)."""
+    return _checked(arr, name)[0]
+
+
+def _checked(arr, name: str) -> tuple[np.ndarray, float]:
+    """:func:`_as_real`'s array and its largest magnitude, from the same two passes (the
+    magnitude scales huge or tiny values before they are squared)."""
     a = as_array(arr, name=name)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
         raise InvalidImageError(f"{name} must be a numeric array, got dtype {a.dtype}")
@@ -59,33 +65,43 @@ def _as_real(arr, name: str) -> np.ndarray:
         raise InvalidImageError(f"{name} is empty (shape {a.shape})")
     if a.dtype == np.bool_:
         a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
+    # NaN propagates through max and min, and an infinity is one of them: two passes over
+    # the data, no mask
+    high, low = float(np.max(a)), float(np.min(a))
+    if not (math.isfinite(high) and math.isfinite(low)):
         raise InvalidImageError(f"{name} contains NaN or infinite values")
-    return a
+    return a, max(abs(high), abs(low))
 
 
 def _pair(estimate, reference) -> tuple[np.ndarray, np.ndarray]:
-    est = _as_real(estimate, "estimate")
-    ref = _as_real(reference, "reference")
+    (est, _), (ref, _) = _pair_checked(estimate, reference)
+    return est, ref
+
+
+def _pair_checked(
+    estimate, reference, checked_reference: tuple[np.ndarray, float] | None = None
+) -> tuple[tuple[np.ndarray, float], tuple[np.ndarray, float]]:
+    """:func:`_checked` of both (the reference's given when already checked), of one shape."""
+    est, est_top = _checked(estimate, "estimate")
+    ref, ref_top = checked_reference or _checked(reference, "reference")
     if est.ndim == 0:
         raise InvalidImageError(f"estimate must be an array, got the number {est!r}")
     if est.shape != ref.shape:
         raise InvalidParameterError(
             f"estimate and reference must have the same shape, got {est.shape} and {ref.shape}"
         )
-    return est, ref
+    return (est, est_top), (ref, ref_top)
 
 
-def _log10_mse(est: np.ndarray, ref: np.ndarray) -> float:
+def _log10_mse(est: np.ndarray, ref: np.ndarray, scale: float) -> float:
     r""":math:`\log_{10}` of the mean squared error, without overflow or underflow whatever
     the magnitudes (-inf for identical arrays): values beyond 1e150 (or below 1e-150) are
-    scaled by their largest magnitude first.
+    scaled by their largest magnitude ``scale`` (of both arrays: :func:`_checked`) first.
 
     Computed in float64 over blocks of :data:`_BLOCK` values, so that a photograph needs no
     image-sized temporaries (they cost more in page faults than the arithmetic).
     """
     a, b = est.reshape(-1), ref.reshape(-1)
-    scale = max(_max_abs(a), _max_abs(b))
     if scale == 0:
         return -math.inf
     # within these bounds the squares of differences stay finite and normal
@@ -111,11 +127,6 @@ def _log10_mse(est: np.ndarray, ref: np.ndarray) -> float:
 
 #: values per block of :func:`_log10_mse`
 _BLOCK = 1 << 16
-
-
-def _max_abs(a: np.ndarray) -> float:
-    """The largest magnitude, without an array of absolute values."""
-    return max(abs(float(np.max(a))), abs(float(np.min(a))))
 
 
 def _data_range(value) -> float:
@@ -190,9 +201,13 @@ def psnr(estimate: np.ndarray, reference: np.ndarray, *, data_range: float = 1.0
     >>> psnr(x, x)
     inf
     """
-    est, ref = _pair(estimate, reference)
-    peak = _data_range(data_range)
-    log_mse = _log10_mse(est, ref)
+    (est, est_top), (ref, ref_top) = _pair_checked(estimate, reference)
+    return _psnr_checked(est, ref, max(est_top, ref_top), _data_range(data_range))
+
+
+def _psnr_checked(est: np.ndarray, ref: np.ndarray, scale: float, peak: float) -> float:
+    """:func:`psnr` of checked arrays of one shape whose largest magnitude is ``scale``."""
+    log_mse = _log10_mse(est, ref, scale)
     if log_mse == -math.inf:
         return math.inf
     return 20 * math.log10(peak) - 10 * log_mse
@@ -319,9 +334,21 @@ def ssim_many(
     >>> a, b == ssim(0.5 * x, x)
     (1.0, True)
     """
-    ref = _as_real(reference, "reference")
-    ests = [_pair(e, ref)[0] for e in estimates]
-    peak = _data_range(data_range)
+    checked = _checked(reference, "reference")
+    ests = [_pair_checked(e, None, checked)[0] for e in estimates]
+    return _ssim_checked(checked, ests, _data_range(data_range), channel_axis, precision)
+
+
+def _ssim_checked(
+    reference: tuple[np.ndarray, float],
+    estimates: list[tuple[np.ndarray, float]],
+    peak: float,
+    channel_axis: int | None,
+    precision: str,
+) -> list[float]:
+    """:func:`ssim_many` of checked arrays (:func:`_checked`: each with its magnitude)."""
+    ref = reference[0]
+    ests = [e for e, _ in estimates]
     if ref.ndim == 0:
         raise InvalidImageError(f"estimate must be an array, got the number {ref!r}")
     if channel_axis is not None:
@@ -335,7 +362,7 @@ def ssim_many(
         )
     # SSIM(x, y; R) = SSIM(x / s, y / s; R / s): huge values are scaled so that the local
     # products stay finite
-    top = max(_max_abs(ref), *(_max_abs(e) for e in ests), peak)
+    top = max(reference[1], *(m for _, m in estimates), peak)
     scale = top / 1e50 if top > 1e100 else 1.0
     if scale != 1.0:
         ref, ests, peak = ref / scale, [e / scale for e in ests], peak / scale
@@ -356,6 +383,32 @@ def ssim_many(
     else:
         sums = _ssim_sums_numpy(planes[0], planes[1:], c1, c2)
     return [float(np.mean(s / counts)) for s in sums]
+
+
+def _scores(
+    estimates: Sequence[np.ndarray],
+    reference: np.ndarray,
+    *,
+    data_range: float = 1.0,
+    channel_axis: int | None = None,
+    precision: str = "double",
+) -> list[tuple[float, float | None]]:
+    """``(psnr, ssim)`` of each estimate against ``reference`` (SSIM None where the image is
+    smaller than its window), each array checked once (a report's two scores of two images
+    would otherwise check and measure the reference six times)."""
+    checked = _checked(reference, "reference")
+    ests = [_pair_checked(e, None, checked)[0] for e in estimates]
+    peak = _data_range(data_range)
+    values_psnr = [_psnr_checked(e, checked[0], max(m, checked[1]), peak) for e, m in ests]
+    ref = checked[0]
+    axis = None if channel_axis is None else check_axis("channel_axis", channel_axis, ref.ndim)
+    spatial = [n for ax, n in enumerate(ref.shape) if ax != axis]
+    values_ssim: list[float | None] = (
+        list(_ssim_checked(checked, ests, peak, axis, precision))
+        if spatial and min(spatial) >= 2 * _SSIM_RADIUS + 1
+        else [None] * len(ests)
+    )
+    return list(zip(values_psnr, values_ssim, strict=True))
 
 
 def _compiled_pays(values: int) -> bool:

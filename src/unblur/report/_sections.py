@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParameterError
 from ._display import (
     grey_plane,
     img_tag,
@@ -36,18 +35,12 @@ def quality(
     """PSNR and SSIM (None when the image is smaller than the SSIM window) of input and output;
     the two SSIMs share the reference's local statistics (:func:`unblur.metrics.ssim_many`),
     in single precision for float32 images (the page shows four decimals)."""
-    from ..metrics import psnr, ssim_many
+    from ..metrics import _scores
 
-    try:
-        values_ssim: list[float | None] = list(
-            ssim_many([y, x], ref, data_range=1.0, channel_axis=axis, precision="single")
-        )
-    except InvalidParameterError:  # smaller than the 11 px window
-        values_ssim = [None, None]
-    return {
-        name: (psnr(est, ref, data_range=1.0), value_ssim)
-        for name, est, value_ssim in (("input", y, values_ssim[0]), ("restored", x, values_ssim[1]))
-    }
+    (psnr_y, ssim_y), (psnr_x, ssim_x) = _scores(
+        [y, x], ref, data_range=1.0, channel_axis=axis, precision="single"
+    )
+    return {"input": (psnr_y, ssim_y), "restored": (psnr_x, ssim_x)}
 
 
 def db_text(value: float) -> str:
