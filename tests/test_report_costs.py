@@ -481,3 +481,22 @@ def test_single_precision_ssim_is_within_a_few_millionths_of_double(monkeypatch,
                              precision="single") == pytest.approx(double, abs=1e-12)  # fmt: skip
     with pytest.raises(InvalidParameterError, match="precision must be 'double' or 'single'"):
         metrics.ssim_many(ests, ref, channel_axis=axis, precision="half")
+
+
+def test_deferred_pictures_write_the_page_as_the_inline_text_would_be():
+    """The page written with deferred payloads is, byte for byte, the page with the ``data:``
+    URIs inline; text that only looks like a marker (another object's, or a user's) stays."""
+    import io
+
+    rng = np.random.default_rng(19)
+    pngs = [_display.png_bytes(rng.integers(0, 256, (9, 7), dtype=np.uint8)) for _ in range(3)]
+    deferred, other = _display.DeferredPictures(), _display.DeferredPictures()
+    foreign = other.uri(pngs[0])
+    uris = [deferred.uri(png) for png in pngs]
+    template = "<p>é {0}</p><img src='{1}'><img src='{2}'>{0}<img src='{3}'> @picture-x-0@"
+    page = template.format(foreign, *uris)
+    out = io.BytesIO()
+    deferred.write(out, page)
+    inline = template.format(foreign, *(_display.png_data_uri(png) for png in pngs))
+    assert out.getvalue() == inline.encode("utf-8")
+    assert all(len(u) < 60 for u in uris)  # the text holds markers, not payloads

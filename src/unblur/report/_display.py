@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
+import secrets
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -132,6 +134,33 @@ def png_uri(img: np.ndarray) -> str:
 def png_data_uri(png: bytes) -> str:
     """A PNG file as a ``data:`` URI."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+class DeferredPictures:
+    """Large pictures kept out of the page's text until it is written.
+
+    :meth:`uri` gives a ``data:`` URI whose base64 payload is a marker (unique to this
+    object), and :meth:`write` writes the page with each marker replaced by its payload's
+    bytes. Built as text, a megapixel colour page's three pictures (about 6 MB of base64)
+    would be copied a dozen times on their way from the encoder through the sections, the
+    template and the UTF-8 encoding to the file, each copy in fresh pages
+    (``benchmarks/report_overhead.py``).
+    """
+
+    def __init__(self) -> None:
+        self._marker = f"@picture-{secrets.token_hex(8)}-"
+        self._payloads: list[bytes] = []
+
+    def uri(self, png: bytes) -> str:
+        """The ``data:`` URI of the PNG file ``png``, its payload deferred."""
+        self._payloads.append(base64.b64encode(png))
+        return f"data:image/png;base64,{self._marker}{len(self._payloads) - 1}@"
+
+    def write(self, f: Any, page: str) -> None:
+        """Write ``page`` (UTF-8) to the binary file ``f``, the payloads in place."""
+        pieces = re.split(re.escape(self._marker) + r"(\d+)@", page)
+        for i, piece in enumerate(pieces):
+            f.write(self._payloads[int(piece)] if i % 2 else piece.encode("utf-8"))
 
 
 #: PNG chunks that change nothing in how a browser shows an 8-bit grey or RGB image: the

@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from ._display import (
+    DeferredPictures,
     grey_plane,
     img_tag,
+    png_bytes,
     png_data_uri,
     png_uri,
     shape_text,
@@ -48,13 +50,17 @@ def db_text(value: float) -> str:
 
 
 def encode_pictures(
-    images: Sequence[tuple[str, str, np.ndarray | None]], files: Mapping[str, bytes] | None = None
+    images: Sequence[tuple[str, str, np.ndarray | None]],
+    files: Mapping[str, bytes] | None = None,
+    deferred: DeferredPictures | None = None,
 ) -> list[str]:
     """The PNG data URIs of the ``(id, caption, picture)`` triples of :func:`section_images`:
     a picture encoded, or for a picture given as None the PNG file ``files[id]`` as it is
-    (one that :func:`~._display.png_shows` as the picture)."""
+    (one that :func:`~._display.png_shows` as the picture); their payloads kept by
+    ``deferred`` when given."""
     files = files or {}
-    return [png_uri(img) if img is not None else png_data_uri(files[id_]) for id_, _, img in images]
+    pngs = [png_bytes(img) if img is not None else files[id_] for id_, _, img in images]
+    return [png_data_uri(png) if deferred is None else deferred.uri(png) for png in pngs]
 
 
 def section_images(

@@ -23,6 +23,7 @@ from ..errors import InvalidParameterError
 from ..io import atomic_write
 from ..psf import PSFField
 from ._display import (
+    DeferredPictures,
     display_plane,
     eight_bit,
     png_shows,
@@ -278,7 +279,10 @@ def write_report(
         images.append(
             ("img-reference", "Reference (sharp)", _picture(plane_ref, files.get("reference")))
         )
-    pictures = encode_pictures(images, {f"img-{name}": png for name, png in files.items()})
+    deferred = DeferredPictures()  # the large pictures written straight to the file
+    pictures = encode_pictures(
+        images, {f"img-{name}": png for name, png in files.items()}, deferred
+    )
 
     esc = html.escape
     body: list[str] = [
@@ -313,7 +317,7 @@ def write_report(
         + "</section>"
     )
     page = render_page(title=esc(title), body="\n".join(body))
-    atomic_write(target, lambda f: f.write(page.encode("utf-8")), force=force)
+    atomic_write(target, lambda f: deferred.write(f, page), force=force)
     return target
 
 
