@@ -295,7 +295,12 @@ def _read_png(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
     # Pillow would return them (tRNS ignored), in half of Pillow's time (a 1024^2 RGB file
     # 52 -> 16 ms; benchmarks/report_overhead.py). Palette and alpha images go to Pillow.
     with _quiet_codec_log():
-        arr = imagecodecs.png_decode(p.read_bytes())
+        try:
+            arr = imagecodecs.png_decode(p.read_bytes())
+        except Exception as exc:  # libpng's words for a file that ends early, as Pillow's
+            if "input stream too small" in str(exc):
+                raise ValueError("image file is truncated") from None
+            raise
     if arr.ndim == 3 and arr.shape[-1] != samples:
         arr = arr[..., :samples]  # alpha made from a tRNS chunk: ignored, as for 8-bit PNG
     if samples == 1 and arr.ndim == 3:
