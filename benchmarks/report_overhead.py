@@ -347,7 +347,112 @@ def run_once(
     return wall, cpu
 
 
+#: the report's parts timed by ``--parts``, in the order they are printed
+PARTS = ("imports", "record", "read reference", "page")
+
+
+def child_parts(cli_args: list[str]) -> None:
+    """Run ``unblur CLI_ARGS`` in this process, timing the report's parts (CPU time,
+    ``time.process_time``, around each): its modules' imports (after the ones the plain run
+    imports anyway), every call of the convergence monitor, the reference's reading (the
+    second ``read_image``) and ``write_report``; then print ``PARTS {json}`` on stderr with
+    the process's whole CPU time (``getrusage``), all in milliseconds."""
+    import functools
+    import json
+
+    parts: dict[str, float] = {}
+    if "--report" in cli_args:
+        import imagecodecs  # noqa: F401  what the plain run imports anyway
+        import scipy.fft  # noqa: F401
+
+        import unblur.api
+        import unblur.cli.single
+        import unblur.colour
+        import unblur.io
+        import unblur.noise
+        import unblur.restore
+
+        start = time.process_time()
+        import unblur._ssim
+        import unblur.metrics
+        import unblur.report as report
+
+        parts["imports"] = time.process_time() - start
+
+        def timed(owner, name: str, key: str, after: int = 0) -> None:
+            function, calls = getattr(owner, name), [0]
+
+            @functools.wraps(function)
+            def wrapper(*a, **k):
+                calls[0] += 1
+                begin = time.process_time()
+                try:
+                    return function(*a, **k)
+                finally:
+                    if calls[0] > after:
+                        parts[key] = parts.get(key, 0.0) + time.process_time() - begin
+
+            setattr(owner, name, wrapper)
+
+        timed(report, "write_report", "page")
+        timed(report.ConvergenceMonitor, "__call__", "record")
+        timed(unblur.io, "read_image", "read reference", after=1)  # the first is the input's
+    from unblur.cli import main as cli_main
+
+    try:
+        cli_main(cli_args)
+    except SystemExit:
+        pass
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    parts["cpu"] = usage.ru_utime + usage.ru_stime
+    sys.stderr.write("PARTS " + json.dumps({k: v * 1000 for k, v in parts.items()}) + "\n")
+
+
+def run_parts(args: list[str], src: Path | None, env: dict[str, str]) -> dict[str, float]:
+    """:func:`child_parts` of one ``unblur`` command in a fresh process (the package of
+    ``src`` when given): the parts and the whole CPU time, in milliseconds."""
+    import json
+
+    env = dict(env)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child-parts", *args],
+        check=True, capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    line = [row for row in done.stderr.splitlines() if row.startswith("PARTS ")][-1]
+    return json.loads(line[len("PARTS ") :])
+
+
+def parts_rows(case: str, name: str, runs: dict[str, list[dict[str, float]]]) -> list[dict]:
+    """Medians of the parts of each mode against the plain run's CPU time."""
+    plain = statistics.median(r["cpu"] for r in runs["plain"])
+    rows = []
+    for mode in ("alone", "reference"):
+        if not runs.get(mode):
+            continue
+        parts = {k: statistics.median(r.get(k, 0.0) for r in runs[mode]) for k in PARTS}
+        total = sum(parts.values())
+        rows.append(
+            {
+                "case": case,
+                "code": name,
+                "mode": mode,
+                "cpu_plain_ms": plain,
+                **parts,
+                "report_ms": total,
+                "share": total / plain,
+                "cpu_ratio": statistics.median(r["cpu"] for r in runs[mode]) / plain,
+                "runs": {"plain": runs["plain"], mode: runs[mode]},
+            }
+        )
+    return rows
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-parts":
+        child_parts(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one case (512 colour), 2 repeats")
@@ -370,6 +475,12 @@ def main() -> None:
         help="no bytecode cache for the children where PYTHONDONTWRITEBYTECODE is set (every "
         "module compiled in every run, as these sessions' machines run Python)",
     )
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="time the report's parts inside fresh processes (plain, report alone, report "
+        "with reference; alternated) instead of whole processes",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "report_overhead.json")
     args = parser.parse_args()
     cases = CASES[:1] if args.quick else CASES[: args.cases]
@@ -391,6 +502,22 @@ def main() -> None:
             versions = [("this checkout", None)]
             if args.baseline is not None:
                 versions.append((f"baseline {args.baseline}", args.baseline.resolve() / "src"))
+            if args.parts:
+                alone = ["--report", str(folder / "report.html")]
+                modes = {"plain": base, "alone": base + alone,
+                         "reference": base + alone + ["--reference", str(sharp)]}  # fmt: skip
+                got = {name: {mode: [] for mode in modes} for name, _ in versions}
+                for _, src in versions:  # untimed: fills the Numba and bytecode caches
+                    run_parts(modes["reference"], src, env)
+                for _ in range(repeat):
+                    for name, src in versions:
+                        for mode, command in modes.items():
+                            got[name][mode].append(run_parts(command, src, env))
+                label = f"{side}x{side} {'colour' if colour else 'grey'} {method}"
+                for name, _ in versions:
+                    rows += parts_rows(label, name, got[name])
+                console.print(f"{label}: done")
+                continue
             runs = {name: ([], []) for name, _ in versions}
             for _, src in versions:  # untimed: fills each checkout's Numba and bytecode caches
                 run_once(base + report, src, env)
@@ -421,6 +548,22 @@ def main() -> None:
                     }
                 )
             console.print(f"{rows[-1]['image']} {method}: done")
+    if args.parts:
+        table = Table(title=f"the report's parts, CPU ms (medians of {repeat} alternated runs)")
+        for col in ("case", "code", "mode", "plain run", *PARTS, "report", "share",
+                    "whole ratio"):  # fmt: skip
+            table.add_column(col, justify="left" if col in ("case", "code", "mode") else "right")
+        for r in rows:
+            table.add_row(
+                r["case"], r["code"], r["mode"], f"{r['cpu_plain_ms']:.0f}",
+                *(f"{r[k]:.1f}" for k in PARTS), f"{r['report_ms']:.0f}",
+                f"{100 * r['share']:.1f} %", f"{r['cpu_ratio']:.3f}",
+            )  # fmt: skip
+        console.print(table)
+        write_json(args.out, {"date": now_iso(), "machine": machine_info(), "parts": True,
+                              "rows": rows})  # fmt: skip
+        console.print(f"wrote {args.out}")
+        return
     what = "--report" if args.no_reference else "--report --reference"
     imports = "modules compiled in every run" if args.source_imports else "bytecode cached"
     table = Table(title=f"{what} overhead (median of {repeat} alternated runs; {imports})")
