@@ -20,6 +20,52 @@ package runs; ``--source-imports`` keeps an inherited ``PYTHONDONTWRITEBYTECODE`
 compiled from source in every run, as on the machines that gave the figures before the next
 table: it added 43-75 ms of compiling the report's modules to each report).
 
+``--parts`` times the report's own work inside fresh processes (``time.process_time`` around
+its modules' imports, every call of the convergence monitor, the reference's reading and
+``write_report``; the process's CPU from ``getrusage``), the plain run, the report alone and
+the report with its reference alternated: single runs spread by more than the report costs,
+its parts much less.
+
+Measured on 2026-12-07, stop 29 (``--parts --case 2 --case 1 --repeat 5 --baseline
+/work/main``, ``main`` = 1e4e9e2, load 0.4-1.4; CPU ms, medians; share of the plain run, the
+baseline in brackets):
+
+======================  ==========  ==================  ==================  ===================
+case                    plain run   alone               reference           whole, reference
+======================  ==========  ==================  ==================  ===================
+grey RL                 1533        77, 5.0 % (5.9)     129, 8.4 % (11.1)   1.067 (1.100)
+colour tv               2252        82, 3.6 % (5.5)     187, 8.3 % (12.2)   1.099 (1.129)
+======================  ==========  ==================  ==================  ===================
+
+With a reference, grey: imports 9, record 49, reading the reference 9.5 (11.8), page 61
+(98.5); colour: record 48 (51), reading 21 (32), page 110 (189). The changes, each its own
+commit (figures in one process, least of several, unless said):
+
+* **The restored output's 8-bit PNG file is the restored picture**: the CLI encodes the output
+  to bytes first when a report is asked for and the output is a PNG, and the page embeds
+  those bytes (``from_float``'s clip, scale and rounding are the page's ``eight_bit``; a
+  16-bit, alpha or linear-light output is encoded for the page as before; tested by decoding
+  the page's picture): 8-10 ms grey, 25-27 ms colour.
+* **The page's SSIMs in single precision** (``ssim_many(..., precision="single")``: float32
+  filters and local indices, sums in float64): banded grey 44 -> 26 ms, compiled colour 65 ->
+  49 ms; within 1.5e-6 of float64 on these images (the page shows four decimals). The compiled
+  pass takes its working precision from its weights' dtype (one source, three signatures).
+* **Each array checked once**: the metrics check finiteness by ``max`` and ``min`` (NaN and
+  infinities propagate; no mask) and reuse the magnitude for their scaling; the report's two
+  PSNRs and SSIMs share one check of the reference (``metrics._scores``; it was checked five
+  times, each estimate twice).
+* **The three large pictures written straight to the file** (``DeferredPictures``: markers in
+  the page's text, their base64 written between its pieces; the page is byte-identical):
+  a 1024^2 colour page's ~6 MB of base64 was copied a dozen times as text, each copy in fresh
+  pages: ``write_report`` colour 119 -> ~100 ms.
+* **8-bit grey and RGB PNGs decoded by libpng** (imagecodecs, as 16-bit ones were), to Pillow's
+  values (tested with tRNS, gAMA, interlacing): ``read_image`` of the 1024^2 reference grey
+  11.6 -> ~9 ms, colour 28 -> ~20 ms (the input's reading gains as much, in both runs).
+
+Measured and not kept: the spectra's mirror and shift by gathered indices (11.9 against
+3.9 ms: the slices and ``fftshift`` are faster); a luminance plane by matrix-vector product
+(0.6 against 2.2 ms, but the sums differ in the last bit, and 2 ms is not the cost).
+
 Measured on 2026-12-07, after the changes below (branch ``refov``; ``--case 2 --case 1
 --repeat 5 --baseline /work/main [--no-reference] [--source-imports]``, ``main`` = 8d224a3
 alternated in the same run; CPU ratios ``with / without``, medians, ``main`` in brackets;
