@@ -10,6 +10,11 @@ Rows
 ----
 default
     ``unblur.estimate_psf(y, channel_axis=axis)``: the user's call, no size, no model.
+sized
+    ``unblur.estimate_psf(y, n, channel_axis=axis)`` with ``n`` the true kernel's side: the
+    defaults told the size, as ``levin_blind.py``'s row ``sized`` (issue 14: the size given
+    should never do worse than the user's call). Restored like ``default`` (with ``psf_info``),
+    as ``unblur deconvolve --psf-size N`` does.
 parametric
     ``unblur.blind.estimate_parametric`` on the channel mean: the best of the Gaussian, motion
     and defocus fits by BIC (what ``default`` returned before issue 14).
@@ -96,7 +101,7 @@ from unblur.noise import estimate_noise
 
 CORE = 256
 MAX_SHIFT, BORDER, SUBPIXEL = 5, 10, 4
-ROWS = ("default", "parametric", "free")
+ROWS = ("default", "sized", "parametric", "free")
 #: v2: the blurred input scored as ``deconvolve`` reads it (float32 for 8-bit data)
 CACHE = RESULTS_DIR / "blind_broad_truth_v2.json"
 #: Folder for the estimated kernels (``--kernels``), or None.
@@ -225,6 +230,10 @@ def estimate(
         with context:
             k = unblur.estimate_psf(y, model=model, channel_axis=axis, info=info, **given,
                                     **options)  # fmt: skip
+    elif row == "sized":
+        with context:
+            k = unblur.estimate_psf(y, case.kernel.shape[0], channel_axis=axis, info=info,
+                                    **given, **options)  # fmt: skip
     elif row == "parametric":
         k = estimate_parametric(prepare(y, axis, "auto").grey, info=info)
     else:
@@ -291,9 +300,10 @@ def run_case(
             result["estimate_s"] = time.perf_counter() - start
             result["kernel_shape"] = list(k.shape)
             result["info"] = _summary_info(info)
-            # the default row restores as deconvolve(y, "auto") does (psf_info: the rule for a
-            # doubtful estimate); the others with the kernel alone
-            result.update(restore_and_score(case, k, info if row == "default" else None))
+            # the default and sized rows restore as deconvolve(y, "auto") does (psf_info: the
+            # rule for a doubtful estimate); the others with the kernel alone
+            told = row in ("default", "sized")
+            result.update(restore_and_score(case, k, info if told else None))
             for col in ("psnr", "psnr_q"):
                 gap = entry["true"][col] - result[col]
                 result[f"gap{col[4:]}"] = gap
@@ -431,7 +441,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subset", default="quick", help="quick (default), full, S, M or L")
     parser.add_argument("--cases", help="comma list of case indices (into the chosen subset)")
     parser.add_argument("--rows", default="default", help=f"comma list of: {', '.join(ROWS)}")
-    parser.add_argument("--options", help="estimator options key=value,... (default/free rows)")
+    parser.add_argument(
+        "--options", help="estimator options key=value,... (default/sized/free rows)"
+    )
     parser.add_argument("--per-case", action="store_true", help="print the per-case table")
     parser.add_argument("--no-cache", action="store_true", help="recompute the truth scores")
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "blind_broad.json")
@@ -447,7 +459,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--encoding",
         default="auto",
         choices=list(ENCODINGS),
-        help="encoding the default / free rows' estimator is given",
+        help="encoding the default / sized / free rows' estimator is given",
     )
     parser.add_argument(
         "--files-only", action="store_true", help="only the 8-bit and JPEG cases (no linear data)"

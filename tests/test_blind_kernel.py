@@ -247,10 +247,14 @@ def test_no_retry_when_the_kernel_fits_its_support(observed):
 
 
 def test_callback_once_per_level_and_info(estimate):
+    """Once per level of each pass: the first pass's levels, then the second's."""
     _, info, levels = estimate
-    assert [lv for lv, _ in levels] == list(range(len(info["levels"])))
-    assert len(levels) >= 2  # 9 px support: 9 -> 7 -> 5 px, coarse to fine
-    assert [list(kk.shape) for _, kk in levels] == [lv["kernel_shape"] for lv in info["levels"]]
+    first, second = len(info["first_pass"]["levels"]), len(info["levels"])
+    assert [lv for lv, _ in levels] == list(range(first)) + list(range(second))
+    assert second >= 2  # 9 px support: 9 -> 7 -> 5 px, coarse to fine
+    assert [list(kk.shape) for _, kk in levels[first:]] == [
+        lv["kernel_shape"] for lv in info["levels"]
+    ]
     assert info["size"] == [9, 9] and info["size_estimated"] is False
     assert info["window"] == [[0, 192], [0, 192]]
 
@@ -277,6 +281,42 @@ def test_second_pass_estimates_again_with_the_size_found(observed):
     assert max(k.shape) <= max(first["size"]) and info["size"] == list(k.shape)
     single = estimate_kernel(observed, refine_iter=0, second_pass=False)
     assert list(single.shape) == first["size"]
+
+
+def test_a_size_that_does_not_bind_returns_the_unsized_kernel_padded(observed):
+    """A given size bounds the second pass's support: the 9 px shake's first pass finds
+    11 px, within 13, so both passes are those without the size, and the kernel is the
+    unsized one padded to 13 x 13."""
+    info: dict = {}
+    k = estimate_kernel(observed, 13, info=info)
+    side = max(info["first_pass"]["size"])
+    assert side < 13 and info["size_history"] == [side, side]
+    assert k.shape == (13, 13) and info["size"] == [13, 13] and info["size_estimated"] is False
+    unsized = estimate_kernel(observed)
+    np.testing.assert_allclose(kernel_step.crop_centre(unsized, (13, 13)), k, atol=1e-12)
+
+
+def test_a_size_that_binds_keeps_the_first_pass_evidence_when_the_kernels_agree(
+    observed, monkeypatch
+):
+    """With the true size (9) the second pass runs on 9 x 9 instead of the first pass's
+    11 x 11; its own two-level pyramid agrees less (measured 0.80) than the first pass's
+    (0.88). The first pass's agreement counts when its kernel and the second's agree as two
+    windows' must (measured 0.84), and not otherwise."""
+    info: dict = {}
+    k = estimate_kernel(observed, 9, info=info)
+    assert k.shape == (9, 9) and info["size_history"] == [max(info["first_pass"]["size"]), 9]
+    assert info["size_history"][0] > 9
+    own = info["levels"]  # the second pass's levels: 9 px support
+    assert own[-1]["kernel_shape"] == [9, 9]
+    first_levels = info["first_pass"]["checks"]["levels"]
+    assert info["pass_agreement"] >= 0.7
+    assert info["checks"]["levels"] >= first_levels > 0.85
+
+    monkeypatch.setitem(kernel.THRESHOLDS, "free_windows", 0.99)  # kernels that disagree
+    refused: dict = {}
+    np.testing.assert_array_equal(estimate_kernel(observed, 9, info=refused), k)
+    assert refused["checks"]["levels"] < 0.85 < first_levels  # its own, measured 0.80
 
 
 def test_colour_uses_the_channel_mean(observed):

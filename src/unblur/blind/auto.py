@@ -2,8 +2,8 @@ r"""``model="auto"``: choose between the parametric blurs and a free-form kernel
 
 Both are estimated: the parametric fits (Gaussian, straight motion, defocus disk; the best by
 its Bayesian information criterion, :func:`~unblur.blind.parametric.estimate_parametric`) and
-the free-form camera-shake kernel (:func:`~unblur.blind.kernel.estimate_kernel`, size found
-from the data when not given). The free kernel is kept when
+the free-form camera-shake kernel (:func:`~unblur.blind.kernel.estimate_kernel`, its extent
+found from the data, within the size when one is given). The free kernel is kept when
 
 * **it is stable**: the kernel of the last pyramid level agrees with the one of the level
   before, magnified (normalised cross-correlation at the best shift at least

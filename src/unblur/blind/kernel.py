@@ -70,17 +70,22 @@ means), so that the window covers about a third of it and a large blur stays a f
 pixels wide; the kernel found there is magnified back and refined by one alternation on a
 full-resolution window at the same place.
 
-**Kernel size** when ``size`` is not given: the estimation starts with a generous support, a
-quarter of the window's side (15 to 101 px), and after every coarse level cuts the support of
-the finer levels to what the kernel has reached there (twice its largest distance from the
-centre, plus a quarter and 4 px); the kernel is trimmed to the bounding box of its non-zero
-pixels plus one pixel on every side, made odd and centred. A **second pass** then estimates
-again from the start with that extent (its larger side, square) given as the size, and its
-kernel, trimmed the same way, is returned: the first pass's generous support, cut level by
-level, leaves room for spurious mass and a wrong shape at the coarse levels, which a support
-fitted to the blur does not (the notes have the figures). The pyramid-level agreement
-reported is the larger of the two passes' (the second, on a support cut to the kernel, has
-fewer and smaller levels).
+**Kernel size**: a first pass starts with a generous support, a quarter of the window's side
+(15 to 101 px, or the size given where that is larger), and after every coarse level cuts the
+support of the finer levels to what the kernel has reached there (twice its largest distance
+from the centre, plus a quarter and 4 px); its kernel is trimmed to the bounding box of its
+non-zero pixels plus one pixel on every side, made odd and centred. A **second pass** then
+estimates again from the start on that extent (its larger side, square), capped by the size
+when one is given, and its kernel is returned (trimmed the same way; padded to the size given):
+the first pass's generous support, cut level by level, leaves room for spurious mass and a
+wrong shape at the coarse levels, which a support fitted to the blur does not (the notes have
+the figures). The pyramid-level agreement reported is the larger of the two passes' (the
+second, on a support cut to the kernel, has fewer and smaller levels), the first pass's only
+where it vouches for the second's kernel: the second ran on the first's extent, or, where a
+given size cut that extent, the two kernels agree at least as two windows' must. A given size
+is thus a bound on the support, not the support itself: on its own exact support the
+pyramid is short and its agreement too low to trust a good kernel, and a size a little too
+large lets spurious mass in (the notes, section 11).
 
 **A kernel cut off by its support** (optional, ``size_retry``, off by default): when the
 second pass's kernel has more than ``_RETRY_BORDER`` of its mass on its support's border, it
@@ -179,7 +184,7 @@ _CHECK_LEVEL = 2
 #: Border mass of the second pass's kernel above which it is taken as cut off by its support
 #: and estimated again on a larger one (``size_retry``).
 _RETRY_BORDER = THRESHOLDS["border_mass"]
-#: Largest starting support when the size is not given.
+#: Largest starting support of the first pass (when the size given is not larger).
 _MAX_DEFAULT = 101
 
 
@@ -462,7 +467,7 @@ def _retry_larger(
     history = list(info.get("size_history", [])) if info is not None else []
     if cap > side:
         grown: dict[str, Any] = {}
-        k_cap = estimate_kernel(y, cap, info=grown, **options)
+        k_cap = estimate_kernel(y, cap, info=grown, second_pass=False, **options)
         checks = grown["checks"]
         larger_cut = kernel_checks(k_cap)["border_mass"]
         failed = _failed_agreement(checks)
@@ -562,9 +567,11 @@ def estimate_kernel(
         kernel side and at least 32 px. Images larger than ``max_side`` are analysed on their
         most textured ``max_side`` x ``max_side`` window.
     size : int or (int, int), optional
-        Kernel support (odd; even values are rounded up), at most half of each image side.
-        Default: found from the data, starting from a quarter of the window's side (15-101 px)
-        and cutting the support to the kernel's extent level by level (see the module notes).
+        Side(s) of the returned kernel (odd; even values are rounded up), at most half of each
+        image side, and the largest support the estimate may use: the kernel's extent is still
+        found from the data within it (see the module notes). Default: found from the data,
+        starting from a quarter of the window's side (15-101 px) and cutting the support to the
+        kernel's extent level by level.
     num_iter : int, optional
         Alternations per coarse pyramid level.
     lam_grad, lam_intensity : float, optional
@@ -614,8 +621,9 @@ def estimate_kernel(
         Side of the analysed window for large images; images larger than 1.5 x
         ``3 * max_side`` on their shorter side are also reduced first (see the module notes).
     second_pass : bool, optional
-        Without ``size``: estimate again with the square support the first estimate found
-        (its larger side), as if that size had been given (see the module notes).
+        Estimate again with the square support the first estimate found (its larger side,
+        capped by ``size``), on which its pyramid starts fitted to the blur (see the module
+        notes). ``False``: one pass, on ``size`` when given.
     size_retry : float, optional
         Without ``size``: when the second pass's kernel is cut off by its support (more than
         ``_RETRY_BORDER`` of its mass on the support's border), estimate once more on a
@@ -637,8 +645,10 @@ def estimate_kernel(
         Receives ``size`` (returned shape), ``levels`` (per level: kernel and image shapes),
         ``window`` (the full-resolution region analysed last, as
         ``[[row0, row1], [col0, col1]]``), ``scale`` (1 / the reduction factor),
-        ``size_estimated`` (whether ``size`` was found automatically) and ``checks`` (the
-        evidence :mod:`unblur.blind.confidence` judges).
+        ``size_estimated`` (whether ``size`` was found automatically), ``checks`` (the
+        evidence :mod:`unblur.blind.confidence` judges) and, with the second pass,
+        ``first_pass`` (its own ``info``), ``size_history`` (the first pass's side, the second
+        pass's support, ...) and ``pass_agreement`` (the similarity of the two kernels).
 
     Returns
     -------
@@ -708,51 +718,92 @@ def estimate_kernel(
         raise InvalidParameterError(f"lam_grad must be > 0, got {lam_grad!r}")
     shape = (int(y.shape[0]), int(y.shape[1]))
     wanted = check_size(size, (min(shape[0], max_side), min(shape[1], max_side)))
-    if wanted is None and second_pass:
-        options = dict(
-            num_iter=num_iter, lam_grad=lam_grad, lam_intensity=lam_intensity,
-            kernel_reg=kernel_reg, threshold=threshold, min_mass=min_mass,
-            edge_ratio=edge_ratio, edge_decay=edge_decay, num_iter_fine=num_iter_fine,
-            latent_blur=latent_blur, refine_iter=refine_iter,
-            refine_threshold=refine_threshold, kernel_smooth=kernel_smooth,
-            pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
-            anchor=anchor,
-            max_side=max_side, saturated=saturated, noise=noise, callback=callback,
-            second_pass=False, size_retry=0.0,
-        )  # fmt: skip
-        first: dict[str, Any] = {}
-        k_first = estimate_kernel(y, None, info=first, **{**options, "anchor": 0.0})
-        side = max(k_first.shape)
-        # noisy photographs: the sizing and final passes anchored, the checks unanchored
-        noisy = bool(anchor) and first.get("window_noise", 0.0) > _SIZING_NOISE
-        if noisy:
-            side = _mass_side(estimate_kernel(y, None, **options), _SIZING_QUANTILE)
-        k_side = estimate_kernel(y, side, info=info, **options)
-        k = trim(k_side)
-        if noisy and info is not None:
-            evidence: dict[str, Any] = {}
-            k_evidence = trim(estimate_kernel(y, side, info=evidence, **{**options, "anchor": 0.0}))
-            checks = info.get("checks", {})
-            info["anchored"] = {"sizing_side": side, "checks": dict(checks),
-                                "unanchored_agreement": similarity(k, k_evidence)}  # fmt: skip
-            for name in ("levels", "refinement", "windows"):
-                checks.pop(name, None)
-                if name in evidence.get("checks", {}):
-                    checks[name] = evidence["checks"][name]
-        if info is not None:
-            info.update(size=list(k.shape), size_estimated=True, first_pass=first)
-            # stable across scales in either pass: the second, on a support cut to the
-            # kernel, has fewer and smaller levels, whose agreement means less
-            levels = [p["checks"].get("levels") for p in (info, first) if "checks" in p]
-            if all(v is not None for v in levels) and levels:
-                info["checks"]["levels"] = max(levels)
-        if info is not None:
-            info["size_history"] = [max(k_first.shape), side]
-        if size_retry > 1 and not noisy:
-            cut = kernel_checks(k_side)["border_mass"]
-            if cut > _RETRY_BORDER:
-                k = _retry_larger(y, k, side, cut, size_retry, options, info)
-        return k
+    options = dict(
+        num_iter=num_iter, lam_grad=lam_grad, lam_intensity=lam_intensity,
+        kernel_reg=kernel_reg, threshold=threshold, min_mass=min_mass,
+        edge_ratio=edge_ratio, edge_decay=edge_decay, num_iter_fine=num_iter_fine,
+        latent_blur=latent_blur, refine_iter=refine_iter,
+        refine_threshold=refine_threshold, kernel_smooth=kernel_smooth,
+        pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
+        anchor=anchor, max_side=max_side, saturated=saturated, noise=noise, callback=callback,
+    )  # fmt: skip
+    if not second_pass:
+        return _one_pass(y, wanted, None, info=info, **options)
+    first: dict[str, Any] = {}
+    k_first = _one_pass(y, None, wanted, info=first, **{**options, "anchor": 0.0})
+    side = max(k_first.shape)
+    # noisy photographs: the sizing and final passes anchored, the checks unanchored
+    noisy = bool(anchor) and first.get("window_noise", 0.0) > _SIZING_NOISE
+    if noisy:
+        side = _mass_side(_one_pass(y, None, wanted, **options), _SIZING_QUANTILE)
+    # a given size bounds the support the data find
+    support = (side, side) if wanted is None else (min(side, wanted[0]), min(side, wanted[1]))
+    k_side = _one_pass(y, support, None, info=info, **options)
+    k = trim(k_side) if wanted is None else crop_centre(k_side, wanted)
+    if noisy and info is not None:
+        evidence: dict[str, Any] = {}
+        k_evidence = trim(_one_pass(y, support, None, info=evidence, **{**options, "anchor": 0.0}))
+        checks = info.get("checks", {})
+        info["anchored"] = {"sizing_side": side, "checks": dict(checks),
+                            "unanchored_agreement": similarity(k, k_evidence)}  # fmt: skip
+        for name in ("levels", "refinement", "windows"):
+            checks.pop(name, None)
+            if name in evidence.get("checks", {}):
+                checks[name] = evidence["checks"][name]
+    if info is not None:
+        agreement = similarity(k_first, k)
+        info.update(size=list(k.shape), size_estimated=wanted is None, first_pass=first,
+                    size_history=[max(k_first.shape), max(support)],
+                    pass_agreement=agreement)  # fmt: skip
+        # stable across scales in either pass: the second, on a support cut to the kernel,
+        # has fewer and smaller levels, whose agreement means less; the first pass vouches
+        # for the second's kernel when that is its own estimate again on its extent, or
+        # (a given size cut the support) when the two agree as two windows' kernels must
+        vouches = support == (side, side) or agreement >= THRESHOLDS["free_windows"]
+        passes = (info, first) if vouches else (info,)
+        levels = [p["checks"].get("levels") for p in passes if "checks" in p]
+        if all(v is not None for v in levels) and levels:
+            info["checks"]["levels"] = max(levels)
+    if size_retry > 1 and not noisy and wanted is None:
+        cut = kernel_checks(k_side)["border_mass"]
+        if cut > _RETRY_BORDER:
+            k = _retry_larger(y, k, side, cut, size_retry, options, info)
+    return k
+
+
+def _one_pass(
+    y: np.ndarray,
+    wanted: tuple[int, int] | None,
+    start: tuple[int, int] | None,
+    *,
+    num_iter: int,
+    lam_grad: float,
+    lam_intensity: float,
+    kernel_reg: float,
+    threshold: float,
+    min_mass: float,
+    edge_ratio: float,
+    edge_decay: float,
+    num_iter_fine: int,
+    latent_blur: float,
+    refine_iter: int,
+    refine_threshold: float,
+    kernel_smooth: float,
+    pyramid_smooth: float,
+    noise_adaptive: float,
+    anchor: float,
+    join: int,
+    max_side: int,
+    saturated: np.ndarray | None,
+    noise: float | None,
+    callback: Callable[[int, np.ndarray], Any] | None,
+    info: dict[str, Any] | None = None,
+) -> np.ndarray:
+    """One estimate of :func:`estimate_kernel` (checked options): on the support ``wanted``
+    when it is given; otherwise from a generous starting support (a quarter of the window,
+    :func:`_default_size`, or ``start`` where that is larger) cut to the kernel's extent level
+    by level, and trimmed."""
+    shape = (int(y.shape[0]), int(y.shape[1]))
     full_mask = _check_mask(saturated, shape)
     settings = _Settings(
         num_iter, num_iter_fine, lam_grad, lam_intensity, kernel_reg, threshold, min_mass,
@@ -766,8 +817,14 @@ def estimate_kernel(
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
     settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive, anchor=anchor)
     ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
-    small_wanted = None if wanted is None else tuple(odd_side(n / factor) for n in wanted)
-    support = small_wanted or (_default_size(ys.shape),) * 2
+    if wanted is not None:
+        support = tuple(odd_side(n / factor) for n in wanted)
+    else:
+        support = (_default_size(ys.shape),) * 2
+        if start is not None:
+            support = tuple(
+                max(s, odd_side(n / factor)) for s, n in zip(support, start, strict=True)
+            )
     support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, ys.shape, strict=True))
     k, latent, levels = _pyramid(ys, ms, support, settings, callback, shrink=wanted is None)
     k, latent = _refine(
