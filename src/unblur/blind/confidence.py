@@ -27,10 +27,12 @@ determined it, from evidence the estimation leaves behind:
     ``model="auto"`` to reject a free-form kernel, but not judged on its own.
 ``windows``
     Do separate windows agree (same measure)? When the image holds a second textured window
-    that overlaps the first by at most a quarter, the pyramid also runs on it down to half
-    resolution, and its kernel is compared with the first window's at that level. A blur
-    that varies over the image (rotation, depth) fails it, and so does an estimate that the
-    data of one window cannot pin down.
+    that overlaps the first by at most a quarter (or, where there is none, by at most a half:
+    a photograph of about 1000 x 700 px whose best 512 px window is central has no other
+    window of the first kind), the pyramid also runs on it down to half resolution, and its
+    kernel is compared with the first window's at that level. A blur that varies over the
+    image (rotation, depth) fails it, and so does an estimate that the data of one window
+    cannot pin down.
 ``residual``
     Does the result explain the data? The RMS of :math:`k * \hat x - y` over the valid,
     unsaturated pixels, over :math:`\hat\sigma`, for the final latent image :math:`\hat x`.

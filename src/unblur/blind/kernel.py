@@ -176,6 +176,9 @@ _SIZING_QUANTILE = 0.9
 _BAND = 0.0
 #: The windows check compares the kernels of two windows at this pyramid level (half size).
 _CHECK_LEVEL = 2
+#: The windows check's second window overlaps the first by at most a quarter, or, where the
+#: image holds no such window, by at most this fraction (each keeps half its pixels its own).
+_CHECK_OVERLAP = 0.5
 #: Border mass of the second pass's kernel above which it is taken as cut off by its support
 #: and estimated again on a larger one (``size_retry``).
 _RETRY_BORDER = THRESHOLDS["border_mass"]
@@ -761,6 +764,8 @@ def estimate_kernel(
     factor = _working_factor(shape, max_side)
     small, small_mask = _block_mean(y, full_mask, factor)
     windows = textured_windows(small, max_side, 2, avoid=small_mask)
+    if len(windows) < 2:
+        windows = textured_windows(small, max_side, 2, avoid=small_mask, overlap=_CHECK_OVERLAP)
     window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
