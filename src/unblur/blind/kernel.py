@@ -80,7 +80,8 @@ kernel, trimmed the same way, is returned: the first pass's generous support, cu
 level, leaves room for spurious mass and a wrong shape at the coarse levels, which a support
 fitted to the blur does not (the notes have the figures). The pyramid-level agreement
 reported is the larger of the two passes' (the second, on a support cut to the kernel, has
-fewer and smaller levels).
+fewer and smaller levels). The first pass's window agreement is reported beside the
+second's (``first_windows``, judged by :mod:`unblur.blind.confidence`).
 
 **A kernel cut off by its support** (optional, ``size_retry``, off by default): when the
 second pass's kernel has more than ``_RETRY_BORDER`` of its mass on its support's border, it
@@ -755,6 +756,8 @@ def estimate_kernel(
             cut = kernel_checks(k_side)["border_mass"]
             if cut > _RETRY_BORDER:
                 k = _retry_larger(y, k, side, cut, size_retry, options, info)
+        if info is not None and first.get("checks", {}).get("windows") is not None:
+            info.setdefault("checks", {})["first_windows"] = first["checks"]["windows"]
         return k
     full_mask = _check_mask(saturated, shape)
     settings = _Settings(
