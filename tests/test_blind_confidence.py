@@ -6,6 +6,8 @@ be flagged; a blurred photograph must not be.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -93,3 +95,73 @@ def test_assess_flags_an_unresolved_fallback():
     assert out["reasons"][0].startswith("no blur model fits: the free-form kernels of two")
     assert "0.60" in out["reasons"][0]
     assert assess({"free_levels": 0.85})["confidence"] == "high"  # at the threshold: passes
+
+
+# --------------------------------------------------------------------------------------------
+# large shakes on photographs of about 1000 x 700 px (docs/notes/blind_kernel.md, section 12)
+# --------------------------------------------------------------------------------------------
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+LAI = BENCHMARKS.parents[1] / "shared" / "data" / "lai2016"
+
+
+@pytest.mark.skipif(not (LAI / "blurred").is_dir(), reason="Lai et al.'s data not in ../shared")
+def test_a_wrong_large_kernel_on_a_central_window_is_not_trusted():
+    """Lai et al.'s natural_01 blurred by their 75 px kernel 04: the free-form kernel (33 x 21,
+    similarity 0.39 to the truth) restored 0.29 dB below the input and was trusted, since the
+    best 512 px window is central and no other window overlapped it by a quarter or less. The
+    window that shares at most half its pixels disagrees with it (measured 0.57), so auto
+    returns its parametric fit, a short motion, and says that no model fits."""
+    import imageio.v3 as iio
+
+    y = np.asarray(iio.imread(LAI / "blurred" / "natural_01_kernel_04.png"))[..., :3]
+    info: dict = {}
+    estimate_psf(y, channel_axis=-1, info=info)
+    free = info["candidates"]["free"]["checks"]
+    assert free["windows"] < THRESHOLDS["free_windows"]
+    assert info["model"] != "free" and "two windows disagree" in info["reason"]
+    assert info["confidence"] == "low"
+    assert info["checks"]["free_windows"] == free["windows"]
+
+
+@pytest.mark.skipif(not (LAI / "blurred").is_dir(), reason="Lai et al.'s data not in ../shared")
+def test_windows_that_disagreed_while_the_size_was_found_are_flagged():
+    """Lai et al.'s people_01 blurred by their 51 px kernel 02: the free-form kernel (39 x 25)
+    restored 0.16 dB below the input and was trusted. The second pass's windows agree on it
+    (measured 0.73), but the first pass's, on the generous support its size came from, did
+    not (0.34): the kernel is kept and flagged, so ``deconvolve(y, "auto")`` restores it at
+    half strength."""
+    import imageio.v3 as iio
+
+    y = np.asarray(iio.imread(LAI / "blurred" / "people_01_kernel_02.png"))[..., :3]
+    info: dict = {}
+    estimate_psf(y, channel_axis=-1, info=info)
+    assert info["model"] == "free"
+    assert info["checks"]["windows"] >= THRESHOLDS["free_windows"]
+    assert info["checks"]["first_windows"] < THRESHOLDS["first_windows"]
+    assert info["confidence"] == "low"
+    assert any("while the kernel's size was found" in r for r in info["reasons"])
+
+
+def test_assess_judges_the_first_pass_windows():
+    out = assess({"signal": 500.0, "orientations": 0.5, "windows": 0.9, "first_windows": 0.34})
+    assert out["confidence"] == "low" and len(out["reasons"]) == 1
+    assert "while the kernel's size was found (agreement 0.34)" in out["reasons"][0]
+    assert assess({"first_windows": 0.5})["confidence"] == "high"  # at the threshold: passes
+
+
+def test_a_good_shake_on_a_central_window_stays_trusted(monkeypatch):
+    """The broad set's case 003 (natural_01 at 0.7 MP, a 23 x 43 px shake, 0.75 % noise,
+    8-bit): its best window is central too, and the window sharing at most half of it agrees
+    with the free-form kernel (measured 0.91), which is kept and trusted (+1.02 dB over the
+    input with deconvolve's defaults)."""
+    if not (LAI / "sharp").is_dir():
+        pytest.skip("Lai et al.'s data not in ../shared")
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import blind_cases
+
+    case = blind_cases.cases("quick")[3].build()
+    info: dict = {}
+    estimate_psf(case.observed, channel_axis=case.channel_axis, info=info)
+    assert info["model"] == "free" and info["confidence"] == "high", info["reasons"]
+    assert info["checks"]["windows"] >= THRESHOLDS["free_windows"]
+    assert info["checks"]["first_windows"] >= THRESHOLDS["first_windows"]

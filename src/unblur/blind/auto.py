@@ -10,10 +10,11 @@ found from the data, within the size when one is given). The free kernel is kept
   ``_STABLE``). On data that determine the kernel the alternation converges to it at every
   scale; where it does not (too much noise for the blur's size, too few edges, a blur the
   model does not describe) it wanders from scale to scale;
-* **separate windows agree**, when the image holds two (the runner-up window's kernel at
-  half resolution correlates with the first's at least ``_WINDOWS``): a kernel that one
-  window's edges cannot pin down comes out different from another window's, however stable
-  it is across scales;
+* **separate windows agree**, when the image holds two that share at most half their
+  pixels (the runner-up window's kernel at half resolution correlates with the first's at
+  least ``_WINDOWS``; see the ``windows`` check of :mod:`unblur.blind.confidence`): a kernel
+  that one window's edges cannot pin down comes out different from another window's, however
+  stable it is across scales;
 * **its shape is not the parametric one**: its correlation with the parametric kernel is
   below ``_SAME_SHAPE``. On a Gaussian or defocus blur the free estimate is a noisier copy
   of the parametric kernel, and the parametric fit, with one or two parameters, is the

@@ -86,6 +86,8 @@ given size cut that extent, the two kernels agree at least as two windows' must.
 is thus a bound on the support, not the support itself: on its own exact support the
 pyramid is short and its agreement too low to trust a good kernel, and a size a little too
 large lets spurious mass in (the notes, section 11).
+The first pass's window agreement is reported beside the second's (``first_windows``,
+judged by :mod:`unblur.blind.confidence`).
 
 **A kernel cut off by its support** (optional, ``size_retry``, off by default): when the
 second pass's kernel has more than ``_RETRY_BORDER`` of its mass on its support's border, it
@@ -181,6 +183,9 @@ _SIZING_QUANTILE = 0.9
 _BAND = 0.0
 #: The windows check compares the kernels of two windows at this pyramid level (half size).
 _CHECK_LEVEL = 2
+#: The windows check's second window overlaps the first by at most a quarter, or, where the
+#: image holds no such window, by at most this fraction (each keeps half its pixels its own).
+_CHECK_OVERLAP = 0.5
 #: Border mass of the second pass's kernel above which it is taken as cut off by its support
 #: and estimated again on a larger one (``size_retry``).
 _RETRY_BORDER = THRESHOLDS["border_mass"]
@@ -768,6 +773,8 @@ def estimate_kernel(
         cut = kernel_checks(k_side)["border_mass"]
         if cut > _RETRY_BORDER:
             k = _retry_larger(y, k, side, cut, size_retry, options, info)
+    if info is not None and first.get("checks", {}).get("windows") is not None:
+        info.setdefault("checks", {})["first_windows"] = first["checks"]["windows"]
     return k
 
 
@@ -812,6 +819,8 @@ def _one_pass(
     factor = _working_factor(shape, max_side)
     small, small_mask = _block_mean(y, full_mask, factor)
     windows = textured_windows(small, max_side, 2, avoid=small_mask)
+    if len(windows) < 2:
+        windows = textured_windows(small, max_side, 2, avoid=small_mask, overlap=_CHECK_OVERLAP)
     window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span

@@ -26,15 +26,20 @@ def _gradient_magnitude(y: np.ndarray) -> np.ndarray:
 
 
 def textured_windows(
-    image: np.ndarray, side: int, count: int = 1, avoid: np.ndarray | None = None
+    image: np.ndarray,
+    side: int,
+    count: int = 1,
+    avoid: np.ndarray | None = None,
+    overlap: float = 0.25,
 ) -> list[tuple[slice, slice]]:
     """Up to ``count`` square windows of ``side`` px with the most strong gradients, best
-    first, none overlapping an earlier one by more than a quarter of its area.
+    first, none overlapping an earlier one by more than ``overlap`` (a fraction of its area,
+    a quarter by default).
 
     Candidates start on a grid of ``side // 4`` px steps (plus the last position on each
     axis); strong gradients are those above the 90th percentile of the whole image. Pixels
     in ``avoid`` (e.g. saturated ones, whose values do not follow the blur model) do not
-    count.
+    count. The first window does not depend on ``overlap``.
     """
     h, w = image.shape
     sh, sw = min(side, h), min(side, w)
@@ -54,11 +59,11 @@ def textured_windows(
     chosen: list[tuple[int, int]] = []
     for index in order:
         top, left = int(r.ravel()[index]), int(c.ravel()[index])
-        overlap = max(
+        shared = max(
             (max(0, sh - abs(top - a)) * max(0, sw - abs(left - b)) for a, b in chosen),
             default=0,
         )
-        if overlap <= sh * sw / 4:
+        if shared <= sh * sw * overlap:
             chosen.append((top, left))
             if len(chosen) == count:
                 break
