@@ -233,26 +233,27 @@ def test_png_8bit_grey_and_rgb_decoded_as_pillow_does(tmp_path, colour, shape, v
     assert uio.read_header(p).dtype == np.uint8
 
 
-@pytest.mark.parametrize("shape", [(32, 32), (32, 32, 3)])
-def test_png_8bit_corrupt(tmp_path, shape):
-    p = write_image(tmp_path / "t8.png", RNG.random(shape))
+def _refuses_truncations(p) -> bytes:
+    """The PNG file ``p``, cut inside IDAT, without IEND and in IDAT's header, is refused as
+    truncated or corrupt; returns its bytes (restored by the caller where needed)."""
     good = p.read_bytes()
-    for cut in (len(good) // 2, len(good) - 13, 40):  # inside IDAT, without IEND, in IDAT header
+    for cut in (len(good) // 2, len(good) - 13, 40):
         p.write_bytes(good[:cut])
         with pytest.raises(ImageReadError) as e:
             read_image(p)
         _message(e, "not a valid PNG image (truncated or corrupt")
+    return good
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (32, 32, 3)])
+def test_png_8bit_corrupt(tmp_path, shape):
+    _refuses_truncations(write_image(tmp_path / "t8.png", RNG.random(shape)))
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (32, 32, 2), (32, 32, 3), (32, 32, 4)])
 def test_png_16bit_corrupt(tmp_path, shape):
     p = write_image(tmp_path / "t16.png", RNG.random(shape), dtype="uint16")
-    good = p.read_bytes()
-    for cut in (len(good) // 2, len(good) - 13, 40):  # inside IDAT, without IEND, in IDAT header
-        p.write_bytes(good[:cut])
-        with pytest.raises(ImageReadError) as e:
-            read_image(p)
-        _message(e, "not a valid PNG image (truncated or corrupt")
+    good = _refuses_truncations(p)
     flipped = bytearray(good)
     flipped[len(good) // 2] ^= 0xFF  # inside IDAT: CRC mismatch / bad zlib data
     p.write_bytes(bytes(flipped))
