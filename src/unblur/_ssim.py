@@ -20,7 +20,8 @@ along the row into a ring of the last 11 rows, the ring is filtered down the col
 row it centres, and the local indices of that row are summed at once. The reference's two
 statistics are shared by the estimates. Arithmetic is float64 whatever the input precision,
 so the result equals scikit-image's :func:`~skimage.metrics.structural_similarity` (with the
-same settings) to rounding.
+same settings) to rounding; on request (``single``) float32 images are filtered in float32,
+each row's or strip's sum still added in float64, about twice as fast and within a few 1e-6.
 
 References
 ----------
