@@ -7,6 +7,8 @@ the truth: sigma and radius within 10 %, motion length within 1 px and angle wit
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from conftest import psnr
@@ -214,6 +216,26 @@ def test_size_sets_the_kernel_shape_and_bounds_the_search(cam, model):
     assert k.sum() == pytest.approx(1.0) and np.all(k >= 0)
     if model == "motion":
         assert info["parameters"]["length"] <= 13
+
+
+@pytest.mark.parametrize(("length", "angle"), [(21, 135), (19, 30)])
+def test_size_bounds_a_diagonal_motion_by_its_box_not_its_length(cam, length, angle):
+    # the true kernel's side (17 and 19 px) is shorter than the segment: told that size, the
+    # fit must find the same segment as without it (before, the length was capped at size - 2)
+    true = psf.motion(length, angle)
+    y = _observe(cam, true, seed=13)
+    side = max(true.shape)
+    free, sized = {}, {}
+    estimate_parametric(y, info=free)
+    k = estimate_parametric(y, size=side, info=sized)
+    assert free["model"] == sized["model"] == "motion"
+    p, q = free["parameters"], sized["parameters"]
+    assert abs(q["length"] - length) <= 1.0 and _angle_error(q["angle"], angle) <= 3.0, q
+    assert abs(q["length"] - p["length"]) <= 0.2 and _angle_error(q["angle"], p["angle"]) <= 0.5
+    assert k.shape == (side, side)
+    np.testing.assert_allclose(k, psf.motion(q["length"], q["angle"], size=side))
+    t = math.radians(q["angle"])
+    assert q["length"] * max(abs(math.cos(t)), abs(math.sin(t))) <= side - 2 + 1e-9
 
 
 def test_large_image_uses_central_crop(cam):

@@ -197,13 +197,14 @@ def _fit_disk(spec: Spectrum, size: int | None) -> dict[str, float]:
 # motion: cepstral candidates, refined on the 2-D spectrum
 # --------------------------------------------------------------------------------------------
 def _cepstral_candidates(
-    spec: Spectrum, max_length: float, count: int
+    spec: Spectrum, max_length: float, box: float | None, count: int
 ) -> list[tuple[float, float]]:
     r"""Deepest local minima of the power cepstrum :math:`\mathcal F^{-1}\{\log I\}`.
 
     A line blur of length :math:`L` at angle :math:`\phi` puts a negative peak at the
-    displacement :math:`L(\cos\phi, -\sin\phi)` (columns, rows). Returns up to ``count``
-    ``(length, angle)`` pairs at least two pixels apart, deepest first.
+    displacement :math:`L(\cos\phi, -\sin\phi)` (columns, rows). Only displacements within
+    ``max_length`` and, with ``box``, within ``box`` along each axis are searched. Returns up
+    to ``count`` ``(length, angle)`` pairs at least two pixels apart, deepest first.
     """
     m, n = spec.shape
     log_power = spec.log_power - spec.log_power.mean()
@@ -214,6 +215,8 @@ def _cepstral_candidates(
     # one of each +-pair: angle in [0, 180) <=> rows < 0, or rows == 0 and cols > 0
     half = (rows[:, None] < 0) | ((rows[:, None] == 0) & (cols[None, :] > 0))
     ring = half & (dist >= _LENGTH_MIN) & (dist <= max_length + 1)
+    if box is not None:
+        ring &= (np.abs(rows[:, None]) <= box + 1) & (np.abs(cols[None, :]) <= box + 1)
     neighbours = np.min(
         [np.roll(cep, (dr, dc), axis=(0, 1)) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc],
         axis=0,
@@ -235,12 +238,22 @@ def _cepstral_candidates(
     return chosen
 
 
+def _length_bound(angle: float, max_length: float, box: float | None) -> float:
+    """The longest segment at ``angle`` (degrees) within ``max_length`` whose projection on
+    each axis is at most ``box`` (the support's side less 2; None: no support given)."""
+    if box is None:
+        return max_length
+    t = math.radians(angle)
+    extent = max(abs(math.cos(t)), abs(math.sin(t)))  # >= 1/sqrt(2)
+    return max(min(max_length, box / extent), _LENGTH_MIN + 0.5)
+
+
 def _motion_log_h(spec: Spectrum, length: float, angle: float) -> np.ndarray:
     return _log_h("motion", spec, {"length": length, "angle": angle})
 
 
 def _grid_motion(
-    spec: Spectrum, length: float, angle: float, max_length: float
+    spec: Spectrum, length: float, angle: float, max_length: float, box: float | None
 ) -> tuple[float, float, float, np.ndarray]:
     """Best point of a +-1.5 px, +-3 degree grid around a cepstral start.
 
@@ -250,8 +263,8 @@ def _grid_motion(
     _, params = fit_2d(spec, _motion_log_h(spec, length, angle))
     best = (math.inf, length, angle)
     for dl in np.arange(-1.5, 1.51, 0.5):
-        q_len = min(max(length + dl, _LENGTH_MIN), max_length)
         for da in np.arange(-3.0, 3.01, 1.0):
+            q_len = min(max(length + dl, _LENGTH_MIN), _length_bound(angle + da, max_length, box))
             c = cost_2d(spec, _motion_log_h(spec, q_len, angle + da), params)
             if c < best[0]:
                 best = (c, q_len, angle + da)
@@ -261,12 +274,17 @@ def _grid_motion(
 
 
 def _polish_motion(
-    spec: Spectrum, length: float, angle: float, params: np.ndarray, max_length: float
+    spec: Spectrum,
+    length: float,
+    angle: float,
+    params: np.ndarray,
+    max_length: float,
+    box: float | None,
 ) -> tuple[float, float]:
     """Nelder-Mead on (length, angle) with the nuisance held, then refitted; twice."""
 
     def objective(q: np.ndarray) -> float:
-        if not _LENGTH_MIN <= q[0] <= max_length:
+        if not _LENGTH_MIN <= q[0] <= _length_bound(q[1], max_length, box):
             return math.inf
         return cost_2d(spec, _motion_log_h(spec, q[0], q[1]), params)
 
@@ -289,20 +307,26 @@ def _polish_motion(
 
 
 def _fit_motion(spec: Spectrum, size: int | None) -> dict[str, float]:
-    max_length = _upper(size, spec.side, _LENGTH_MAX_FRACTION, (size or 0) - 2)
-    max_length = max(max_length, _LENGTH_MIN + 0.5)
-    candidates = _cepstral_candidates(spec, max_length, _MOTION_CANDIDATES)
+    # a given size bounds the segment's extent along each axis (its box), not its length: a
+    # diagonal segment reaches sqrt(2) times the side (docs/notes/blind_kernel.md, section 14)
+    max_length = max(spec.side * _LENGTH_MAX_FRACTION, _LENGTH_MIN + 0.5)
+    box = None if size is None else float(size - 2)
+    if box is not None:
+        max_length = max(min(max_length, box * math.sqrt(2)), _LENGTH_MIN + 0.5)
+    candidates = _cepstral_candidates(spec, max_length, box, _MOTION_CANDIDATES)
     if not candidates:  # no cepstral dip at all: start from a short horizontal blur
         candidates = [(_LENGTH_MIN, 0.0)]
     # every candidate gets the grid; the best one (smallest 2-D residual) is polished
     _, length, angle, params = min(
         (
-            _grid_motion(spec, min(length, max_length), angle, max_length)
+            _grid_motion(
+                spec, min(length, _length_bound(angle, max_length, box)), angle, max_length, box
+            )
             for length, angle in candidates
         ),
         key=lambda result: result[0],
     )
-    length, angle = _polish_motion(spec, length, angle, params, max_length)
+    length, angle = _polish_motion(spec, length, angle, params, max_length, box)
     return {"length": length, "angle": angle}
 
 
@@ -463,8 +487,10 @@ def estimate_motion(
     image : numpy.ndarray
         Blurred 2-D grey image, at least 32 x 32 (large images: central 512 x 512 crop).
     size : int, optional
-        Odd side of the returned PSF (even values are rounded up); bounds the length to
-        ``size - 2``. Default: the segment's own bounding box.
+        Odd side of the returned PSF (even values are rounded up); bounds the segment's
+        extent along each axis, :math:`L \max(|\cos\phi|, |\sin\phi|)`, to ``size - 2``
+        (a diagonal segment may be up to :math:`\sqrt 2` times longer than the side).
+        Default: the segment's own bounding box.
     info : dict, optional
         Receives ``model``, ``parameters`` (``{"length": ..., "angle": ...}``, the angle in
         degrees in [0, 180), counter-clockwise from the x axis as in
