@@ -356,7 +356,7 @@ def _ssim_checked(
     if precision not in ("double", "single"):
         raise InvalidParameterError(f"precision must be 'double' or 'single', got {precision!r}")
     spatial = [n for ax, n in enumerate(ref.shape) if ax != channel_axis]
-    if not spatial or min(spatial) < 2 * _SSIM_RADIUS + 1:
+    if not _ssim_fits(ref.shape, channel_axis):
         raise InvalidParameterError(
             f"SSIM needs at least 11 px along every spatial axis, got shape {ref.shape}"
         )
@@ -385,6 +385,13 @@ def _ssim_checked(
     return [float(np.mean(s / counts)) for s in sums]
 
 
+def _ssim_fits(shape: tuple[int, ...], channel_axis: int | None) -> bool:
+    """Whether every spatial axis of ``shape`` (``channel_axis``, checked, aside) holds the
+    SSIM window."""
+    spatial = [n for ax, n in enumerate(shape) if ax != channel_axis]
+    return bool(spatial) and min(spatial) >= 2 * _SSIM_RADIUS + 1
+
+
 def _scores(
     estimates: Sequence[np.ndarray],
     reference: np.ndarray,
@@ -402,10 +409,9 @@ def _scores(
     values_psnr = [_psnr_checked(e, checked[0], max(m, checked[1]), peak) for e, m in ests]
     ref = checked[0]
     axis = None if channel_axis is None else check_axis("channel_axis", channel_axis, ref.ndim)
-    spatial = [n for ax, n in enumerate(ref.shape) if ax != axis]
     values_ssim: list[float | None] = (
         list(_ssim_checked(checked, ests, peak, axis, precision))
-        if spatial and min(spatial) >= 2 * _SSIM_RADIUS + 1
+        if _ssim_fits(ref.shape, axis)
         else [None] * len(ests)
     )
     return list(zip(values_psnr, values_ssim, strict=True))
