@@ -292,8 +292,8 @@ def _read_png(p: pathlib.Path, q: str, header_only: bool) -> _Decoded | ImageHea
         return ImageHeader(shape, dtype, -1 if samples > 1 else None, 1)
     # 16 bits: Pillow would keep only the high byte of colour samples (and older Pillow
     # versions return grey as int32), so libpng decodes these; 8-bit grey and RGB too, as
-    # Pillow would return them (tRNS ignored), in half of Pillow's time (a 1024^2 RGB file
-    # 52 -> 16 ms; benchmarks/report_overhead.py). Palette and alpha images go to Pillow.
+    # Pillow would return them (tRNS ignored), faster (measured in the docstring of
+    # benchmarks/report_overhead.py). Palette and alpha images go to Pillow.
     with _quiet_codec_log():
         try:
             arr = imagecodecs.png_decode(p.read_bytes())
