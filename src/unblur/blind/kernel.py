@@ -89,6 +89,25 @@ large lets spurious mass in (the notes, section 11).
 The first pass's window agreement is reported beside the second's (``first_windows``,
 judged by :mod:`unblur.blind.confidence`).
 
+**Noisy windows: the sizing and the levels the noise allows.** The kernel step's data are
+the blurred gradients, whose noise at a level grows as :math:`\sigma_l` while their signal
+falls as the kernel spreads, so the *noise load* :math:`\sigma_l P` (the level's noise times
+the participation number of its starting kernel, the coarser level's magnified; the
+quantity ``anchor`` judges) says how well a level pins the kernel down. On a window noisier
+than Levin et al.'s photographs (``_SIZING_NOISE``) the finest levels of a large shake are
+past that point: the kernel breaks into dots that the projection removes, and the first
+pass's bounding box undershoots the blur (a third or less of it). There, without
+``anchor``, the second pass's support is taken from the first pass's kernel at the last
+level whose load is at most ``level_sizing`` (the level before the first that exceeds it),
+cut at the central ``_SIZING_QUANTILE`` of its mass, as a coarse kernel is blurred by the
+reduction and its bounding box overshoots, and scaled to full resolution; and the second
+pass stops before the first level (other than the finest) whose load exceeds
+``level_stop``, magnifies the last level's kernel to the support and leaves the full
+resolution to the TV refinement, whose latent image is not the noise-sensitive L0 one. This
+is the coarse-to-fine principle itself (Fergus et al. 2006; Cho & Lee 2009): a scale is used
+only where the data there determine the kernel; the thresholds are measured, not derived
+(see the notes).
+
 **A kernel cut off by its support** (optional, ``size_retry``, off by default): when the
 second pass's kernel has more than ``_RETRY_BORDER`` of its mass on its support's border, it
 is estimated once more on a support ``size_retry`` times larger (capped by the window), and
@@ -105,6 +124,8 @@ References
 J. Pan, Z. Hu, Z. Su, M.-H. Yang, "Deblurring text images via L0-regularized intensity and
 gradient prior", IEEE CVPR 2014, pp. 2901-2908 (and IEEE TPAMI 39(2), 2017, pp. 342-355).
 S. Cho, S. Lee, "Fast motion deblurring", ACM TOG 28(5), 2009.
+R. Fergus, B. Singh, A. Hertzmann, S. T. Roweis, W. T. Freeman, "Removing camera shake from
+a single photograph", ACM TOG 25(3), 2006.
 L. Xu, J. Jia, "Two-phase kernel estimation for robust motion deblurring", ECCV 2010.
 A. Levin, Y. Weiss, F. Durand, W. T. Freeman, "Understanding and evaluating blind
 deconvolution algorithms", IEEE CVPR 2009.
@@ -119,6 +140,7 @@ IEEE CVPR 2014.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import numbers
 from collections.abc import Callable
@@ -173,6 +195,9 @@ _SIGMA_P_REF = 0.15
 #: (see ``anchor``); Levin's photographs stay below it (noise 0.0026-0.0038, participation at
 #: most 1.5 x 35 px).
 _ANCHOR_NOISE = 0.2
+#: Noise load (level noise times the starting kernel's participation) above which the
+#: second pass on a noisy window stops and magnifies the last level's kernel (``level_stop``).
+_STOP_LOAD = 0.6
 #: Window noise (normalised units) above which the sizing pass is anchored (Levin's
 #: photographs: 0.0026-0.0038).
 _SIZING_NOISE = 0.005
@@ -218,6 +243,7 @@ class _Settings:
     noise: float = 0.0
     adaptive: float = 0.0
     anchor: float = 0.0
+    stop_load: float = 0.0
 
 
 def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -259,11 +285,13 @@ def _pyramid(
     callback: Callable[[int, np.ndarray], Any] | None,
     shrink: bool = False,
     until: int = 0,
-) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
     """Coarse-to-fine L0 alternation; returns the kernel, the finest latent image (cropped to
     the image) and a record per level. With ``shrink`` (size not given) the support of the
     finer levels is cut to the extent the kernel has reached (see :func:`_shrunk`); ``until``
-    stops after that level (0: full resolution)."""
+    stops after that level (0: full resolution). With ``s.stop_load`` the pyramid stops
+    before a level (not the finest) whose noise load exceeds it and returns the last level's
+    kernel magnified to ``support``, and no latent image."""
     num_levels = 1 + max(0, math.floor(math.log(_COARSEST / min(support)) / math.log(_RATIO)))
     levels: list[dict] = []
     k = None
@@ -290,6 +318,12 @@ def _pyramid(
         edge = None
         k_start = k
         excess = _anchor_excess(s.noise * scale, k) if levels and s.anchor else 0.0
+        load = s.noise * scale * _capped_participation(k) if levels else 0.0
+        if s.stop_load and level and load > s.stop_load:
+            # too noisy for the kernel's spread: the last level's kernel, magnified
+            previous = levels[-1]
+            k = zoom_kernel(previous["kernel"], 1 / _RATIO ** previous["level"], support)
+            return k, None, levels
         for _ in range(s.num_iter if level else s.num_iter_fine):
             bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
             y_grid = bc.extend(ys)
@@ -316,7 +350,7 @@ def _pyramid(
             lam_i = max(lam_i / 1.1, _LAM_MIN) if lam_i else 0.0
         k = recentre(k)
         levels.append({"level": level, "kernel_shape": list(ks), "image_shape": list(ys.shape),
-                       "kernel": k})  # fmt: skip
+                       "noise_load": load, "kernel": k})  # fmt: skip
         if shrink and level:
             support = _shrunk(k, scale, support)
         if callback is not None:
@@ -336,6 +370,23 @@ def _capped_participation(k: np.ndarray) -> float:
     times its support's side: a stroke across the support spreads over about its side, so more
     means a blurry estimate, which a larger prior weight would only blur further."""
     return min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
+
+
+def _level_side(levels: list[dict], limit: float) -> int | None:
+    r"""The kernel's side (full resolution) from the last pyramid level the noise lets find it.
+
+    A level's noise load is :math:`\sigma_l P`, the level's noise times the participation of
+    its starting kernel (the coarser level's, magnified), the quantity that ``anchor`` judges:
+    above ``limit`` the kernel step's data no longer pin the kernel down and it breaks
+    into dots, whose bounding box undershoots the blur. The side is that of the level before
+    the first such level, cut at the central ``_SIZING_QUANTILE`` of its mass
+    (:func:`_mass_side`: a coarse kernel is blurred by the reduction, so its bounding box
+    overshoots) and scaled to full resolution. None where no level is that noisy.
+    """
+    for previous, current in itertools.pairwise(levels):
+        if current["noise_load"] > limit:
+            return previous["mass_side"]
+    return None
 
 
 def _mass_side(k: np.ndarray, quantile: float) -> int:
@@ -510,10 +561,13 @@ def _checks(
     noise is ``sigma``; the pyramid ran on the image reduced ``factor`` times)."""
     checks = image_checks(y, sigma)
     if len(levels) >= 2:
-        previous = zoom_kernel(levels[-2]["kernel"], factor / _RATIO, k.shape)
+        previous = zoom_kernel(
+            levels[-2]["kernel"], factor / _RATIO ** levels[-2]["level"], k.shape
+        )
         checks["levels"] = similarity(k, previous)
     if levels:  # the refinement's kernel against the pyramid's finest one
-        checks["refinement"] = similarity(k, zoom_kernel(levels[-1]["kernel"], factor, k.shape))
+        last = zoom_kernel(levels[-1]["kernel"], factor / _RATIO ** levels[-1]["level"], k.shape)
+        checks["refinement"] = similarity(k, last)
     h, w = k.shape
     if x.shape == y.shape and y.shape[0] > h and y.shape[1] > w:
         residual = (
@@ -552,6 +606,8 @@ def estimate_kernel(
     join: int = 0,
     max_side: int = MAX_SIDE,
     second_pass: bool = True,
+    level_sizing: float = _ANCHOR_NOISE,
+    level_stop: float = _STOP_LOAD,
     size_retry: float = 0.0,
     saturated: np.ndarray | None = None,
     noise: float | None = None,
@@ -629,6 +685,18 @@ def estimate_kernel(
         Estimate again with the square support the first estimate found (its larger side,
         capped by ``size``), on which its pyramid starts fitted to the blur (see the module
         notes). ``False``: one pass, on ``size`` when given.
+    level_sizing : float, optional
+        On a window noisier than Levin et al.'s photographs (``_SIZING_NOISE``; not with
+        ``anchor``): the second pass's support is the first pass's kernel at the last
+        pyramid level whose noise load (:math:`\sigma_l P`, see :func:`_level_side`) is at
+        most this, cut to the central ``_SIZING_QUANTILE`` of its mass and scaled to full
+        resolution, instead of the finest kernel's bounding box (``info["level_side"]``;
+        None where no level is that noisy). 0 turns it off.
+    level_stop : float, optional
+        On such a window, the second pass's pyramid stops before the first level (other
+        than the finest) whose noise load exceeds this, magnifies the last level's kernel
+        to the support and refines it at full resolution (see the module notes). 0 turns it
+        off.
     size_retry : float, optional
         Without ``size``: when the second pass's kernel is cut off by its support (more than
         ``_RETRY_BORDER`` of its mass on the support's border), estimate once more on a
@@ -710,7 +778,8 @@ def estimate_kernel(
                         ("refine_threshold", refine_threshold),
                         ("kernel_smooth", kernel_smooth),
                         ("pyramid_smooth", pyramid_smooth),
-                        ("noise_adaptive", noise_adaptive), ("anchor", anchor)):  # fmt: skip
+                        ("noise_adaptive", noise_adaptive), ("anchor", anchor),
+                        ("level_sizing", level_sizing), ("level_stop", level_stop)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if not isinstance(size_retry, numbers.Real) or not math.isfinite(size_retry):
@@ -739,11 +808,18 @@ def estimate_kernel(
     side = max(k_first.shape)
     # noisy photographs: the sizing and final passes anchored, the checks unanchored
     noisy = bool(anchor) and first.get("window_noise", 0.0) > _SIZING_NOISE
+    # noisy photographs (not anchored): the extent from the last level the noise lets find
+    # the kernel, and the second pass stopped where its levels get too noisy
+    loud = not noisy and first.get("window_noise", 0.0) > _SIZING_NOISE
+    level_side = _level_side(first["levels"], level_sizing) if loud and level_sizing else None
+    if level_side is not None:
+        side = level_side
     if noisy:
         side = _mass_side(_one_pass(y, None, wanted, **options), _SIZING_QUANTILE)
     # a given size bounds the support the data find
     support = (side, side) if wanted is None else (min(side, wanted[0]), min(side, wanted[1]))
-    k_side = _one_pass(y, support, None, info=info, **options)
+    stop = level_stop if loud else 0.0
+    k_side = _one_pass(y, support, None, info=info, stop_load=stop, **options)
     k = trim(k_side) if wanted is None else crop_centre(k_side, wanted)
     if noisy and info is not None:
         evidence: dict[str, Any] = {}
@@ -759,7 +835,7 @@ def estimate_kernel(
         agreement = similarity(k_first, k)
         info.update(size=list(k.shape), size_estimated=wanted is None, first_pass=first,
                     size_history=[max(k_first.shape), max(support)],
-                    pass_agreement=agreement)  # fmt: skip
+                    pass_agreement=agreement, level_side=level_side)  # fmt: skip
         # stable across scales in either pass: the second, on a support cut to the kernel,
         # has fewer and smaller levels, whose agreement means less; the first pass vouches
         # for the second's kernel when that is its own estimate again on its extent, or
@@ -805,6 +881,7 @@ def _one_pass(
     noise: float | None,
     callback: Callable[[int, np.ndarray], Any] | None,
     info: dict[str, Any] | None = None,
+    stop_load: float = 0.0,
 ) -> np.ndarray:
     """One estimate of :func:`estimate_kernel` (checked options): on the support ``wanted``
     when it is given; otherwise from a generous starting support (a quarter of the window,
@@ -824,7 +901,9 @@ def _one_pass(
     window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
-    settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive, anchor=anchor)
+    settings = dataclasses.replace(
+        settings, noise=sigma, adaptive=noise_adaptive, anchor=anchor, stop_load=stop_load
+    )
     ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
     if wanted is not None:
         support = tuple(odd_side(n / factor) for n in wanted)
@@ -841,7 +920,7 @@ def _one_pass(
         ms,
         k,
         latent,
-        refine_iter,
+        refine_iter if latent is not None else max(refine_iter, 1),
         refine_threshold,
         min_mass,
         kernel_smooth,
@@ -850,15 +929,18 @@ def _one_pass(
         join,
     )
     agreement = None
-    coarse = [lv for lv in levels if lv["level"] == _CHECK_LEVEL]
+    check_level = max(_CHECK_LEVEL, levels[-1]["level"])
+    coarse = [lv for lv in levels if lv["level"] == check_level]
     if len(windows) > 1 and coarse:  # the runner-up window's pyramid down to half resolution
         other, other_span = normalise(np.asarray(small[windows[1]], dtype=np.float64))
         other_mask = None if small_mask is None else small_mask[windows[1]]
         if other_mask is not None and not other_mask.any():
             other_mask = None
-        other_settings = dataclasses.replace(settings, noise=sigma * span / other_span)
+        other_settings = dataclasses.replace(
+            settings, noise=sigma * span / other_span, stop_load=0.0
+        )
         k_other, _, _ = _pyramid(other, other_mask, support, other_settings, None,
-                                 shrink=wanted is None, until=_CHECK_LEVEL)  # fmt: skip
+                                 shrink=wanted is None, until=check_level)  # fmt: skip
         agreement = similarity(coarse[0]["kernel"], k_other)
     if factor > 1:
         # magnify to full resolution and refine there, on the window's middle
@@ -884,7 +966,15 @@ def _one_pass(
     if info is not None:
         info.update(
             size=list(k.shape),
-            levels=[{n: v for n, v in lv.items() if n not in ("kernel", "level")} for lv in levels],
+            levels=[
+                {
+                    **{n: v for n, v in lv.items() if n not in ("kernel", "level")},
+                    "mass_side": odd_side(
+                        _mass_side(lv["kernel"], _SIZING_QUANTILE) * factor / _RATIO ** lv["level"]
+                    ),
+                }
+                for lv in levels
+            ],
             window=[[window[0].start, window[0].stop], [window[1].start, window[1].stop]],
             scale=1.0 / factor,
             size_estimated=wanted is None,
