@@ -209,13 +209,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def free_sizing(info: dict[str, Any]) -> dict[str, Any] | None:
-    """How ``estimate_psf``'s free-form kernel was sized (its ``size_history`` and, where a
-    cut-off kernel was estimated again larger, ``size_retry``), from a default or free row's
-    ``info``; None when it says nothing."""
+    """How ``estimate_psf``'s free-form kernel was sized (its ``size_history``, the noisy
+    levels' ``level_side`` and, where a cut-off kernel was estimated again larger,
+    ``size_retry``), from a default or free row's ``info``; None when it says nothing."""
     free = info.get("candidates", {}).get("free", info)
     if "size_history" not in free:
         return None
-    return {n: free[n] for n in ("size_history", "size_retry") if n in free}
+    return {n: free[n] for n in ("size_history", "level_side", "size_retry") if n in free}
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
