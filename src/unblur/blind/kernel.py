@@ -191,6 +191,8 @@ _CHECK_OVERLAP = 0.5
 _RETRY_BORDER = THRESHOLDS["border_mass"]
 #: Largest starting support of the first pass (when the size given is not larger).
 _MAX_DEFAULT = 101
+#: The coarsest level's starting kernels, in the order ``starts`` takes them.
+_STARTS = ("horizontal", "delta", "diagonal", "antidiagonal", "vertical")
 
 
 def _default_size(shape: tuple[int, ...]) -> int:
@@ -218,6 +220,7 @@ class _Settings:
     noise: float = 0.0
     adaptive: float = 0.0
     anchor: float = 0.0
+    start_kernel: str = "horizontal"
 
 
 def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -278,8 +281,7 @@ def _pyramid(
         else:
             ys, ms = y, mask
         if k is None:
-            k = np.zeros(ks)
-            k[ks[0] // 2, ks[1] // 2 - 1 : ks[1] // 2 + 1] = 0.5
+            k = _start_kernel(ks, s.start_kernel)
         else:
             k = zoom_kernel(k, 1 / _RATIO, ks)
         bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
@@ -322,6 +324,31 @@ def _pyramid(
         if callback is not None:
             callback(len(levels) - 1, k)
     return k, bc.crop(x), levels
+
+
+def _start_kernel(ks: tuple[int, ...], start: str) -> np.ndarray:
+    """The coarsest level's starting kernel on the support ``ks``: two pixels in a line
+    (``"horizontal"``, ``"vertical"``, ``"diagonal"``, ``"antidiagonal"``) or one
+    (``"delta"``)."""
+    k = np.zeros(ks)
+    r, c = ks[0] // 2, ks[1] // 2
+    second = {"horizontal": (r, c - 1), "vertical": (r - 1, c), "diagonal": (r - 1, c - 1),
+              "antidiagonal": (r - 1, c + 1), "delta": (r, c)}[start]  # fmt: skip
+    k[r, c] += 0.5
+    k[second] += 0.5
+    return k
+
+
+def _restored_sparsity(y: np.ndarray, k: np.ndarray, lam: float | None) -> tuple[float, float]:
+    r"""The normalised sparsity :math:`\|\nabla x\|_1 / \|\nabla x\|_2` of the TV restoration
+    :math:`x` of ``y`` with ``k`` (Krishnan, Tay & Fergus 2011), at the TV weight ``lam``
+    (None: the automatic one); returns it and the weight used."""
+    details: dict[str, Any] = {}
+    x = sparse.tv(y, k, lam=lam, boundary="unknown", info=details)
+    g0, g1 = np.diff(x, axis=0)[:, :-1], np.diff(x, axis=1)[:-1]
+    l1 = float(np.abs(g0).sum() + np.abs(g1).sum())
+    l2 = math.sqrt(float((g0 * g0).sum() + (g1 * g1).sum()))
+    return l1 / max(l2, 1e-300), float(details["lam"])
 
 
 def _anchor_excess(sigma: float, k: np.ndarray) -> float:
@@ -472,7 +499,8 @@ def _retry_larger(
     history = list(info.get("size_history", [])) if info is not None else []
     if cap > side:
         grown: dict[str, Any] = {}
-        k_cap = estimate_kernel(y, cap, info=grown, second_pass=False, **options)
+        same = {n: v for n, v in options.items() if n != "start_kernel"}
+        k_cap = estimate_kernel(y, cap, info=grown, second_pass=False, **same)
         checks = grown["checks"]
         larger_cut = kernel_checks(k_cap)["border_mass"]
         failed = _failed_agreement(checks)
@@ -553,6 +581,7 @@ def estimate_kernel(
     max_side: int = MAX_SIDE,
     second_pass: bool = True,
     size_retry: float = 0.0,
+    starts: int = 1,
     saturated: np.ndarray | None = None,
     noise: float | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
@@ -701,6 +730,7 @@ def estimate_kernel(
     for name, value, low in (
         ("num_iter", num_iter, 1), ("num_iter_fine", num_iter_fine, 1),
         ("refine_iter", refine_iter, 0), ("max_side", max_side, 64), ("join", join, 0),
+        ("starts", starts, 1),
     ):  # fmt: skip
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -731,7 +761,24 @@ def estimate_kernel(
         refine_threshold=refine_threshold, kernel_smooth=kernel_smooth,
         pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
         anchor=anchor, max_side=max_side, saturated=saturated, noise=noise, callback=callback,
+        start_kernel=_STARTS[0],
     )  # fmt: skip
+    if starts <= 1:
+        return _estimate(y, wanted, options, second_pass, size_retry, info)
+    return _best_start(y, wanted, options, second_pass, size_retry, starts, info)
+
+
+def _estimate(
+    y: np.ndarray,
+    wanted: tuple[int, int] | None,
+    options: dict[str, Any],
+    second_pass: bool,
+    size_retry: float,
+    info: dict[str, Any] | None,
+) -> np.ndarray:
+    """:func:`estimate_kernel` from one starting kernel (``options["start_kernel"]``, checked
+    options): one pass, or the sizing pass and the second pass on its extent."""
+    anchor = options["anchor"]
     if not second_pass:
         return _one_pass(y, wanted, None, info=info, **options)
     first: dict[str, Any] = {}
@@ -778,6 +825,37 @@ def estimate_kernel(
     return k
 
 
+def _best_start(
+    y: np.ndarray,
+    wanted: tuple[int, int] | None,
+    options: dict[str, Any],
+    second_pass: bool,
+    size_retry: float,
+    starts: int,
+    info: dict[str, Any] | None,
+) -> np.ndarray:
+    """The kernel of the first ``starts`` starting kernels of ``_STARTS`` whose TV restoration
+    of the analysed window is the sparsest (see :func:`estimate_kernel`, ``starts``)."""
+    best: tuple[float, np.ndarray, dict[str, Any]] | None = None
+    lam = None
+    scores = {}
+    for start in _STARTS[:starts]:
+        details: dict[str, Any] = {}
+        one = {**options, "start_kernel": start}
+        k = _estimate(y, wanted, one, second_pass, size_retry, details)
+        rows, cols = details["window"]
+        window, _ = normalise(np.asarray(y[rows[0] : rows[1], cols[0] : cols[1]], dtype=float))
+        value, lam = _restored_sparsity(window, k, lam)
+        scores[start] = value
+        if best is None or value < best[0]:
+            best = (value, k, details)
+    assert best is not None
+    if info is not None:
+        info.update(best[2])
+        info["starts"] = {"sparsity": scores, "chosen": min(scores, key=scores.__getitem__)}
+    return best[1]
+
+
 def _one_pass(
     y: np.ndarray,
     wanted: tuple[int, int] | None,
@@ -804,6 +882,7 @@ def _one_pass(
     saturated: np.ndarray | None,
     noise: float | None,
     callback: Callable[[int, np.ndarray], Any] | None,
+    start_kernel: str = _STARTS[0],
     info: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """One estimate of :func:`estimate_kernel` (checked options): on the support ``wanted``
@@ -824,7 +903,9 @@ def _one_pass(
     window = windows[0]
     ys, span = normalise(np.asarray(small[window], dtype=np.float64))
     sigma = estimate_noise(ys) if noise is None else noise / factor / span
-    settings = dataclasses.replace(settings, noise=sigma, adaptive=noise_adaptive, anchor=anchor)
+    settings = dataclasses.replace(
+        settings, noise=sigma, adaptive=noise_adaptive, anchor=anchor, start_kernel=start_kernel
+    )
     ms = None if small_mask is None or not small_mask[window].any() else small_mask[window]
     if wanted is not None:
         support = tuple(odd_side(n / factor) for n in wanted)
