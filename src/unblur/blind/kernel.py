@@ -104,8 +104,11 @@ which of its fixed points it reaches depends on the coarsest level's starting ke
 line and a two-pixel vertical line, and the kernel kept is the one whose TV restoration of the
 analysed window (unknown boundary, one TV weight for all) has the smallest normalised sparsity
 :math:`\|\nabla x\|_1 / \|\nabla x\|_2` (Krishnan, Tay & Fergus 2011): a wrong kernel leaves
-the restoration blurred or ringing, both of which spread its gradients. The cost grows
-:math:`n`-fold (``info["starts"]``: each start's sparsity and the one chosen).
+the restoration blurred or ringing, both of which spread its gradients. Only kernels whose
+level, refinement and window agreements pass the thresholds :mod:`unblur.blind.auto` applies
+compete, where any does: a sparser kernel that the choice of model would reject would only
+turn a free-form estimate into a parametric fallback. The cost grows :math:`n`-fold
+(``info["starts"]``: each start's sparsity, its failed check, the one chosen).
 
 What each default was measured against, and what was tried and not kept, is recorded in
 ``docs/notes/blind_kernel.md``.
@@ -856,10 +859,12 @@ def _best_start(
     info: dict[str, Any] | None,
 ) -> np.ndarray:
     """The kernel of the first ``starts`` starting kernels of ``_STARTS`` whose TV restoration
-    of the analysed window is the sparsest (see :func:`estimate_kernel`, ``starts``)."""
-    best: tuple[float, np.ndarray, dict[str, Any]] | None = None
+    of the analysed window is the sparsest, among those whose level, refinement and window
+    agreements pass :mod:`unblur.blind.auto`'s thresholds where any does (see
+    :func:`estimate_kernel`, ``starts``)."""
+    best: tuple[tuple[bool, float], np.ndarray, dict[str, Any], str] | None = None
     lam = None
-    scores = {}
+    scores, failed = {}, {}
     for start in _STARTS[:starts]:
         details: dict[str, Any] = {}
         one = {**options, "start_kernel": start}
@@ -868,12 +873,14 @@ def _best_start(
         window, _ = normalise(np.asarray(y[rows[0] : rows[1], cols[0] : cols[1]], dtype=float))
         value, lam = _restored_sparsity(window, k, lam)
         scores[start] = value
-        if best is None or value < best[0]:
-            best = (value, k, details)
+        failed[start] = _failed_agreement(details.get("checks", {}))
+        key = (failed[start] is not None, value)
+        if best is None or key < best[0]:
+            best = (key, k, details, start)
     assert best is not None
     if info is not None:
         info.update(best[2])
-        info["starts"] = {"sparsity": scores, "chosen": min(scores, key=scores.__getitem__)}
+        info["starts"] = {"sparsity": scores, "failed": failed, "chosen": best[3]}
     return best[1]
 
 
