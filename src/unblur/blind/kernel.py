@@ -106,9 +106,12 @@ analysed window (unknown boundary, one TV weight for all) has the smallest norma
 :math:`\|\nabla x\|_1 / \|\nabla x\|_2` (Krishnan, Tay & Fergus 2011): a wrong kernel leaves
 the restoration blurred or ringing, both of which spread its gradients. Only kernels whose
 level, refinement and window agreements pass the thresholds :mod:`unblur.blind.auto` applies
-compete, where any does: a sparser kernel that the choice of model would reject would only
-turn a free-form estimate into a parametric fallback. The cost grows :math:`n`-fold
-(``info["starts"]``: each start's sparsity, its failed check, the one chosen).
+compete: a sparser kernel that the choice of model would reject would only turn a free-form
+estimate into a parametric fallback. When the horizontal start's own kernel fails them, it is
+returned as it is and no other start is tried: a start that merely happens to pass the checks
+would turn a fallback into a trusted free-form kernel that nothing vouches for. The cost grows
+up to :math:`n`-fold (``info["starts"]``: the sparsity of each start that passed, the failed
+check of each start, the one chosen).
 
 What each default was measured against, and what was tried and not kept, is recorded in
 ``docs/notes/blind_kernel.md``.
@@ -684,10 +687,12 @@ def estimate_kernel(
     starts : int, optional
         Run the estimate from this many starting kernels at the coarsest level (two-pixel
         horizontal, delta, two-pixel diagonal, anti-diagonal, vertical: the first
-        ``starts``) and keep the kernel whose TV restoration of the analysed window is
-        sparsest (smallest :math:`\ell_1/\ell_2` ratio of its gradients; Krishnan et al.
-        2011); see the module notes. 1 (the default): the horizontal start alone; at most 5.
-        The time grows in proportion.
+        ``starts``) and keep, among the kernels that pass :mod:`unblur.blind.auto`'s
+        agreement checks, the one whose TV restoration of the analysed window is sparsest
+        (smallest :math:`\ell_1/\ell_2` ratio of its gradients; Krishnan et al. 2011); when
+        the horizontal start's kernel fails those checks, it is returned alone (see the
+        module notes). 1 (the default): the horizontal start alone; at most 5. The time
+        grows up to ``starts``-fold.
     saturated : numpy.ndarray, optional
         Boolean mask of clipped pixels (the image's shape): treated as censored observations
         (see the module notes) and kept out of the analysed window where possible.
@@ -860,23 +865,27 @@ def _best_start(
 ) -> np.ndarray:
     """The kernel of the first ``starts`` starting kernels of ``_STARTS`` whose TV restoration
     of the analysed window is the sparsest, among those whose level, refinement and window
-    agreements pass :mod:`unblur.blind.auto`'s thresholds where any does (see
-    :func:`estimate_kernel`, ``starts``)."""
-    best: tuple[tuple[bool, float], np.ndarray, dict[str, Any], str] | None = None
+    agreements pass :mod:`unblur.blind.auto`'s thresholds; the first start's kernel alone
+    when it fails them (see :func:`estimate_kernel`, ``starts``)."""
+    best: tuple[float, np.ndarray, dict[str, Any], str] | None = None
     lam = None
     scores, failed = {}, {}
     for start in _STARTS[:starts]:
         details: dict[str, Any] = {}
         one = {**options, "start_kernel": start}
         k = _estimate(y, wanted, one, second_pass, size_retry, details)
+        failed[start] = _failed_agreement(details.get("checks", {}))
+        if best is None and failed[start] is not None:  # the default start fails: keep it
+            best = (math.inf, k, details, start)
+            break
+        if failed[start] is not None:
+            continue
         rows, cols = details["window"]
         window, _ = normalise(np.asarray(y[rows[0] : rows[1], cols[0] : cols[1]], dtype=float))
         value, lam = _restored_sparsity(window, k, lam)
         scores[start] = value
-        failed[start] = _failed_agreement(details.get("checks", {}))
-        key = (failed[start] is not None, value)
-        if best is None or key < best[0]:
-            best = (key, k, details, start)
+        if best is None or value < best[0]:
+            best = (value, k, details, start)
     assert best is not None
     if info is not None:
         info.update(best[2])
