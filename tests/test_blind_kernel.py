@@ -273,6 +273,45 @@ def test_no_retry_when_the_kernel_fits_its_support(observed):
     assert np.array_equal(k, estimate_kernel(observed))
 
 
+def test_several_starts_keep_the_sparsest_restoration():
+    """A 21 px looping shake of the camera photograph (1 % noise): from the default
+    horizontal start the estimate restores 25.6 dB (similarity to the truth 0.88), from the
+    delta start 18.8 dB (0.52), from the diagonal start 27.1 dB (0.94); with three starts the
+    diagonal one's restoration is the sparsest, its kernel passes the agreement checks and is
+    kept (measured; true kernel 27.6 dB, blurred 19.7 dB)."""
+    k_true = _polyline_kernel([(6, -4), (0, -6), (-6, 0), (-2, 6), (3, 3)], 21)
+    x = data.camera()[::2, ::2] / 255.0
+    y = unblur.add_noise(unblur.blur(x, k_true, boundary="reflect"), gaussian=0.01, rng=0)
+    info: dict = {}
+    k = estimate_kernel(y, 21, starts=3, info=info)
+    k_one = estimate_kernel(y, 21)
+    sparsity, failed = info["starts"]["sparsity"], info["starts"]["failed"]
+    assert list(failed) == ["horizontal", "delta", "diagonal"]
+    assert failed["horizontal"] is None and failed["diagonal"] is None
+    assert list(sparsity) == [n for n, f in failed.items() if f is None]
+    assert info["starts"]["chosen"] == min(sparsity, key=sparsity.__getitem__) == "diagonal"
+    assert info["size"] == [21, 21] and "checks" in info
+    restored = {n: score(unblur.deconvolve(y, kk, method="tv"), x)["psnr"]
+                for n, kk in (("one", k_one), ("three", k))}  # fmt: skip
+    assert restored["three"] > restored["one"] + 1.0
+    assert kernel_step.similarity(k, k_true) > kernel_step.similarity(k_one, k_true) + 0.03
+
+
+def test_no_other_start_when_the_default_start_fails_the_checks(monkeypatch, observed):
+    """A kernel that fails auto's agreement checks from the horizontal start is returned as
+    it is: no other start is tried (a start that merely happens to pass would be trusted)."""
+    monkeypatch.setattr(kernel, "_failed_agreement", lambda checks: "levels agreement")
+    info: dict = {}
+    k = estimate_kernel(observed, 9, starts=3, info=info)
+    assert info["starts"] == {"sparsity": {}, "failed": {"horizontal": "levels agreement"},
+                              "chosen": "horizontal"}  # fmt: skip
+    assert np.array_equal(k, estimate_kernel(observed, 9))
+
+
+def test_one_start_is_the_default(observed):
+    assert np.array_equal(estimate_kernel(observed, 9, starts=1), estimate_kernel(observed, 9))
+
+
 def test_callback_once_per_level_and_info(estimate):
     """Once per level of each pass: the first pass's levels, then the second's."""
     _, info, levels = estimate
@@ -408,6 +447,8 @@ def test_even_size_rounded_up_and_pairs_accepted(observed):
         ({"anchor": -1.0}, "^anchor must be a finite number >= 0, got -1.0$"),
         ({"anchor": float("nan")}, "^anchor must be a finite number >= 0"),
         ({"size_retry": float("inf")}, "^size_retry must be a finite number, got inf$"),
+        ({"starts": 0}, "^starts must be an integer >= 1, got 0$"),
+        ({"starts": 6}, "^starts must be at most 5, got 6$"),
     ],
 )
 def test_bad_options_rejected(option, fragment):
