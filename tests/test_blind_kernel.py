@@ -206,9 +206,9 @@ def test_a_noisy_large_shake_is_sized_and_estimated_at_the_levels_its_noise_allo
     x = data.camera() / 255.0
     y = unblur.add_noise(unblur.blur(x, k_true, boundary="reflect"), gaussian=0.03, rng=0)
     before: dict = {}
-    k_before = estimate_kernel(y, info=before, level_sizing=0, level_stop=0)
+    k_before = estimate_kernel(y, info=before)  # the defaults: off
     info: dict = {}
-    k = estimate_kernel(y, info=info)
+    k = estimate_kernel(y, info=info, level_sizing=0.2, level_stop=0.6)
     assert info["first_pass"]["window_noise"] > 0.005  # the noisy-window path acts
     assert max(k_before.shape) <= 5 and before["level_side"] is None
     assert info["size_history"][0] <= 5 and 41 <= info["level_side"] <= 2 * 41
@@ -339,14 +339,13 @@ def test_size_estimated_when_not_given(observed):
 
 def test_second_pass_estimates_again_with_the_size_found(observed):
     info: dict = {}
-    plain = {"refine_iter": 0, "level_sizing": 0, "level_stop": 0}  # 1 % noise: see below
-    k = estimate_kernel(observed, info=info, **plain)
+    k = estimate_kernel(observed, info=info, refine_iter=0)
     first = info["first_pass"]
     assert first["size_estimated"] is True and info["size_estimated"] is True
     # the second pass runs with the first estimate's larger side as a square support
     assert info["levels"][-1]["kernel_shape"] == [max(first["size"])] * 2
     assert max(k.shape) <= max(first["size"]) and info["size"] == list(k.shape)
-    single = estimate_kernel(observed, second_pass=False, **plain)
+    single = estimate_kernel(observed, refine_iter=0, second_pass=False)
     assert list(single.shape) == first["size"]
 
 

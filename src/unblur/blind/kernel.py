@@ -89,7 +89,8 @@ large lets spurious mass in (the notes, section 11).
 The first pass's window agreement is reported beside the second's (``first_windows``,
 judged by :mod:`unblur.blind.confidence`).
 
-**Noisy windows: the sizing and the levels the noise allows.** The kernel step's data are
+**Noisy windows: the sizing and the levels the noise allows** (optional, ``level_sizing``
+and ``level_stop``, off by default). The kernel step's data are
 the blurred gradients, whose noise at a level grows as :math:`\sigma_l` while their signal
 falls as the kernel spreads, so the *noise load* :math:`\sigma_l P` (the level's noise times
 the participation number of its starting kernel, the coarser level's magnified; the
@@ -105,8 +106,9 @@ pass stops before the first level (other than the finest) whose load exceeds
 ``level_stop``, magnifies the last level's kernel to the support and leaves the full
 resolution to the TV refinement, whose latent image is not the noise-sensitive L0 one. This
 is the coarse-to-fine principle itself (Fergus et al. 2006; Cho & Lee 2009): a scale is used
-only where the data there determine the kernel; the thresholds are measured, not derived
-(see the notes).
+only where the data there determine the kernel; the thresholds (``_LEVEL_SIZING``,
+``_STOP_LOAD``) are measured, not derived. Off by default: on held-out noisy shakes the
+kernels it finds are trusted by the checks more often than they are right (see the notes).
 
 **A kernel cut off by its support** (optional, ``size_retry``, off by default): when the
 second pass's kernel has more than ``_RETRY_BORDER`` of its mass on its support's border, it
@@ -213,8 +215,11 @@ _SIGMA_P_REF = 0.15
 #: (see ``anchor``); Levin's photographs stay below it (noise 0.0026-0.0038, participation at
 #: most 1.5 x 35 px).
 _ANCHOR_NOISE = 0.2
-#: Noise load (level noise times the starting kernel's participation) above which the
-#: second pass on a noisy window stops and magnifies the last level's kernel (``level_stop``).
+#: Noise loads (level noise times the starting kernel's participation) measured for the
+#: options ``level_sizing`` (the sizing level's limit) and ``level_stop`` (above which the
+#: second pass on a noisy window stops and magnifies the last level's kernel); both off by
+#: default.
+_LEVEL_SIZING = 0.2
 _STOP_LOAD = 0.6
 #: Window noise (normalised units) above which the sizing pass is anchored (Levin's
 #: photographs: 0.0026-0.0038).
@@ -652,8 +657,8 @@ def estimate_kernel(
     join: int = 0,
     max_side: int = MAX_SIDE,
     second_pass: bool = True,
-    level_sizing: float = _ANCHOR_NOISE,
-    level_stop: float = _STOP_LOAD,
+    level_sizing: float = 0.0,
+    level_stop: float = 0.0,
     size_retry: float = 0.0,
     starts: int = 1,
     saturated: np.ndarray | None = None,
@@ -738,12 +743,13 @@ def estimate_kernel(
         pyramid level whose noise load (:math:`\sigma_l P`, see :func:`_level_side`) is at
         most this, cut to the central ``_SIZING_QUANTILE`` of its mass and scaled to full
         resolution, instead of the finest kernel's bounding box (``info["level_side"]``;
-        None where no level is that noisy). 0 turns it off.
+        None where no level is that noisy). 0 (the default) turns it off; ``_LEVEL_SIZING``
+        (0.2) is the measured value.
     level_stop : float, optional
         On such a window, the second pass's pyramid stops before the first level (other
         than the finest) whose noise load exceeds this, magnifies the last level's kernel
-        to the support and refines it at full resolution (see the module notes). 0 turns it
-        off.
+        to the support and refines it at full resolution (see the module notes). 0 (the
+        default) turns it off; ``_STOP_LOAD`` (0.6) is the measured value.
     size_retry : float, optional
         Without ``size``: when the second pass's kernel is cut off by its support (more than
         ``_RETRY_BORDER`` of its mass on the support's border), estimate once more on a
