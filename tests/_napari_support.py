@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import numbers
 import os
 import shutil
 import signal
@@ -76,14 +77,21 @@ def dock(viewer, cls):
 @pytest.fixture
 def viewer(x_display, make_napari_viewer, monkeypatch):
     """A napari viewer (not shown) on the headless display."""
+    import napari._vispy.layers.image as image_nodes
+
     made = make_napari_viewer()
     if _gl_extensions(made) is None:
         # napari's answer for GPUs without float textures (napari/napari#3988): image layers
         # are drawn through textures of another format; only what is drawn changes
-        import napari._vispy.layers.image as image_nodes
-
         monkeypatch.setattr(image_nodes, "get_gl_extensions", lambda: "")
+    if _max_texture_sizes(made) is None:
+        # the sizes OpenGL 3.0 guarantees: larger images are drawn in tiles or downsampled
+        monkeypatch.setattr(image_nodes, "get_max_texture_sizes", lambda: _GL3_TEXTURE_SIZES)
     return made
+
+
+#: The least maximum texture sizes (2-D, 3-D) OpenGL 3.0 guarantees.
+_GL3_TEXTURE_SIZES = (1024, 256)
 
 
 def _gl_extensions(viewer) -> str | None:
@@ -105,6 +113,29 @@ def _gl_extensions(viewer) -> str | None:
         except AttributeError:
             with contextlib.suppress(Exception):  # napari's private canvas: best effort
                 viewer.window._qt_viewer.canvas._scene_canvas.set_current()
+    return None
+
+
+def _max_texture_sizes(viewer) -> tuple[int, int] | None:
+    """OpenGL's maximum texture sizes (2-D, 3-D), asked while the new viewer's canvas holds
+    the current context, or None where the platform does not answer.
+
+    napari asks once per process and caches the answer (``functools.lru_cache``), an
+    answer of no size included; every image layer of that process then fails inside napari
+    (``make_tiles``: "'NoneType' object cannot be interpreted as an integer"; one pytest-xdist
+    worker's 30 napari tests in a CI run of 2026-12-07, the same flake as the extensions'
+    above). So a missing answer is forgotten and the question asked again with the canvas
+    made current, three times; where it still fails, the fixture gives napari the sizes
+    OpenGL 3.0 guarantees."""
+    from napari._vispy.utils.gl import get_max_texture_sizes
+
+    for _ in range(3):
+        sizes = get_max_texture_sizes()
+        if all(isinstance(n, numbers.Integral) and n > 0 for n in sizes):
+            return sizes
+        get_max_texture_sizes.cache_clear()
+        with contextlib.suppress(Exception):  # napari's private canvas: best effort
+            viewer.window._qt_viewer.canvas._scene_canvas.set_current()
     return None
 
 
