@@ -867,14 +867,14 @@ def estimate_kernel(
         anchor=anchor, max_side=max_side, saturated=saturated, noise=noise, callback=callback,
         start_kernel=_STARTS[0],
     )  # fmt: skip
-    passes = _Passes(second_pass, level_sizing, level_stop, size_retry)
+    sizing = _Sizing(second_pass, level_sizing, level_stop, size_retry)
     if starts <= 1:
-        return _estimate(y, wanted, options, passes, info)
-    return _best_start(y, wanted, options, passes, starts, info)
+        return _estimate(y, wanted, options, sizing, info)
+    return _best_start(y, wanted, options, sizing, starts, info)
 
 
 @dataclasses.dataclass(frozen=True)
-class _Passes:
+class _Sizing:
     """How :func:`estimate_kernel` sizes the support (its checked options of that name)."""
 
     second_pass: bool
@@ -887,31 +887,33 @@ def _estimate(
     y: np.ndarray,
     wanted: tuple[int, int] | None,
     options: dict[str, Any],
-    passes: _Passes,
+    sizing: _Sizing,
     info: dict[str, Any] | None,
 ) -> np.ndarray:
     """:func:`estimate_kernel` from one starting kernel (``options["start_kernel"]``, checked
     options): one pass, or the sizing pass and the second pass on its extent."""
     anchor = options["anchor"]
-    level_sizing, level_stop, size_retry = passes.level_sizing, passes.level_stop, passes.size_retry
-    if not passes.second_pass:
+    if not sizing.second_pass:
         return _one_pass(y, wanted, None, info=info, **options)
     first: dict[str, Any] = {}
     k_first = _one_pass(y, None, wanted, info=first, **{**options, "anchor": 0.0})
     side = max(k_first.shape)
+    noisy_window = first.get("window_noise", 0.0) > _SIZING_NOISE
     # noisy photographs: the sizing and final passes anchored, the checks unanchored
-    noisy = bool(anchor) and first.get("window_noise", 0.0) > _SIZING_NOISE
+    noisy = bool(anchor) and noisy_window
     # noisy photographs (not anchored): the extent from the last level the noise lets find
     # the kernel, and the second pass stopped where its levels get too noisy
-    loud = not noisy and first.get("window_noise", 0.0) > _SIZING_NOISE
-    level_side = _level_side(first["levels"], level_sizing) if loud and level_sizing else None
+    loud = not noisy and noisy_window
+    level_side = (
+        _level_side(first["levels"], sizing.level_sizing) if loud and sizing.level_sizing else None
+    )
     if level_side is not None:
         side = level_side
     if noisy:
         side = _mass_side(_one_pass(y, None, wanted, **options), _SIZING_QUANTILE)
     # a given size bounds the support the data find
     support = (side, side) if wanted is None else (min(side, wanted[0]), min(side, wanted[1]))
-    stop = level_stop if loud else 0.0
+    stop = sizing.level_stop if loud else 0.0
     k_side = _one_pass(y, support, None, info=info, stop_load=stop, **options)
     k = trim(k_side) if wanted is None else crop_centre(k_side, wanted)
     if noisy and info is not None:
@@ -938,10 +940,10 @@ def _estimate(
         levels = [p["checks"].get("levels") for p in passes if "checks" in p]
         if all(v is not None for v in levels) and levels:
             info["checks"]["levels"] = max(levels)
-    if size_retry > 1 and not noisy and wanted is None:
+    if sizing.size_retry > 1 and not noisy and wanted is None:
         cut = kernel_checks(k_side)["border_mass"]
         if cut > _RETRY_BORDER:
-            k = _retry_larger(y, k, side, cut, size_retry, options, info)
+            k = _retry_larger(y, k, side, cut, sizing.size_retry, options, info)
     if info is not None and first.get("checks", {}).get("windows") is not None:
         info.setdefault("checks", {})["first_windows"] = first["checks"]["windows"]
     return k
@@ -951,7 +953,7 @@ def _best_start(
     y: np.ndarray,
     wanted: tuple[int, int] | None,
     options: dict[str, Any],
-    passes: _Passes,
+    sizing: _Sizing,
     starts: int,
     info: dict[str, Any] | None,
 ) -> np.ndarray:
@@ -965,7 +967,7 @@ def _best_start(
     for start in _STARTS[:starts]:
         details: dict[str, Any] = {}
         one = {**options, "start_kernel": start}
-        k = _estimate(y, wanted, one, passes, details)
+        k = _estimate(y, wanted, one, sizing, details)
         failed[start] = _failed_agreement(details.get("checks", {}))
         if best is None and failed[start] is not None:  # the default start fails: keep it
             best = (math.inf, k, details, start)
