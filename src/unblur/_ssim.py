@@ -21,7 +21,8 @@ row it centres, and the local indices of that row are summed at once. The refere
 statistics are shared by the estimates. Arithmetic is float64 whatever the input precision,
 so the result equals scikit-image's :func:`~skimage.metrics.structural_similarity` (with the
 same settings) to rounding; on request (``single``) float32 images are filtered in float32,
-each row's or strip's sum still added in float64, about twice as fast and within a few 1e-6.
+each row's or strip's sum still added in float64, faster and within a few 1e-6 (timed in
+``benchmarks/report_overhead.py``).
 
 References
 ----------
@@ -200,8 +201,8 @@ def ssim_sums(
         side at least 11.
     single : bool
         Filter and form the local indices in float32 (float32 arrays only; each row's sum is
-        still added in float64): about 1.6 times faster, within a few 1e-6 of the float64
-        result on images in [0, 1] (tested).
+        still added in float64): faster, within a few 1e-6 of the float64 result on images
+        in [0, 1] (tested; timed in ``benchmarks/report_overhead.py``).
 
     Returns
     -------
@@ -278,8 +279,9 @@ def ssim_sums_banded(
     window : numpy.ndarray
         The 1-D window (odd length, at most each spatial side).
     single : bool
-        Products, filters and local indices in float32 (each strip's sum in float64): about
-        half the time, within a few 1e-6 of the float64 result on images in [0, 1] (tested).
+        Products, filters and local indices in float32 (each strip's sum in float64): faster,
+        within a few 1e-6 of the float64 result on images in [0, 1] (tested; timed in
+        ``benchmarks/report_overhead.py``).
 
     Returns
     -------

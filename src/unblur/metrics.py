@@ -312,8 +312,9 @@ def ssim_many(
     precision : {"double", "single"}
         ``"single"``: when the reference and every estimate are 2-D float32 images (channels
         aside), the local statistics are filtered and combined in float32 (the sums still in
-        float64): 1.6-2 times faster at a megapixel, within a few 1e-6 of ``"double"`` on
-        images in [0, 1]. Other inputs are computed in float64 either way.
+        float64): faster (``benchmarks/report_overhead.py`` has the timings), within a few
+        1e-6 of ``"double"`` on images in [0, 1]. Other inputs are computed in float64 either
+        way.
 
     Returns
     -------
