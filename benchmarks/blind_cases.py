@@ -17,7 +17,8 @@ blur
     down the kernel is brighter) and the path is drawn with a slight optical blur. The
     kernel's larger side is drawn from 9 to 75 px. ``lai``: the four measured camera-shake
     kernels (31-75 px) of Lai et al. (2016). ``gaussian`` (sigma 1-4 px) and ``defocus`` (a
-    disk of radius 2-8 px, the geometric-optics out-of-focus blur).
+    disk of radius 2-8 px, the geometric-optics out-of-focus blur). ``none`` (not drawn by
+    :func:`cases`; used by ``blind_heldout.py``): a sharp photograph, noise and file only.
 scene
     scikit-image's photographs and textures (grey and colour) and Lai et al.'s five sharp
     photographs, resized (bicubic, anti-aliased) to a size class: ``S`` 0.25-0.7 megapixels,
@@ -273,7 +274,7 @@ class CaseSpec:
     scene: str
     colour: bool
     size: str  # "S", "M", "L"
-    blur: str  # "shake", "lai", "gaussian", "defocus"
+    blur: str  # "shake", "lai", "gaussian", "defocus", "none" (a sharp photograph)
     blur_size: float  # shake: extent (px); lai: kernel number; gaussian: sigma; defocus: radius
     noise: float  # sigma, in encoded units
     jpeg: int | None  # quality, or None for 8-bit PNG-like rounding
@@ -304,6 +305,8 @@ class Case:
 
 
 def _kernel(spec: CaseSpec, rng: np.random.Generator) -> np.ndarray:
+    if spec.blur == "none":  # no blur: the identity kernel
+        return np.ones((1, 1))
     if spec.blur == "shake":
         return shake_kernel(rng, int(spec.blur_size))
     if spec.blur == "lai":

@@ -30,8 +30,11 @@ failed the stability, refinement or window check and the parametric fit is a str
 almost no blur (participation number below ``_WEAK_BLUR``), neither model describes the blur:
 the failed agreement is then passed on as the ``free_levels``, ``free_refinement`` or
 ``free_windows`` check, so
-that ``info["confidence"]`` is low (:mod:`unblur.blind.confidence`). The free kernel's power
-transfer is also scored in the parametric models' log-periodogram regression
+that ``info["confidence"]`` is low (:mod:`unblur.blind.confidence`). When the fit returned
+after a failed check is a substantial Gaussian or disk, the free kernel's level agreement is
+passed on as ``free_unstable`` and judged at the limit of the ``levels`` check: below it the
+shake estimator found nothing stable, and the blur rests on the spectrum alone. The free
+kernel's power transfer is also scored in the parametric models' log-periodogram regression
 (:func:`~unblur.blind.parametric.score_kernel`) and reported in ``info["scores"]``, but not
 used: on the broad validation set a free kernel that restores 5 dB better than the
 parametric fit can score worse there (its fine structure differs from the truth's), so the
@@ -155,6 +158,10 @@ def estimate_auto(
     weak = best == "motion" or 1.0 / float(np.sum(k_par * k_par)) < _WEAK_BLUR
     if failed is not None and weak:
         unresolved[failed[0]] = failed[1]
+    elif failed is not None:
+        # a substantial Gaussian or disk, returned because the free kernel failed: that kernel's
+        # level agreement is judged at the limit any trusted kernel must pass (``levels``)
+        unresolved["free_unstable"] = stable
     if info is not None:
         chosen = free_info if free else par_info
         info.update(

@@ -54,6 +54,18 @@ determined it, from evidence the estimation leaves behind:
     a blur it could not pin down: such a fallback restores little, and may restore worse than
     the input (measured in ``docs/notes/blind_kernel.md``). True Gaussian and defocus blurs
     of the sizes that matter fit with larger participation numbers and are not concerned.
+``free_unstable``
+    Does more than the spectrum vouch for a Gaussian or disk fit? Present only where
+    ``model="auto"`` returned a Gaussian or disk fit of participation number 10 or more
+    because the free-form kernel failed its stability, refinement or window check: the value
+    is the free kernel's level agreement, judged at the ``levels`` limit (0.5), the stability
+    every trusted free kernel must have. Above it, the free estimate wandered only between
+    neighbouring solutions, as it does on the true Gaussian and defocus blurs of the broad
+    validation set (0.65-0.83). Below it the shake estimator found no consistent kernel at
+    all, and the parametric fit rests on the spectrum alone, which reads a scene that is smooth
+    by nature (a phase-contrast cell, a sharp photograph of one) as a Gaussian blur of several
+    pixels; restored at full strength, such a fit made sharp or slightly blurred photographs
+    5-9 dB worse (``docs/notes/blind_kernel.md``, section 18).
 ``degenerate``
     Did the estimate collapse? A kernel with a participation number :math:`1/\sum k^2` below 1.5
     (a delta: "no blur found") or with more than 10 % of its mass on the border of its
@@ -91,6 +103,7 @@ THRESHOLDS = {
     "free_levels": 0.85,
     "free_refinement": 0.9,
     "free_windows": 0.7,
+    "free_unstable": 0.5,
     "participation": 1.5,
     "border_mass": 0.1,
 }
@@ -134,6 +147,11 @@ _ADVICE = {
         "no blur model fits: the free-form kernels of two regions disagree (agreement "
         "{:.2f}) and the parametric fit is a straight motion or almost no blur; the blur may "
         "vary across the image; restore a crop, or give the PSF"
+    ),
+    "free_unstable": (
+        "only the spectrum supports the blur: the free-form estimate is unstable across scales "
+        "(agreement {:.2f}), and a smooth or sharp scene can look like a Gaussian or defocus blur "
+        "there; the image may not be blurred, or not this way; try giving --psf-size"
     ),
     "participation": (
         "the kernel is a single point (participation {:.2f}): no blur was found; if the image "
