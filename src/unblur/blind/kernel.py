@@ -122,17 +122,23 @@ agreements pass the thresholds :mod:`unblur.blind.auto` applies to a free-form k
 which of its fixed points it reaches depends on the coarsest level's starting kernel. With
 ``starts`` = :math:`n` > 1 the whole estimate (both passes) is run from each of the first
 :math:`n` of a two-pixel horizontal line, a delta, a two-pixel diagonal and anti-diagonal
-line and a two-pixel vertical line, and the kernel kept is the one whose TV restoration of the
-analysed window (unknown boundary, one TV weight for all) has the smallest normalised sparsity
-:math:`\|\nabla x\|_1 / \|\nabla x\|_2` (Krishnan, Tay & Fergus 2011): a wrong kernel leaves
-the restoration blurred or ringing, both of which spread its gradients. Only kernels whose
+line and a two-pixel vertical line, and the kernel kept is the one that ranks best on two
+image-only scores together (the smallest sum of its two ranks among the candidates, ties to
+the earlier start): the normalised sparsity :math:`\|\nabla x\|_1 / \|\nabla x\|_2` of its TV
+restoration :math:`x` of the analysed window (unknown boundary, one TV weight for all;
+Krishnan, Tay & Fergus 2011), as a wrong kernel leaves the restoration blurred or ringing,
+both of which spread its gradients; and the BIC of its power transfer :math:`|K|^2` against
+the image's log-periodogram (:func:`~unblur.blind.periodogram.score_kernel`, the regression
+the parametric fits use), which a kernel that over-sharpens (a sparse-looking restoration
+from the wrong kernel) fits worse. Neither alone is reliable over five starts (see the
+notes). Only kernels whose
 level, refinement and window agreements pass the thresholds :mod:`unblur.blind.auto` applies
 compete: a sparser kernel that the choice of model would reject would only turn a free-form
 estimate into a parametric fallback. When the horizontal start's own kernel fails them, it is
 returned as it is and no other start is tried: a start that merely happens to pass the checks
 would turn a fallback into a trusted free-form kernel that nothing vouches for. The cost grows
-up to :math:`n`-fold (``info["starts"]``: the sparsity of each start that passed, the failed
-check of each start, the one chosen).
+up to :math:`n`-fold (``info["starts"]``: the sparsity and the BIC of each start that passed,
+the failed check of each start, the one chosen).
 
 What each default was measured against, and what was tried and not kept, is recorded in
 ``docs/notes/blind_kernel.md``.
@@ -190,6 +196,7 @@ from .kernel_step import (
     zoom_kernel,
 )
 from .latent import edge_threshold, l0_latent
+from .periodogram import score_kernel
 from .windows import textured_windows
 
 __all__ = ["MAX_SIDE", "MIN_KERNEL", "estimate_kernel"]
@@ -762,11 +769,12 @@ def estimate_kernel(
         Run the estimate from this many starting kernels at the coarsest level (two-pixel
         horizontal, delta, two-pixel diagonal, anti-diagonal, vertical: the first
         ``starts``) and keep, among the kernels that pass :mod:`unblur.blind.auto`'s
-        agreement checks, the one whose TV restoration of the analysed window is sparsest
-        (smallest :math:`\ell_1/\ell_2` ratio of its gradients; Krishnan et al. 2011); when
-        the horizontal start's kernel fails those checks, it is returned alone (see the
-        module notes). 1 (the default): the horizontal start alone; at most 5. The time
-        grows up to ``starts``-fold.
+        agreement checks, the one with the smallest sum of its ranks on the sparsity of its
+        TV restoration of the analysed window (:math:`\ell_1/\ell_2` ratio of its gradients;
+        Krishnan et al. 2011) and on its power transfer's BIC against the image's
+        log-periodogram; when the horizontal start's kernel fails those checks, it is
+        returned alone (see the module notes). 1 (the default): the horizontal start alone;
+        at most 5. The time grows up to ``starts``-fold.
     saturated : numpy.ndarray, optional
         Boolean mask of clipped pixels (the image's shape): treated as censored observations
         (see the module notes) and kept out of the analysed window where possible.
@@ -957,34 +965,43 @@ def _best_start(
     starts: int,
     info: dict[str, Any] | None,
 ) -> np.ndarray:
-    """The kernel of the first ``starts`` starting kernels of ``_STARTS`` whose TV restoration
-    of the analysed window is the sparsest, among those whose level, refinement and window
-    agreements pass :mod:`unblur.blind.auto`'s thresholds; the first start's kernel alone
-    when it fails them (see :func:`estimate_kernel`, ``starts``)."""
-    best: tuple[float, np.ndarray, dict[str, Any], str] | None = None
+    """The kernel of the first ``starts`` starting kernels of ``_STARTS`` with the smallest sum
+    of its ranks on two scores, the normalised sparsity of its TV restoration of the analysed
+    window and the BIC of its power transfer against the image's log-periodogram (ties to the
+    earlier start), among those whose level, refinement and window agreements pass
+    :mod:`unblur.blind.auto`'s thresholds; the first start's kernel alone when it fails them
+    (see :func:`estimate_kernel`, ``starts``)."""
+    kept: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
     lam = None
-    scores, failed = {}, {}
+    scores, bics, failed = {}, {}, {}
     for start in _STARTS[:starts]:
         details: dict[str, Any] = {}
         one = {**options, "start_kernel": start}
         k = _estimate(y, wanted, one, sizing, details)
         failed[start] = _failed_agreement(details.get("checks", {}))
-        if best is None and failed[start] is not None:  # the default start fails: keep it
-            best = (math.inf, k, details, start)
+        if start == _STARTS[0] and failed[start] is not None:
+            kept[start] = (k, details)  # the default start fails: keep it
             break
         if failed[start] is not None:
             continue
         rows, cols = details["window"]
         window, _ = normalise(np.asarray(y[rows[0] : rows[1], cols[0] : cols[1]], dtype=float))
-        value, lam = _restored_sparsity(window, k, lam)
-        scores[start] = value
-        if best is None or value < best[0]:
-            best = (value, k, details, start)
-    assert best is not None
+        scores[start], lam = _restored_sparsity(window, k, lam)
+        bics[start] = score_kernel(y, k)["bic"]
+        kept[start] = (k, details)
+    names = list(kept)
+    if scores:
+        by_sparsity = sorted(names, key=scores.__getitem__)
+        by_bic = sorted(names, key=bics.__getitem__)
+        rank = {n: by_sparsity.index(n) + by_bic.index(n) for n in names}
+        chosen = min(names, key=lambda n: (rank[n], names.index(n)))
+    else:
+        chosen = names[0]
+    k, details = kept[chosen]
     if info is not None:
-        info.update(best[2])
-        info["starts"] = {"sparsity": scores, "failed": failed, "chosen": best[3]}
-    return best[1]
+        info.update(details)
+        info["starts"] = {"sparsity": scores, "bic": bics, "failed": failed, "chosen": chosen}
+    return k
 
 
 def _one_pass(
