@@ -45,11 +45,11 @@ for the second set.
 
 Run ``python benchmarks/blind_heldout.py`` (``--cases 0,3,7`` for some, ``--part 1/2`` for
 one half, to run two processes side by side; ``--seed 9300`` for the third set;
-``--options key=value,...`` passes estimator options to the default row). It prints a per-case table (blurred input, true kernel, the
-default's ¼ px and whole-pixel PSNR, gain, model, kernel side, confidence, time) and a
-summary, flags ``TW`` (below the input at ¼ px while ``confidence`` is not low: *trusted
-worse*, the failure issue 14 rules out) and ``W`` (below the input, flagged), and writes JSON
-(``results/blind_heldout.json`` by default).
+``--options key=value,...`` passes estimator options to the default row). It prints a
+per-case table (blurred input, true kernel, the default's ¼ px and whole-pixel PSNR, gain,
+model, kernel side, confidence, time) and a summary, flags ``TW`` (below the input at ¼ px
+while ``confidence`` is not low: *trusted worse*, the failure issue 14 rules out) and ``W``
+(below the input, flagged), and writes JSON (``results/blind_heldout.json`` by default).
 
 Measured 2026-12-07 (``docs/notes/blind_kernel.md``, section 18, with the per-case table; 2
 shared cores, ``OMP_NUM_THREADS=1``, two parts side by side, load average 6-11, wall about
@@ -63,6 +63,15 @@ shared cores, ``OMP_NUM_THREADS=1``, two parts side by side, load average 6-11, 
   figures are no longer independent for that check): **25.12 (24.80)** dB, gap 2.22 (2.38),
   ≤ 3 on 81 %; 11 below the input, 7 trusted (h26 and h32 flagged, -0.47 and -3.96 dB at
   half strength); every kernel and every other result identical.
+
+Third set (``--seed 9300``), first run, branch rep8 6559f91 (main + ``free_unstable``;
+``docs/notes/blind_kernel.md``, section 19; two parts side by side, wall 1264 s and 1236 s at
+load 6-9): blurred 25.29 (24.90), true kernels 28.12 (27.99), default **25.48 (25.31)** dB;
+gap on the 32 blurred cases 2.11 (2.18), ≤ 2 on 66 %, ≤ 3 on 91 %; 7 below the input, **6
+trusted** (h93-02 -0.81, h93-06 -0.38, h93-12 -0.28 free kernels; h93-22 -2.46, h93-32 -8.95,
+h93-34 -15.38 Gaussian fits on a page and a smooth cell). The refinement limit that section
+18 proposed (about 0.93 on one-window free kernels) caught 1 of the 3 worse free kernels and
+flagged 2 good ones first; not adopted.
 """
 
 from __future__ import annotations
