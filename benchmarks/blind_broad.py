@@ -248,6 +248,10 @@ def _summary_info(info: dict) -> dict:
     sizing = free_sizing(info)
     if sizing is not None:
         out["free_sizing"] = sizing
+    # model="auto": the free-form candidate's checks, also where the parametric fit was chosen
+    free = (info.get("candidates") or {}).get("free") or {}
+    if "checks" in free:
+        out["free_checks"] = dict(free["checks"])
     return out
 
 

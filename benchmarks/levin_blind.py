@@ -132,8 +132,11 @@ def blurred_score(y: np.ndarray, reference: np.ndarray) -> dict:
 
 def _info_fields(info: dict) -> dict:
     """What the estimator said: its confidence, why this model, the auto rule's evidence."""
-    keep = ("confidence", "reasons", "reason", "evidence", "size")
+    keep = ("confidence", "reasons", "reason", "evidence", "size", "checks")
     out = {n: info[n] for n in keep if n in info}
+    free = (info.get("candidates") or {}).get("free") or {}
+    if "checks" in free:  # model="auto": the free-form candidate's checks, whatever was chosen
+        out["free_checks"] = dict(free["checks"])
     sizing = free_sizing(info)
     if sizing is not None:
         out["free_sizing"] = sizing
