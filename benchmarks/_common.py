@@ -27,6 +27,7 @@ __all__ = [
     "RESULTS_DIR",
     "MethodRow",
     "Outcome",
+    "free_checks",
     "free_sizing",
     "machine_info",
     "parse_ranges",
@@ -216,6 +217,13 @@ def free_sizing(info: dict[str, Any]) -> dict[str, Any] | None:
     if "size_history" not in free:
         return None
     return {n: free[n] for n in ("size_history", "level_side", "size_retry") if n in free}
+
+
+def free_checks(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The free-form candidate's checks in ``estimate_psf``'s ``info`` (``model="auto"``),
+    also where the parametric fit was chosen; None when there is no such candidate."""
+    free = (info.get("candidates") or {}).get("free") or {}
+    return dict(free["checks"]) if "checks" in free else None
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

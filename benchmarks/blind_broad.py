@@ -79,6 +79,7 @@ import numpy as np
 from _common import (
     RESULTS_DIR,
     fmt,
+    free_checks,
     free_sizing,
     machine_info,
     now_iso,
@@ -248,10 +249,9 @@ def _summary_info(info: dict) -> dict:
     sizing = free_sizing(info)
     if sizing is not None:
         out["free_sizing"] = sizing
-    # model="auto": the free-form candidate's checks, also where the parametric fit was chosen
-    free = (info.get("candidates") or {}).get("free") or {}
-    if "checks" in free:
-        out["free_checks"] = dict(free["checks"])
+    checks = free_checks(info)
+    if checks is not None:
+        out["free_checks"] = checks
     return out
 
 

@@ -71,6 +71,7 @@ import numpy as np
 from _common import (
     RESULTS_DIR,
     fmt,
+    free_checks,
     free_sizing,
     machine_info,
     now_iso,
@@ -134,9 +135,9 @@ def _info_fields(info: dict) -> dict:
     """What the estimator said: its confidence, why this model, the auto rule's evidence."""
     keep = ("confidence", "reasons", "reason", "evidence", "size", "checks")
     out = {n: info[n] for n in keep if n in info}
-    free = (info.get("candidates") or {}).get("free") or {}
-    if "checks" in free:  # model="auto": the free-form candidate's checks, whatever was chosen
-        out["free_checks"] = dict(free["checks"])
+    checks = free_checks(info)
+    if checks is not None:
+        out["free_checks"] = checks
     sizing = free_sizing(info)
     if sizing is not None:
         out["free_sizing"] = sizing

@@ -105,7 +105,7 @@ from ._data import prepare
 from .confidence import assess, image_checks
 from .kernel import estimate_kernel
 from .kernel_step import project, similarity, valid_kernel_step
-from .parametric import score_kernel
+from .periodogram import log_periodogram, prepare_image, score_on_spectrum
 from .rotation import MotionModel, fit_robust
 from .rotation_step import estimate_density
 
@@ -534,8 +534,9 @@ def estimate_field(
         kernels = {c: align(_pad_to(k, common)) for c, k in kernels.items()}
         own = {c: align(_pad_to(k, common)) for c, k in own.items()}
         for cell, window in windows.items():
-            fit_own = score_kernel(y[window], own[cell])["rss"]
-            fit_global = score_kernel(y[window], kernels[cell])["rss"]
+            spectrum = log_periodogram(*prepare_image(y[window], None))
+            fit_own = score_on_spectrum(spectrum, own[cell])["rss"]
+            fit_global = score_on_spectrum(spectrum, kernels[cell])["rss"]
             if own_confident[cell] and fit_own < fit_global:
                 kernels[cell], source[cell] = own[cell], "region"
     weights = None if obs.saturated is None else ~obs.saturated

@@ -196,7 +196,7 @@ from .kernel_step import (
     zoom_kernel,
 )
 from .latent import edge_threshold, l0_latent
-from .periodogram import score_kernel
+from .periodogram import log_periodogram, prepare_image, score_on_spectrum
 from .windows import textured_windows
 
 __all__ = ["MAX_SIDE", "MIN_KERNEL", "estimate_kernel"]
@@ -972,7 +972,7 @@ def _best_start(
     :mod:`unblur.blind.auto`'s thresholds; the first start's kernel alone when it fails them
     (see :func:`estimate_kernel`, ``starts``)."""
     kept: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
-    lam = None
+    lam = spectrum = None
     scores, bics, failed = {}, {}, {}
     for start in _STARTS[:starts]:
         details: dict[str, Any] = {}
@@ -987,7 +987,9 @@ def _best_start(
         rows, cols = details["window"]
         window, _ = normalise(np.asarray(y[rows[0] : rows[1], cols[0] : cols[1]], dtype=float))
         scores[start], lam = _restored_sparsity(window, k, lam)
-        bics[start] = score_kernel(y, k)["bic"]
+        if spectrum is None:  # the image's, shared by every start's score
+            spectrum = log_periodogram(*prepare_image(y, None))
+        bics[start] = score_on_spectrum(spectrum, k)["bic"]
         kept[start] = (k, details)
     names = list(kept)
     if scores:

@@ -68,6 +68,7 @@ __all__ = [
     "log_periodogram",
     "prepare_image",
     "score_kernel",
+    "score_on_spectrum",
 ]
 
 #: Smallest image side (pixels) a PSF is estimated from.
@@ -334,7 +335,12 @@ def score_kernel(
         ``rss``, ``bic``, the fitted ``alpha`` and ``noise_sigma``.
     """
     x, size = prepare_image(image, size)
-    spec = log_periodogram(x, size)
+    return score_on_spectrum(log_periodogram(x, size), kernel, dof=dof)
+
+
+def score_on_spectrum(spec: Spectrum, kernel: np.ndarray, *, dof: int = 0) -> dict[str, float]:
+    """:func:`score_kernel` on a log-periodogram already computed (:func:`log_periodogram` of
+    :func:`prepare_image`'s crop): several kernels of one image share its spectrum."""
     half_rss, params = fit_2d(spec, kernel_log_h(spec, kernel))
     n = spec.a.size
     rss = max(2 * half_rss, 1e-300)
