@@ -99,6 +99,7 @@ from unblur.blind.kernel_step import similarity
 from unblur.blind.parametric import score_kernel
 from unblur.metrics import align, psnr, ssim
 from unblur.noise import estimate_noise
+from unblur.restore._common import MODEL_ERROR
 
 CORE = 256
 MAX_SHIFT, BORDER, SUBPIXEL = 5, 10, 4
@@ -207,6 +208,13 @@ def restore_and_score(
     out = {**_score(core, ref), "restore_s": seconds, "method": info["method"]}
     if "conservative" in info:
         out["conservative"] = info["conservative"]["action"]
+    rule = info.get("kernel_error")
+    if rule is not None and rule["applied"]:  # the weight raised for the kernel's error:
+        out["kernel_error_factor"] = rule["factor"]  # also scored at the noise's own weight
+        plain_params = {**params, "model_error": MODEL_ERROR}
+        plain = unblur.deconvolve(window, k, channel_axis=case.channel_axis, psf_info=psf_info,
+                                  **plain_params)  # fmt: skip
+        out["without_kernel_error"] = _score(plain[rows, cols], ref)
     return out
 
 

@@ -110,8 +110,8 @@ def deconvolve(
         the estimate is not trusted (``psf_info["confidence"] == "low"``) the restoration is
         conservative (see Notes) and ``info["conservative"]`` says what was done and why.
         Without it (a PSF the user knows) nothing changes. ``info["kernel_error"]`` records
-        whether the weight was raised for a noisy free-form estimate
-        (:func:`kernel_error_rule`; off by default).
+        whether the weight was raised for a noisy free-form estimate of an encoded
+        photograph (:func:`kernel_error_rule`).
     **params
         The method's own parameters (see each method's documentation). ``clip`` is one of
         them, for the methods that have it (see Notes).
@@ -323,9 +323,12 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
 
 #: Local contrast :math:`c` of a scene within a blur kernel's footprint, as a fraction of the
 #: image's range: it turns the relative error of an estimated kernel into an error of the model
-#: :math:`k * x` (:func:`kernel_error_rule`). 0: the rule is off (the default); 0.2 is the
-#: value measured, and why it is not adopted, in ``docs/notes/blind_kernel.md``, section 9.
-KERNEL_ERROR_CONTRAST = 0.0
+#: :math:`k * x` (:func:`kernel_error_rule`; chosen on the broad set, ``docs/notes/
+#: blind_kernel.md`` section 9). 0 turns the rule off.
+KERNEL_ERROR_CONTRAST = 0.2
+#: The estimator's ``encoding`` of the photographs the rule is applied to (:func:`kernel_error_
+#: rule`): sRGB-encoded data (8-bit and JPEG files). On linear (float) data it is not applied.
+KERNEL_ERROR_ENCODINGS = ("srgb",)
 
 
 def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> dict[str, Any]:
@@ -356,11 +359,14 @@ def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
     a parametric estimate and a quiet window (:math:`\sigma_w P \le r` with the cap: all 32
     of the Levin et al. 2009 photographs' estimates) are restored exactly as before.
 
-    **Off by default** (:data:`KERNEL_ERROR_CONTRAST` = 0): measured in
-    ``docs/notes/blind_kernel.md``, section 9, it gains on the broad set's noisy free-form
-    estimates but loses on synthetic grey shakes whose kernels are good despite
-    :math:`\sigma_w P > r`; the relative error it assumes is not the kernel's actual error.
-    Set ``unblur.api.KERNEL_ERROR_CONTRAST = 0.2`` to use it.
+    **Encoded photographs only.** The rule is applied where the estimator took the data as
+    sRGB-encoded (``psf_info["encoding"]`` in :data:`KERNEL_ERROR_ENCODINGS`: an 8-bit or
+    JPEG photograph, or ``encoding="srgb"``), the data a user's camera or phone writes.
+    On linear (float) data it is not: there, synthetic shakes with Gaussian noise whose
+    kernels were good despite :math:`\sigma_w P > r` lost 0.8-2.2 dB to the larger weight,
+    while on encoded photographs the free-form estimates gain (``docs/notes/blind_kernel.md``,
+    sections 9, 20 and 21): :math:`\sigma_w P` measures the noise the kernel was estimated
+    from, not its actual error. ``KERNEL_ERROR_CONTRAST = 0`` turns the rule off.
 
     Returns
     -------
@@ -378,6 +384,11 @@ def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
         return {**record, "reason": "off (KERNEL_ERROR_CONTRAST = 0): the weight is the noise's"}
     if isinstance(psf, PSFField) or psf_info.get("model") != "free":
         return {**record, "reason": "not a free-form estimate: the weight is the noise's"}
+    encoding = psf_info.get("encoding")
+    if encoding not in KERNEL_ERROR_ENCODINGS:
+        return {**record, "reason": (
+            f"the data are not an encoded photograph (encoding {encoding!r}): the weight is "
+            "the noise's")}  # fmt: skip
     free = psf_info.get("candidates", {}).get("free", psf_info)
     noise = free.get("window_noise") if isinstance(free, dict) else None
     if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:

@@ -224,7 +224,8 @@ def tv(
         That floor, :math:`\epsilon`: the relative error of the blur model, added to the noise
         level in the automatic weight as :math:`\sigma_{eff}^2 = \hat\sigma^2 + (\epsilon
         a)^2`. Default 0.006 (real blur, a measured PSF); :func:`unblur.deconvolve` raises it
-        for a free-form kernel estimated from noisy data (:func:`unblur.api.kernel_error_rule`).
+        for a free-form kernel estimated from a noisy photograph
+        (:func:`unblur.api.kernel_error_rule`).
         Ignored when ``lam`` is given.
     num_iter : int, optional
         Largest number of ADMM iterations (default 100; the stopping rule ends the defaults
