@@ -1,10 +1,11 @@
 """The model error of an estimated free-form kernel in the restoration's weight (issue 14).
 
 :func:`unblur.api.kernel_error_rule` adds the error a noisy free-form estimate is expected to
-carry to the ``tv`` weight's model error (``model_error``). It is off by default
-(``KERNEL_ERROR_CONTRAST = 0``; measured in ``docs/notes/blind_kernel.md``, section 9): these
-tests pin the exact weight it sets when switched on, that it leaves user kernels, parametric
-estimates and quiet (Levin-like) windows bit-identical, and that the default changes nothing.
+carry to the ``tv`` weight's model error (``model_error``), on encoded photographs (the
+estimator's ``encoding`` ``"srgb"``: 8-bit and JPEG data); measured in
+``docs/notes/blind_kernel.md``, sections 9, 20 and 21. These tests pin the exact weight it
+sets, that it restores a wrong kernel's photograph better, and that it leaves user kernels,
+linear data, parametric estimates and quiet (Levin-like) windows bit-identical.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ def _shake(n: int = 25) -> np.ndarray:
     return k / k.sum()
 
 
-def _free_info(window_noise: float) -> dict:
-    """What :func:`unblur.estimate_psf` says of a trusted free-form estimate (the fields the
-    rule reads)."""
-    return {"model": "free", "confidence": "high",
+def _free_info(window_noise: float, encoding: str = "srgb") -> dict:
+    """What :func:`unblur.estimate_psf` says of a trusted free-form estimate of an encoded
+    photograph (the fields the rule reads)."""
+    return {"model": "free", "confidence": "high", "encoding": encoding,
             "candidates": {"free": {"window_noise": window_noise}}}  # fmt: skip
 
 
@@ -46,8 +47,8 @@ def shaken(camera):
 
 
 @pytest.fixture
-def rule_on(monkeypatch):
-    monkeypatch.setattr(api, "KERNEL_ERROR_CONTRAST", 0.2)
+def rule_off(monkeypatch):
+    monkeypatch.setattr(api, "KERNEL_ERROR_CONTRAST", 0.0)
 
 
 def test_model_error_sets_the_tv_weight_exactly(shaken):
@@ -64,7 +65,7 @@ def test_model_error_sets_the_tv_weight_exactly(shaken):
     np.testing.assert_array_equal(tv(y, k, num_iter=3), tv(y, k, num_iter=3, model_error=0.006))
 
 
-def test_a_user_kernel_restores_bit_identically(shaken, rule_on):
+def test_a_user_kernel_restores_bit_identically(shaken):
     y, k = shaken
     run: dict = {}
     plain = unblur.deconvolve(y, k, info=run)
@@ -72,18 +73,60 @@ def test_a_user_kernel_restores_bit_identically(shaken, rule_on):
     np.testing.assert_array_equal(plain, unblur.deconvolve(y, k, psf_info=None))
 
 
-def test_the_rule_is_off_by_default(shaken):
+@pytest.mark.parametrize("encoding", ["linear", None])
+def test_linear_data_restore_bit_identically(shaken, encoding):
+    """Float data (the estimator's ``encoding`` "linear", or an ``info`` that does not say):
+    the weight is the noise's, whatever the window's noise."""
     y, k = shaken
-    assert api.KERNEL_ERROR_CONTRAST == 0.0
+    psf_info = _free_info(0.013, encoding)
+    if encoding is None:
+        del psf_info["encoding"]
+    run: dict = {}
+    ruled = unblur.deconvolve(y, k, psf_info=psf_info, info=run)
+    np.testing.assert_array_equal(ruled, unblur.deconvolve(y, k))
+    assert run["kernel_error"]["applied"] is False
+    assert f"not an encoded photograph (encoding {encoding!r})" in run["kernel_error"]["reason"]
+    assert run["parameters"]["model_error"] == MODEL_ERROR
+
+
+def test_a_contrast_of_zero_turns_the_rule_off(shaken, rule_off):
+    y, k = shaken
     run: dict = {}
     ruled = unblur.deconvolve(y, k, psf_info=_free_info(0.013), info=run)
     np.testing.assert_array_equal(ruled, unblur.deconvolve(y, k))
     assert run["kernel_error"]["applied"] is False
     assert run["kernel_error"]["reason"].startswith("off")
-    assert run["parameters"]["model_error"] == MODEL_ERROR
 
 
-def test_a_noisy_free_estimate_raises_the_weight_when_on(shaken, rule_on):
+def test_a_wrong_kernel_restores_an_encoded_photograph_better():
+    """A shaken 8-bit sRGB photograph (blurred in linear light, 1 % noise) restored with a
+    kernel in error (a third of its mass displaced by (3, -2) px, as a free-form estimate's
+    error): the raised weight (x 7.6) holds back the ripples the error makes. Measured 19.54
+    dB at the noise's own weight, 20.27 with the rule (input 16.21, the true kernel 21.06)."""
+    from skimage import data
+
+    from unblur.colour import linear_to_srgb, srgb_to_linear
+
+    sharp = data.camera()[128:384, 128:384] / 255.0
+    k = _shake()
+    rng = np.random.default_rng(0)
+    light = unblur.blur(srgb_to_linear(sharp), k)
+    noisy = linear_to_srgb(light) + 0.01 * rng.standard_normal(light.shape)
+    y = np.round(np.clip(noisy, 0.0, 1.0) * 255).astype(np.uint8)
+    wrong = k + 0.6 * np.roll(k, (3, -2), axis=(0, 1))
+    info = _free_info(0.012)
+    run: dict = {}
+    ruled = unblur.deconvolve(y, wrong, psf_info=info, info=run)
+    plain = unblur.deconvolve(y, wrong, psf_info=info, model_error=MODEL_ERROR)
+    core = (slice(20, -20), slice(20, -20))
+    gain = unblur.metrics.psnr(sharp[core], np.clip(ruled, 0, 1)[core]) - unblur.metrics.psnr(
+        sharp[core], np.clip(plain, 0, 1)[core]
+    )
+    assert run["kernel_error"]["applied"]
+    assert gain > 0.4
+
+
+def test_a_noisy_free_estimate_raises_the_weight(shaken):
     """sigma_w P / r = 0.013 * 52 / 0.2 > 1: the kernel is judged noisy and its error, rho c /
     sqrt(P), joins the 0.006 floor in quadrature."""
     y, k = shaken
@@ -111,11 +154,10 @@ def test_a_noisy_free_estimate_raises_the_weight_when_on(shaken, rule_on):
     [
         (_free_info(0.003), "well determined"),  # a Levin-like quiet window
         ({"model": "gaussian", "confidence": "high"}, "not a free-form estimate"),
-        ({"model": "free", "confidence": "high"}, "window noise is not known"),
+        ({"model": "free", "confidence": "high", "encoding": "srgb"}, "window noise is not known"),
     ],
 )
-def test_quiet_windows_and_parametric_fits_are_unchanged_when_on(shaken, rule_on, psf_info,
-                                                                  reason):  # fmt: skip
+def test_quiet_windows_and_parametric_fits_are_unchanged(shaken, psf_info, reason):
     y, k = shaken
     run: dict = {}
     ruled = unblur.deconvolve(y, k, psf_info=psf_info, info=run)
@@ -124,7 +166,7 @@ def test_quiet_windows_and_parametric_fits_are_unchanged_when_on(shaken, rule_on
     assert reason in run["kernel_error"]["reason"]
 
 
-def test_a_given_weight_or_another_method_is_left_alone(shaken, rule_on):
+def test_a_given_weight_or_another_method_is_left_alone(shaken):
     y, k = shaken
     run: dict = {}
     ruled = unblur.deconvolve(y, k, lam=1e-3, psf_info=_free_info(0.013), info=run)
