@@ -3,11 +3,14 @@
 Lai et al. 2016's real blurred photographs (``../shared/data/lai2016/real``: 12 JPEGs of
 360 x 480 to 1200 x 900, camera shake, some with saturated lights) are given to the blind
 default exactly as a user would (``unblur.estimate_psf(y, channel_axis=-1)``, then
-``unblur.deconvolve`` with that kernel), and, for comparison, to the free-form model
-(``model="free"``). There is no sharp reference, so nothing is scored: the script writes, per
-photograph, a sheet of 1:1 crops (input | default | free, the kernels enlarged below) and the
-whole restorations, and a JSON table of what each row chose (model, size, confidence, reason)
-with its CPU and wall times. Look at the sheets; numbers on synthetic sets do not replace them.
+``unblur.deconvolve`` with that kernel and the estimator's ``info``, as ``deconvolve(y,
+"auto")`` and the command line restore), and, for comparison, to the free-form model
+(``model="free"``, restored with the kernel alone). There is no sharp reference, so nothing
+is scored: the script writes, per photograph, a sheet of 1:1 crops (input | default | free,
+the kernels enlarged below) and the whole restorations, and a JSON table of what each row
+chose (model, size, confidence, reason, the restoration's conservative action and raised
+weight) with its CPU and wall times. Look at the sheets; numbers on synthetic sets do not
+replace them.
 
 Run ``python benchmarks/real_photos.py`` (about 2 minutes per photograph on 2 cores at low
 load) or ``--photos boat2,face2``; sheets go to ``results/real_photos/``. ``--encoding srgb``
@@ -97,12 +100,19 @@ def run_photo(path: Path, out_dir: Path, encoding: str | None = None) -> dict:
         info: dict = {}
         cpu, wall = time.process_time(), time.perf_counter()
         k = unblur.estimate_psf(y, channel_axis=-1, info=info, **options)
-        x = unblur.deconvolve(y, k, channel_axis=-1, encoding=encoding)
+        # the default row restores as deconvolve(y, "auto") and the command line do (the
+        # estimator's info: a doubtful kernel's rule, a noisy free kernel's weight); the free
+        # row with the kernel alone
+        told = {"psf_info": info} if row == "default" else {}
+        run: dict = {}
+        x = unblur.deconvolve(y, k, channel_axis=-1, encoding=encoding, info=run, **told)
         record[row] = {
             "model": info.get("model"),
             "size": list(k.shape),
             "confidence": info.get("confidence"),
             "reason": info.get("reason"),
+            "conservative": run.get("conservative", {}).get("action"),
+            "kernel_error_factor": run.get("kernel_error", {}).get("factor"),
             "cpu_s": time.process_time() - cpu,
             "wall_s": time.perf_counter() - wall,
         }
