@@ -69,7 +69,9 @@ def _kernel(name: str, data: Path) -> np.ndarray:
 def restore_and_score(
     y: np.ndarray, sharp: np.ndarray, k: np.ndarray, k_true: np.ndarray, psf_info: dict | None
 ) -> dict:
-    """``deconvolve`` defaults on the core's window, scored as ``blind_broad.py`` does.
+    """``deconvolve`` defaults on the core's window, scored as ``blind_broad.py`` does; in
+    linear light (``encoding="srgb"``), as ``deconvolve(y, "auto")`` restores the 8-bit
+    photographs whose PSF it estimated there, so every row is restored the same way.
 
     Lai's kernels are not centred on their centroid (up to 7 px off), so the blurred photograph
     is moved by the true kernel's centroid offset ``t`` and a restoration with a kernel of
@@ -82,7 +84,8 @@ def restore_and_score(
     bottom = min(y.shape[0], r0 + CORE + margin[0])
     right = min(y.shape[1], c0 + CORE + margin[1])
     start = time.process_time()
-    x = unblur.deconvolve(y[top:bottom, left:right], k, channel_axis=-1, psf_info=psf_info)
+    x = unblur.deconvolve(y[top:bottom, left:right], k, channel_axis=-1, psf_info=psf_info,
+                          encoding="srgb")  # fmt: skip
     seconds = time.process_time() - start
     rows = slice(r0 - top - dr, r0 - top - dr + CORE)
     cols = slice(c0 - left - dc, c0 - left - dc + CORE)

@@ -127,6 +127,39 @@ def test_blind_restoration_tells_the_estimator_the_encoding(camera):
         assert (info["psf_estimate"]["encoding_reason"] == "given") == given
 
 
+def test_an_estimate_made_in_linear_light_is_restored_there(camera):
+    """``psf_info`` of an estimate the estimator made on linearised values (8-bit data:
+    ``encoding`` "srgb"): ``encoding=None`` restores in linear light, exactly as ``"srgb"``;
+    ``"linear"`` given keeps the values as given; an estimate on linear data changes nothing."""
+    y, reference = photograph(camera, KERNEL)
+    estimated = {"model": "free", "confidence": "high", "encoding": "srgb"}
+    info: dict = {}
+    followed = unblur.deconvolve(y, KERNEL, psf_info=estimated, info=info)
+    assert np.array_equal(followed, unblur.deconvolve(y, KERNEL, encoding="srgb",
+                                                      psf_info=estimated))  # fmt: skip
+    assert info["encoding"] == "srgb" and "linear light" in info["encoding_reason"]
+    given: dict = {}
+    as_given = unblur.deconvolve(y, KERNEL, encoding="linear", psf_info=estimated, info=given)
+    assert np.array_equal(as_given, unblur.deconvolve(y, KERNEL))
+    assert given["encoding"] == "linear" and "encoding_reason" not in given
+    assert psnr_clipped(followed, reference) > psnr_clipped(as_given, reference) + 3.0
+    linear_data = {**estimated, "encoding": "linear"}
+    assert np.array_equal(unblur.deconvolve(y, KERNEL, psf_info=linear_data),
+                          unblur.deconvolve(y, KERNEL))  # fmt: skip
+
+
+def test_blind_restoration_of_an_8bit_photograph_is_in_linear_light(camera):
+    """``psf="auto"`` on 8-bit data: the estimator takes them as sRGB, and the restoration
+    follows it; better than restoring the encoded values with the same estimate."""
+    y, reference = photograph(camera, psf.gaussian(2.0))
+    info: dict = {}
+    auto = unblur.deconvolve(y, "auto", info=info)
+    assert info["psf_estimate"]["encoding"] == "srgb" and info["encoding"] == "srgb"
+    encoded = unblur.deconvolve(y, info["psf"], encoding="linear",
+                                psf_info=info["psf_estimate"])  # fmt: skip
+    assert psnr_clipped(auto, reference) > psnr_clipped(encoded, reference) + 1.0
+
+
 @pytest.mark.parametrize("bad", ["gamma", "sRGB", 2.2, ""])
 def test_unknown_encoding_is_refused(camera, bad):
     with pytest.raises(InvalidParameterError) as err:

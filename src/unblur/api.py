@@ -84,10 +84,13 @@ def deconvolve(
         ``None`` restores every channel, whatever their number (multispectral data). See
         :mod:`unblur.colour`.
     encoding : {None, "linear", "srgb"}, optional
-        How the values relate to light. None (default) or ``"linear"``: the blur acts on the
-        values as given, which are restored as they are (with ``psf="auto"``, None leaves the
-        estimator's ``encoding="auto"``, and a given encoding is passed on to it, see
-        :func:`estimate_psf`). ``"srgb"``: the image holds
+        How the values relate to light. ``"linear"``: the blur acts on the values as given,
+        which are restored as they are. None (default): the same for a PSF you give; for an
+        estimated one (``psf="auto"``, or ``psf_info``) the estimator's data model is followed,
+        so values it took as sRGB-encoded (``psf_info["encoding"] == "srgb"``: 8-bit data, see
+        :func:`estimate_psf`) are restored in linear light as with ``"srgb"``, where the PSF
+        it estimated acts (``info["encoding_reason"]`` says so). With ``psf="auto"`` a given
+        encoding is passed on to the estimator. ``"srgb"``: the image holds
         sRGB-encoded values (an 8-bit photograph, a PNG or JPEG file), blurred in linear light
         before the camera encoded them; it is linearised (:func:`unblur.colour.srgb_to_linear`),
         restored there and re-encoded (:func:`unblur.colour.linear_to_srgb`), so the result
@@ -200,6 +203,9 @@ def deconvolve(
         psf = estimate_psf(image, channel_axis=channel_axis, info=psf_info, **told)
         if info is not None:
             info.update(psf=psf, psf_estimate=psf_info)
+    followed = encoding is None and psf_info is not None and psf_info.get("encoding") == "srgb"
+    if followed:  # the estimator linearised the values: the PSF is light's, restore there
+        encoding = "srgb"
     x = as_float_image(image)
     axis = check_channel_axis(x.ndim, channel_axis)
     color = check_color(color)
@@ -255,11 +261,20 @@ def deconvolve(
                 "parameters": settings,
                 "seconds": elapsed,
                 **({} if encoding is None else {"encoding": encoding}),
+                **({"encoding_reason": _FOLLOWED} if followed else {}),
                 **({} if rule is None else {"conservative": rule}),
                 **({} if doubt is None else {"kernel_error": doubt}),
             }
         )
     return restored
+
+
+#: ``info["encoding_reason"]`` when ``deconvolve`` restores in linear light because the
+#: estimator did (``encoding`` not given, ``psf_info["encoding"] == "srgb"``).
+_FOLLOWED = (
+    "the PSF was estimated in linear light from sRGB-encoded values (psf_info['encoding']), "
+    "so the image is restored there too"
+)
 
 
 #: A doubtful kernel whose participation number :math:`1/\sum k^2` is below this found almost
