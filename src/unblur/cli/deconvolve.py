@@ -111,7 +111,8 @@ _BATCH = "With several inputs, a folder or a pattern: "
     "PNG) blurred in linear light before the camera encoded it: it is linearised, restored "
     "and re-encoded (measured 2-3 dB better on such data; much worse on data blurred in "
     "their stored values, such as Levin et al.'s). linear: the values as given, for the PSF "
-    "estimate too. Default: the values as given, a PSF estimated from 8-bit files as sRGB.",
+    "estimate too. Default: with --psf, the values as given; without, the estimator's: "
+    "8-bit files as sRGB, the PSF estimated and the image restored in linear light.",
 )
 @click.option(
     "-p",
