@@ -31,6 +31,12 @@ section 10. With the window check on central windows and ``first_windows`` (sect
 branch trust12 at 0c3fa04, load 7-10): **16.39 (16.35)** dB, free-form kept on 5, below the
 input on 4, of them 3 not flagged (one free-form kernel, -0.14 dB, and two Gaussian fits
 within 0.012 dB).
+
+Since stop 32 every row is restored in linear light, as ``deconvolve(y, "auto")`` restores
+8-bit photographs (``docs/notes/blind_kernel.md``, section 22; branch rep8 3a84c34, load
+4-5): default **16.38 (16.34)** dB, true kernels 19.49 (19.47): Lai et al. blurred these
+images on their stored values, so their true kernels restore them better on those values
+(25.74) than in light; a camera blurs light.
 """
 
 from __future__ import annotations
