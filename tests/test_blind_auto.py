@@ -145,8 +145,10 @@ def test_a_sharp_smooth_photograph_is_not_made_much_worse():
     """A sharp phase image of a cell (scikit-image's ``cell``, 8-bit, 0.8 % noise) has the
     spectrum of a blurred photograph: the Gaussian fit finds sigma 3.2 px and the free kernel
     nothing stable (level agreement 0.37). The estimate says so, and ``deconvolve`` with its
-    ``info`` stays near the input, where the same kernel at full strength loses 5.8 dB
-    (measured: input 41.87, full strength 36.06, flagged 40.84 dB). Not every noise draw is
+    ``info`` (at half strength, in linear light as the estimate was made) stays well above the
+    same kernel at full strength. Measured: input 41.87 dB; full strength 33.34 in linear
+    light (36.06 on the encoded values); flagged 37.82 (40.84 on the encoded values: linear
+    light costs this sharp photograph 3 dB, notes, section 22). Not every noise draw is
     caught: the agreement was 0.48, 0.57 and 0.51 with seeds 0, 2 and 3 (notes, section 18)."""
     x = data.cell() / 255.0
     rng = np.random.default_rng(1)
@@ -159,6 +161,6 @@ def test_a_sharp_smooth_photograph_is_not_made_much_worse():
     assert info["confidence"] == "low"
     before = unblur.metrics.psnr(y / 255.0, x)
     told = unblur.metrics.psnr(np.clip(unblur.deconvolve(y, k, psf_info=info), 0, 1), x)
-    full = unblur.metrics.psnr(np.clip(unblur.deconvolve(y, k), 0, 1), x)
+    full = unblur.metrics.psnr(np.clip(unblur.deconvolve(y, k, encoding="srgb"), 0, 1), x)
     assert full < before - 5.0  # the trusted restoration this flag prevents
-    assert told > before - 1.5
+    assert told > full + 3.0

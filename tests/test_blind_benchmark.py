@@ -71,15 +71,15 @@ def heldout(monkeypatch):
 def test_the_kernel_error_rule_is_scored_both_ways(heldout):
     """``restore_and_score`` of a noisy free-form estimate of an 8-bit photograph records the
     raised weight's factor and the score at the noise's own weight, which is the score of the
-    restoration with ``model_error`` at its default; the held-out summary takes their
-    difference per case."""
+    restoration with ``model_error`` at its default (in linear light, as the estimate's
+    ``encoding`` says); the held-out summary takes their difference per case."""
     bb = heldout.bb
     spec = heldout.CaseSpec("t", 5, "camera", False, "S", "shake", 21, 0.01, None, False, True)
     case = spec.build()
     info = {"model": "free", "confidence": "high", "encoding": "srgb",
             "candidates": {"free": {"window_noise": 0.012}}}  # fmt: skip
     ruled = bb.restore_and_score(case, case.kernel, info)
-    plain = bb.restore_and_score(case, case.kernel, None)
+    plain = bb.restore_and_score(case, case.kernel, None, encoding="srgb")
     assert ruled["kernel_error_factor"] > 1.0
     assert ruled["without_kernel_error"]["psnr_q"] == plain["psnr_q"]
     assert ruled["psnr_q"] != plain["psnr_q"]

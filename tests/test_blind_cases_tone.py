@@ -152,7 +152,7 @@ def test_flags_reach_the_cases_and_the_estimator(bench, monkeypatch, tmp_path):
         k[1, 1] = 1.0
         return k
 
-    def restored(case, k, psf_info=None):  # the plumbing only: no restoration
+    def restored(case, k, psf_info=None, **params):  # the plumbing only: no restoration
         return {"psnr": 20.0, "ssim": 0.5, "psnr_q": 20.0, "shift": [0.0, 0.0],
                 "restore_s": 0.0, "method": "none"}  # fmt: skip
 
