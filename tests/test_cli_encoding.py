@@ -72,6 +72,26 @@ def test_blind_encoding_linear_tells_the_estimator(tmp_path, camera):
     assert json.loads(result.stdout)["psf_estimate"]["encoding"] == "srgb"
 
 
+def test_blind_restores_an_8bit_photograph_in_linear_light_as_the_library_does(tmp_path, camera):
+    """Without ``--psf`` the estimator takes the PNG's 8-bit values as sRGB and the restoration
+    follows it into linear light: the library's ``deconvolve(y, "auto")`` on the same values,
+    to the output's 8-bit rounding, and said on the summary line and in ``--json``."""
+    path, y, _ = _files(tmp_path, camera)
+    out = tmp_path / "x.png"
+    result = invoke("deconvolve", path, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["encoding"] == "srgb" and "linear light" in record["encoding_reason"]
+    library = unblur.deconvolve(y, "auto")
+    expected = np.round(np.clip(library, 0, 1) * 255) / 255
+    np.testing.assert_allclose(read_image(out)[0], expected, atol=1.01 / 255)
+    result = invoke("deconvolve", path, "-o", tmp_path / "z.png")
+    assert result.exit_code == 0, result.output
+    assert "(method tv in linear light, " in result.stdout
+    given = invoke("deconvolve", path, "-o", tmp_path / "g.png", "--psf", SPEC)
+    assert "(method tv, " in given.stdout  # a PSF given: the values as given
+
+
 def test_encoding_is_refused_block_by_block(tmp_path, camera):
     path, _, _ = _files(tmp_path, camera)
     result = invoke(
