@@ -92,11 +92,16 @@ def test_blind_restores_an_8bit_photograph_in_linear_light_as_the_library_does(t
     assert "(method tv, " in given.stdout  # a PSF given: the values as given
 
 
-def test_encoding_is_refused_block_by_block(tmp_path, camera):
+def test_encoding_block_by_block_restores_in_linear_light(tmp_path, camera):
+    """``--chunks`` with ``--encoding srgb``: every block restored in linear light (the
+    blocks' agreement with the whole image: ``test_dask``), said on the summary line and in
+    ``--json``; not the encoded values' result."""
     path, _, _ = _files(tmp_path, camera)
-    result = invoke(
-        "deconvolve", path, "-o", tmp_path / "x.png", "--psf", SPEC, "--chunks", "64",
-        "--encoding", "srgb",
-    )  # fmt: skip
-    assert result.exit_code == 2
-    assert "--encoding is not available block by block" in result.output
+    srgb, plain = tmp_path / "srgb.npy", tmp_path / "plain.npy"
+    common = ("--psf", SPEC, "-m", "wiener", "-p", "balance=0.01", "--chunks", "64")
+    result = invoke("deconvolve", path, "-o", srgb, *common, "--encoding", "srgb")
+    assert result.exit_code == 0, result.output
+    assert "(method wiener in linear light, 4 blocks" in result.stdout
+    result = invoke("deconvolve", path, "-o", plain, *common, "--json")
+    assert result.exit_code == 0 and "encoding" not in json.loads(result.stdout)
+    assert np.abs(np.load(plain) - np.load(srgb)).max() > 0.05

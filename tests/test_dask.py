@@ -92,6 +92,30 @@ def test_chunked_equals_whole_image_on_a_cluster(client, observed, scene, case):
     assert psnr(inner(out), inner(scene)) > psnr(inner(observed), inner(scene)) + 1.5
 
 
+def test_srgb_blocks_equal_the_whole_image_in_linear_light(observed):
+    """``encoding="srgb"``, given or followed from an estimate's ``psf_info``: every block is
+    restored in linear light, the curve being per pixel, so the blocks give the whole-image
+    result away from the border (to the block seams' 4e-4 magnified by the curve's slope,
+    measured 2.6e-3), and not the encoded values' restoration."""
+    y = np.round(np.clip(observed, 0, 1) * 255).astype(np.uint8)
+    params = {"chunks": 64, "balance": 1e-3}
+    info: dict = {}
+    given = ud.deconvolve(y, KERNEL, "wiener", encoding="srgb", info=info, **params).compute()
+    whole = unblur.deconvolve(y, KERNEL, "wiener", boundary=info["boundary"], encoding="srgb",
+                              balance=1e-3)  # fmt: skip
+    assert np.abs(inner(given) - inner(whole)).max() < 5e-3
+    assert info["encoding"] == "srgb"
+    estimate = {"confidence": "high", "encoding": "srgb"}
+    followed: dict = {}
+    out = ud.deconvolve(y, KERNEL, "wiener", psf_info=estimate, info=followed, **params)
+    np.testing.assert_array_equal(out.compute(), given)
+    assert followed["encoding"] == "srgb"
+    encoded = ud.deconvolve(y, KERNEL, "wiener", **params).compute()
+    assert np.abs(inner(encoded) - inner(given)).max() > 0.05
+    with pytest.raises(InvalidParameterError, match="unknown encoding 'gamma'"):
+        ud.deconvolve(y, KERNEL, "wiener", encoding="gamma", **params)
+
+
 def test_automatic_parameters_are_chosen_once_for_all_blocks(client, observed):
     registered("tikhonov")
     info: dict = {}

@@ -51,10 +51,14 @@ def deconvolve_chunked(
     fft_workers: int | None,
     force: bool,
     as_json: bool,
+    encoding: str | None = None,
 ) -> None:
     """Read, restore and write ``input_path`` block by block (:func:`deconvolve_file`).
 
     The PSF, if not given, is estimated from the central 512 x 512 part of the image.
+    ``encoding`` (``--encoding``) is the estimator's data model when given, and every block's
+    (as in :func:`unblur.deconvolve`, a PSF estimated from 8-bit values restores in linear
+    light unless it is ``"linear"``).
     ``fft_workers`` (``--workers``): FFT threads per block; by default one, since Dask runs
     one block per core.
     """
@@ -87,7 +91,8 @@ def deconvolve_chunked(
         sample = _central_sample(lazy, axis)
         if sample.dtype.kind == "f" and input_path.suffix.lower() != ".zarr":
             sample = file_values(sample, read_header(input_path))  # a PNG/JPEG read as floats
-        k, estimate = estimate_psf(sample, axis, psf_size, psf_model, console=console)
+        k, estimate = estimate_psf(sample, axis, psf_size, psf_model, console=console,
+                                   encoding=encoding)  # fmt: skip
     else:
         k = read_psf(psf_spec, tuple(lazy.shape), axis)  # a PSF, or a field of PSFs
     progress = progress_bar(console, "deconvolving blocks")
@@ -113,6 +118,7 @@ def deconvolve_chunked(
             info=run,
             inputs=protected[1:],
             **({} if estimate is None else {"psf_info": estimate}),
+            **({} if encoding is None else {"encoding": encoding}),
             **params,
         )
     warn(conservative_warning(run))  # a doubtful estimate: said on stderr
@@ -135,12 +141,14 @@ def deconvolve_chunked(
                 "chunks": chunk_sides,
                 "overlap": list(run.get("overlap", ())),
                 "blocks": blocks,
+                **({"encoding": run["encoding"]} if "encoding" in run else {}),
             }
         )
         return
     echo_estimate(estimate)
     text = params_text(parameters)
+    light = " in linear light" if run.get("encoding") == "srgb" else ""
     click.echo(
-        f"wrote {output} (method {run.get('method', method)}, {blocks} blocks, "
+        f"wrote {output} (method {run.get('method', method)}{light}, {blocks} blocks, "
         f"{seconds:.2f} s{'; ' + text if text else ''})"
     )

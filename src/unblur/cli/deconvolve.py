@@ -340,11 +340,6 @@ def deconvolve_command(
             )
         if color != "channels":
             raise click.UsageError("--color luminance is not available block by block")
-        if encoding is not None:
-            raise click.UsageError(
-                "--encoding is not available block by block (--chunks, .zarr): restore the "
-                "image whole, or convert it to linear light first"
-            )
         return deconvolve_chunked(
             input_path,
             output,
@@ -353,6 +348,7 @@ def deconvolve_command(
             chunks=chunks,
             overlap=overlap,
             fft_workers=fft_workers,
+            encoding=encoding,
             force=force,
             as_json=as_json,
         )

@@ -17,7 +17,7 @@ from .._checks import (
     check_text,
     float_dtype,
 )
-from ..api import check_psf_or_field, conservative_rule
+from ..api import _check_encoding, check_psf_or_field, conservative_rule
 from ..api import deconvolve as _deconvolve
 from ..errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from ..operators import BOUNDARIES
@@ -108,6 +108,7 @@ def _restore_block(
     dtype: np.dtype,
     depth: dict[int, int],
     psf_info: dict | None = None,
+    encoding: str | None = None,
     block_info: dict | None = None,
 ) -> np.ndarray:
     """Restore one overlapping block (runs on a worker); a field is cropped to the block."""
@@ -115,7 +116,7 @@ def _restore_block(
         psf = _block_field(psf, block.shape, channel_axis, depth, block_info)
     restored = _deconvolve(
         block, psf, method, boundary=boundary, channel_axis=channel_axis, psf_info=psf_info,
-        **params,
+        encoding=encoding, **params,
     )  # fmt: skip
     return np.asarray(restored, dtype=dtype)
 
@@ -172,6 +173,7 @@ def deconvolve(
     fix_parameters: bool = True,
     info: dict | None = None,
     psf_info: dict | None = None,
+    encoding: str | None = None,
     **params: Any,
 ):
     r"""Restore a (possibly larger-than-memory) image block by block; returns a Dask array.
@@ -216,13 +218,18 @@ def deconvolve(
         it each block chooses its own, which can show as seams. Ignored for a single block.
     info : dict, optional
         Receives ``method``, ``boundary``, ``overlap``, ``chunks`` (the input blocks) and
-        ``parameters`` (those fixed from the sample block), and ``conservative`` with
-        ``psf_info``.
+        ``parameters`` (those fixed from the sample block), ``conservative`` with
+        ``psf_info``, and ``encoding`` when given or followed from ``psf_info``.
     psf_info : dict, optional
         The ``info`` of :func:`unblur.estimate_psf` for an estimated ``psf``, as for
         :func:`unblur.deconvolve`: a doubtful estimate restores every block conservatively by
         the same rule (:func:`unblur.api.conservative_rule`), which is per pixel up to the
         kernel's whole-pixel offset and so agrees with a whole-image run away from the seams.
+        Its ``encoding`` is followed as :func:`unblur.deconvolve` follows it (an estimate made
+        in linear light from sRGB values restores every block in linear light).
+    encoding : {None, "linear", "srgb"}, optional
+        As for :func:`unblur.deconvolve`: ``"srgb"`` restores every block in linear light
+        (the transfer curve is per pixel, so blocks agree with a whole-image run).
     **params
         The method's parameters. ``callback`` is not available (use ``progress`` of
         :func:`compute` or :func:`to_file`).
@@ -347,6 +354,7 @@ def deconvolve(
         for n, a, d in zip(spatial, spatial_axes, depth, strict=True)
     ]
     name = resolve(method, block, params).name
+    encoding = _check_encoding(encoding)  # a bad value fails here, not in a worker
     block_boundary = _chunk_boundary(name, boundary)
 
     # one sample block fixes the automatic choices for all blocks
@@ -365,13 +373,15 @@ def deconvolve(
                 [region[a].stop - region[a].start for a in spatial_axes],
             )
         sample_info: dict[str, Any] = {}
-        _deconvolve(
+        _deconvolve(  # as every block will run: the same data model and estimate's rules
             sample,
             sample_psf,
             name,
             boundary=block_boundary,
             channel_axis=axis,
             info=sample_info,
+            psf_info=psf_info,
+            encoding=encoding,
             **params,
         )
         if sample_info["method"] != name:  # "auto" resolved on the sample
@@ -398,6 +408,7 @@ def deconvolve(
         dtype=out_dtype,
         depth=depth_map,
         psf_info=psf_info,
+        encoding=encoding,
     )
     result = array.map_overlap(
         func,
@@ -417,4 +428,7 @@ def deconvolve(
         )
         if psf_info is not None:
             info["conservative"] = conservative_rule(k, psf_info)
+        followed = encoding is None and (psf_info or {}).get("encoding") == "srgb"
+        if encoding is not None or followed:  # the data model every block was restored in
+            info["encoding"] = "srgb" if followed else encoding
     return result
