@@ -338,11 +338,12 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
 
 #: Local contrast :math:`c` of a scene within a blur kernel's footprint, as a fraction of the
 #: image's range: it turns the relative error of an estimated kernel into an error of the model
-#: :math:`k * x` (:func:`kernel_error_rule`; chosen on the broad set, ``docs/notes/
-#: blind_kernel.md`` section 9). 0 turns the rule off.
+#: :math:`k * x` (:func:`kernel_error_rule`; chosen on the broad set,
+#: ``docs/notes/blind_kernel.md`` section 9). 0 turns the rule off.
 KERNEL_ERROR_CONTRAST = 0.2
-#: The estimator's ``encoding`` of the photographs the rule is applied to (:func:`kernel_error_
-#: rule`): sRGB-encoded data (8-bit and JPEG files). On linear (float) data it is not applied.
+#: The estimator's ``encoding`` of the photographs the rule is applied to
+#: (:func:`kernel_error_rule`): sRGB-encoded data (8-bit and JPEG files). On linear (float)
+#: data it is not applied.
 KERNEL_ERROR_ENCODINGS = ("srgb",)
 
 
