@@ -203,7 +203,7 @@ def deconvolve(
         psf = estimate_psf(image, channel_axis=channel_axis, info=psf_info, **told)
         if info is not None:
             info.update(psf=psf, psf_estimate=psf_info)
-    followed = encoding is None and psf_info is not None and psf_info.get("encoding") == "srgb"
+    followed = follows_estimate(encoding, psf_info)
     if followed:  # the estimator linearised the values: the PSF is light's, restore there
         encoding = "srgb"
     x = as_float_image(image)
@@ -267,6 +267,13 @@ def deconvolve(
             }
         )
     return restored
+
+
+def follows_estimate(encoding: str | None, psf_info: dict[str, Any] | None) -> bool:
+    """Whether a restoration given ``encoding`` (None: not given) and an estimate's
+    ``psf_info`` runs in linear light because the estimator linearised sRGB-encoded values
+    (``psf_info["encoding"] == "srgb"``) to estimate the PSF."""
+    return encoding is None and (psf_info or {}).get("encoding") == "srgb"
 
 
 #: ``info["encoding_reason"]`` when ``deconvolve`` restores in linear light because the

@@ -17,7 +17,7 @@ from .._checks import (
     check_text,
     float_dtype,
 )
-from ..api import _check_encoding, check_psf_or_field, conservative_rule
+from ..api import _check_encoding, check_psf_or_field, conservative_rule, follows_estimate
 from ..api import deconvolve as _deconvolve
 from ..errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from ..operators import BOUNDARIES
@@ -428,7 +428,7 @@ def deconvolve(
         )
         if psf_info is not None:
             info["conservative"] = conservative_rule(k, psf_info)
-        followed = encoding is None and (psf_info or {}).get("encoding") == "srgb"
+        followed = follows_estimate(encoding, psf_info)
         if encoding is not None or followed:  # the data model every block was restored in
             info["encoding"] = "srgb" if followed else encoding
     return result
