@@ -64,6 +64,12 @@ def params_text(parameters: Mapping[str, Any]) -> str:
     return ", ".join(f"{n}={fmt(v)}" for n, v in parameters.items())
 
 
+def method_text(method: str, run: Mapping[str, Any]) -> str:
+    """``"tv"``, or ``"tv in linear light"`` when the restoration's ``info`` (``run``) says it
+    ran there (``encoding`` ``"srgb"``, given or followed from the estimate)."""
+    return f"{method} in linear light" if run.get("encoding") == "srgb" else method
+
+
 def shape_text(shape: Sequence[int]) -> str:
     """``"48x64"``."""
     return "x".join(map(str, shape))

@@ -34,6 +34,7 @@ from ._files import (
 )
 from ._output import (
     echo_json,
+    method_text,
     params_text,
     progress_bar,
     shape_text,
@@ -125,9 +126,8 @@ def deconvolve_single(
     echo_estimate(estimate)
     if compared is not None and "note" in compared:
         click.echo(f"reference: {compared['note']}")
-    light = " in linear light" if run.get("encoding") == "srgb" else ""
     click.echo(
-        f"wrote {output} (method {run['method']}{light}, {run['seconds']:.2f} s; "
+        f"wrote {output} (method {method_text(run['method'], run)}, {run['seconds']:.2f} s; "
         f"{params_text(run['parameters'])})"
     )
     if report_path is not None:
