@@ -386,10 +386,11 @@ def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
     sRGB-encoded (``psf_info["encoding"]`` in :data:`KERNEL_ERROR_ENCODINGS`: an 8-bit or
     JPEG photograph, or ``encoding="srgb"``), the data a user's camera or phone writes.
     On linear (float) data it is not: there, synthetic shakes with Gaussian noise whose
-    kernels were good despite :math:`\sigma_w P > r` lost 0.8-2.2 dB to the larger weight,
-    while on encoded photographs the free-form estimates gain (``docs/notes/blind_kernel.md``,
-    sections 9, 20 and 21): :math:`\sigma_w P` measures the noise the kernel was estimated
-    from, not its actual error. ``KERNEL_ERROR_CONTRAST = 0`` turns the rule off.
+    kernels were good despite :math:`\sigma_w P > r` lost to the larger weight, while on
+    encoded photographs the free-form estimates gain (measured in
+    ``docs/notes/blind_kernel.md``, sections 9, 20 and 21): :math:`\sigma_w P` measures the
+    noise the kernel was estimated from, not its actual error. ``KERNEL_ERROR_CONTRAST = 0``
+    turns the rule off.
 
     Returns
     -------

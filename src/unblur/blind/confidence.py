@@ -61,11 +61,11 @@ determined it, from evidence the estimation leaves behind:
     is the free kernel's level agreement, judged at the ``levels`` limit (0.5), the stability
     every trusted free kernel must have. Above it, the free estimate wandered only between
     neighbouring solutions, as it does on the true Gaussian and defocus blurs of the broad
-    validation set (0.65-0.83). Below it the shake estimator found no consistent kernel at
-    all, and the parametric fit rests on the spectrum alone, which reads a scene that is smooth
-    by nature (a phase-contrast cell, a sharp photograph of one) as a Gaussian blur of several
-    pixels; restored at full strength, such a fit made sharp or slightly blurred photographs
-    5-9 dB worse (``docs/notes/blind_kernel.md``, section 18).
+    validation set. Below it the shake estimator found no consistent kernel at all, and the
+    parametric fit rests on the spectrum alone, which reads a scene that is smooth by nature
+    (a phase-contrast cell, a sharp photograph of one) as a Gaussian blur of several pixels;
+    restored at full strength, such a fit made sharp or slightly blurred photographs much
+    worse (measured in ``docs/notes/blind_kernel.md``, section 18).
 ``degenerate``
     Did the estimate collapse? A kernel with a participation number :math:`1/\sum k^2` below 1.5
     (a delta: "no blur found") or with more than 10 % of its mass on the border of its
