@@ -58,7 +58,7 @@ import numpy as np
 from ._common import check_size
 from .confidence import THRESHOLDS, assess
 from .kernel import estimate_kernel
-from .kernel_step import crop_centre, similarity, trim
+from .kernel_step import crop_centre, similarity
 from .parametric import estimate_parametric, score_kernel
 
 __all__ = ["estimate_auto"]
@@ -73,11 +73,6 @@ _WINDOWS = THRESHOLDS["free_windows"]
 _SAME_SHAPE = 0.75
 #: A parametric fit of participation number below this found almost no blur.
 _WEAK_BLUR = 10.0
-#: A free kernel whose participation number is at most this many times its extent (its
-#: trimmed support's longer side) draws a path, as a camera shake does (the broad set's true
-#: shakes: 1.5-4.8); a blob spread over an area (a disk of radius r: about 1.6 r) is what
-#: the parametric fits would have found.
-_THIN = 12.0
 #: The free estimate's default ``anchor`` (see :func:`~unblur.blind.kernel.estimate_kernel`):
 #: 0, off; 10 is the value measured, and why it is not adopted, in
 #: ``docs/notes/blind_kernel.md``, section 7.
@@ -155,29 +150,12 @@ def estimate_auto(
             f"free-form: stable across scales (agreement {stable:.2f}) and unlike the best "
             f"parametric model, {best} (correlation {shape:.2f})"
         )
-    par_participation = 1.0 / float(np.sum(k_par * k_par))
-    free_participation = 1.0 / float(np.sum(k_free * k_free))
-    thinness = free_participation / max(trim(k_free).shape)
-    if (
-        failed is not None
-        and par_participation < _WEAK_BLUR
-        and free_participation >= _WEAK_BLUR
-        and thinness <= _THIN
-        and not degenerate["reasons"]
-    ):
-        # no blur by the parametric fit, a path by the free kernel: the free kernel, doubtful
-        reason = (
-            f"free-form, doubtful: {reason.split(': ', 1)[1]}, but it draws a path "
-            f"(participation {free_participation:.0f} over {max(trim(k_free).shape)} px) where "
-            f"the best parametric model, {best}, finds almost no blur (participation "
-            f"{par_participation:.1f})"
-        )
     free = reason.startswith("free-form")
     k = k_free if free else k_par
     # the fallback after a failed agreement check is itself suspect when it is a straight
     # motion or almost no blur: neither model then describes the blur
     unresolved: dict[str, float] = {}
-    weak = best == "motion" or par_participation < _WEAK_BLUR
+    weak = best == "motion" or 1.0 / float(np.sum(k_par * k_par)) < _WEAK_BLUR
     if failed is not None and weak:
         unresolved[failed[0]] = failed[1]
     elif failed is not None:
@@ -198,7 +176,6 @@ def estimate_auto(
                 "window_agreement": checks.get("windows"),
                 "shape_correlation": shape,
                 "bic_gain_per_sample": gain,
-                "thinness": thinness,
             },
             candidates={
                 "parametric": {
