@@ -47,7 +47,9 @@ for the second set.
 ``default_rng(9400)``. Drawn and first run in stop 32 to check a decision taken before it was
 drawn (the kernel-error rule on for encoded photographs, ``docs/notes/blind_kernel.md``,
 section 21); the same rule holds for it as for the others. **A fifth set** (``--seed 9500``)
-likewise checked section 22's decision (an estimated PSF restored in linear light).
+likewise checked section 22's decision (an estimated PSF restored in linear light), and **a
+sixth** (``--seed 9700``) section 23's (a doubtful free-form path instead of a no-blur fit:
+rejected by it).
 
 Since section 22 every row, the true kernel's included, is restored in linear light
 (``blind_broad.py``'s protocol), so the first four sets' figures below, restored on the
@@ -98,6 +100,15 @@ true kernels 30.93 (30.83), default **25.72 (25.50)** dB (25.35 (25.19) with the
 estimates restored on the encoded values); on its 32 blurred cases 24.56 against 23.13; gap
 4.50 (4.53), ≤ 2 on 50 %, ≤ 3 on 59 %; 4 below the input, **2 trusted** (h95-31 -11.52 and
 h95-34 -28.48: the sharp ``camera`` photograph and the upscaled page read as slightly blurred).
+
+Sixth set (``--seed 9700``), first run, branch rep8 e7b6476 (main + section 23's rule, which
+acted on 6 cases; main's figures follow from the same run, the input being what main returns
+there; two parts side by side, wall 405 s and 378 s at load 2.8-3.7): blurred 25.30 (24.89),
+true kernels 29.81 (29.48); main's defaults **26.31 (26.01)** dB, 25.10 against 23.06 on its
+32 blurred cases; 4 below the input, **2 trusted** (h97-22 -0.63, a free kernel on a
+Gaussian-blurred page; h97-34 -25.73, the upscaled page); the estimator gave up on 12 of its
+21 shakes. With the rule 25.94 (25.60): a sharp JPEG photograph restored 14.7 dB below its
+input by a doubtful 15 px path; the rule was not adopted.
 """
 
 from __future__ import annotations
