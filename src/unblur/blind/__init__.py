@@ -226,6 +226,8 @@ def estimate_psf(
         if details.get("model") != "free" or checks is None:
             checks = image_checks(_central(x), obs.noise)
         checks.update(details.pop("fallback_checks", {}))
+        if details.get("model") == "gaussian" and "blur_evidence" in details:
+            checks["blur_evidence"] = details["blur_evidence"]
         checks.update(kernel_checks(k))
         info.update(details)
         info.update(

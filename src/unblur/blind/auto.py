@@ -192,5 +192,5 @@ def estimate_auto(
             fallback_checks=unresolved,
         )
         if not free:
-            info.update({n: v for n, v in chosen.items() if n in ("criterion",)})
+            info.update({n: v for n, v in chosen.items() if n in ("criterion", "blur_evidence")})
     return k
