@@ -73,7 +73,7 @@ determined it, from evidence the estimation leaves behind:
     than what is left, and the small curvature it fits may be the scene's own departure from a
     power law: on sharp photographs (scikit-image's ``camera``, ``astronaut``, ``coffee``,
     ``moon``, Lai's ``manmade_01``, ``people_01``, ``saturated_01``) it is 0.07-0.86, where
-    every Gaussian blur whose width the fit found measured 1.2-59 (a fit far below the true
+    every Gaussian blur whose width the fit found measured 1.19-59 (a fit far below the true
     width can fall under it; see ``docs/notes/blind_kernel.md``, section 24).
 ``degenerate``
     Did the estimate collapse? A kernel with a participation number :math:`1/\sum k^2` below 1.5
