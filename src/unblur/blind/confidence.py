@@ -69,7 +69,7 @@ determined it, from evidence the estimation leaves behind:
 ``blur_evidence``
     When a Gaussian fit is returned: how much of the radial log-spectrum's misfit the blur
     explains, :math:`(C_0 - C_\sigma)/C_\sigma` with :math:`C` the residual without blur and
-    with it (:func:`unblur.blind.parametric.blur_evidence`). Below 1 the blur explains less
+    with it (nuisance parameters refitted for each). Below 1 the blur explains less
     than what is left, and the small curvature it fits may be the scene's own departure from a
     power law: on sharp photographs (scikit-image's ``camera``, ``astronaut``, ``coffee``,
     ``moon``, Lai's ``manmade_01``, ``people_01``, ``saturated_01``) it is 0.07-0.86, where

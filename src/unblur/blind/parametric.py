@@ -359,7 +359,7 @@ def _score(model: str, spec: Spectrum, values: dict[str, float]) -> dict[str, fl
     }
 
 
-def blur_evidence(spec: Spectrum, sigma: float) -> float:
+def _blur_evidence(spec: Spectrum, sigma: float) -> float:
     r"""How much of the radial log-spectrum's misfit a Gaussian blur of ``sigma`` explains:
     :math:`(C_0 - C_\sigma) / C_\sigma`, with :math:`C` the weighted residual of the radial
     regression (nuisance parameters refitted) without blur and with it. Below 1 the blur
@@ -404,7 +404,7 @@ def _estimate_one(model: str, image: Any, size: Any, info: dict | None) -> np.nd
     if info is not None:
         info.update(_base_info(model, values, spec, size))
         if model == "gaussian":
-            info["blur_evidence"] = blur_evidence(spec, values["sigma"])
+            info["blur_evidence"] = _blur_evidence(spec, values["sigma"])
     return _make_psf(model, values, size)
 
 
@@ -443,7 +443,7 @@ def estimate_gaussian(
     info : dict, optional
         Receives ``model``, ``parameters`` (``{"sigma": ...}``), ``size``, ``crop_shape``,
         ``noise_sigma`` (the wavelet estimate on the crop) and ``blur_evidence`` (the share of
-        the log-spectrum's misfit the blur explains, :func:`blur_evidence`).
+        the log-spectrum's misfit the blur explains; see :mod:`unblur.blind.confidence`).
 
     Returns
     -------
@@ -643,7 +643,7 @@ def estimate_parametric(
         (``"bic"``, or ``"ring"`` where the zero-ring test overturned a Gaussian),
         ``ring_evidence`` (the test's log residual ratio, None where it was not run),
         ``size``, ``crop_shape`` and ``noise_sigma``; a Gaussian winner adds
-        ``blur_evidence`` (:func:`blur_evidence`).
+        ``blur_evidence`` (see :mod:`unblur.blind.confidence`).
 
     Returns
     -------
@@ -695,5 +695,5 @@ def estimate_parametric(
         info["criterion"] = criterion
         info["ring_evidence"] = ring
         if winner == "gaussian":
-            info["blur_evidence"] = blur_evidence(spec, scores[winner]["parameters"]["sigma"])
+            info["blur_evidence"] = _blur_evidence(spec, scores[winner]["parameters"]["sigma"])
     return _make_psf(winner, scores[winner]["parameters"], size)
