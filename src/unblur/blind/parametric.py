@@ -117,10 +117,15 @@ _RING_MIN_SIDE = 256
 _RING_THRESHOLD = 0.08
 
 
+def _gaussian_log_h(sigma: float, f: np.ndarray) -> np.ndarray:
+    """log |H|^2 of a Gaussian of ``sigma`` at the frequencies ``f``."""
+    return -4 * np.pi**2 * sigma**2 * f**2
+
+
 def _log_h(model: str, spec: Spectrum, values: dict[str, float]) -> np.ndarray:
     """log |H|^2 of a model on the 2-D samples."""
     if model == "gaussian":
-        return -4 * np.pi**2 * values["sigma"] ** 2 * spec.rho**2
+        return _gaussian_log_h(values["sigma"], spec.rho)
     if model == "disk":
         return np.log(_jinc2(values["radius"] * spec.rho) + H_FLOOR)
     return np.log(np.sinc(values["length"] * spec.motion_t(values["angle"])) ** 2 + H_FLOOR)
@@ -136,6 +141,14 @@ def _jinc2(z: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # isotropic models: radial profile, grid, then bounded scalar search
 # --------------------------------------------------------------------------------------------
+def _radial_samples(spec: Spectrum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The radial profile's non-zero frequencies, values and least-squares weights (the square
+    root of the number of 2-D frequencies per ring)."""
+    radius, profile, count = spec.radial_profile()
+    keep = radius > 0
+    return radius[keep], profile[keep], np.sqrt(count[keep])
+
+
 def _fit_isotropic(
     spec: Spectrum,
     log_h_of: Callable[[float, np.ndarray], np.ndarray],
@@ -143,9 +156,7 @@ def _fit_isotropic(
     upper: float,
 ) -> tuple[float, float, np.ndarray]:
     """Best blur parameter in [lower, upper] for the radial model ``log_h_of(p, radius)``."""
-    radius, profile, count = spec.radial_profile()
-    keep = radius > 0
-    radius, profile, weights = radius[keep], profile[keep], np.sqrt(count[keep])
+    radius, profile, weights = _radial_samples(spec)
     log_r = np.log(radius)
     upper = max(upper, lower * (1 + _GRID_STEP))
     grid = np.exp(np.arange(math.log(lower), math.log(upper) + 1e-9, math.log1p(_GRID_STEP)))
@@ -179,9 +190,7 @@ def _upper(size: int | None, side: int, fraction: float, from_size: float) -> fl
 
 def _fit_gaussian(spec: Spectrum, size: int | None) -> dict[str, float]:
     upper = _upper(size, spec.side, _SIGMA_MAX_FRACTION, ((size or 0) - 1) / 4)
-    sigma, _, _ = _fit_isotropic(
-        spec, lambda s, r: -4 * np.pi**2 * s**2 * r**2, _SIGMA_MIN, max(upper, _SIGMA_MIN)
-    )
+    sigma, _, _ = _fit_isotropic(spec, _gaussian_log_h, _SIGMA_MIN, max(upper, _SIGMA_MIN))
     return {"sigma": sigma}
 
 
@@ -365,10 +374,8 @@ def _blur_evidence(spec: Spectrum, sigma: float) -> float:
     regression (nuisance parameters refitted) without blur and with it. Below 1 the blur
     explains less than what remains unexplained: the curvature it fits is as much the scene's
     departure from a power law as a blur."""
-    radius, profile, count = spec.radial_profile()
-    keep = radius > 0
-    radius, profile, weights = radius[keep], profile[keep], np.sqrt(count[keep])
-    log_h = np.stack([np.zeros_like(radius), -4 * np.pi**2 * sigma**2 * radius**2])
+    radius, profile, weights = _radial_samples(spec)
+    log_h = np.stack([np.zeros_like(radius), _gaussian_log_h(sigma, radius)])
     costs, _ = fit_nuisance(log_h, profile, np.log(radius), weights, spec.nu0)
     return float((costs[0] - costs[1]) / max(float(costs[1]), 1e-300))
 
