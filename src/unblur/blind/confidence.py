@@ -71,10 +71,10 @@ determined it, from evidence the estimation leaves behind:
     explains, :math:`(C_0 - C_\sigma)/C_\sigma` with :math:`C` the residual without blur and
     with it (nuisance parameters refitted for each). Below 1 the blur explains less
     than what is left, and the small curvature it fits may be the scene's own departure from a
-    power law: on sharp photographs (scikit-image's ``camera``, ``astronaut``, ``coffee``,
-    ``moon``, Lai's ``manmade_01``, ``people_01``, ``saturated_01``) it is 0.07-0.86, where
-    every Gaussian blur whose width the fit found measured 1.19-59 (a fit far below the true
-    width can fall under it; see ``docs/notes/blind_kernel.md``, section 24).
+    power law, as on many sharp photographs, while a Gaussian blur whose width the fit finds
+    explains more than that (the measurements, and the sharp scenes it does not catch, are in
+    ``docs/notes/blind_kernel.md``, section 24). Not judged for the disk and motion fits,
+    whose zeros fit a scene's spectrum otherwise.
 ``degenerate``
     Did the estimate collapse? A kernel with a participation number :math:`1/\sum k^2` below 1.5
     (a delta: "no blur found") or with more than 10 % of its mass on the border of its
