@@ -10,6 +10,7 @@ import math
 import os
 import sys
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .errors import (
 
 __all__ = [
     "COLOR_MODES",
+    "ENCODINGS",
     "FLOAT_WARN_ABOVE",
     "ValueRangeWarning",
     "as_array",
@@ -32,6 +34,7 @@ __all__ = [
     "check_callable",
     "check_channel_axis",
     "check_color",
+    "check_encoding",
     "check_int",
     "check_number",
     "check_psf",
@@ -44,6 +47,9 @@ __all__ = [
 
 #: the values of ``color`` (``None`` as well: every channel, no colour meaning)
 COLOR_MODES: tuple[str, ...] = ("channels", "luminance")
+#: the values of ``encoding`` (``None`` as well: the values as given, as ``"linear"``, and the
+#: blind estimator's own default for ``psf="auto"``)
+ENCODINGS: tuple[str, ...] = ("linear", "srgb")
 #: a float image whose maximum exceeds this is warned about: it is not on the [0, 1] scale
 FLOAT_WARN_ABOVE = 1.5
 #: integer data whose largest magnitude is below this share of the dtype's maximum are warned
@@ -198,6 +204,21 @@ def check_color(color: str | None) -> str | None:
         return color
     raise InvalidParameterError(
         f"unknown color {color!r}; choose one of {', '.join(map(repr, COLOR_MODES))} or None"
+    )
+
+
+def check_encoding(encoding: Any) -> str | None:
+    """Validate ``encoding``: one of :data:`ENCODINGS` or None.
+
+    Raises
+    ------
+    InvalidParameterError
+        Any other value.
+    """
+    if encoding is None or (isinstance(encoding, str) and encoding in ENCODINGS):
+        return encoding
+    raise InvalidParameterError(
+        f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)} or None"
     )
 
 

@@ -15,6 +15,7 @@ from ._checks import (
     check_bool,
     check_callable,
     check_channel_axis,
+    check_encoding,
     check_psf,
     check_text,
 )
@@ -192,7 +193,7 @@ def deconvolve(
     ('wiener', 'taper')
     """
     _check_arguments(method, boundary, callback, info, device, params)
-    encoding = _check_encoding(encoding)
+    encoding = check_encoding(encoding)
     if psf_info is not None and not isinstance(psf_info, dict):
         raise InvalidParameterError(
             f"psf_info must be a dict or None, got {type(psf_info).__name__}"
@@ -556,22 +557,6 @@ def _check_arguments(method, boundary, callback, info, device, params: dict) -> 
         raise InvalidParameterError(f"info must be a dict or None, got {type(info).__name__}")
     if "clip" in params:
         check_bool("clip", params["clip"])
-
-
-#: the ``encoding`` values of :func:`deconvolve` (None: the values as given, as ``"linear"``,
-#: and the blind estimator's own default for ``psf="auto"``)
-ENCODINGS = ("linear", "srgb")
-
-
-def _check_encoding(encoding: Any) -> str | None:
-    """``encoding`` checked: None, ``"linear"`` or ``"srgb"``."""
-    if encoding is None:
-        return None
-    if not isinstance(encoding, str) or encoding not in ENCODINGS:
-        raise InvalidParameterError(
-            f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)} or None"
-        )
-    return encoding
 
 
 def _in_linear_light(

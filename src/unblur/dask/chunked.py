@@ -13,11 +13,12 @@ from .._checks import (
     as_array,
     check_bool,
     check_channel_axis,
+    check_encoding,
     check_number,
     check_text,
     float_dtype,
 )
-from ..api import _check_encoding, check_psf_or_field, conservative_rule, follows_estimate
+from ..api import check_psf_or_field, conservative_rule, follows_estimate
 from ..api import deconvolve as _deconvolve
 from ..errors import InvalidImageError, InvalidParameterError, InvalidPSFError
 from ..operators import BOUNDARIES
@@ -354,7 +355,7 @@ def deconvolve(
         for n, a, d in zip(spatial, spatial_axes, depth, strict=True)
     ]
     name = resolve(method, block, params).name
-    encoding = _check_encoding(encoding)  # a bad value fails here, not in a worker
+    encoding = check_encoding(encoding)  # a bad value fails here, not in a worker
     block_boundary = _chunk_boundary(name, boundary)
 
     # one sample block fixes the automatic choices for all blocks
