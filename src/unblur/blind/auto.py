@@ -25,26 +25,21 @@ found from the data, within the size when one is given). The free kernel is kept
 * **it is not degenerate**: not a single point (no blur found) and not cut off by its
   support (``checks`` of :mod:`unblur.blind.confidence`).
 
-Otherwise the parametric kernel is returned. When it is returned because the free kernel failed
-the stability, refinement or window check and the parametric fit is a straight motion or almost
-no blur (participation number below ``_WEAK_BLUR``), neither model describes the blur: the
-failed agreement is then passed on as the ``free_levels``, ``free_refinement`` or
-``free_windows`` check, so that ``info["confidence"]`` is low (:mod:`unblur.blind.confidence`).
-When the fit returned after a failed check is a substantial Gaussian or disk, the free kernel's
-level agreement is passed on as ``free_unstable`` and judged at the limit of the ``levels``
-check: below it the shake estimator found nothing stable, and the blur rests on the spectrum
-alone. Where the parametric fit finds almost no blur and the free kernel was **stable across
-scales but doubted by one later check** (the refinement, or the windows with an agreement of at
-least ``_DOUBTFUL_WINDOWS``), the free kernel is returned instead, still flagged by the failed
-check, so that :func:`unblur.deconvolve` restores it at half strength rather than returning the
-input: large shakes found roughly right fail exactly those checks, while wrong kernels mostly
-fail the level check, and a kernel another region does not see at all (a periodic texture's
-lines) the windows check by far. The free kernel's power transfer is also scored in the
-parametric models' log-periodogram regression (:func:`~unblur.blind.parametric.score_kernel`)
-and reported in ``info["scores"]``, but not used: on the broad validation set a free kernel
-that restores 5 dB better than the parametric fit can score worse there (its fine structure
-differs from the truth's), so the spectrum does not tell a good free kernel from a bad one. The
-thresholds were set on the quick subset of the broad set (see ``docs/notes/blind_kernel.md``).
+Otherwise the parametric kernel is returned. When it is returned because the free kernel
+failed the stability, refinement or window check and the parametric fit is a straight motion or
+almost no blur (participation number below ``_WEAK_BLUR``), neither model describes the blur:
+the failed agreement is then passed on as the ``free_levels``, ``free_refinement`` or
+``free_windows`` check, so
+that ``info["confidence"]`` is low (:mod:`unblur.blind.confidence`). When the fit returned
+after a failed check is a substantial Gaussian or disk, the free kernel's level agreement is
+passed on as ``free_unstable`` and judged at the limit of the ``levels`` check: below it the
+shake estimator found nothing stable, and the blur rests on the spectrum alone. The free
+kernel's power transfer is also scored in the parametric models' log-periodogram regression
+(:func:`~unblur.blind.parametric.score_kernel`) and reported in ``info["scores"]``, but not
+used: on the broad validation set a free kernel that restores 5 dB better than the
+parametric fit can score worse there (its fine structure differs from the truth's), so the
+spectrum does not tell a good free kernel from a bad one. The thresholds were set on the
+quick subset of the broad set (see ``docs/notes/blind_kernel.md``).
 
 With ``anchor`` > 0 (an option; ``_ANCHOR``, off, by default), where the analysed window is
 noisier than Levin et al.'s photographs, the free kernel is sized by an anchored pass and its
@@ -78,9 +73,6 @@ _WINDOWS = THRESHOLDS["free_windows"]
 _SAME_SHAPE = 0.75
 #: A parametric fit of participation number below this found almost no blur.
 _WEAK_BLUR = 10.0
-#: A free kernel stable across scales whose two windows agree at least this well (below
-#: ``_WINDOWS``) is returned, doubtful, where the parametric fit finds almost no blur.
-_DOUBTFUL_WINDOWS = 0.4
 #: The free estimate's default ``anchor`` (see :func:`~unblur.blind.kernel.estimate_kernel`):
 #: 0, off; 10 is the value measured, and why it is not adopted, in
 #: ``docs/notes/blind_kernel.md``, section 7.
@@ -158,28 +150,12 @@ def estimate_auto(
             f"free-form: stable across scales (agreement {stable:.2f}) and unlike the best "
             f"parametric model, {best} (correlation {shape:.2f})"
         )
-    par_participation = 1.0 / float(np.sum(k_par * k_par))
-    if (
-        failed is not None
-        and failed[0] != "free_levels"
-        and (failed[0] != "free_windows" or failed[1] >= _DOUBTFUL_WINDOWS)
-        and par_participation < _WEAK_BLUR
-        and 1.0 / float(np.sum(k_free * k_free)) >= _WEAK_BLUR
-        and not degenerate["reasons"]
-    ):
-        # stable across scales, doubted by one later check, where the parametric fit finds
-        # almost no blur: the free kernel, returned doubtful (the failed check goes on)
-        reason = (
-            f"free-form, doubtful: stable across scales (agreement {stable:.2f}), but "
-            f"{reason.split(': ', 1)[1]}; the best parametric model, {best}, finds almost no "
-            f"blur (participation {par_participation:.1f})"
-        )
     free = reason.startswith("free-form")
     k = k_free if free else k_par
     # the fallback after a failed agreement check is itself suspect when it is a straight
     # motion or almost no blur: neither model then describes the blur
     unresolved: dict[str, float] = {}
-    weak = best == "motion" or par_participation < _WEAK_BLUR
+    weak = best == "motion" or 1.0 / float(np.sum(k_par * k_par)) < _WEAK_BLUR
     if failed is not None and weak:
         unresolved[failed[0]] = failed[1]
     elif failed is not None:
