@@ -299,7 +299,10 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
     A trusted estimate (``psf_info.get("confidence") != "low"``), or a PSF field, is restored
     at full strength. An image the estimator found to hold almost nothing but noise (its
     ``signal`` check failed, :mod:`unblur.blind.confidence`) is returned unchanged: there is
-    no structure to restore, whatever kernel came out. A doubtful kernel with participation
+    no structure to restore, whatever kernel came out. So is an image whose blur only the
+    spectrum supports (its ``free_unstable`` check failed: a Gaussian or disk fit returned
+    while the free-form estimate found nothing stable across scales), as smooth and sharp
+    scenes are read that way. A doubtful kernel with participation
     number
     :math:`P = 1/\sum_i k_i^2` (the number of pixels it effectively spreads over; it sums to
     one) below :data:`ALMOST_NO_BLUR` found almost no blur: the input is returned unchanged.
@@ -329,6 +332,14 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
             "input",
             f"the input is returned unchanged: it holds almost nothing but noise (signal-to-"
             f"noise variance ratio {signal:.2f}), so there is no blur to remove",
+        )
+    unstable = (psf_info.get("checks") or {}).get("free_unstable")
+    if unstable is not None and unstable < THRESHOLDS["free_unstable"]:
+        return _rule(
+            "input",
+            f"the input is returned unchanged: only the image's spectrum supports the blur, "
+            f"the free-form estimate found nothing stable across scales (agreement "
+            f"{unstable:.2f}), and a sharp or smooth scene reads that way",
         )
     participation = _unit_kernel(psf)[1]
     if participation < ALMOST_NO_BLUR:
