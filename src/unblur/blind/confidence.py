@@ -65,7 +65,9 @@ determined it, from evidence the estimation leaves behind:
     parametric fit rests on the spectrum alone, which reads a scene that is smooth by nature
     (a phase-contrast cell, a sharp photograph of one) as a Gaussian blur of several pixels;
     restored at full strength, such a fit made sharp or slightly blurred photographs much
-    worse (measured in ``docs/notes/blind_kernel.md``, section 18).
+    worse (measured in ``docs/notes/blind_kernel.md``, section 18), and at half strength still
+    worse than the input, so :func:`unblur.api.conservative_rule` returns the input (section
+    26).
 ``blur_evidence``
     When a Gaussian fit is returned: how much of the radial log-spectrum's misfit the blur
     explains, :math:`(C_0 - C_\sigma)/C_\sigma` with :math:`C` the residual without blur and
