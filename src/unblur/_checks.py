@@ -200,11 +200,7 @@ def check_color(color: str | None) -> str | None:
     InvalidParameterError
         Any other value.
     """
-    if color is None or (isinstance(color, str) and color in COLOR_MODES):
-        return color
-    raise InvalidParameterError(
-        f"unknown color {color!r}; choose one of {', '.join(map(repr, COLOR_MODES))} or None"
-    )
+    return _optional_choice("color", color, COLOR_MODES, ", ".join(map(repr, COLOR_MODES)))
 
 
 def check_encoding(encoding: Any) -> str | None:
@@ -215,11 +211,14 @@ def check_encoding(encoding: Any) -> str | None:
     InvalidParameterError
         Any other value.
     """
-    if encoding is None or (isinstance(encoding, str) and encoding in ENCODINGS):
-        return encoding
-    raise InvalidParameterError(
-        f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)} or None"
-    )
+    return _optional_choice("encoding", encoding, ENCODINGS, ", ".join(ENCODINGS))
+
+
+def _optional_choice(name: str, value: Any, choices: tuple[str, ...], listed: str) -> str | None:
+    """``value`` if it is None or one of ``choices``; else the one-line error naming them."""
+    if value is None or (isinstance(value, str) and value in choices):
+        return value
+    raise InvalidParameterError(f"unknown {name} {value!r}; choose one of {listed} or None")
 
 
 # ---------------------------------------------------------------------------------------------
