@@ -2,9 +2,10 @@
 
 ``deconvolve(y, "auto")``, or ``deconvolve(y, k, psf_info=info)`` with the ``info`` of
 :func:`unblur.estimate_psf`, restores conservatively when the estimate is not trusted
-(``info["confidence"] == "low"``): the input unchanged when the kernel found almost no blur,
-the midpoint between the restoration and the (aligned) input otherwise. A trusted estimate,
-and a PSF given without ``psf_info``, restore exactly as before.
+(``info["confidence"] == "low"``): the input unchanged when the image holds almost nothing
+but noise, when the kernel found almost no blur, or when only the spectrum supports the blur
+(``free_unstable``), the midpoint between the restoration and the (aligned) input otherwise.
+A trusted estimate, and a PSF given without ``psf_info``, restore exactly as before.
 """
 
 from __future__ import annotations
