@@ -173,7 +173,22 @@ def test_the_command_line_says_it_restored_conservatively(tmp_path, monkeypatch,
     assert len(lines) == 2, result.stderr
     assert "not trusted" in lines[0]
     assert lines[1].startswith("unblur: warning: restored conservatively: the input is returned")
+    assert "wrote r.npy (the input, unchanged: not restored)" in result.stdout
     np.testing.assert_array_equal(np.load("r.npy"), y)
+
+
+def test_the_command_line_says_what_it_wrote():
+    """The "wrote" line names what the file holds: the method, at the strength the
+    conservative rule chose, or the input unchanged."""
+    from unblur.cli._output import restored_text
+
+    trusted = {"conservative": {"applied": False, "action": None, "strength": 1.0}}
+    assert restored_text("tv", trusted) == "method tv"
+    half = {"encoding": "srgb", "conservative": {"applied": True, "action": "half",
+                                                 "strength": DOUBTFUL_STRENGTH}}  # fmt: skip
+    assert restored_text("tv", half) == "method tv in linear light at 0.5 strength"
+    assert restored_text("tv", {"conservative": {"action": "input"}}) == "the input, unchanged"
+    assert restored_text("wiener", {}) == "method wiener"
 
 
 def test_block_by_block_restoration_applies_the_same_rule(camera):
@@ -211,4 +226,5 @@ def test_the_command_line_block_by_block_says_it_restored_conservatively(tmp_pat
     assert "unblur: warning: restored conservatively: the input is returned unchanged" in (
         result.stderr
     )
+    assert "wrote out.npy (the input, unchanged, 4 blocks, " in result.stdout
     np.testing.assert_allclose(np.load("out.npy"), noise, rtol=0, atol=1e-6)

@@ -87,7 +87,8 @@ def test_blind_restores_an_8bit_photograph_in_linear_light_as_the_library_does(t
     np.testing.assert_allclose(read_image(out)[0], expected, atol=1.01 / 255)
     result = invoke("deconvolve", path, "-o", tmp_path / "z.png")
     assert result.exit_code == 0, result.output
-    assert "(method tv in linear light, " in result.stdout
+    # a doubtful motion fit here, blended with the input: the summary line says so
+    assert "(method tv in linear light at 0.5 strength, " in result.stdout
     given = invoke("deconvolve", path, "-o", tmp_path / "g.png", "--psf", SPEC)
     assert "(method tv, " in given.stdout  # a PSF given: the values as given
 

@@ -70,6 +70,17 @@ def method_text(method: str, run: Mapping[str, Any]) -> str:
     return f"{method} in linear light" if run.get("encoding") == "srgb" else method
 
 
+def restored_text(method: str, run: Mapping[str, Any]) -> str:
+    """What the written image is, from the restoration's ``info`` (``run``): ``"method tv in
+    linear light"``, ``"... at 0.5 strength"`` when a doubtful estimate was blended with the
+    input, or ``"the input, unchanged"`` when the conservative rule returned it."""
+    rule = run.get("conservative") or {}
+    if rule.get("action") == "input":
+        return "the input, unchanged"
+    text = f"method {method_text(method, run)}"
+    return f"{text} at {rule['strength']:g} strength" if rule.get("action") == "half" else text
+
+
 def shape_text(shape: Sequence[int]) -> str:
     """``"48x64"``."""
     return "x".join(map(str, shape))

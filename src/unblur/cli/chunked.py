@@ -20,7 +20,7 @@ from ._estimate import (
     warn,
 )
 from ._files import check_outputs, psf_files, read_psf
-from ._output import echo_json, method_text, params_text, progress_bar, stderr_console
+from ._output import echo_json, params_text, progress_bar, restored_text, stderr_console
 
 
 def _central_sample(lazy, channel_axis: int | None, side: int = 512) -> np.ndarray:
@@ -148,6 +148,6 @@ def deconvolve_chunked(
     echo_estimate(estimate)
     text = params_text(parameters)
     click.echo(
-        f"wrote {output} (method {method_text(run.get('method', method), run)}, {blocks} blocks, "
+        f"wrote {output} ({restored_text(run.get('method', method), run)}, {blocks} blocks, "
         f"{seconds:.2f} s{'; ' + text if text else ''})"
     )

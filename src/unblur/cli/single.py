@@ -34,9 +34,9 @@ from ._files import (
 )
 from ._output import (
     echo_json,
-    method_text,
     params_text,
     progress_bar,
+    restored_text,
     shape_text,
     starting,
     stderr_console,
@@ -126,10 +126,13 @@ def deconvolve_single(
     echo_estimate(estimate)
     if compared is not None and "note" in compared:
         click.echo(f"reference: {compared['note']}")
-    click.echo(
-        f"wrote {output} (method {method_text(run['method'], run)}, {run['seconds']:.2f} s; "
-        f"{params_text(run['parameters'])})"
-    )
+    if (run.get("conservative") or {}).get("action") == "input":
+        click.echo(f"wrote {output} ({restored_text(run['method'], run)}: not restored)")
+    else:
+        click.echo(
+            f"wrote {output} ({restored_text(run['method'], run)}, {run['seconds']:.2f} s; "
+            f"{params_text(run['parameters'])})"
+        )
     if report_path is not None:
         click.echo(f"wrote {report_path} (report)")
     if save_psf is not None:
