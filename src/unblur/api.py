@@ -326,14 +326,15 @@ def conservative_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
         return _rule(None, "the estimated PSF is trusted")
     from .blind.confidence import THRESHOLDS
 
-    signal = (psf_info.get("checks") or {}).get("signal")
+    checks = psf_info.get("checks") or {}
+    signal = checks.get("signal")
     if signal is not None and signal < THRESHOLDS["signal"]:
         return _rule(
             "input",
             f"the input is returned unchanged: it holds almost nothing but noise (signal-to-"
             f"noise variance ratio {signal:.2f}), so there is no blur to remove",
         )
-    unstable = (psf_info.get("checks") or {}).get("free_unstable")
+    unstable = checks.get("free_unstable")
     if unstable is not None and unstable < THRESHOLDS["free_unstable"]:
         return _rule(
             "input",
