@@ -140,14 +140,14 @@ def test_fourier_kernel_step_prior_pulls_towards_the_prior_kernel():
 
 
 def test_anchor_acts_only_where_the_noise_is_high_for_the_kernels_spread():
-    from unblur.blind.kernel import _anchor_excess
+    from unblur.blind.kernel_step import anchor_excess
 
     small = _shake()  # participation 7: the synthetic test's 1 % noise leaves it alone
-    assert _anchor_excess(0.0106, small) == 0.0
+    assert anchor_excess(0.0106, small) == 0.0
     stroke = np.zeros((35, 35))
     stroke[17, 2:33] = 1 / 31  # a 31 px stroke: participation 31
-    assert _anchor_excess(0.0038, stroke) == 0.0  # Levin's noisiest photograph
-    assert _anchor_excess(0.02, stroke) == pytest.approx((0.02 * 31 / 0.2) ** 2 - 1)
+    assert anchor_excess(0.0038, stroke) == 0.0  # Levin's noisiest photograph
+    assert anchor_excess(0.02, stroke) == pytest.approx((0.02 * 31 / 0.2) ** 2 - 1)
 
 
 def test_mass_side_cuts_a_faint_tail_the_bounding_box_keeps():

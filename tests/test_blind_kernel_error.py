@@ -17,7 +17,7 @@ import pytest
 
 import unblur
 import unblur.api as api
-from unblur.blind.kernel import _ANCHOR_NOISE
+from unblur.blind.kernel_step import ANCHOR_NOISE
 from unblur.restore._common import MODEL_ERROR, percentile_range
 from unblur.restore.sparse import tv
 
@@ -136,7 +136,7 @@ def test_a_noisy_free_estimate_raises_the_weight(shaken):
     y, k = shaken
     participation = 1.0 / float(np.sum(k * k))
     capped = min(participation, 1.5 * max(k.shape))
-    rho = math.sqrt((0.013 * capped / _ANCHOR_NOISE) ** 2 - 1.0)
+    rho = math.sqrt((0.013 * capped / ANCHOR_NOISE) ** 2 - 1.0)
     expected = math.hypot(MODEL_ERROR, rho * 0.2 / math.sqrt(participation))
     run: dict = {}
     plain: dict = {}

@@ -380,10 +380,10 @@ def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
     from data of noise :math:`\sigma_w` (the analysed window's, relative to its range), so
     its relative error grows as :math:`\sigma_w P`; the estimator's priors hold it down while
     :math:`\sigma_w P` is below :math:`r` = 0.2, the limit beyond which its pyramid levels
-    lose the kernel (``_ANCHOR_NOISE`` of :mod:`unblur.blind.kernel`, with its cap of
+    lose the kernel (``ANCHOR_NOISE`` of :mod:`unblur.blind.kernel_step`, with its cap of
     :math:`P` at 1.5 times the kernel's side). Past it the relative error is taken as
     :math:`\rho = \sqrt{\max(0, (\sigma_w P / r)^2 - 1)}` (the anchor's excess,
-    :func:`unblur.blind.kernel._anchor_excess`), and the error of the model,
+    :func:`unblur.blind.kernel_step.anchor_excess`), and the error of the model,
     :math:`\|\delta k * x\| \approx \|\delta k\|\, c\, a = \rho\, c\, a / \sqrt P` with
     :math:`c` = :data:`KERNEL_ERROR_CONTRAST` the scene's local contrast within the kernel's
     footprint, adds in quadrature:
@@ -430,15 +430,15 @@ def kernel_error_rule(psf: np.ndarray | PSFField, psf_info: dict[str, Any]) -> d
     noise = free.get("window_noise") if isinstance(free, dict) else None
     if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
         return {**record, "reason": "the estimator's window noise is not known"}
-    from .blind.kernel import _ANCHOR_NOISE, _anchor_excess
+    from .blind.kernel_step import ANCHOR_NOISE, anchor_excess
 
     k, participation = _unit_kernel(psf)
-    rho = math.sqrt(_anchor_excess(float(noise), k))
+    rho = math.sqrt(anchor_excess(float(noise), k))
     record.update(window_noise=float(noise), participation=participation, kernel_error=rho)
     if rho == 0.0:
         return {**record, "reason": (
             f"the kernel is well determined (window noise x participation "
-            f"{noise * participation:.2f} <= {_ANCHOR_NOISE:g})")}  # fmt: skip
+            f"{noise * participation:.2f} <= {ANCHOR_NOISE:g})")}  # fmt: skip
     error = rho * KERNEL_ERROR_CONTRAST / math.sqrt(participation)
     model_error = math.hypot(MODEL_ERROR, error)
     sigma_eff = math.hypot(noise, MODEL_ERROR)

@@ -124,7 +124,7 @@ MIN_WINDOW = 128
 #: Most cells per axis (each one is a full blind estimate).
 MAX_GRID = 16
 #: Refinement: TV iterations and tolerance of the whole-frame latent image, the kernel step's
-#: weights (those of :func:`~unblur.blind.kernel._refine`) and its conjugate-gradient steps.
+#: weights (those of :func:`~unblur.blind.refinement.refine`) and its conjugate-gradient steps.
 _LATENT_ITER = 50
 _LATENT_TOL = 1e-3
 _GAMMA = 10.0

@@ -1,39 +1,27 @@
 r"""Free-form (camera-shake) blur kernels, estimated coarse-to-fine from the blurred image alone.
 
 The observation is :math:`y = k * x + n` with an unknown non-negative kernel :math:`k` that sums
-to one and an unknown sharp image :math:`x`. :func:`estimate_kernel` alternates two
-sub-problems (Pan, Hu, Su & Yang 2014) on every level of an image pyramid:
+to one and an unknown sharp image :math:`x`. :func:`estimate_kernel` finds :math:`k` in two
+stages, each in its own module:
 
-* the **latent image** :math:`x` with an L0 prior on intensities and gradients, by
-  half-quadratic splitting (:mod:`unblur.blind.latent`), whose gradients are then thinned to
-  the strongest edges in every orientation (Cho & Lee 2009; Xu & Jia 2010): at the start of
-  every level the threshold keeps ``edge_ratio`` times the kernel side per orientation bin,
-  and it is divided by ``edge_decay`` after every iteration, so that ever more edges take part;
-* the **kernel** by least squares on gradients, in closed form in the Fourier domain, then
-  projected on the constraints (non-negative, small values and small components removed, sum
-  one; :mod:`unblur.blind.kernel_step`).
+* the **coarse-to-fine alternation** of an L0-regularised latent image and a least-squares
+  kernel on gradients, on every level of an image pyramid (Pan, Hu, Su & Yang 2014;
+  :mod:`unblur.blind.pyramid`, with the sub-problems in :mod:`unblur.blind.latent` and
+  :mod:`unblur.blind.kernel_step`);
+* a **final refinement** at full resolution (``refine_iter`` alternations of a TV latent image
+  and a valid-pixel kernel step; :mod:`unblur.blind.refinement`): the L0 latent image drifts
+  away even from the true kernel.
 
-**Pyramid**: the levels are scaled by :math:`2^{-l/2}` until the kernel is about 5 px wide
-(Pan et al.); the coarsest level starts from a two-pixel horizontal kernel, each finer level
-from the previous kernel zoomed by :math:`\sqrt2` about its centre. At the end of every level
-the kernel is re-centred on the middle of its mass range, which keeps it inside its support;
-the weights :math:`\lambda_g, \lambda_i` decay by 1.1 per iteration to :math:`10^{-4}` so that
-ever finer edges join the estimate. The finest level runs ``num_iter_fine`` iterations.
-
-**Latent edge width**: the L0 latent image has ideal one-pixel steps, while the edges of a real
-sharp photograph are a little soft (optics, sampling), and a least-squares kernel absorbs the
-difference by coming out thicker. At the finest level the latent image is therefore smoothed
-by a Gaussian of ``latent_blur`` px before its gradients are taken (our own, empirical step).
+This module decides what those stages run on and checks what they return: the analysed
+window and scale, the kernel's support (sizing passes), the starting kernels, and the
+agreement checks that :mod:`unblur.blind.auto` and :mod:`unblur.blind.confidence` judge.
 
 **Noisy levels** (optional, off by default; see the notes for why): the noise :math:`\sigma_l`
 of a level is the window's times the level's scale, and where it is high for the kernel's
 spread (photographs at 1-5 % noise and a large shake; Levin et al.'s are at 0.3 %) the finest
 levels lose a kernel the coarser ones had found. With ``anchor`` > 0 the kernel step is pulled
-towards the level's starting kernel :math:`k_0` (the coarser level's, magnified) by the penalty
-:math:`\gamma a_k \max(0, (\sigma_l P / 0.2)^2 - 1) \|k - k_0\|^2`, with :math:`P` the
-participation number of :math:`k_0` (as in the noise scaling of :math:`\gamma`, so that small
-kernels, which have large values, are left alone) and :math:`a_k` = ``anchor``: the noisier a
-level, the less it may move the kernel. Without ``size``, and where the window's noise is
+towards the level's starting kernel, the more the noisier the level (the penalty is in
+:mod:`unblur.blind.pyramid`). Without ``size``, and where the window's noise is
 above ``_SIZING_NOISE`` (Levin et al.'s photographs are below it), the support is found by an
 anchored pass from the generous starting support, cut to the centred square holding the
 central ``_SIZING_QUANTILE`` of its marginal mass (:func:`_mass_side`): the finest levels'
@@ -43,15 +31,6 @@ coarse levels). Anchored levels agree with each other by construction, so the le
 refinement and window agreements that :mod:`unblur.blind.auto` and
 :mod:`unblur.blind.confidence` judge are then taken from an unanchored pass on the same
 support (the anchored pass's own are kept in ``info["anchored"]``).
-
-**Final refinement** at full resolution (``refine_iter`` alternations): the L0 latent image
-drifts away even from the true kernel, so the pyramid's kernel is refined with a better latent
-image, the non-blind TV restoration (:func:`unblur.restore.sparse.tv`, unknown boundary,
-automatic weight) with the current kernel, as in the TV alternation of Chan & Wong 1998 and
-Perrone & Favaro 2014, and the kernel step on the valid pixels with a smoothness prior
-(:func:`~unblur.blind.kernel_step.valid_kernel_step`), projected with the lower
-``refine_threshold``. A joint estimate of image and kernel has no fixed point at the truth
-(Levin et al. 2009); the number of alternations is what bounds the drift.
 
 **Saturated pixels** (given as a mask by :func:`unblur.estimate_psf`): a clipped pixel
 recorded :math:`\min(1, k * x)`, not :math:`k * x`. Such pixels are taken out of the kernel
@@ -173,55 +152,24 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, signal
-from skimage.transform import resize
+from scipy import signal
 
 from .._checks import as_float_image
 from ..errors import InvalidImageError, InvalidParameterError
 from ..noise import estimate_noise
-from ..operators import Boundary
-from ..operators.differences import gradient
 from ..restore import sparse
 from ._common import MIN_KERNEL, check_size, normalise, odd_side
 from .confidence import THRESHOLDS, image_checks, kernel_checks
-from .kernel_step import (
-    crop_centre,
-    fourier_kernel_step,
-    project,
-    recentre,
-    seen_mask,
-    similarity,
-    trim,
-    valid_kernel_step,
-    zoom_kernel,
-)
-from .latent import edge_threshold, l0_latent
+from .kernel_step import crop_centre, similarity, trim, zoom_kernel
 from .periodogram import log_periodogram, prepare_image, score_on_spectrum
+from .pyramid import RATIO, STARTS, Settings, coarse_to_fine
+from .refinement import refine
 from .windows import textured_windows
 
 __all__ = ["MAX_SIDE", "MIN_KERNEL", "estimate_kernel"]
 
 #: Side of the square window a large image is analysed on.
 MAX_SIDE = 512
-#: Pyramid ratio between levels, and the kernel side of the coarsest level.
-_RATIO = 1 / math.sqrt(2)
-_COARSEST = 5
-#: The L0 weights decay by 1.1 per iteration down to this floor (Pan et al.).
-_LAM_MIN = 1e-4
-#: Final refinement: TV latent iterations and stopping tolerance (the photograph tolerance of
-#: :func:`~unblur.restore.sparse.tv`, not its size rule: the estimator was measured with it),
-#: Tikhonov weight and conjugate-gradient steps of the valid-pixel kernel step.
-_REFINE_LATENT_ITER = 50
-_REFINE_LATENT_TOL = 1e-3
-_REFINE_REG = 10.0
-_REFINE_CG = 20
-#: Noise (normalised units) times kernel participation the kernel steps' weights were tuned at.
-_SIGMA_P_REF = 0.15
-#: Level noise (normalised units, the window's times the level's scale) times the kernel's
-#: participation above which the kernel step is pulled towards the level's starting kernel
-#: (see ``anchor``); Levin's photographs stay below it (noise 0.0026-0.0038, participation at
-#: most 1.5 x 35 px).
-_ANCHOR_NOISE = 0.2
 #: Noise loads (level noise times the starting kernel's participation) measured for the
 #: options ``level_sizing`` (the sizing level's limit) and ``level_stop`` (above which the
 #: second pass on a noisy window stops and magnifies the last level's kernel); both off by
@@ -233,9 +181,6 @@ _STOP_LOAD = 0.6
 _SIZING_NOISE = 0.005
 #: Central fraction of the anchored sizing pass's kernel mass its support is cut to.
 _SIZING_QUANTILE = 0.9
-#: Width of the band around clipped pixels left out of the kernel steps, in kernel radii
-#: (at least one pixel; see the notes: a wider band loses more data than it removes bias).
-_BAND = 0.0
 #: The windows check compares the kernels of two windows at this pyramid level (half size).
 _CHECK_LEVEL = 2
 #: The windows check's second window overlaps the first by at most a quarter, or, where the
@@ -246,37 +191,12 @@ _CHECK_OVERLAP = 0.5
 _RETRY_BORDER = THRESHOLDS["border_mass"]
 #: Largest starting support of the first pass (when the size given is not larger).
 _MAX_DEFAULT = 101
-#: The coarsest level's starting kernels, in the order ``starts`` takes them.
-_STARTS = ("horizontal", "delta", "diagonal", "antidiagonal", "vertical")
 
 
 def _default_size(shape: tuple[int, ...]) -> int:
     """The starting support when the size is not given: a quarter of the shorter side, 15 to
     101 px (the finer levels shrink it to the kernel's extent)."""
     return odd_side(max(15.0, min(min(shape) / 4, _MAX_DEFAULT)))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Settings:
-    """The pyramid's options (see :func:`estimate_kernel`)."""
-
-    num_iter: int
-    num_iter_fine: int
-    lam_grad: float
-    lam_intensity: float
-    kernel_reg: float
-    threshold: float
-    min_mass: float
-    edge_ratio: float
-    edge_decay: float
-    latent_blur: float
-    pyramid_smooth: float
-    join: int
-    noise: float = 0.0
-    adaptive: float = 0.0
-    anchor: float = 0.0
-    stop_load: float = 0.0
-    start_kernel: str = "horizontal"
 
 
 def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -292,117 +212,6 @@ def _check_mask(saturated: np.ndarray | None, shape: tuple[int, int]) -> np.ndar
     return mask if mask.any() else None
 
 
-def _exclusion(
-    mask: np.ndarray, bc: Boundary, ks: tuple[int, ...], seen: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Grid weights that take the clipped pixels out of the Fourier kernel step.
-
-    A clipped observation is not :math:`k * x`. Latent gradients within :math:`r` of a clipped
-    pixel are dropped (``seen``), and observed gradients within :math:`2r`; with :math:`r` the
-    kernel's radius the residual is exactly zero there, but that band costs more data than it
-    saves bias, so :math:`r` is ``_BAND`` kernel radii, at least one pixel.
-    """
-    radius = max(1, round((max(ks) // 2 + 1) * _BAND))
-    grid = np.zeros(bc.grid_shape, dtype=bool)
-    grid[bc.region] = mask
-    near = ndimage.binary_dilation(grid, iterations=radius)
-    far = ndimage.binary_dilation(near, iterations=radius)
-    return seen * ~near, (~far).astype(np.float64)
-
-
-def _pyramid(
-    y: np.ndarray,
-    mask: np.ndarray | None,
-    support: tuple[int, int],
-    s: _Settings,
-    callback: Callable[[int, np.ndarray], Any] | None,
-    shrink: bool = False,
-    until: int = 0,
-) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
-    """Coarse-to-fine L0 alternation; returns the kernel, the finest latent image (cropped to
-    the image) and a record per level. With ``shrink`` (size not given) the support of the
-    finer levels is cut to the extent the kernel has reached (see :func:`_shrunk`); ``until``
-    stops after that level (0: full resolution). With ``s.stop_load`` the pyramid stops
-    before a level (not the finest) whose noise load exceeds it and returns the last level's
-    kernel magnified to ``support``, and no latent image."""
-    num_levels = 1 + max(0, math.floor(math.log(_COARSEST / min(support)) / math.log(_RATIO)))
-    levels: list[dict] = []
-    k = None
-    lam_g, lam_i = float(s.lam_grad), float(s.lam_intensity)
-    for level in range(num_levels - 1, until - 1, -1):
-        scale = _RATIO**level
-        ks = tuple(odd_side(n * scale) for n in support) if level else support
-        if level:
-            shape_l = [max(round(n * scale), 2 * m + 1) for n, m in zip(y.shape, ks, strict=True)]
-            ys = resize(y, shape_l, order=1, anti_aliasing=True, mode="reflect")
-            ms = None if mask is None else resize(mask.astype(float), shape_l, order=1) > 0
-        else:
-            ys, ms = y, mask
-        if k is None:
-            k = _start_kernel(ks, s.start_kernel)
-        else:
-            k = zoom_kernel(k, 1 / _RATIO, ks)
-        bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
-        seen = seen_mask(bc)
-        observed_weight: Any = 1.0
-        if ms is not None:  # saturation: drop the residuals its clipped values reach
-            seen, observed_weight = _exclusion(ms, bc, ks, seen)
-        edge = None
-        k_start = k
-        excess = _anchor_excess(s.noise * scale, k) if levels and s.anchor else 0.0
-        load = s.noise * scale * _capped_participation(k) if levels else 0.0
-        if s.stop_load and level and load > s.stop_load:
-            # too noisy for the kernel's spread: the last level's kernel, magnified
-            previous = levels[-1]
-            k = zoom_kernel(previous["kernel"], 1 / _RATIO ** previous["level"], support)
-            return k, None, levels
-        for _ in range(s.num_iter if level else s.num_iter_fine):
-            bc = Boundary.create("taper", ys.shape, k, dtype=np.float64)
-            y_grid = bc.extend(ys)
-            x = l0_latent(y_grid, bc, lam_g, lam_i)
-            if s.latent_blur and not level:
-                x = ndimage.gaussian_filter(x, s.latent_blur, mode="wrap")
-            g0, g1 = gradient(x)
-            if s.edge_ratio:
-                if edge is None:
-                    cut = tuple(slice(r.start, r.stop - 1) for r in bc.region)
-                    edge = edge_threshold(g0[cut], g1[cut], int(s.edge_ratio * max(ks)))
-                weak = g0 * g0 + g1 * g1 < edge * edge
-                g0[weak] = 0.0
-                g1[weak] = 0.0
-                edge /= s.edge_decay
-            boost = _prior_boost(s.noise * scale, k, s.adaptive)
-            k = fourier_kernel_step(
-                (g0 * seen, g1 * seen), gradient(y_grid) * observed_weight, ks,
-                s.kernel_reg * boost, s.pyramid_smooth * boost, k_start,
-                s.anchor * excess * s.kernel_reg * boost,
-            )  # fmt: skip
-            k = project(k, s.threshold, s.min_mass, s.join)
-            lam_g = max(lam_g / 1.1, _LAM_MIN)
-            lam_i = max(lam_i / 1.1, _LAM_MIN) if lam_i else 0.0
-        k = recentre(k)
-        levels.append({"level": level, "kernel_shape": list(ks), "image_shape": list(ys.shape),
-                       "noise_load": load, "kernel": k})  # fmt: skip
-        if shrink and level:
-            support = _shrunk(k, scale, support)
-        if callback is not None:
-            callback(len(levels) - 1, k)
-    return k, bc.crop(x), levels
-
-
-def _start_kernel(ks: tuple[int, ...], start: str) -> np.ndarray:
-    """The coarsest level's starting kernel on the support ``ks``: two pixels in a line
-    (``"horizontal"``, ``"vertical"``, ``"diagonal"``, ``"antidiagonal"``) or one
-    (``"delta"``)."""
-    k = np.zeros(ks)
-    r, c = ks[0] // 2, ks[1] // 2
-    second = {"horizontal": (r, c - 1), "vertical": (r - 1, c), "diagonal": (r - 1, c - 1),
-              "antidiagonal": (r - 1, c + 1), "delta": (r, c)}[start]  # fmt: skip
-    k[r, c] += 0.5
-    k[second] += 0.5
-    return k
-
-
 def _restored_sparsity(y: np.ndarray, k: np.ndarray, lam: float | None) -> tuple[float, float]:
     r"""The normalised sparsity :math:`\|\nabla x\|_1 / \|\nabla x\|_2` of the TV restoration
     :math:`x` of ``y`` with ``k`` (Krishnan, Tay & Fergus 2011), at the TV weight ``lam``
@@ -413,20 +222,6 @@ def _restored_sparsity(y: np.ndarray, k: np.ndarray, lam: float | None) -> tuple
     l1 = float(np.abs(g0).sum() + np.abs(g1).sum())
     l2 = math.sqrt(float((g0 * g0).sum() + (g1 * g1).sum()))
     return l1 / max(l2, 1e-300), float(details["lam"])
-
-
-def _anchor_excess(sigma: float, k: np.ndarray) -> float:
-    r"""How far a level is beyond the noise the pyramid copes with: :math:`\max(0, (\sigma P /
-    r)^2 - 1)`, :math:`P` the starting kernel's participation number (at most 1.5 times the
-    support's side, as in :func:`_prior_boost`) and :math:`r` = ``_ANCHOR_NOISE``."""
-    return max(0.0, (sigma * _capped_participation(k) / _ANCHOR_NOISE) ** 2 - 1)
-
-
-def _capped_participation(k: np.ndarray) -> float:
-    """The participation number :math:`1/\\sum k^2` of a kernel that sums to one, at most 1.5
-    times its support's side: a stroke across the support spreads over about its side, so more
-    means a blurry estimate, which a larger prior weight would only blur further."""
-    return min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
 
 
 def _level_side(levels: list[dict], limit: float) -> int | None:
@@ -459,23 +254,6 @@ def _mass_side(k: np.ndarray, quantile: float) -> int:
     return 2 * half + 3
 
 
-def _prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
-    r"""Factor on a kernel step's prior weights for the noise ``sigma`` (normalised units).
-
-    A maximum a posteriori kernel weighs a Gaussian prior of variance :math:`\sigma_k^2` on its
-    values by :math:`\sigma^2 / \sigma_k^2`; the values of a kernel spread over :math:`P`
-    pixels are about :math:`1/P` (:math:`P = 1/\sum k^2`, the participation number of the
-    current estimate, at most 1.5 times the support's side), so the weight grows as
-    :math:`(\sigma P)^2`. The defaults were tuned
-    on the Levin et al. photographs, where :math:`\sigma P` is about ``_SIGMA_P_REF``; the
-    factor is :math:`\max(1, (\sigma P / \mathrm{ref})^{2a})` with :math:`a` =
-    ``adaptive`` (0: off), so quieter or smaller-kernel data keep the tuned weights.
-    """
-    if not adaptive:
-        return 1.0
-    return max(1.0, (sigma * _capped_participation(k) / _SIGMA_P_REF) ** (2 * adaptive))
-
-
 def _span(centre: int, side: int, n: int) -> slice:
     """``side`` pixels about ``centre``, moved inside ``[0, n)``."""
     start = max(0, min(centre - side // 2, n - side))
@@ -503,52 +281,6 @@ def _block_mean(
     if mask is None:
         return small, None
     return small, mask[:h, :w].reshape(h // factor, factor, w // factor, factor).any(axis=(1, 3))
-
-
-def _shrunk(k: np.ndarray, scale: float, support: tuple[int, int]) -> tuple[int, int]:
-    """The full-resolution support the level's kernel ``k`` (at ``scale``) still needs.
-
-    Per axis, twice the largest distance of a non-zero pixel from the centre, scaled to full
-    resolution, plus a margin of a quarter and 4 px (room to grow at the finer levels); never
-    more than the current support.
-    """
-    rows, cols = np.nonzero(k)
-    out = []
-    for idx, n, current in zip((rows, cols), k.shape, support, strict=True):
-        half = (int(np.max(np.abs(idx - n // 2))) + 0.5) / scale
-        out.append(min(current, odd_side(2 * half * 1.25 + 4)))
-    return out[0], out[1]
-
-
-def _refine(
-    y: np.ndarray,
-    mask: np.ndarray | None,
-    k: np.ndarray,
-    latent: np.ndarray | None,
-    iterations: int,
-    threshold: float,
-    min_mass: float,
-    smooth: float,
-    noise: float = 0.0,
-    adaptive: float = 0.0,
-    join: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Full-resolution alternations of a TV latent image and the valid-pixel kernel step;
-    returns the kernel and the last latent image. The kernel step's weights grow with the
-    ``noise`` (see :func:`_prior_boost`)."""
-    weights = None
-    if mask is not None:  # the clipped pixels and those the wrong latent near them reaches
-        band = max(1, round((max(k.shape) // 2 + 1) * _BAND))
-        weights = ~ndimage.binary_dilation(mask, iterations=band)
-    x = latent
-    for _ in range(iterations):
-        x = sparse.tv(
-            y, k, num_iter=_REFINE_LATENT_ITER, tol=_REFINE_LATENT_TOL, boundary="unknown"
-        )
-        boost = _prior_boost(noise, k, adaptive)
-        k = valid_kernel_step(x, y, k, _REFINE_REG * boost, smooth * boost, _REFINE_CG, weights)
-        k = recentre(project(k, threshold, min_mass, join))
-    return k, x
 
 
 def _failed_agreement(checks: dict[str, float]) -> str | None:
@@ -619,12 +351,10 @@ def _checks(
     noise is ``sigma``; the pyramid ran on the image reduced ``factor`` times)."""
     checks = image_checks(y, sigma)
     if len(levels) >= 2:
-        previous = zoom_kernel(
-            levels[-2]["kernel"], factor / _RATIO ** levels[-2]["level"], k.shape
-        )
+        previous = zoom_kernel(levels[-2]["kernel"], factor / RATIO ** levels[-2]["level"], k.shape)
         checks["levels"] = similarity(k, previous)
     if levels:  # the refinement's kernel against the pyramid's finest one
-        last = zoom_kernel(levels[-1]["kernel"], factor / _RATIO ** levels[-1]["level"], k.shape)
+        last = zoom_kernel(levels[-1]["kernel"], factor / RATIO ** levels[-1]["level"], k.shape)
         checks["refinement"] = similarity(k, last)
     h, w = k.shape
     if x.shape == y.shape and y.shape[0] > h and y.shape[1] > w:
@@ -727,11 +457,11 @@ def estimate_kernel(
         :math:`\eta_p`, the same penalty in the pyramid's Fourier kernel step.
     noise_adaptive : float, optional
         Exponent :math:`a` of the growth of the kernel steps' prior weights with the noise
-        and the kernel's spread (see :func:`_prior_boost`); 0 turns it off.
+        and the kernel's spread (see :func:`prior_boost`); 0 turns it off.
     anchor : float, optional
         :math:`a_k`, the weight of the pull towards the level's starting kernel on pyramid
         levels too noisy for the kernel's spread (:math:`\sigma_l P > 0.2`; see the module
-        notes and :func:`_anchor_excess`). When ``size`` is not given and the window is
+        notes and :func:`anchor_excess`). When ``size`` is not given and the window is
         noisier than Levin et al.'s photographs, it also sizes the kernel and the agreement
         checks come from an unanchored pass (two more passes). 0 (the default) turns it off.
     join : int, optional
@@ -853,8 +583,8 @@ def estimate_kernel(
                         ("level_sizing", level_sizing), ("level_stop", level_stop)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    if starts > len(_STARTS):
-        raise InvalidParameterError(f"starts must be at most {len(_STARTS)}, got {starts!r}")
+    if starts > len(STARTS):
+        raise InvalidParameterError(f"starts must be at most {len(STARTS)}, got {starts!r}")
     if not isinstance(size_retry, numbers.Real) or not math.isfinite(size_retry):
         raise InvalidParameterError(f"size_retry must be a finite number, got {size_retry!r}")
     if threshold >= 1 or min_mass >= 1 or refine_threshold >= 1:
@@ -873,7 +603,7 @@ def estimate_kernel(
         refine_threshold=refine_threshold, kernel_smooth=kernel_smooth,
         pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
         anchor=anchor, max_side=max_side, saturated=saturated, noise=noise, callback=callback,
-        start_kernel=_STARTS[0],
+        start_kernel=STARTS[0],
     )  # fmt: skip
     sizing = _Sizing(second_pass, level_sizing, level_stop, size_retry)
     if starts <= 1:
@@ -965,7 +695,7 @@ def _best_start(
     starts: int,
     info: dict[str, Any] | None,
 ) -> np.ndarray:
-    """The kernel of the first ``starts`` starting kernels of ``_STARTS`` with the smallest sum
+    """The kernel of the first ``starts`` starting kernels of ``STARTS`` with the smallest sum
     of its ranks on two scores, the normalised sparsity of its TV restoration of the analysed
     window and the BIC of its power transfer against the image's log-periodogram (ties to the
     earlier start), among those whose level, refinement and window agreements pass
@@ -974,12 +704,12 @@ def _best_start(
     kept: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
     lam = spectrum = None
     scores, bics, failed = {}, {}, {}
-    for start in _STARTS[:starts]:
+    for start in STARTS[:starts]:
         details: dict[str, Any] = {}
         one = {**options, "start_kernel": start}
         k = _estimate(y, wanted, one, sizing, details)
         failed[start] = _failed_agreement(details.get("checks", {}))
-        if start == _STARTS[0] and failed[start] is not None:
+        if start == STARTS[0] and failed[start] is not None:
             kept[start] = (k, details)  # the default start fails: keep it
             break
         if failed[start] is not None:
@@ -1032,7 +762,7 @@ def _one_pass(
     saturated: np.ndarray | None,
     noise: float | None,
     callback: Callable[[int, np.ndarray], Any] | None,
-    start_kernel: str = _STARTS[0],
+    start_kernel: str = STARTS[0],
     info: dict[str, Any] | None = None,
     stop_load: float = 0.0,
 ) -> np.ndarray:
@@ -1042,7 +772,7 @@ def _one_pass(
     by level, and trimmed."""
     shape = (int(y.shape[0]), int(y.shape[1]))
     full_mask = _check_mask(saturated, shape)
-    settings = _Settings(
+    settings = Settings(
         num_iter, num_iter_fine, lam_grad, lam_intensity, kernel_reg, threshold, min_mass,
         edge_ratio, edge_decay, latent_blur, pyramid_smooth, join,
     )  # fmt: skip
@@ -1072,8 +802,8 @@ def _one_pass(
                 max(s, odd_side(n / factor)) for s, n in zip(support, start, strict=True)
             )
     support = tuple(min(s, odd_side(n // 2) - 2) for s, n in zip(support, ys.shape, strict=True))
-    k, latent, levels = _pyramid(ys, ms, support, settings, callback, shrink=wanted is None)
-    k, latent = _refine(
+    k, latent, levels = coarse_to_fine(ys, ms, support, settings, callback, shrink=wanted is None)
+    k, latent = refine(
         ys,
         ms,
         k,
@@ -1097,7 +827,7 @@ def _one_pass(
         other_settings = dataclasses.replace(
             settings, noise=sigma * span / other_span, stop_load=0.0
         )
-        k_other, _, _ = _pyramid(other, other_mask, support, other_settings, None,
+        k_other, _, _ = coarse_to_fine(other, other_mask, support, other_settings, None,
                                  shrink=wanted is None, until=check_level)  # fmt: skip
         agreement = similarity(coarse[0]["kernel"], k_other)
     if factor > 1:
@@ -1112,7 +842,7 @@ def _one_pass(
         ys, span = normalise(np.asarray(y[window], dtype=np.float64))
         sigma = estimate_noise(ys) if noise is None else noise / span
         ms = None if full_mask is None or not full_mask[window].any() else full_mask[window]
-        k, latent = _refine(ys, ms, k, None, 1, refine_threshold, min_mass, kernel_smooth,
+        k, latent = refine(ys, ms, k, None, 1, refine_threshold, min_mass, kernel_smooth,
                             sigma, noise_adaptive, join)  # fmt: skip
     checks = _checks(ys, ms, k, latent, levels, sigma, factor)
     if agreement is not None:
@@ -1128,7 +858,7 @@ def _one_pass(
                 {
                     **{n: v for n, v in lv.items() if n not in ("kernel", "level")},
                     "mass_side": odd_side(
-                        _mass_side(lv["kernel"], _SIZING_QUANTILE) * factor / _RATIO ** lv["level"]
+                        _mass_side(lv["kernel"], _SIZING_QUANTILE) * factor / RATIO ** lv["level"]
                     ),
                 }
                 for lv in levels

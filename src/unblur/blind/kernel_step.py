@@ -54,9 +54,14 @@ from ..psf._core import _centre_crop_or_pad
 from ..psf._core import _trim as _trim_box
 
 __all__ = [
+    "ANCHOR_NOISE",
     "CENTRE_QUANTILE",
+    "CLIPPED_BAND",
+    "anchor_excess",
+    "capped_participation",
     "crop_centre",
     "fourier_kernel_step",
+    "prior_boost",
     "project",
     "recentre",
     "seen_mask",
@@ -66,6 +71,18 @@ __all__ = [
     "valid_kernel_step",
     "zoom_kernel",
 ]
+
+#: Noise (normalised units) times kernel participation the kernel steps' weights were tuned at
+#: (see :func:`prior_boost`).
+_SIGMA_P_REF = 0.15
+#: Level noise (normalised units, the window's times the level's scale) times the kernel's
+#: participation above which the pyramid's kernel step is pulled towards the level's starting
+#: kernel (``anchor`` of :func:`~unblur.blind.kernel.estimate_kernel`); Levin's photographs
+#: stay below it (noise 0.0026-0.0038, participation at most 1.5 x 35 px).
+ANCHOR_NOISE = 0.2
+#: Width of the band around clipped pixels left out of the kernel steps, in kernel radii
+#: (at least one pixel; see the notes: a wider band loses more data than it removes bias).
+CLIPPED_BAND = 0.0
 
 #: Re-centring: the middle of the mass between these cumulative fractions goes to the centre.
 CENTRE_QUANTILE = 0.05
@@ -294,3 +311,34 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     b = np.asarray(b, dtype=np.float64)
     corr = signal.fftconvolve(a, b[::-1, ::-1], mode="full")
     return float(corr.max() / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))
+
+
+def prior_boost(sigma: float, k: np.ndarray, adaptive: float) -> float:
+    r"""Factor on a kernel step's prior weights for the noise ``sigma`` (normalised units).
+
+    A maximum a posteriori kernel weighs a Gaussian prior of variance :math:`\sigma_k^2` on its
+    values by :math:`\sigma^2 / \sigma_k^2`; the values of a kernel spread over :math:`P`
+    pixels are about :math:`1/P` (:math:`P = 1/\sum k^2`, the participation number of the
+    current estimate, at most 1.5 times the support's side), so the weight grows as
+    :math:`(\sigma P)^2`. The defaults were tuned
+    on the Levin et al. photographs, where :math:`\sigma P` is about ``_SIGMA_P_REF``; the
+    factor is :math:`\max(1, (\sigma P / \mathrm{ref})^{2a})` with :math:`a` =
+    ``adaptive`` (0: off), so quieter or smaller-kernel data keep the tuned weights.
+    """
+    if not adaptive:
+        return 1.0
+    return max(1.0, (sigma * capped_participation(k) / _SIGMA_P_REF) ** (2 * adaptive))
+
+
+def capped_participation(k: np.ndarray) -> float:
+    """The participation number :math:`1/\\sum k^2` of a kernel that sums to one, at most 1.5
+    times its support's side: a stroke across the support spreads over about its side, so more
+    means a blurry estimate, which a larger prior weight would only blur further."""
+    return min(1.0 / float(np.sum(k * k)), 1.5 * max(k.shape))
+
+
+def anchor_excess(sigma: float, k: np.ndarray) -> float:
+    r"""How far a level is beyond the noise the pyramid copes with: :math:`\max(0, (\sigma P /
+    r)^2 - 1)`, :math:`P` the starting kernel's participation number (at most 1.5 times the
+    support's side, as in :func:`prior_boost`) and :math:`r` = ``ANCHOR_NOISE``."""
+    return max(0.0, (sigma * capped_participation(k) / ANCHOR_NOISE) ** 2 - 1)
