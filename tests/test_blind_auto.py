@@ -52,6 +52,23 @@ def test_auto_reports_encoding_and_saturation(shaken):
     assert info["saturated_fraction"] == 0.0
 
 
+def _fake_estimates(checks: dict, agree: bool):
+    """A stand-in for ``estimate_kernel``: the L-shaped shake from the default start with
+    ``checks``; from the other starts the same kernel (``agree``) or a vertical stroke."""
+
+    def fake_kernel(grey, size, *, info=None, start="horizontal", **options):
+        k = _shake()
+        if start != "horizontal" and not agree:
+            k = np.zeros((9, 9))
+            k[1:8, 4] = 1.0 / 7
+        if info is not None:
+            info.update(size=list(k.shape), size_estimated=True,
+                        checks={**checks, "participation": 8.0, "border_mass": 0.0})  # fmt: skip
+        return k
+
+    return fake_kernel
+
+
 def test_auto_rejects_a_kernel_its_refinement_moved(monkeypatch):
     """A free kernel that is stable across scales but changed in the full-resolution
     refinement is not trusted; with a parametric fit that finds almost no blur (a sharp,
@@ -61,13 +78,7 @@ def test_auto_rejects_a_kernel_its_refinement_moved(monkeypatch):
     x = data.camera()[::2, ::2][32:224, 32:224] / 255.0
     y = unblur.add_noise(x, gaussian=0.01, rng=3)
 
-    def fake_kernel(grey, size, *, info=None, **options):
-        k = _shake()
-        if info is not None:
-            info.update(size=list(k.shape), size_estimated=True,
-                        checks={"levels": 0.95, "refinement": 0.8, "participation": 8.0,
-                                "border_mass": 0.0})  # fmt: skip
-        return k
+    fake_kernel = _fake_estimates({"levels": 0.95, "refinement": 0.8}, agree=False)
 
     monkeypatch.setattr(auto, "estimate_kernel", fake_kernel)
     info: dict = {}
@@ -77,6 +88,57 @@ def test_auto_rejects_a_kernel_its_refinement_moved(monkeypatch):
     assert info["confidence"] == "low"
     assert info["checks"]["free_refinement"] == 0.8
     assert any(r.startswith("no blur model fits") for r in info["reasons"])
+    # the other starts were tried and landed elsewhere
+    assert info["consensus"]["kept"] is False and info["consensus"]["agreement"] < 0.75
+
+
+def test_a_doubted_kernel_that_every_start_finds_is_kept(monkeypatch):
+    """The same doubted kernel (refinement 0.8) on the same sharp photograph, but the delta and
+    diagonal starts land on it too: estimates from three starting points vouch for it, and
+    ``auto`` keeps it, saying why."""
+    import unblur.blind.auto as auto
+
+    x = data.camera()[::2, ::2][32:224, 32:224] / 255.0
+    y = unblur.add_noise(x, gaussian=0.01, rng=3)
+    calls: list = []
+    fake = _fake_estimates({"levels": 0.95, "refinement": 0.8}, agree=True)
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("start", "horizontal"))
+        return fake(*args, **kwargs)
+
+    monkeypatch.setattr(auto, "estimate_kernel", counted)
+    info: dict = {}
+    k = estimate_psf(y, info=info)
+    assert calls == ["horizontal", "delta", "diagonal"]
+    assert info["model"] == "free" and np.allclose(k, _shake())
+    assert info["reason"].startswith(
+        "free-form: the estimates from the horizontal, delta, diagonal starting kernels agree "
+        "(similarity 1.00 >= 0.75), though the first failed a check (the free-form kernel "
+        "changed in its full-resolution refinement (agreement 0.80 < 0.9))"
+    ), info["reason"]
+    assert info["consensus"]["kept"] is True and info["consensus"]["chosen"] == "horizontal"
+    assert info["consensus"]["failed"] == {"free_refinement": 0.8}
+    assert "free_refinement" not in info["checks"]
+
+
+def test_no_other_start_when_the_free_kernel_passes_or_the_fallback_is_trusted(monkeypatch):
+    """The extra starts cost time: they run only where the free kernel failed a check and the
+    parametric fallback is itself doubtful."""
+    import unblur.blind.auto as auto
+
+    calls: list = []
+    fake = _fake_estimates({"levels": 0.7, "refinement": 0.95}, agree=True)
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("start", "horizontal"))
+        return fake(*args, **kwargs)
+
+    monkeypatch.setattr(auto, "estimate_kernel", counted)
+    info: dict = {}
+    estimate_psf(_gaussian_blurred(), info=info)  # a trusted Gaussian fallback (levels 0.7)
+    assert info["model"] == "gaussian" and calls == ["horizontal"]
+    assert "consensus" not in info
 
 
 def _restored(y: np.ndarray, k: np.ndarray) -> float:
@@ -123,13 +185,7 @@ def test_a_gaussian_fallback_is_flagged_when_the_free_kernel_found_nothing_stabl
     when it found nothing stable (below the ``levels`` limit, 0.5)."""
     import unblur.blind.auto as auto
 
-    def fake_kernel(grey, size, *, info=None, **options):
-        k = _shake()
-        if info is not None:
-            info.update(size=list(k.shape), size_estimated=True,
-                        checks={"levels": levels, "refinement": 0.95, "participation": 8.0,
-                                "border_mass": 0.0})  # fmt: skip
-        return k
+    fake_kernel = _fake_estimates({"levels": levels, "refinement": 0.95}, agree=False)
 
     monkeypatch.setattr(auto, "estimate_kernel", fake_kernel)
     info: dict = {}

@@ -452,6 +452,11 @@ def test_even_size_rounded_up_and_pairs_accepted(observed):
         ({"size_retry": float("inf")}, "^size_retry must be a finite number, got inf$"),
         ({"starts": 0}, "^starts must be an integer >= 1, got 0$"),
         ({"starts": 6}, "^starts must be at most 5, got 6$"),
+        (
+            {"start": "up"},
+            "^start must be one of 'horizontal', 'delta', 'diagonal', 'antidiagonal', "
+            "'vertical', got 'up'$",
+        ),
     ],
 )
 def test_bad_options_rejected(option, fragment):

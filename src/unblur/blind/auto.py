@@ -33,8 +33,21 @@ the failed agreement is then passed on as the ``free_levels``, ``free_refinement
 that ``info["confidence"]`` is low (:mod:`unblur.blind.confidence`). When the fit returned
 after a failed check is a substantial Gaussian or disk, the free kernel's level agreement is
 passed on as ``free_unstable`` and judged at the limit of the ``levels`` check: below it the
-shake estimator found nothing stable, and the blur rests on the spectrum alone. The free
-kernel's power transfer is also scored in the parametric models' log-periodogram regression
+shake estimator found nothing stable, and the blur rests on the spectrum alone.
+
+**Starts that agree.** Where the free kernel failed an agreement check and the fallback is
+itself doubtful (a straight motion, almost no blur, or a fit whose free kernel found nothing
+stable), the free estimate is run again from a delta and a diagonal starting kernel
+(``_CONSENSUS_STARTS``; the alternation is not convex, and its fixed point depends on where
+it starts). When the three kernels land on one (the kernel whose smaller similarity to the
+other two is largest reaches ``_CONSENSUS``) and it is not degenerate, that kernel is
+returned: three estimates from different starts vouch for it where the agreement of
+successive levels or of two windows did not (``info["consensus"]``: the similarities, the
+start chosen, the check the first kernel failed, whether it was kept). The time of the
+estimate then about triples; a photograph whose first free kernel passes, or whose
+fallback is trusted, is not affected.
+
+The free kernel's power transfer is also scored in the parametric models' log-periodogram regression
 (:func:`~unblur.blind.parametric.score_kernel`) and reported in ``info["scores"]``, but not
 used: on the broad validation set a free kernel that restores 5 dB better than the
 parametric fit can score worse there (its fine structure differs from the truth's), so the
@@ -77,6 +90,12 @@ _WEAK_BLUR = 10.0
 #: 0, off; 10 is the value measured, and why it is not adopted, in
 #: ``docs/notes/blind_kernel.md``, section 7.
 _ANCHOR = 0.0
+#: Where the free kernel failed an agreement check and the parametric fallback is doubtful,
+#: the free estimate is run from these starting kernels too (the first is the default's) ...
+_CONSENSUS_STARTS = ("horizontal", "delta", "diagonal")
+#: ... and the kernel whose smaller similarity to the others is the largest is kept when that
+#: similarity is at least this (0 turns the rule off).
+_CONSENSUS = 0.75
 
 
 def _parametric_size(size: tuple[int, int] | None) -> int | None:
@@ -162,6 +181,26 @@ def estimate_auto(
         # a substantial Gaussian or disk, returned because the free kernel failed: that kernel's
         # level agreement is judged at the limit any trusted kernel must pass (``levels``)
         unresolved["free_unstable"] = stable
+    consensus: dict[str, Any] | None = None
+    doubtful = any(value < THRESHOLDS[name] for name, value in unresolved.items())
+    if failed is not None and doubtful and _CONSENSUS and options.get("starts", 1) == 1:
+        k_agreed, agreed_info, consensus = _consensus(
+            grey, pair, k_free, free_info, {"saturated": saturated, "noise": noise, **options}
+        )
+        consensus["failed"] = {failed[0]: failed[1]}
+        if k_agreed is not None and agreed_info is not None:
+            k_free, free_info = k_agreed, agreed_info
+            free_score = score_kernel(grey, k_free, size=_parametric_size(pair))
+            gain = (par_bic - free_score["bic"]) / n
+            shape = similarity(k_free, k_par)
+            checks = free_info.get("checks", {})
+            stable = checks.get("levels", 1.0)
+            reason = (
+                f"free-form: the estimates from the {', '.join(_CONSENSUS_STARTS)} starting "
+                f"kernels agree (similarity {consensus['agreement']:.2f} >= {_CONSENSUS}), "
+                f"though the first failed a check ({reason.split(': ', 1)[1]})"
+            )
+            free, k, unresolved = True, k_free, {}
     if info is not None:
         chosen = free_info if free else par_info
         info.update(
@@ -191,6 +230,49 @@ def estimate_auto(
             checks=dict(free_info.get("checks", {})) if free else None,
             fallback_checks=unresolved,
         )
+        if consensus is not None:
+            info["consensus"] = consensus
         if not free:
             info.update({n: v for n, v in chosen.items() if n in ("criterion", "blur_evidence")})
     return k
+
+
+def _consensus(
+    grey: np.ndarray,
+    pair: tuple[int, int] | None,
+    k_first: np.ndarray,
+    first_info: dict[str, Any],
+    options: dict[str, Any],
+) -> tuple[np.ndarray | None, dict[str, Any] | None, dict[str, Any]]:
+    """The free kernel the starting kernels agree on (None where they do not), its estimate's
+    ``info``, and a record of the comparison.
+
+    The estimate is run again from the other ``_CONSENSUS_STARTS`` (``k_first`` is the first
+    start's); the kernel whose smaller similarity to the others is the largest is returned
+    when that similarity is at least ``_CONSENSUS`` and the kernel is not degenerate. The
+    alternation is not convex and which fixed point it reaches depends on the start:
+    estimates from different starts that land on one kernel vouch for it, as a second
+    window's estimate does, where the level and window checks alone could not.
+    """
+    kernels = [k_first]
+    infos = [first_info]
+    options = {"anchor": _ANCHOR, **options, "callback": None}
+    for start in _CONSENSUS_STARTS[1:]:
+        details: dict[str, Any] = {}
+        kernels.append(estimate_kernel(grey, pair, info=details, start=start, **options))
+        infos.append(details)
+    pairs = [[similarity(a, b) for b in kernels] for a in kernels]
+    worst = [min(row[:i] + row[i + 1 :]) for i, row in enumerate(pairs)]
+    best = int(np.argmax(worst))
+    record = {
+        "starts": list(_CONSENSUS_STARTS),
+        "similarities": pairs,
+        "agreement": worst[best],
+        "chosen": _CONSENSUS_STARTS[best],
+    }
+    checks = infos[best].get("checks", {})
+    degenerate = assess({n: checks[n] for n in ("participation", "border_mass") if n in checks})
+    record["kept"] = worst[best] >= _CONSENSUS and not degenerate["reasons"]
+    if not record["kept"]:
+        return None, None, record
+    return kernels[best], infos[best], record

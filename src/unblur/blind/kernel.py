@@ -313,7 +313,9 @@ def _retry_larger(
     if cap > side:
         grown: dict[str, Any] = {}
         same = {n: v for n, v in options.items() if n != "start_kernel"}
-        k_cap = estimate_kernel(y, cap, info=grown, second_pass=False, **same)
+        k_cap = estimate_kernel(
+            y, cap, info=grown, second_pass=False, start=options["start_kernel"], **same
+        )
         checks = grown["checks"]
         larger_cut = kernel_checks(k_cap)["border_mass"]
         failed = _failed_agreement(checks)
@@ -398,6 +400,7 @@ def estimate_kernel(
     level_stop: float = 0.0,
     size_retry: float = 0.0,
     starts: int = 1,
+    start: str = STARTS[0],
     saturated: np.ndarray | None = None,
     noise: float | None = None,
     callback: Callable[[int, np.ndarray], Any] | None = None,
@@ -505,6 +508,11 @@ def estimate_kernel(
         log-periodogram; when the horizontal start's kernel fails those checks, it is
         returned alone (see the module notes). 1 (the default): the horizontal start alone;
         at most 5. The time grows up to ``starts``-fold.
+    start : str, optional
+        The coarsest level's starting kernel (:data:`~unblur.blind.pyramid.STARTS`): a
+        two-pixel ``"horizontal"`` (the default), ``"vertical"``, ``"diagonal"`` or
+        ``"antidiagonal"`` line, or a ``"delta"``; with ``starts`` > 1 it is tried first and
+        the others follow in that order.
     saturated : numpy.ndarray, optional
         Boolean mask of clipped pixels (the image's shape): treated as censored observations
         (see the module notes) and kept out of the analysed window where possible.
@@ -583,6 +591,10 @@ def estimate_kernel(
                         ("level_sizing", level_sizing), ("level_stop", level_stop)):  # fmt: skip
         if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not isinstance(start, str) or start not in STARTS:
+        raise InvalidParameterError(
+            f"start must be one of {', '.join(map(repr, STARTS))}, got {start!r}"
+        )
     if starts > len(STARTS):
         raise InvalidParameterError(f"starts must be at most {len(STARTS)}, got {starts!r}")
     if not isinstance(size_retry, numbers.Real) or not math.isfinite(size_retry):
@@ -603,7 +615,7 @@ def estimate_kernel(
         refine_threshold=refine_threshold, kernel_smooth=kernel_smooth,
         pyramid_smooth=pyramid_smooth, noise_adaptive=noise_adaptive, join=join,
         anchor=anchor, max_side=max_side, saturated=saturated, noise=noise, callback=callback,
-        start_kernel=STARTS[0],
+        start_kernel=start,
     )  # fmt: skip
     sizing = _Sizing(second_pass, level_sizing, level_stop, size_retry)
     if starts <= 1:
@@ -695,7 +707,8 @@ def _best_start(
     starts: int,
     info: dict[str, Any] | None,
 ) -> np.ndarray:
-    """The kernel of the first ``starts`` starting kernels of ``STARTS`` with the smallest sum
+    """The kernel of the first ``starts`` starting kernels (``options["start_kernel"]``, then
+    the rest of ``STARTS``) with the smallest sum
     of its ranks on two scores, the normalised sparsity of its TV restoration of the analysed
     window and the BIC of its power transfer against the image's log-periodogram (ties to the
     earlier start), among those whose level, refinement and window agreements pass
@@ -704,12 +717,14 @@ def _best_start(
     kept: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
     lam = spectrum = None
     scores, bics, failed = {}, {}, {}
-    for start in STARTS[:starts]:
+    first = options["start_kernel"]
+    order = (first, *(s for s in STARTS if s != first))
+    for start in order[:starts]:
         details: dict[str, Any] = {}
         one = {**options, "start_kernel": start}
         k = _estimate(y, wanted, one, sizing, details)
         failed[start] = _failed_agreement(details.get("checks", {}))
-        if start == STARTS[0] and failed[start] is not None:
+        if start == first and failed[start] is not None:
             kept[start] = (k, details)  # the default start fails: keep it
             break
         if failed[start] is not None:
