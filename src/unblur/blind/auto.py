@@ -37,7 +37,8 @@ shake estimator found nothing stable, and the blur rests on the spectrum alone.
 
 **Starts that agree.** Where the free kernel failed an agreement check and the fallback is
 itself doubtful (a straight motion, almost no blur, or a fit whose free kernel found nothing
-stable), the free estimate is run again from a delta and a diagonal starting kernel
+stable), and the image can determine a kernel (its ``signal`` and ``orientations`` checks
+pass), the free estimate is run again from a delta and a diagonal starting kernel
 (``_CONSENSUS_STARTS``; the alternation is not convex, and its fixed point depends on where
 it starts). When the three kernels land on one (the kernel whose smaller similarity to the
 other two is largest reaches ``_CONSENSUS``) and it is not degenerate, that kernel is
@@ -183,7 +184,11 @@ def estimate_auto(
         unresolved["free_unstable"] = stable
     consensus: dict[str, Any] | None = None
     doubtful = any(value < THRESHOLDS[name] for name, value in unresolved.items())
-    if failed is not None and doubtful and _CONSENSUS and options.get("starts", 1) == 1:
+    # an image that cannot determine a kernel (too little signal, edges in too few
+    # directions) makes every start land on the same undetermined one: no evidence
+    image = {n: checks[n] for n in ("signal", "orientations") if n in checks}
+    eligible = not assess(image)["reasons"] and options.get("starts", 1) == 1
+    if failed is not None and doubtful and eligible and _CONSENSUS:
         k_agreed, agreed_info, consensus = _consensus(
             grey, pair, k_free, free_info, {"saturated": saturated, "noise": noise, **options}
         )

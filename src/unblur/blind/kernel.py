@@ -314,7 +314,12 @@ def _retry_larger(
         grown: dict[str, Any] = {}
         same = {n: v for n, v in options.items() if n != "start_kernel"}
         k_cap = estimate_kernel(
-            y, cap, info=grown, second_pass=False, start=options["start_kernel"], **same
+            y,
+            cap,
+            info=grown,
+            second_pass=False,
+            start=options.get("start_kernel", STARTS[0]),
+            **same,
         )
         checks = grown["checks"]
         larger_cut = kernel_checks(k_cap)["border_mass"]
