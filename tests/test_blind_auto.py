@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _kernels import l_shake
 from skimage import data
 
 import unblur
@@ -17,18 +18,10 @@ from unblur.blind.kernel_step import similarity
 from unblur.metrics import score
 
 
-def _shake() -> np.ndarray:
-    """A 9 x 9 L-shaped camera-shake kernel (the one of ``test_blind_kernel.py``)."""
-    k = np.zeros((9, 9))
-    k[4, 1:5] = 1.0
-    k[2:5, 5] = 1.0
-    return k / k.sum()
-
-
 @pytest.fixture(scope="module")
 def shaken() -> np.ndarray:
     x = data.camera()[::2, ::2][32:224, 32:224] / 255.0
-    return unblur.add_noise(unblur.blur(x, _shake(), boundary="reflect"), gaussian=0.01, rng=0)
+    return unblur.add_noise(unblur.blur(x, l_shake(), boundary="reflect"), gaussian=0.01, rng=0)
 
 
 def test_auto_picks_a_free_form_kernel_on_camera_shake(shaken):
@@ -37,7 +30,7 @@ def test_auto_picks_a_free_form_kernel_on_camera_shake(shaken):
     assert info["model"] == "free", info["reason"]
     assert "free-form" in info["reason"]
     assert info["size_estimated"] is True and k.shape[0] % 2 == 1
-    assert similarity(k, _shake()) > 0.7  # the parametric fit (a Gaussian) scores 0.46
+    assert similarity(k, l_shake()) > 0.7  # the parametric fit (a Gaussian) scores 0.46
     assert info["evidence"]["level_agreement"] >= 0.85
     # the full-resolution refinement kept the pyramid's kernel
     assert info["candidates"]["free"]["checks"]["refinement"] >= 0.9
@@ -57,7 +50,7 @@ def _fake_estimates(checks: dict, agree: bool):
     ``checks``; from the other starts the same kernel (``agree``) or a vertical stroke."""
 
     def fake_kernel(grey, size, *, info=None, start="horizontal", **options):
-        k = _shake()
+        k = l_shake()
         if start != "horizontal" and not agree:
             k = np.zeros((9, 9))
             k[1:8, 4] = 1.0 / 7
@@ -111,7 +104,7 @@ def test_a_doubted_kernel_that_every_start_finds_is_kept(monkeypatch):
     info: dict = {}
     k = estimate_psf(y, info=info)
     assert calls == ["horizontal", "delta", "diagonal"]
-    assert info["model"] == "free" and np.allclose(k, _shake())
+    assert info["model"] == "free" and np.allclose(k, l_shake())
     assert info["reason"].startswith(
         "free-form: the estimates from the horizontal, delta, diagonal starting kernels agree "
         "(similarity 1.00 >= 0.75), though the first failed a check (the free-form kernel "
@@ -167,7 +160,7 @@ def test_the_size_given_finds_the_shake_as_well_as_without_it(shaken, unsized, s
     assert info["evidence"]["level_agreement"] >= 0.85
     # measured: 30.74 (9) and 31.19 (13: the bound does not bind, the unsized kernel padded)
     assert _restored(shaken, k) > unsized - 0.6
-    assert _restored(shaken, k) > _restored(shaken, _shake()) - 1.2
+    assert _restored(shaken, k) > _restored(shaken, l_shake()) - 1.2
 
 
 def _gaussian_blurred() -> np.ndarray:

@@ -17,6 +17,7 @@ import json
 
 import numpy as np
 import pytest
+from _kernels import l_shake
 from click.testing import CliRunner
 from skimage import data
 
@@ -27,14 +28,6 @@ from unblur.cli import cli
 from unblur.errors import InvalidImageError, InvalidParameterError
 from unblur.metrics import score
 from unblur.operators.differences import gradient
-
-
-def _shake() -> np.ndarray:
-    """A 9 x 9 L-shaped camera-shake kernel: 4 px to the right, then 3 px up."""
-    k = np.zeros((9, 9))
-    k[4, 1:5] = 1.0
-    k[2:5, 5] = 1.0
-    return k / k.sum()
 
 
 def _l1_aligned(a: np.ndarray, b: np.ndarray, side: int = 13, reach: int = 3) -> float:
@@ -71,7 +64,7 @@ def sharp() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def observed(sharp) -> np.ndarray:
-    return unblur.add_noise(unblur.blur(sharp, _shake(), boundary="reflect"), gaussian=0.01, rng=0)
+    return unblur.add_noise(unblur.blur(sharp, l_shake(), boundary="reflect"), gaussian=0.01, rng=0)
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +86,14 @@ def test_kernel_close_to_truth(estimate):
     assert np.all(k >= 0) and k.sum() == pytest.approx(1.0)
     delta = np.zeros((9, 9))
     delta[4, 4] = 1.0
-    assert _l1_aligned(delta, _shake()) > 1.6  # what "no estimate" scores
+    assert _l1_aligned(delta, l_shake()) > 1.6  # what "no estimate" scores
     # measured 0.28 (0.16 with 10 finest-level iterations, which cost 0.8 dB on Levin's data)
-    assert _l1_aligned(k, _shake()) < 0.3
+    assert _l1_aligned(k, l_shake()) < 0.3
 
 
 def test_restoration_close_to_true_kernel(estimate, observed, sharp):
     k, _, _ = estimate
-    with_true = score(unblur.deconvolve(observed, _shake(), method="tv"), sharp)["psnr"]
+    with_true = score(unblur.deconvolve(observed, l_shake(), method="tv"), sharp)["psnr"]
     with_est = score(unblur.deconvolve(observed, k, method="tv"), sharp)["psnr"]
     blurred = score(observed, sharp)["psnr"]
     assert with_est > with_true - 1.5  # measured 30.8 vs 31.8 dB
@@ -142,7 +135,7 @@ def test_fourier_kernel_step_prior_pulls_towards_the_prior_kernel():
 def test_anchor_acts_only_where_the_noise_is_high_for_the_kernels_spread():
     from unblur.blind.kernel_step import anchor_excess
 
-    small = _shake()  # participation 7: the synthetic test's 1 % noise leaves it alone
+    small = l_shake()  # participation 7: the synthetic test's 1 % noise leaves it alone
     assert anchor_excess(0.0106, small) == 0.0
     stroke = np.zeros((35, 35))
     stroke[17, 2:33] = 1 / 31  # a 31 px stroke: participation 31
@@ -559,7 +552,7 @@ def test_recentre_ignores_a_faint_stray_pixel():
 def test_refinement_improves_the_synthetic_estimate(observed, estimate):
     k, _, _ = estimate
     plain = estimate_kernel(observed, 9, refine_iter=0)
-    assert _l1_aligned(k, _shake()) < _l1_aligned(plain, _shake()) - 0.02  # measured 0.28 vs 0.38
+    assert _l1_aligned(k, l_shake()) < _l1_aligned(plain, l_shake()) - 0.02  # measured 0.28 vs 0.38
 
 
 def test_estimate_psf_passes_free_options_on(observed):
