@@ -132,6 +132,12 @@ def test_no_other_start_when_the_free_kernel_passes_or_the_fallback_is_trusted(m
     estimate_psf(_gaussian_blurred(), info=info)  # a trusted Gaussian fallback (levels 0.7)
     assert info["model"] == "gaussian" and calls == ["horizontal"]
     assert "consensus" not in info
+    # nor where the caller chose the start
+    calls.clear()
+    fake = _fake_estimates({"levels": 0.95, "refinement": 0.8}, agree=True)
+    y = unblur.add_noise(data.camera()[::2, ::2][32:224, 32:224] / 255.0, gaussian=0.01, rng=3)
+    estimate_psf(y, info=info, start="vertical")
+    assert calls == ["vertical"] and info["model"] != "free"
 
 
 def _restored(y: np.ndarray, k: np.ndarray) -> float:

@@ -188,6 +188,7 @@ def estimate_auto(
     # directions) makes every start land on the same undetermined one: no evidence
     image = {n: checks[n] for n in ("signal", "orientations") if n in checks}
     eligible = not assess(image)["reasons"] and options.get("starts", 1) == 1
+    eligible = eligible and options.get("start", _CONSENSUS_STARTS[0]) == _CONSENSUS_STARTS[0]
     if failed is not None and doubtful and eligible and _CONSENSUS:
         k_agreed, agreed_info, consensus = _consensus(
             grey, pair, k_free, free_info, {"saturated": saturated, "noise": noise, **options}
