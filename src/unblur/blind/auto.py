@@ -99,8 +99,33 @@ _CONSENSUS_STARTS = ("horizontal", "delta", "diagonal")
 _CONSENSUS = 0.75
 
 
+#: The checks that say a free kernel is degenerate (a single point, or cut off by its support).
+_DEGENERATE = ("participation", "border_mass")
+
+
 def _parametric_size(size: tuple[int, int] | None) -> int | None:
     return None if size is None else max(size)
+
+
+def _failures(checks: dict[str, float], names: tuple[str, ...]) -> list[str]:
+    """The reasons :func:`~unblur.blind.confidence.assess` gives for the checks ``names`` of
+    ``checks`` (those present) that fail."""
+    return assess({name: checks[name] for name in names if name in checks})["reasons"]
+
+
+def _against_parametric(
+    grey: np.ndarray,
+    k_free: np.ndarray,
+    k_par: np.ndarray,
+    par_info: dict[str, Any],
+    pair: tuple[int, int] | None,
+) -> tuple[dict[str, Any], float, float]:
+    """The free kernel's score in the parametric models' log-periodogram regression, its BIC
+    gain per sample over the parametric winner's, and its correlation with that kernel."""
+    score = score_kernel(grey, k_free, size=_parametric_size(pair))
+    samples = par_info["crop_shape"][0] * (par_info["crop_shape"][1] // 2 + 1)
+    gain = (par_info["scores"][par_info["model"]]["bic"] - score["bic"]) / samples
+    return score, gain, similarity(k_free, k_par)
 
 
 def estimate_auto(
@@ -134,14 +159,10 @@ def estimate_auto(
         grey, pair, saturated=saturated, noise=noise, callback=callback, info=free_info,
         **{"anchor": _ANCHOR, **options},
     )  # fmt: skip
-    free_score = score_kernel(grey, k_free, size=_parametric_size(pair))
-    par_bic = par_info["scores"][best]["bic"]
-    n = par_info["crop_shape"][0] * (par_info["crop_shape"][1] // 2 + 1)
-    gain = (par_bic - free_score["bic"]) / n
-    shape = similarity(k_free, k_par)
+    free_score, gain, shape = _against_parametric(grey, k_free, k_par, par_info, pair)
     checks = free_info.get("checks", {})
     stable = checks.get("levels", 1.0)
-    degenerate = assess({n: checks[n] for n in ("participation", "border_mass") if n in checks})
+    degenerate = _failures(checks, _DEGENERATE)
     failed: tuple[str, float] | None = None  # the agreement check the free kernel failed
     if stable < _STABLE:
         failed = ("free_levels", stable)
@@ -163,8 +184,8 @@ def estimate_auto(
             f"{best}: the free-form kernel changed in its full-resolution refinement "
             f"(agreement {checks['refinement']:.2f} < {_REFINED})"
         )
-    elif degenerate["reasons"]:
-        reason = f"{best}: the free-form kernel is degenerate ({degenerate['reasons'][0]})"
+    elif degenerate:
+        reason = f"{best}: the free-form kernel is degenerate ({degenerate[0]})"
     else:
         reason = (
             f"free-form: stable across scales (agreement {stable:.2f}) and unlike the best "
@@ -183,12 +204,15 @@ def estimate_auto(
         # level agreement is judged at the limit any trusted kernel must pass (``levels``)
         unresolved["free_unstable"] = stable
     consensus: dict[str, Any] | None = None
-    doubtful = any(value < THRESHOLDS[name] for name, value in unresolved.items())
+    doubtful = bool(assess(unresolved)["reasons"])
     # an image that cannot determine a kernel (too little signal, edges in too few
-    # directions) makes every start land on the same undetermined one: no evidence
-    image = {n: checks[n] for n in ("signal", "orientations") if n in checks}
-    eligible = not assess(image)["reasons"] and options.get("starts", 1) == 1
-    eligible = eligible and options.get("start", _CONSENSUS_STARTS[0]) == _CONSENSUS_STARTS[0]
+    # directions) makes every start land on the same undetermined one: no evidence; and the
+    # caller's own choice of starts is left alone
+    eligible = (
+        not _failures(checks, ("signal", "orientations"))
+        and options.get("starts", 1) == 1
+        and options.get("start", _CONSENSUS_STARTS[0]) == _CONSENSUS_STARTS[0]
+    )
     if failed is not None and doubtful and eligible and _CONSENSUS:
         k_agreed, agreed_info, consensus = _consensus(
             grey, pair, k_free, free_info, {"saturated": saturated, "noise": noise, **options}
@@ -196,9 +220,7 @@ def estimate_auto(
         consensus["failed"] = {failed[0]: failed[1]}
         if k_agreed is not None and agreed_info is not None:
             k_free, free_info = k_agreed, agreed_info
-            free_score = score_kernel(grey, k_free, size=_parametric_size(pair))
-            gain = (par_bic - free_score["bic"]) / n
-            shape = similarity(k_free, k_par)
+            free_score, gain, shape = _against_parametric(grey, k_free, k_par, par_info, pair)
             checks = free_info.get("checks", {})
             stable = checks.get("levels", 1.0)
             reason = (
@@ -276,9 +298,9 @@ def _consensus(
         "agreement": worst[best],
         "chosen": _CONSENSUS_STARTS[best],
     }
-    checks = infos[best].get("checks", {})
-    degenerate = assess({n: checks[n] for n in ("participation", "border_mass") if n in checks})
-    record["kept"] = worst[best] >= _CONSENSUS and not degenerate["reasons"]
+    record["kept"] = worst[best] >= _CONSENSUS and not _failures(
+        infos[best].get("checks", {}), _DEGENERATE
+    )
     if not record["kept"]:
         return None, None, record
     return kernels[best], infos[best], record

@@ -314,12 +314,7 @@ def _retry_larger(
         grown: dict[str, Any] = {}
         same = {n: v for n, v in options.items() if n != "start_kernel"}
         k_cap = estimate_kernel(
-            y,
-            cap,
-            info=grown,
-            second_pass=False,
-            start=options.get("start_kernel", STARTS[0]),
-            **same,
+            y, cap, info=grown, second_pass=False, start=options["start_kernel"], **same
         )
         checks = grown["checks"]
         larger_cut = kernel_checks(k_cap)["border_mass"]
@@ -713,12 +708,11 @@ def _best_start(
     info: dict[str, Any] | None,
 ) -> np.ndarray:
     """The kernel of the first ``starts`` starting kernels (``options["start_kernel"]``, then
-    the rest of ``STARTS``) with the smallest sum
-    of its ranks on two scores, the normalised sparsity of its TV restoration of the analysed
-    window and the BIC of its power transfer against the image's log-periodogram (ties to the
-    earlier start), among those whose level, refinement and window agreements pass
-    :mod:`unblur.blind.auto`'s thresholds; the first start's kernel alone when it fails them
-    (see :func:`estimate_kernel`, ``starts``)."""
+    the rest of ``STARTS``) with the smallest sum of its ranks on two scores, the normalised
+    sparsity of its TV restoration of the analysed window and the BIC of its power transfer
+    against the image's log-periodogram (ties to the earlier start), among those whose
+    level, refinement and window agreements pass :mod:`unblur.blind.auto`'s thresholds; the
+    first start's kernel alone when it fails them (see :func:`estimate_kernel`, ``starts``)."""
     kept: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
     lam = spectrum = None
     scores, bics, failed = {}, {}, {}
