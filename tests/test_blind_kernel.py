@@ -313,6 +313,20 @@ def test_one_start_is_the_default(observed):
     assert np.array_equal(estimate_kernel(observed, 9, starts=1), estimate_kernel(observed, 9))
 
 
+@pytest.mark.parametrize("start", ["delta", "vertical"])
+def test_the_start_given_is_the_coarsest_levels_starting_kernel(observed, start):
+    """One iteration at the coarsest level moves the starting kernel only a little, so the
+    first level's kernel still shows where it began: a start that were ignored would give
+    the horizontal start's level exactly."""
+    first: dict[str, np.ndarray] = {}
+    for name in ("horizontal", start):
+        levels: list = []
+        estimate_kernel(observed, 9, start=name, num_iter=1, refine_iter=0,
+                        callback=lambda i, k, levels=levels: levels.append(k))  # fmt: skip
+        first[name] = levels[0]
+    assert not np.array_equal(first["horizontal"], first[start])
+
+
 def test_callback_once_per_level_and_info(estimate):
     """Once per level of each pass: the first pass's levels, then the second's."""
     _, info, levels = estimate
